@@ -1,0 +1,109 @@
+"""The one place where Glimpse is assembled.
+
+`bootstrap()` takes the config and, optionally, ready-made devices and engines (tests pass fakes
+here; nothing is ever patched). Whatever is not given is built from the config by the real
+factories below, which import their heavy libraries only when called. Nothing is built at import
+time.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.config import Config
+from assistant.errors import GlimpseError
+from assistant.events import Mode
+from assistant.pipeline import Pipeline, PipelineOptions, Stages
+from assistant.ports import AsrEngine, AsrOptions, Camera, Microphone, Speaker, TtsEngine, \
+    TtsOptions, VlmEngine
+from assistant.stage import Generation, Outbox
+
+# Real adapters and engines: "module:function", each called as function(config) -> object.
+FACTORIES: dict[str, str] = {
+    "mic": "audio.mic:from_config",
+    "speaker": "audio.speaker:from_config",
+    "camera": "vision.camera:from_config",
+    "asr": "audio.asr:from_config",
+    "vlm": "vision.engines:from_config",
+    "tts": "audio.tts:from_config",
+}
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Which parts of the pipeline to run. The CLI runs fewer than the window does."""
+
+    audio_in: bool = True  # microphone capture (off for `ask --audio FILE`)
+    asr: bool = True
+    camera: bool = True
+    answer: bool = True
+    speech_out: bool = True  # TTS (and playback, if a speaker is given or built)
+    playback: bool = True
+
+
+def build(kind: str, config: Config) -> Any:
+    """Build a real adapter or engine from the config; a clear GlimpseError if unavailable."""
+    module_name, _, func = FACTORIES[kind].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise GlimpseError(f"The {kind} component could not be loaded ({exc.name} is missing)",
+                           "Reinstall Glimpse with its dependencies: see README, Install.",
+                           needs_action=True) from exc
+    return getattr(module, func)(config)
+
+
+def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
+              mic: Microphone | None = None, speaker: Speaker | None = None,
+              camera: Camera | None = None, asr: AsrEngine | None = None,
+              vlm: VlmEngine | None = None, tts: TtsEngine | None = None,
+              mode: Mode | None = None) -> Pipeline:
+    """Assemble a pipeline. Stages are created here but started by `Pipeline.start()`."""
+    from audio.asr_stage import AsrStage
+    from audio.capture import CaptureOptions, CaptureStage
+    from audio.playback import PlaybackStage
+    from audio.speech_stage import SpeechStage
+    from vision.answer_stage import AnswerStage
+    from vision.camera_stage import CameraStage, CameraStageOptions
+
+    config = config or Config()
+    bus, generation = Outbox(), Generation()
+    stages = Stages()
+
+    if parts.audio_in:
+        mic = mic or build("mic", config)
+        stages.capture = CaptureStage(bus, generation, mic, CaptureOptions(
+            preroll_s=config.audio.preroll_ms / 1000, max_utterance_s=config.audio.max_utterance_s,
+            partial_interval_s=config.asr.partial_interval_s))
+    if parts.asr:
+        asr = asr or build("asr", config)
+        language = None if config.asr.language == "auto" else config.asr.language
+        stages.asr = AsrStage(bus, generation, asr, AsrOptions(
+            language=language, initial_prompt=config.asr.initial_prompt,
+            hotwords=config.asr.hotwords, no_speech_threshold=config.asr.no_speech_threshold,
+            logprob_threshold=config.asr.logprob_threshold))
+    if parts.camera and (camera is not None or config.camera.source):
+        camera = camera or build("camera", config)
+        stages.camera = CameraStage(bus, generation, camera, CameraStageOptions(
+            preview_fps=config.camera.preview_fps, burst_frames=config.camera.burst_frames))
+    if parts.answer:
+        vlm = vlm or build("vlm", config)
+        stages.answer = AnswerStage(bus, generation, vlm, memory_turns=config.vlm.memory_turns,
+                                    max_new_tokens=config.vlm.max_new_tokens)
+    if parts.speech_out and config.tts.engine != "none":
+        tts = tts or build("tts", config)
+        stages.tts = SpeechStage(bus, generation, tts, TtsOptions(voice=config.tts.voice,
+                                                                  rate=config.tts.rate))
+        if parts.playback:
+            speaker = speaker or build("speaker", config)
+            stages.playback = PlaybackStage(bus, generation, speaker, volume=config.audio.volume)
+
+    options = PipelineOptions(
+        min_press_s=config.audio.min_press_ms / 1000,
+        mode=mode or Mode.ASK,
+        speak=True,
+        hands_free=config.turns.mode == "hands_free",
+        follow_up_s=config.turns.follow_up_s,
+    )
+    return Pipeline(stages, options, bus=bus, generation=generation)

@@ -1,0 +1,62 @@
+"""The `glimpse` command.
+
+Output discipline: stdout carries only results (text, or one JSON document with --json);
+progress, logs, warnings and timings go to stderr. Exit codes: 0 success, 2 usage error,
+1 failure with a one-line reason (a traceback only with --debug), 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from assistant import __version__
+from assistant.errors import GlimpseError, describe_exception
+
+# Each module has register(subparsers) and sets `func(args) -> int` on its parser.
+COMMANDS = ("gui", "ask", "describe", "transcribe", "say", "devices", "models", "doctor", "bench",
+            "config_cmd", "desktop")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="glimpse",
+        description="Glimpse: hold a key, ask about what the camera sees, hear the answer. "
+                    "Runs entirely on this computer. With no command, opens the window.")
+    parser.add_argument("--version", action="version", version=f"glimpse {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("--config", metavar="FILE", help="use this config.toml instead of the "
+                                                         "one in the user config dir")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="SECTION.KEY=VALUE", help="override a setting for this run")
+    parser.add_argument("--offline", action="store_true", help="never use the network")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"assistant.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="glimpse: %(levelname)s: %(message)s", stream=sys.stderr)
+    if args.command is None:
+        args = parser.parse_args(["gui", *(argv or sys.argv[1:])])
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("glimpse: interrupted", file=sys.stderr)
+        return 130
+    except GlimpseError as exc:
+        if args.debug:
+            raise
+        print(f"glimpse: {exc.message}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - one line for the user, traceback with --debug
+        if args.debug:
+            raise
+        message, _ = describe_exception(exc)
+        print(f"glimpse: {message}", file=sys.stderr)
+        return 1

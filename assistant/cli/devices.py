@@ -1,0 +1,17 @@
+"""`glimpse devices`: list microphones, speakers and cameras."""
+from __future__ import annotations
+
+import argparse
+
+from assistant.errors import GlimpseError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("devices", help="list microphones, speakers and cameras")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    raise GlimpseError("The device listing part of Glimpse is not built yet",
+                       "This command arrives in a later version.")

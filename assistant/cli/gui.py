@@ -1,0 +1,18 @@
+"""`glimpse` / `glimpse gui`: open the window."""
+from __future__ import annotations
+
+import argparse
+
+from assistant.cli.common import load_config
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("gui", help="open the Glimpse window (the default)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    from ui.app import run_app  # PySide6 is imported only here
+
+    return run_app(config)

@@ -1,0 +1,17 @@
+"""`glimpse models`: list, download, verify and import models."""
+from __future__ import annotations
+
+import argparse
+
+from assistant.errors import GlimpseError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list, download, verify and import models")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    raise GlimpseError("The model store part of Glimpse is not built yet",
+                       "This command arrives in a later version.")

@@ -1,0 +1,471 @@
+"""The pipeline: stages wired through one bus, turns, interruption and the per-turn timeline.
+
+Data flows one way:
+
+    capture --Utterance--> asr --Transcript--+
+    camera  --Frame/NoFrame------------------+--> (Question) answer --AnswerToken/Answer--> tts
+                                                                    --SpeechChunk--> playback
+
+Every stage puts its output on the shared bus (`Outbox`). The conductor thread reads the bus,
+keeps the state of the current turn, forwards each event to the next stage and copies what the
+user should see to `events` (drained by the UI bridge or the CLI). Commands from the UI enter the
+same bus through `submit()`, so there is one ordered stream and one thread that decides.
+
+Interruption: a new press, a typed question or Stop bumps the shared `Generation`; stages drop
+everything tagged with an older generation, and each stage's `interrupt()` runs at once (the
+speaker is cleared there).
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+from assistant import events as ev
+from assistant.events import Mode, Stage as StageName
+from assistant.stage import Generation, Outbox, Stage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    min_press_s: float = 0.2  # a tap shorter than this is ignored
+    mode: Mode = Mode.ASK
+    speak: bool = True  # send answers to TTS/playback when those stages exist
+    hands_free: bool = False  # gate the microphone while speaking
+    # A question within this many seconds of the last turn, with no new frame asked for,
+    # is a follow-up about the same frozen frame.
+    follow_up_s: float = 60.0
+
+
+@dataclass
+class Stages:
+    """The stages a pipeline runs; any may be None (e.g. no camera, no speech output)."""
+
+    capture: Stage | None = None
+    asr: Stage | None = None
+    camera: Stage | None = None
+    answer: Stage | None = None
+    tts: Stage | None = None
+    playback: Stage | None = None
+
+    def all(self) -> list[Stage]:
+        return [s for s in (self.capture, self.asr, self.camera, self.answer, self.tts,
+                            self.playback) if s is not None]
+
+
+@dataclass
+class _Turn:
+    id: int
+    gen: int
+    mode: Mode
+    marks: dict[str, float] = field(default_factory=dict)
+    transcript: str | None = None
+    language: str | None = None
+    frame: ev.Frame | None = None
+    frame_resolved: bool = False
+    asked: bool = False
+    answer: list[str] = field(default_factory=list)
+    answered: bool = False
+    spoken: bool = False  # a final SpeechChunk went to playback
+    ended: bool = False
+
+    def mark(self, name: str, t: float | None = None) -> None:
+        self.marks.setdefault(name, ev.now() if t is None else t)
+
+
+class Pipeline:
+    """Owns the stages and the conductor thread.
+
+    Threads: `submit` and `stop` may be called from any thread; everything else runs on the
+    conductor thread. `events` is the output queue for one consumer (UI bridge or CLI).
+    """
+
+    def __init__(self, stages: Stages, options: PipelineOptions, *, bus: Outbox,
+                 generation: Generation) -> None:
+        self.stages = stages
+        self.options = options
+        self.bus = bus
+        self.generation = generation
+        self.events: queue.Queue[ev.OutputItem] = queue.Queue()
+        self.mode = options.mode
+        self._turn: _Turn | None = None
+        self._last_turn: _Turn | None = None
+        self._next_turn_id = 1
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+        self._history: list[ev.TurnEnded] = []
+        self._listeners: list[Callable[[ev.Event], None]] = []
+        generation.on_bump(self._interrupt_stages)
+
+    # -- public (any thread) ------------------------------------------------------------------
+
+    def start(self) -> None:
+        for stage in self.stages.all():
+            stage.start()
+        self._thread = threading.Thread(target=self._conduct, name="glimpse-pipeline", daemon=True)
+        self._thread.start()
+
+    def wait_ready(self, timeout: float = 60.0) -> bool:
+        """Block until every stage finished its setup (models loaded or failed)."""
+        return all(stage.ready.wait(timeout) for stage in self.stages.all())
+
+    def submit(self, command: ev.Command) -> None:
+        """Send a user intent. Never blocks."""
+        self.bus.put(command)
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop every stage and the conductor; joins threads (each within `timeout`)."""
+        self.bus.put(ev.Shutdown())
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        self._shutdown_stages(timeout)
+
+    @property
+    def history(self) -> list[ev.TurnEnded]:
+        """Finished turns, oldest first."""
+        return list(self._history)
+
+    # -- conductor ----------------------------------------------------------------------------
+
+    def _conduct(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                event = self.bus.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            try:
+                self._handle(event)
+            except Exception as exc:  # noqa: BLE001 - the conductor must survive any bug
+                log.exception("pipeline failed on %s", type(event).__name__)
+                self._publish(ev.ErrorEvent(stage=StageName.PIPELINE, recoverable=True,
+                                            message=f"Internal error while handling "
+                                                    f"{type(event).__name__}: {exc}. The turn was "
+                                                    "dropped; please report this."))
+                if self._turn is not None:
+                    self._end_turn(self._turn, cancelled=True)
+
+    def _publish(self, event: ev.Event) -> None:
+        self.events.put(event)
+
+    def _shutdown_stages(self, timeout: float) -> None:
+        self._stopped.set()
+        for stage in self.stages.all():
+            stage.stop(timeout)
+
+    def _interrupt_stages(self, _gen: int) -> None:
+        for stage in self.stages.all():
+            stage.interrupt()
+
+    def _handle(self, event: ev.Event) -> None:
+        handler = self._HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+            return
+        # Stage output with no routing of its own: pass to the user if current.
+        if isinstance(event, ev.Data) and self.generation.is_stale(event.gen):
+            return
+        self._publish(event)
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def _new_turn(self, mode: Mode) -> _Turn:
+        if self._turn is not None and not self._turn.ended:
+            self._end_turn(self._turn, cancelled=True)
+        gen = self.generation.bump()
+        turn = _Turn(id=self._next_turn_id, gen=gen, mode=mode)
+        self._next_turn_id += 1
+        self._turn = turn
+        self._publish(ev.TurnStarted(turn_id=turn.id, mode=mode))
+        return turn
+
+    def _tag(self, turn: _Turn) -> dict[str, int]:
+        return {"turn_id": turn.id, "gen": turn.gen}
+
+    def _on_press(self, cmd: ev.PushToTalkDown) -> None:
+        turn = self._new_turn(self.mode)
+        turn.mark("press", cmd.t)
+        if self.stages.capture is not None:
+            self.stages.capture.submit(ev.BeginUtterance(**self._tag(turn)))
+        if self.stages.camera is not None:
+            self.stages.camera.submit(ev.BeginBurst(**self._tag(turn)))
+        self._status("listening", turn)
+
+    def _on_release(self, cmd: ev.PushToTalkUp) -> None:
+        turn = self._turn
+        if turn is None or turn.ended or "press" not in turn.marks or "release" in turn.marks:
+            return
+        turn.mark("release", cmd.t)
+        if turn.marks["release"] - turn.marks["press"] < self.options.min_press_s:
+            self.generation.bump()  # drop the capture and the burst
+            self._publish(ev.Notice(turn_id=turn.id, message="Too short: hold the key while you "
+                                                             "speak, then let go."))
+            self._end_turn(turn, cancelled=True)
+            return
+        if self.stages.capture is not None:
+            self.stages.capture.submit(ev.EndUtterance(**self._tag(turn)))
+        else:
+            self._transcribed(turn, "", None)
+        self._request_frame(turn, ev.EndBurst(**self._tag(turn)))
+        self._status("transcribing", turn)
+
+    def _on_ask(self, cmd: ev.Ask) -> None:
+        turn = self._new_turn(self.mode if self.mode != Mode.DESCRIBE else Mode.ASK)
+        self._request_frame(turn, ev.Snapshot(**self._tag(turn)))
+        self._transcribed(turn, cmd.text.strip(), None, t=cmd.t)
+
+    def _on_ask_audio(self, cmd: ev.AskAudio) -> None:
+        turn = self._new_turn(self.mode)
+        turn.mark("press", cmd.t)
+        turn.mark("release", cmd.t)
+        self._request_frame(turn, ev.Snapshot(**self._tag(turn)))
+        if self.stages.asr is None:
+            self._publish(ev.ErrorEvent(stage=StageName.ASR, turn_id=turn.id, needs_action=True,
+                                        message="No speech recognizer is configured. Set "
+                                                "[asr] engine in the config."))
+            self._end_turn(turn)
+            return
+        self.stages.asr.submit(ev.Utterance(samples=cmd.samples, sample_rate=cmd.sample_rate,
+                                            reason="file", **self._tag(turn)))
+        self._status("transcribing", turn)
+
+    def _on_describe(self, cmd: ev.Describe) -> None:
+        mode = cmd.mode or (self.mode if self.mode != Mode.ASK else Mode.DESCRIBE)
+        turn = self._new_turn(mode)
+        self._request_frame(turn, ev.Snapshot(**self._tag(turn)))
+        self._transcribed(turn, "", None, t=cmd.t)
+
+    def _on_stop(self, _cmd: ev.Stop) -> None:
+        self.generation.bump()
+        if self._turn is not None and not self._turn.ended:
+            self._end_turn(self._turn, cancelled=True)
+        self._status("idle", None)
+
+    def _on_set_mode(self, cmd: ev.SetMode) -> None:
+        self.mode = cmd.mode
+        self._publish(ev.Status(stage=StageName.PIPELINE, state="mode", detail=cmd.mode.value))
+
+    def _on_new_frame(self, cmd: ev.NewFrame) -> None:
+        if self.stages.camera is not None:
+            self.stages.camera.submit(cmd)
+        self._last_turn = None
+
+    def _on_shutdown(self, _cmd: ev.Shutdown) -> None:
+        self.generation.bump()
+        self._shutdown_stages(2.0)
+
+    def _on_gate(self, cmd: ev.MicGate) -> None:
+        if self.stages.capture is not None:
+            self.stages.capture.submit(cmd)
+
+    # -- stage output -------------------------------------------------------------------------
+
+    def _current(self, event: ev.Data) -> _Turn | None:
+        turn = self._turn
+        if turn is None or turn.ended or event.turn_id != turn.id or self.generation.is_stale(event.gen):
+            return None
+        return turn
+
+    def _request_frame(self, turn: _Turn, request: ev.Data) -> None:
+        if self.stages.camera is None:
+            turn.frame_resolved = True
+            return
+        self.stages.camera.submit(request)
+
+    def _on_utterance(self, utt: ev.Utterance) -> None:
+        turn = self._current(utt)
+        if turn is None:
+            return
+        if utt.final and "release" not in turn.marks:
+            # The cap or a lost device ended the utterance before the key was let go.
+            turn.mark("release", utt.t)
+            self._request_frame(turn, ev.EndBurst(**self._tag(turn)))
+        if utt.final and utt.reason == "cap":
+            self._publish(ev.Notice(turn_id=turn.id, speak=True,
+                                    message="That was the longest question I take; I stopped "
+                                            "listening and will answer what I heard."))
+        if self.stages.asr is not None:
+            self.stages.asr.submit(utt)
+        elif utt.final:
+            self._transcribed(turn, "", None)
+
+    def _on_transcript(self, tr: ev.Transcript) -> None:
+        turn = self._current(tr)
+        if turn is None:
+            return
+        self._publish(tr)
+        if not tr.partial:
+            self._transcribed(turn, tr.text.strip(), tr.language, t=tr.t, rejected=tr.rejected)
+
+    def _transcribed(self, turn: _Turn, text: str, language: str | None, *, t: float | None = None,
+                     rejected: str | None = None) -> None:
+        turn.mark("final_transcript", t)
+        turn.transcript = text
+        turn.language = language
+        if not text and turn.mode == Mode.ASK:
+            why = f" ({rejected})" if rejected else ""
+            self._publish(ev.Notice(turn_id=turn.id, speak=True,
+                                    message=f"I didn't catch a question{why}. Hold the key and "
+                                            "speak, then let go."))
+            self._end_turn(turn)
+            return
+        self._maybe_ask(turn)
+
+    def _on_frame(self, frame: ev.Frame) -> None:
+        turn = self._current(frame)
+        if turn is None:
+            return
+        turn.mark("frame_chosen", frame.t)
+        turn.frame = frame
+        turn.frame_resolved = True
+        self._publish(frame)
+        self._maybe_ask(turn)
+
+    def _on_no_frame(self, nf: ev.NoFrame) -> None:
+        turn = self._current(nf)
+        if turn is None:
+            return
+        turn.frame_resolved = True
+        self._publish(nf)
+        self._maybe_ask(turn)
+
+    def _maybe_ask(self, turn: _Turn) -> None:
+        if turn.asked or turn.transcript is None or not turn.frame_resolved:
+            return
+        turn.asked = True
+        if self.stages.answer is None:
+            self._publish(ev.ErrorEvent(stage=StageName.ANSWER, turn_id=turn.id, needs_action=True,
+                                        message="No answer engine is configured. Set [vlm] "
+                                                "backend in the config, or install the offline "
+                                                "pack for the local describer."))
+            self._end_turn(turn)
+            return
+        last = self._last_turn
+        follow_up = bool(
+            last is not None and turn.frame is not None and last.frame is not None
+            and turn.frame.captured_at == last.frame.captured_at
+            and turn.marks.get("final_transcript", 0) - last.marks.get("done", 0)
+            < self.options.follow_up_s)
+        self.stages.answer.submit(ev.Question(text=turn.transcript, frame=turn.frame,
+                                              mode=turn.mode, language=turn.language,
+                                              follow_up=follow_up, **self._tag(turn)))
+        self._status("thinking", turn)
+
+    def _on_token(self, token: ev.AnswerToken) -> None:
+        turn = self._current(token)
+        if turn is None:
+            return
+        turn.mark("first_token", token.t)
+        turn.answer.append(token.text)
+        self._publish(token)
+        if self._speaking_enabled():
+            self.stages.tts.submit(token)  # type: ignore[union-attr]
+
+    def _on_answer(self, answer: ev.Answer) -> None:
+        turn = self._current(answer)
+        if turn is None:
+            return
+        turn.answered = True
+        if not turn.answer and answer.text:
+            turn.mark("first_token", answer.t)
+            turn.answer.append(answer.text)
+        self._publish(answer)
+        if self._speaking_enabled():
+            self.stages.tts.submit(answer)  # type: ignore[union-attr]
+            self._status("speaking", turn)
+        else:
+            self._end_turn(turn)
+
+    def _speaking_enabled(self) -> bool:
+        return self.options.speak and self.stages.tts is not None
+
+    def _on_speech(self, chunk: ev.SpeechChunk) -> None:
+        turn = self._current(chunk)
+        if turn is None:
+            return
+        if chunk.samples.size:
+            turn.mark("first_audio_queued", chunk.t)
+            if self.options.hands_free and self.stages.capture is not None:
+                self.stages.capture.submit(ev.MicGate(open=False))
+        if chunk.final:
+            turn.spoken = True
+        self._publish(chunk)
+        if self.stages.playback is not None:
+            self.stages.playback.submit(chunk)
+        elif chunk.final:
+            self._end_turn(turn)
+
+    def _on_played(self, started: ev.PlaybackStarted) -> None:
+        turn = self._current(started)
+        if turn is None:
+            return
+        turn.mark("first_audio_played", started.played_at)
+        self._publish(started)
+
+    def _on_playback_done(self, done: ev.PlaybackDone) -> None:
+        turn = self._current(done)
+        if turn is None:
+            return
+        self._end_turn(turn)
+
+    def _on_error(self, err: ev.ErrorEvent) -> None:
+        self._publish(err)
+        turn = self._turn
+        # A failure inside the running turn ends it, so the user is never left waiting.
+        if turn is not None and not turn.ended and err.turn_id == turn.id and err.turn_id:
+            self._end_turn(turn, cancelled=False)
+
+    # -- turn end -----------------------------------------------------------------------------
+
+    def _end_turn(self, turn: _Turn, cancelled: bool = False) -> None:
+        if turn.ended:
+            return
+        turn.ended = True
+        turn.mark("done")
+        metrics = ev.Metrics(turn_id=turn.id, cancelled=cancelled,
+                             **{k: v for k, v in turn.marks.items() if k in ev.Metrics.MARKS})
+        self._publish(metrics)
+        ended = ev.TurnEnded(turn_id=turn.id, transcript=turn.transcript or "",
+                             answer="".join(turn.answer), cancelled=cancelled)
+        self._history.append(ended)
+        self._publish(ended)
+        if self.options.hands_free and self.stages.capture is not None:
+            self.stages.capture.submit(ev.MicGate(open=True))
+        if not cancelled:
+            self._last_turn = turn
+        if self._turn is turn:
+            self._status("idle", turn)
+
+    def _status(self, state: str, turn: _Turn | None) -> None:
+        self._publish(ev.Status(stage=StageName.PIPELINE, state=state,
+                                turn_id=turn.id if turn else 0))
+
+    _HANDLERS: dict[type, Callable[["Pipeline", ev.Event], None]] = {
+        ev.PushToTalkDown: _on_press,
+        ev.PushToTalkUp: _on_release,
+        ev.Ask: _on_ask,
+        ev.AskAudio: _on_ask_audio,
+        ev.Describe: _on_describe,
+        ev.Stop: _on_stop,
+        ev.SetMode: _on_set_mode,
+        ev.NewFrame: _on_new_frame,
+        ev.Shutdown: _on_shutdown,
+        ev.MicGate: _on_gate,
+        ev.Utterance: _on_utterance,
+        ev.Transcript: _on_transcript,
+        ev.Frame: _on_frame,
+        ev.NoFrame: _on_no_frame,
+        ev.AnswerToken: _on_token,
+        ev.Answer: _on_answer,
+        ev.SpeechChunk: _on_speech,
+        ev.PlaybackStarted: _on_played,
+        ev.PlaybackDone: _on_playback_done,
+        ev.ErrorEvent: _on_error,
+    }
+
+
+def replace_options(options: PipelineOptions, **changes: object) -> PipelineOptions:
+    return replace(options, **changes)  # type: ignore[arg-type]

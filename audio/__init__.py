@@ -1,0 +1,1 @@
+"""Audio: microphone capture, speech recognition, speech synthesis and playback."""

@@ -1,0 +1,48 @@
+"""The ASR stage: utterances in, transcripts out.
+
+Partial snapshots (sent while the key is held) are decoded only when nothing newer waits in the
+inbox, so a slow machine skips stale partials instead of falling behind the release.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+from assistant import events as ev
+from assistant.events import Stage as StageName
+from assistant.ports import AsrEngine, AsrOptions
+from assistant.stage import Generation, Outbox, Stage
+
+
+class AsrStage(Stage):
+    name = StageName.ASR
+
+    def __init__(self, outbox: Outbox, generation: Generation, engine: AsrEngine,
+                 options: AsrOptions = AsrOptions()) -> None:
+        super().__init__(outbox, generation)
+        self.engine = engine
+        self.options = options
+
+    def setup(self) -> None:
+        self.emit(ev.Status(stage=self.name, state="loading", detail=self.engine.name))
+        self.engine.load()
+        self.emit(ev.Status(stage=self.name, state="ready", detail=self.engine.name))
+
+    def process(self, item: ev.Event) -> Iterator[ev.Event]:
+        if not isinstance(item, ev.Utterance):
+            return
+        if not item.final and not self.inbox.empty():
+            return  # a newer snapshot or the final one is waiting
+        if item.samples.size == 0:
+            yield ev.Transcript(text="", partial=not item.final, rejected="silence",
+                                turn_id=item.turn_id, gen=item.gen)
+            return
+        options = self.options if item.final else _partial(self.options)
+        result = self.engine.transcribe(item.samples, options)
+        yield ev.Transcript(text=result.text, partial=not item.final, language=result.language,
+                            rejected=result.rejected, turn_id=item.turn_id, gen=item.gen)
+
+
+def _partial(options: AsrOptions) -> AsrOptions:
+    from dataclasses import replace
+
+    return replace(options, partial=True)

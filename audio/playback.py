@@ -1,0 +1,60 @@
+"""The playback stage: speech chunks in, sound out, and the moment the first sample played.
+
+Barge-in: `interrupt()` (called on the interrupting thread when the generation moves on) clears
+the speaker at once; queued chunks of the old turn are dropped by the stage loop unseen.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+from assistant import events as ev
+from assistant.events import Stage as StageName
+from assistant.ports import Speaker
+from assistant.stage import Generation, Outbox, Stage
+
+
+class PlaybackStage(Stage):
+    name = StageName.PLAYBACK
+
+    def __init__(self, outbox: Outbox, generation: Generation, speaker: Speaker,
+                 volume: float = 1.0) -> None:
+        super().__init__(outbox, generation)
+        self.speaker = speaker
+        self.volume = volume
+        self._started: set[int] = set()
+
+    def setup(self) -> None:
+        self.speaker.open()
+
+    def teardown(self) -> None:
+        self.speaker.close()
+
+    def interrupt(self) -> None:
+        self.speaker.clear()
+
+    def process(self, item: ev.Event) -> Iterator[ev.Event]:
+        if not isinstance(item, ev.SpeechChunk):
+            return
+        if item.samples.size:
+            samples = item.samples if self.volume == 1.0 else item.samples * self.volume
+            self.speaker.enqueue(samples, item.sample_rate, item.gen,
+                                 on_start=self._on_start_for(item))
+        if item.final:
+            token = self.token(item)
+            # Wait for the device to drain; a barge-in (stale generation) or stop ends the wait.
+            while self.speaker.pending() > 0 and not token.cancelled:
+                if self.stop_event.wait(0.005):
+                    return
+            if not token.cancelled:
+                self._started.discard(item.turn_id)
+                yield ev.PlaybackDone(turn_id=item.turn_id, gen=item.gen)
+
+    def _on_start_for(self, item: ev.SpeechChunk):
+        if item.turn_id in self._started:
+            return None
+        self._started.add(item.turn_id)
+
+        def started(t: float) -> None:  # audio thread: only a put_nowait
+            self.outbox.put(ev.PlaybackStarted(played_at=t, turn_id=item.turn_id, gen=item.gen))
+
+        return started

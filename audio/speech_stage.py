@@ -1,0 +1,68 @@
+"""The TTS stage: answer tokens in, speech chunks out.
+
+Tokens go through a per-turn `SentenceChunker`; each piece is synthesized as soon as it is
+complete, so synthesis runs ahead of playback. `Answer` flushes the rest and ends the turn's
+stream with a final (possibly empty) `SpeechChunk`.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from assistant import events as ev
+from assistant.events import Stage as StageName
+from assistant.ports import TtsEngine, TtsOptions
+from assistant.stage import Generation, Outbox, Stage
+from audio.chunker import SentenceChunker
+
+
+class SpeechStage(Stage):
+    name = StageName.TTS
+
+    def __init__(self, outbox: Outbox, generation: Generation, engine: TtsEngine,
+                 options: TtsOptions = TtsOptions()) -> None:
+        super().__init__(outbox, generation)
+        self.engine = engine
+        self.options = options
+        self._chunkers: dict[int, SentenceChunker] = {}
+
+    def setup(self) -> None:
+        self.emit(ev.Status(stage=self.name, state="loading", detail=self.engine.name))
+        self.engine.load()
+        self.emit(ev.Status(stage=self.name, state="ready", detail=self.engine.name))
+
+    def interrupt(self) -> None:
+        # Old turns' half sentences must not leak into the next turn.
+        self._chunkers = {}
+
+    def process(self, item: ev.Event) -> Iterator[ev.Event]:
+        if isinstance(item, ev.AnswerToken):
+            chunker = self._chunkers.setdefault(item.turn_id, SentenceChunker())
+            for piece in chunker.push(item.text):
+                yield from self._speak(piece, item, final=False)
+        elif isinstance(item, ev.Answer):
+            chunker = self._chunkers.pop(item.turn_id, None)
+            if chunker is None:  # an answer that came whole, without tokens
+                chunker = SentenceChunker()
+                pieces = chunker.push(item.text) + chunker.flush()
+            else:
+                pieces = chunker.flush()
+            options = self.options
+            if item.language and item.language != options.language:
+                from dataclasses import replace
+
+                options = replace(options, language=item.language)
+            for piece in pieces:
+                yield from self._speak(piece, item, final=False, options=options)
+            yield ev.SpeechChunk(samples=np.zeros(0, np.float32), final=True,
+                                 turn_id=item.turn_id, gen=item.gen)
+
+    def _speak(self, text: str, item: ev.Data, final: bool,
+               options: TtsOptions | None = None) -> Iterator[ev.Event]:
+        token = self.token(item)
+        for audio in self.engine.synthesize(text, options or self.options):
+            if token.cancelled:
+                return
+            yield ev.SpeechChunk(samples=audio.samples, sample_rate=audio.sample_rate, text=text,
+                                 final=final, turn_id=item.turn_id, gen=item.gen)

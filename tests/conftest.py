@@ -1,0 +1,31 @@
+import os
+import threading
+
+import numpy as np
+import pytest
+
+# Tests never read the user's real config or models.
+os.environ.setdefault("GLIMPSE_CONFIG_DIR", "/nonexistent-glimpse-config")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "gpu: needs a CUDA GPU (skipped with a reason otherwise)")
+    config.addinivalue_line("markers", "system: uses the real-device rig (audio server, Xvfb)")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def no_thread_leak():
+    before = set(threading.enumerate())
+    yield
+    left = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+    assert not left, f"threads left running: {[t.name for t in left]}"
+
+
+pytest_plugins = ["tests.rig.fixtures"]

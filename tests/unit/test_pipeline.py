@@ -1,0 +1,240 @@
+"""The pipeline on fakes: a full turn, interruption, errors as events, shutdown."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from assistant import events as ev
+from assistant.bootstrap import Parts, bootstrap
+from assistant.config import Config
+from tests.fakes import FakeCamera, FakeMicrophone, RecordingSpeaker, ScriptedAsr, ScriptedTts, \
+    ScriptedVlm
+from tests.support import EventLog
+
+
+def speech(seconds: float = 1.0) -> np.ndarray:
+    t = np.arange(int(seconds * 16000)) / 16000
+    return (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+
+def make(config: Config | None = None, **overrides):
+    images = [np.full((48, 64, 3), v, np.uint8) for v in (40, 120)]
+    kwargs = dict(mic=FakeMicrophone(speed=2.0), camera=FakeCamera(images), asr=ScriptedAsr(),
+                  vlm=ScriptedVlm(), tts=ScriptedTts(), speaker=RecordingSpeaker())
+    kwargs.update(overrides)
+    pipeline = bootstrap(config or Config(), **kwargs)
+    pipeline.start()
+    assert pipeline.wait_ready(10)
+    return pipeline, EventLog(pipeline), kwargs
+
+
+def press_and_speak(pipeline, log, mic, seconds=1.0):
+    mic.play(speech(seconds))
+    pipeline.submit(ev.PushToTalkDown())
+    log.wait_for(lambda e: isinstance(e, ev.Level) and e.rms > 0.1)
+    # The mic runs at 2x: the clip is in once the level shows speech and a little time passed.
+    log.wait_for(lambda e: isinstance(e, ev.Transcript) and e.partial, timeout=10)
+    pipeline.submit(ev.PushToTalkUp())
+
+
+def test_full_turn_in_order(no_thread_leak):
+    pipeline, log, parts = make()
+    try:
+        press_and_speak(pipeline, log, parts["mic"])
+        metrics = log.wait_type(ev.Metrics, timeout=10)
+        ended = log.wait_type(ev.TurnEnded)
+        assert not metrics.cancelled
+        marks = [getattr(metrics, m) for m in ev.Metrics.MARKS]
+        assert all(m is not None for m in marks), metrics
+        m = metrics
+        # The frame is chosen at release, in parallel with transcription: both precede the answer.
+        assert m.press <= m.release <= min(m.final_transcript, m.frame_chosen)
+        assert max(m.final_transcript, m.frame_chosen) <= m.first_token <= m.first_audio_queued
+        assert m.first_audio_queued <= m.first_audio_played <= m.done
+        assert ended.transcript == "what do you see"
+        assert ended.answer == "I see a cat on a mat. It is asleep."
+        kinds = [type(e) for e in log.events]
+        order = [ev.Transcript, ev.Frame, ev.AnswerToken, ev.Answer, ev.SpeechChunk,
+                 ev.PlaybackStarted, ev.Metrics]
+        firsts = [kinds.index(k) for k in order]
+        assert firsts[2:] == sorted(firsts[2:])
+        assert parts["speaker"].played, "nothing was played"
+        # The VLM got the frame chosen for the turn.
+        assert parts["vlm"].requests[0].frame is not None
+    finally:
+        pipeline.stop()
+
+
+def test_press_during_answer_cancels_old_turn(no_thread_leak):
+    vlm = ScriptedVlm(tokens=[f"word{i} " for i in range(200)], token_s=0.01)
+    pipeline, log, parts = make(vlm=vlm)
+    try:
+        press_and_speak(pipeline, log, parts["mic"])
+        first = log.wait_type(ev.AnswerToken)
+        old_gen = first.gen
+        pipeline.submit(ev.PushToTalkDown())
+        new_turn = log.wait_for(lambda e: isinstance(e, ev.TurnStarted) and e.turn_id != first.turn_id)
+        cut = len(log.events)
+        cancelled = log.wait_for(lambda e: isinstance(e, ev.TurnEnded) and e.turn_id == first.turn_id)
+        assert cancelled.cancelled
+        pipeline.submit(ev.PushToTalkUp())
+        log.wait_for(lambda e: isinstance(e, ev.TurnEnded) and e.turn_id == new_turn.turn_id)
+        stale = [e for e in log.events[cut:] if isinstance(e, ev.Data) and e.gen == old_gen
+                 and isinstance(e, (ev.AnswerToken, ev.SpeechChunk, ev.PlaybackStarted))]
+        assert not stale, stale
+        speaker = parts["speaker"]
+        assert speaker.cleared >= 1
+        # Cancelling took effect within 100 ms of the press.
+        assert vlm.stopped.wait(2.0)
+        assert vlm.cancelled_at[0] - new_turn.t < 0.1
+    finally:
+        pipeline.stop()
+
+
+def test_stop_silences_and_ends_turn(no_thread_leak):
+    vlm = ScriptedVlm(tokens=[f"w{i}. " for i in range(100)], token_s=0.01)
+    pipeline, log, _ = make(vlm=vlm)
+    try:
+        pipeline.submit(ev.Ask(text="what is this"))
+        log.wait_type(ev.SpeechChunk)
+        pipeline.submit(ev.Stop())
+        ended = log.wait_type(ev.TurnEnded)
+        assert ended.cancelled
+        assert log.wait_type(ev.Metrics).cancelled
+    finally:
+        pipeline.stop()
+
+
+def test_stage_error_is_an_event_and_next_turn_works(no_thread_leak):
+    vlm = ScriptedVlm(fail_times=1)
+    pipeline, log, _ = make(vlm=vlm)
+    try:
+        pipeline.submit(ev.Ask(text="first"))
+        err = log.wait_type(ev.ErrorEvent)
+        assert err.stage == ev.Stage.ANSWER and "scripted VLM failure" in err.message
+        first = log.wait_type(ev.TurnEnded)
+        assert first.answer == ""
+        pipeline.submit(ev.Ask(text="second"))
+        second = log.wait_for(lambda e: isinstance(e, ev.TurnEnded) and e.turn_id != first.turn_id)
+        assert second.answer.startswith("I see a cat")
+        assert [t.transcript for t in pipeline.history] == ["first", "second"]
+    finally:
+        pipeline.stop()
+
+
+def test_failed_setup_reports_and_retries(no_thread_leak):
+    class BrokenOnce(ScriptedAsr):
+        def __init__(self):
+            super().__init__()
+            self.loads = 0
+
+        def load(self):
+            self.loads += 1
+            if self.loads == 1:
+                raise FileNotFoundError(2, "No such file", "/models/missing.pt")
+
+    asr = BrokenOnce()
+    pipeline, log, parts = make(asr=asr)
+    try:
+        err = log.wait_type(ev.ErrorEvent)
+        assert "/models/missing.pt" in err.message
+        press_and_speak(pipeline, log, parts["mic"])
+        ended = log.wait_type(ev.TurnEnded)
+        assert ended.transcript == "what do you see"
+    finally:
+        pipeline.stop()
+
+
+def test_silence_gives_no_question(no_thread_leak):
+    pipeline, log, parts = make()
+    try:
+        parts["mic"].play(np.zeros(8000, np.float32))
+        pipeline.submit(ev.PushToTalkDown())
+        log.wait_type(ev.Level)
+        log.wait_for(lambda e: isinstance(e, ev.Transcript) and e.partial)
+        pipeline.submit(ev.PushToTalkUp())
+        ended = log.wait_type(ev.TurnEnded)
+        assert ended.answer == "" and ended.transcript == ""
+        assert any("didn't catch" in n.message for n in log.of(ev.Notice))
+        assert not parts["vlm"].requests
+    finally:
+        pipeline.stop()
+
+
+def test_tap_is_ignored(no_thread_leak):
+    pipeline, log, parts = make()
+    try:
+        pipeline.submit(ev.PushToTalkDown())
+        pipeline.submit(ev.PushToTalkUp())
+        ended = log.wait_type(ev.TurnEnded)
+        assert ended.cancelled
+        assert any("Too short" in n.message for n in log.of(ev.Notice))
+        assert not parts["asr"].calls or all(partial for _, partial in parts["asr"].calls)
+    finally:
+        pipeline.stop()
+
+
+def test_follow_up_reuses_frame_and_memory(no_thread_leak):
+    still = np.full((48, 64, 3), 90, np.uint8)
+    vlm = ScriptedVlm()
+    pipeline, log, _ = make(vlm=vlm, camera=FakeCamera([still]))
+    try:
+        pipeline.submit(ev.Ask(text="what is it"))
+        first = log.wait_type(ev.TurnEnded)
+        pipeline.submit(ev.Ask(text="and the one on the left?"))
+        log.wait_for(lambda e: isinstance(e, ev.TurnEnded) and e.turn_id != first.turn_id)
+        a, b = vlm.requests
+        assert a.frame.captured_at == b.frame.captured_at
+        assert b.history == (("what is it", "I see a cat on a mat. It is asleep."),)
+    finally:
+        pipeline.stop()
+
+
+def test_device_lost_mid_utterance_still_transcribes(no_thread_leak):
+    pipeline, log, parts = make()
+    try:
+        mic = parts["mic"]
+        mic.play(speech(2.0))
+        pipeline.submit(ev.PushToTalkDown())
+        log.wait_for(lambda e: isinstance(e, ev.Transcript) and e.partial)
+        mic.lose()
+        err = log.wait_type(ev.ErrorEvent, timeout=5)
+        assert err.stage == ev.Stage.CAPTURE and "disconnected" in err.message
+        ended = log.wait_type(ev.TurnEnded)
+        assert ended.transcript == "what do you see"
+    finally:
+        pipeline.stop()
+
+
+def test_shutdown_joins_every_thread_within_2s():
+    before = set(threading.enumerate())
+    pipeline, log, _ = make()
+    pipeline.submit(ev.Ask(text="hello"))
+    log.wait_type(ev.AnswerToken)
+    t0 = ev.now()
+    pipeline.stop(timeout=2.0)
+    assert ev.now() - t0 < 2.0
+    left = [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
+    assert not left
+
+
+def test_typed_question_without_camera():
+    pipeline, log, parts = make(camera=None, config=Config().with_value("camera.source", ""))
+    try:
+        pipeline.submit(ev.Ask(text="what time is it"))
+        log.wait_type(ev.TurnEnded)
+        assert parts["vlm"].requests[0].frame is None
+    finally:
+        pipeline.stop()
+
+
+@pytest.mark.parametrize("kind", ["capture", "asr", "answer", "tts", "playback", "camera"])
+def test_every_stage_runs_on_its_own_thread(kind):
+    pipeline, _, _ = make()
+    try:
+        stage = getattr(pipeline.stages, kind)
+        assert stage is not None and stage.alive
+    finally:
+        pipeline.stop()

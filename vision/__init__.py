@@ -1,0 +1,1 @@
+"""Vision: camera capture, frame choice, the VLM engine and local perception."""

@@ -1,0 +1,117 @@
+"""The camera stage: keeps the preview flowing and picks the frame for each turn.
+
+While the key is held it keeps a burst of distinct frames; at release it freezes the sharpest
+(variance of the Laplacian). A follow-up question reuses the frozen frame while the scene has
+not changed, so the answer engine can reuse its encoded image; `NewFrame` forgets it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from assistant import events as ev
+from assistant.events import Stage as StageName
+from assistant.ports import Camera
+from assistant.stage import Generation, Outbox, Stage
+
+
+@dataclass(frozen=True)
+class CameraStageOptions:
+    preview_fps: float = 15.0
+    preview_width: int = 480
+    burst_frames: int = 6
+    # Mean absolute difference (0..1) of small grey thumbnails under which a new burst counts
+    # as the same scene as the frozen frame.
+    same_scene: float = 0.04
+
+
+def sharpness(image: np.ndarray) -> float:
+    """Variance of the Laplacian of the grey image: higher is sharper."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+def thumbnail(image: np.ndarray, size: int = 32) -> np.ndarray:
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    return cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+
+
+class CameraStage(Stage):
+    name = StageName.CAMERA
+
+    def __init__(self, outbox: Outbox, generation: Generation, camera: Camera,
+                 options: CameraStageOptions = CameraStageOptions()) -> None:
+        super().__init__(outbox, generation)
+        self.camera = camera
+        self.options = options
+        self.poll_interval = 1.0 / options.preview_fps
+        self._burst: list[ev.Frame] | None = None
+        self._last_seen = 0.0
+        self._frozen: ev.Frame | None = None
+        self._last_preview = 0.0
+
+    def setup(self) -> None:
+        self.camera.open()
+
+    def teardown(self) -> None:
+        self.camera.close()
+
+    def poll(self) -> Iterator[ev.Event]:
+        frame = self.camera.latest()
+        if frame is None or frame.captured_at == self._last_seen:
+            return
+        self._last_seen = frame.captured_at
+        if self._burst is not None:
+            self._burst.append(frame)
+            del self._burst[:-self.options.burst_frames]
+        if frame.captured_at - self._last_preview >= 1.0 / self.options.preview_fps * 0.9:
+            self._last_preview = frame.captured_at
+            yield ev.Preview(image=_downscale(frame.image, self.options.preview_width),
+                             captured_at=frame.captured_at)
+
+    def process(self, item: ev.Event) -> Iterator[ev.Event]:
+        if isinstance(item, ev.BeginBurst):
+            self._burst = []
+        elif isinstance(item, ev.EndBurst):
+            burst, self._burst = self._burst or [], None
+            latest = self.camera.latest()
+            if latest is not None and (not burst or latest.captured_at != burst[-1].captured_at):
+                burst.append(latest)
+            yield self._choose(burst, item)
+        elif isinstance(item, ev.Snapshot):
+            latest = self.camera.latest()
+            yield self._choose([latest] if latest is not None else [], item)
+        elif isinstance(item, ev.NewFrame):
+            self._frozen = None
+
+    def _choose(self, burst: list[ev.Frame], item: ev.Data) -> ev.Event:
+        if not burst:
+            if self._frozen is not None:
+                return ev.Frame(image=self._frozen.image, captured_at=self._frozen.captured_at,
+                                source=self._frozen.source, sharpness=self._frozen.sharpness,
+                                turn_id=item.turn_id, gen=item.gen)
+            return ev.NoFrame(reason="The camera has no picture yet.", turn_id=item.turn_id,
+                              gen=item.gen)
+        scored = [(sharpness(f.image), f) for f in burst]
+        score, best = max(scored, key=lambda pair: pair[0])
+        frozen = self._frozen
+        if frozen is not None and _difference(frozen.image, best.image) < self.options.same_scene:
+            best, score = frozen, frozen.sharpness
+        chosen = ev.Frame(image=best.image, captured_at=best.captured_at, source=best.source,
+                          sharpness=score, turn_id=item.turn_id, gen=item.gen)
+        self._frozen = chosen
+        return chosen
+
+
+def _difference(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean(np.abs(thumbnail(a) - thumbnail(b))))
+
+
+def _downscale(image: np.ndarray, width: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    if w <= width:
+        return image
+    return cv2.resize(image, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
