@@ -163,3 +163,88 @@ def correlation(reference: np.ndarray, recording: np.ndarray) -> float:
     m = min(len(seg), len(reference))
     denom = np.linalg.norm(seg[:m]) * np.linalg.norm(reference[:m]) + 1e-12
     return float(seg[:m] @ reference[:m] / denom)
+
+
+class SpeakerProbe:
+    """Records the virtual speaker's monitor in a child process, with monotonic timestamps.
+
+    CLOCK_MONOTONIC is shared by all processes on Linux, so `first_sound_after(t)` returns the
+    monotonic time the first audible sample left the speaker after `t`: the "first audio played"
+    mark read from the speaker side rather than from Glimpse's own callback.
+    """
+
+    def __init__(self, audio: VirtualAudio, rate: int = 16000) -> None:
+        self.audio = audio
+        self.rate = rate
+        self.path = audio.dir / f"probe-{time.monotonic_ns()}.npz"
+        self._proc: subprocess.Popen | None = None
+        self.samples = np.zeros(0, np.float32)
+        self.times = np.zeros(0, np.float64)  # monotonic time of each sample
+
+    def __enter__(self) -> "SpeakerProbe":
+        import sys
+
+        env = dict(os.environ, **self.audio.env, PULSE_SOURCE="speaker.monitor")
+        self._proc = subprocess.Popen([sys.executable, "-m", "audio.virtual", "probe",
+                                       str(self.path), str(self.rate)], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self._proc.stdout.readline() if self._proc.stdout else ""
+        if line.strip() != "recording":
+            err = self._proc.stderr.read() if self._proc.stderr else ""
+            raise RigError(f"speaker probe did not start: {line} {err[-500:]}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(10)
+        if self.path.exists():
+            data = np.load(self.path)
+            self.samples, self.times = data["samples"], data["times"]
+
+    def first_sound_after(self, t: float, threshold: float = 0.01, block: int = 80) -> float | None:
+        start = int(np.searchsorted(self.times, t))
+        seg = self.samples[start:]
+        n = len(seg) // block
+        if n == 0:
+            return None
+        rms = np.sqrt((seg[: n * block].reshape(n, block) ** 2).mean(axis=1))
+        loud = np.nonzero(rms > threshold)[0]
+        return float(self.times[start + loud[0] * block]) if loud.size else None
+
+
+def _probe_main(out: str, rate: int) -> None:
+    """Child process: record the default input (PULSE_SOURCE=speaker.monitor) until SIGTERM."""
+    import signal
+
+    import sounddevice as sd
+
+    blocks: list[np.ndarray] = []
+    starts: list[float] = []
+    stop = {"flag": False}
+
+    def callback(indata, frames, time_info, status):  # audio thread
+        now = time.monotonic()
+        # The first sample of this block was captured (current - adc) seconds before now.
+        lag = max(0.0, time_info.currentTime - time_info.inputBufferAdcTime) if \
+            time_info.inputBufferAdcTime else 0.0
+        starts.append(now - lag - 0.0)
+        blocks.append(indata[:, 0].copy())
+
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
+    with sd.InputStream(samplerate=rate, channels=1, dtype="float32", blocksize=80,
+                        latency="low", callback=callback):
+        print("recording", flush=True)
+        while not stop["flag"]:
+            signal.pause()
+    samples = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+    times = np.concatenate([s + np.arange(len(b)) / rate for s, b in zip(starts, blocks)]) \
+        if blocks else np.zeros(0)
+    np.savez(out, samples=samples, times=times)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) == 4 and sys.argv[1] == "probe":
+        _probe_main(sys.argv[2], int(sys.argv[3]))
