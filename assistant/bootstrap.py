@@ -89,6 +89,10 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
         camera = camera or build("camera", config)
         stages.camera = CameraStage(bus, generation, camera, CameraStageOptions(
             preview_fps=config.camera.preview_fps, burst_frames=config.camera.burst_frames))
+        # Scene-description mode: watches the same camera, active while the mode is DESCRIBE.
+        from vision.scene import SceneWatcher, options_from_config
+        stages.scene = SceneWatcher(bus, generation, camera, options_from_config(config),
+                                    mode=mode or Mode.ASK)
     if parts.answer:
         vlm = vlm or build("vlm", config)
         stages.answer = AnswerStage(bus, generation, vlm, memory_turns=config.vlm.memory_turns,

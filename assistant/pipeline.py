@@ -51,10 +51,11 @@ class Stages:
     answer: Stage | None = None
     tts: Stage | None = None
     playback: Stage | None = None
+    scene: Stage | None = None  # scene-description mode's watcher (vision.scene)
 
     def all(self) -> list[Stage]:
         return [s for s in (self.capture, self.asr, self.camera, self.answer, self.tts,
-                            self.playback) if s is not None]
+                            self.playback, self.scene) if s is not None]
 
 
 @dataclass
@@ -150,6 +151,9 @@ class Pipeline:
 
     def _publish(self, event: ev.Event) -> None:
         self.events.put(event)
+        # Scene mode must know when a turn runs (never describe over it) and what was said.
+        if self.stages.scene is not None and isinstance(event, (ev.TurnStarted, ev.TurnEnded)):
+            self.stages.scene.submit(event)
 
     def _shutdown_stages(self, timeout: float) -> None:
         self._stopped.set()
@@ -246,6 +250,8 @@ class Pipeline:
 
     def _on_set_mode(self, cmd: ev.SetMode) -> None:
         self.mode = cmd.mode
+        if self.stages.scene is not None:
+            self.stages.scene.submit(cmd)
         self._publish(ev.Status(stage=StageName.PIPELINE, state="mode", detail=cmd.mode.value))
 
     def _on_new_frame(self, cmd: ev.NewFrame) -> None:

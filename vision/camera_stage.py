@@ -1,8 +1,15 @@
 """The camera stage: keeps the preview flowing and picks the frame for each turn.
 
-While the key is held it keeps a burst of distinct frames; at release it freezes the sharpest
-(variance of the Laplacian). A follow-up question reuses the frozen frame while the scene has
-not changed, so the answer engine can reuse its encoded image; `NewFrame` forgets it.
+While the key is held it keeps a burst of the last `burst_frames` distinct frames; at release it
+freezes the sharpest (variance of the Laplacian), so a shaky hand at the moment of release does
+not spoil the picture. A typed question or a describe command (`Snapshot`) picks the sharpest of
+the frames from the last `snapshot_s` seconds. A follow-up question reuses the frozen frame while
+the scene has not changed (and the new one is not clearly sharper), so the answer engine can
+reuse its encoded image; `NewFrame` forgets it.
+
+The camera's own thread reports a lost or recovered source through `on_error`/`on_recovered`
+hooks (and skipped pictures through `on_notice`); they become ErrorEvent / Notice here.
+Threads: hooks run on the camera's capture thread and only put events on the outbox.
 """
 from __future__ import annotations
 
@@ -26,12 +33,26 @@ class CameraStageOptions:
     # Mean absolute difference (0..1) of small grey thumbnails under which a new burst counts
     # as the same scene as the frozen frame.
     same_scene: float = 0.04
+    # A frozen frame is kept for a follow-up unless the new best is this much sharper.
+    sharper: float = 1.5
+    # Typed questions and describe commands choose among the frames of the last this-many s.
+    snapshot_s: float = 0.5
 
 
 def sharpness(image: np.ndarray) -> float:
     """Variance of the Laplacian of the grey image: higher is sharper."""
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+def choose_sharpest(frames: list[ev.Frame]) -> tuple[float, ev.Frame]:
+    """(sharpness, frame) of the sharpest frame; ties go to the newest."""
+    best_score, best = -1.0, frames[-1]
+    for frame in frames:
+        score = sharpness(frame.image)
+        if score >= best_score:
+            best_score, best = score, frame
+    return best_score, best
 
 
 def thumbnail(image: np.ndarray, size: int = 32) -> np.ndarray:
@@ -52,6 +73,22 @@ class CameraStage(Stage):
         self._last_seen = 0.0
         self._frozen: ev.Frame | None = None
         self._last_preview = 0.0
+        self._recent: list[ev.Frame] = []  # the last frames seen, for snapshots
+        # The real camera adapter reports outages from its own thread; fakes have no hooks.
+        for hook, handler in (("on_error", self._camera_error),
+                              ("on_recovered", self._camera_recovered),
+                              ("on_notice", self._camera_notice)):
+            if hasattr(camera, hook):
+                setattr(camera, hook, handler)
+
+    def _camera_error(self, message: str) -> None:
+        self.emit_error(message, recoverable=True)
+
+    def _camera_recovered(self) -> None:
+        self.emit(ev.Notice(message=f"The camera {self.camera.source} is back."))
+
+    def _camera_notice(self, message: str) -> None:
+        self.emit(ev.Notice(message=message))
 
     def setup(self) -> None:
         self.camera.open()
@@ -64,6 +101,8 @@ class CameraStage(Stage):
         if frame is None or frame.captured_at == self._last_seen:
             return
         self._last_seen = frame.captured_at
+        self._recent.append(frame)
+        del self._recent[:-self.options.burst_frames]
         if self._burst is not None:
             self._burst.append(frame)
             del self._burst[:-self.options.burst_frames]
@@ -83,7 +122,10 @@ class CameraStage(Stage):
             yield self._choose(burst, item)
         elif isinstance(item, ev.Snapshot):
             latest = self.camera.latest()
-            yield self._choose([latest] if latest is not None else [], item)
+            recent = [f for f in self._recent
+                      if latest is not None and latest.captured_at - f.captured_at
+                      <= self.options.snapshot_s and f.captured_at != latest.captured_at]
+            yield self._choose(recent + [latest] if latest is not None else [], item)
         elif isinstance(item, ev.NewFrame):
             self._frozen = None
 
@@ -93,12 +135,13 @@ class CameraStage(Stage):
                 return ev.Frame(image=self._frozen.image, captured_at=self._frozen.captured_at,
                                 source=self._frozen.source, sharpness=self._frozen.sharpness,
                                 turn_id=item.turn_id, gen=item.gen)
-            return ev.NoFrame(reason="The camera has no picture yet.", turn_id=item.turn_id,
-                              gen=item.gen)
-        scored = [(sharpness(f.image), f) for f in burst]
-        score, best = max(scored, key=lambda pair: pair[0])
+            error = getattr(self.camera, "error", None)
+            return ev.NoFrame(reason=error or "The camera has no picture yet.",
+                              turn_id=item.turn_id, gen=item.gen)
+        score, best = choose_sharpest(burst)
         frozen = self._frozen
-        if frozen is not None and _difference(frozen.image, best.image) < self.options.same_scene:
+        if (frozen is not None and score < frozen.sharpness * self.options.sharper
+                and _difference(frozen.image, best.image) < self.options.same_scene):
             best, score = frozen, frozen.sharpness
         chosen = ev.Frame(image=best.image, captured_at=best.captured_at, source=best.source,
                           sharpness=score, turn_id=item.turn_id, gen=item.gen)

@@ -1,0 +1,226 @@
+"""The offline describer: an answer engine (VlmEngine) built on local perception only.
+
+When no vision-language model is installed, Glimpse still says what it can find for certain:
+text (OCR, verbatim, in reading order), people and where they are (clock directions), a guess
+from an ImageNet classifier (said as a guess), and how good the picture is. It never pretends to
+understand the scene like a VLM: a free question gets what it can tell, introduced as such.
+
+    Text: "EMERGENCY EXIT". One person, centre. Dark image.
+
+Threads: `load()` and `stream()` run on the answer stage's thread (or the CLI's).
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from assistant.events import Mode
+from assistant.ports import VlmRequest
+from assistant.stage import CancelToken
+from vision.perception import Perception, PerceptionResult
+
+VERBOSITIES = ("brief", "normal", "detailed")
+_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+_READ_WORDS = re.compile(r"\b(read|text|says?|written|writing|sign|label|words?|letters?)\b", re.I)
+_CHANGE_WORDS = re.compile(r"\b(what('s| has| is)? changed|what('s| is) different|anything "
+                           r"new|changes?)\b", re.I)
+_PEOPLE_WORDS = re.compile(r"\b(who|anyone|anybody|someone|somebody|person|people|faces?|man|"
+                           r"woman|men|women)\b", re.I)
+
+
+def is_what_changed(question: str) -> bool:
+    return bool(_CHANGE_WORDS.search(question or ""))
+
+
+def _count(n: int) -> str:
+    return _NUMBERS[n] if n < len(_NUMBERS) else str(n)
+
+
+def _article(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+def _quote(lines: list[str]) -> str:
+    return " ".join(f'"{line}"' for line in lines)
+
+
+def people_sentence(result: PerceptionResult) -> str:
+    people = result.people
+    if not people:
+        return ""
+    if len(people) == 1:
+        return f"One person, {people[0].position}."
+    where = ", ".join(p.position for p in people[:-1]) + " and " + people[-1].position
+    return f"{_count(len(people)).capitalize()} people: {where}."
+
+
+def object_sentence(result: PerceptionResult) -> str:
+    guess = result.object_guess()
+    if guess is None:
+        return ""
+    name, prob = guess
+    return (f"It looks like {_article(name)}." if prob >= 0.6 else
+            f"I think it shows {_article(name)}.")
+
+
+def describe_sentences(result: PerceptionResult, verbosity: str = "normal",
+                       hints: bool = True) -> list[str]:
+    """What the describer says about one picture, hazards first, one sentence per item."""
+    out: list[str] = []
+    for hazard in result.hazards():
+        out.append(f"Careful: I think there is {hazard}." if hazard != "traffic" else
+                   "Careful: I think there is traffic.")
+    if hints:
+        out.extend(result.hints())
+    max_lines = {"brief": 2, "normal": 6, "detailed": 1000}[verbosity]
+    lines = [line.text for line in result.lines]
+    if lines:
+        more = len(lines) - max_lines
+        out.append(f"Text: {_quote(lines[:max_lines])}." + (
+            f" And {_count(more)} more line{'s' if more > 1 else ''}." if more > 0 else ""))
+    people = people_sentence(result)
+    if people:
+        out.append(people)
+    obj = object_sentence(result)
+    if obj:
+        out.append(obj)
+    if verbosity == "detailed":
+        if result.faces:
+            out.append(f"{_count(len(result.faces)).capitalize()} face"
+                       f"{'s' if len(result.faces) > 1 else ''} visible.")
+        others = [name for name, prob in result.labels[1:3] if prob >= 0.05]
+        if others:
+            out.append("Other guesses: " + ", ".join(others) + ".")
+    if not hints:  # the coach's sentences already say dark/blurred
+        if result.dark:
+            out.append("Dark image.")
+        if result.blurred:
+            out.append("Blurred image.")
+    if not lines and not result.people and obj == "":
+        out.append("I can't make out any text, people or objects I know.")
+    if verbosity == "brief":
+        # Hazards and hints stay; of the rest, keep the first two.
+        fixed = len(result.hazards()) + (len(result.hints()) if hints else 0)
+        out = out[:fixed + 2]
+    return out
+
+
+def read_sentences(result: PerceptionResult, hints: bool = True) -> list[str]:
+    """Read mode: the text verbatim in reading order, one line per piece."""
+    out: list[str] = []
+    if hints:
+        out.extend(h for h in result.hints() if "cut off" in h or not result.lines)
+    if not result.lines:
+        out.append("I can't find any text.")
+        return out
+    out.extend(line.text for line in result.lines)
+    return out
+
+
+def what_changed(previous: PerceptionResult | None, current: PerceptionResult) -> list[str]:
+    """What is different between two pictures, by what perception found in each."""
+    if previous is None:
+        return ["I have no earlier picture to compare with."]
+    out: list[str] = []
+    before = {line.text for line in previous.lines}
+    after = {line.text for line in current.lines}
+    new = [line.text for line in current.lines if line.text not in before]
+    gone = [line.text for line in previous.lines if line.text not in after]
+    if new:
+        out.append(f"New text: {_quote(new[:4])}.")
+    if gone:
+        out.append(f"Text gone: {_quote(gone[:4])}.")
+    n0, n1 = len(previous.people), len(current.people)
+    if n1 > n0:
+        out.append(f"{_count(n1 - n0).capitalize()} more "
+                   f"{'person' if n1 - n0 == 1 else 'people'}. {people_sentence(current)}")
+    elif n1 < n0:
+        out.append(f"{_count(n0 - n1).capitalize()} fewer "
+                   f"{'person' if n0 - n1 == 1 else 'people'}; "
+                   + (people_sentence(current) or "nobody now."))
+    g0, g1 = previous.object_guess(), current.object_guess()
+    if g1 is not None and (g0 is None or g0[0] != g1[0]):
+        out.append(f"Now I think it shows {_article(g1[0])}.")
+    if current.dark and not previous.dark:
+        out.append("It got dark.")
+    elif previous.dark and not current.dark:
+        out.append("It is brighter now.")
+    return out or ["Nothing important has changed."]
+
+
+class Describer:
+    """A VlmEngine that answers from local perception. `name = "describer"`.
+
+    `verbosity` is brief | normal | detailed (scene mode's setting); `hints` turns the aiming
+    coach on; `labels` turns the ImageNet classifier on (it needs torch and the weights package).
+    """
+
+    name = "describer"
+
+    def __init__(self, perception: Perception | None = None, *, verbosity: str = "normal",
+                 hints: bool = True, labels: bool = True) -> None:
+        if verbosity not in VERBOSITIES:
+            raise ValueError(f"verbosity must be one of {VERBOSITIES}, not {verbosity!r}")
+        self.perception = perception or Perception(labels=labels)
+        self.verbosity = verbosity
+        self.hints = hints
+        self._last_key: tuple | None = None
+        self._last: PerceptionResult | None = None
+        self._previous: PerceptionResult | None = None
+
+    def load(self) -> None:
+        self.perception.load()
+
+    def analyze(self, image, key: tuple | None = None) -> PerceptionResult:
+        """Perception of an image, cached for the same frame (`key`: its capture time and id).
+
+        The result of the frame before (a different key) is kept for "what changed?".
+        """
+        if key is not None and key == self._last_key and self._last is not None:
+            return self._last
+        result = self.perception.analyze(image)
+        if self._last is not None:
+            self._previous = self._last
+        self._last_key, self._last = key, result
+        return result
+
+    @property
+    def previous(self) -> PerceptionResult | None:
+        return self._previous
+
+    def answer(self, request: VlmRequest) -> list[str]:
+        """The answer as pieces (sentences, or lines of text in read mode)."""
+        if request.frame is None:
+            return ["I have no picture from the camera, so I can't describe anything."]
+        frame = request.frame
+        result = self.analyze(frame.image, (frame.captured_at, frame.source, frame.image.shape))
+        question = (request.question or "").strip()
+        if request.mode == Mode.READ:
+            return read_sentences(result, self.hints)
+        if question and is_what_changed(question):
+            return what_changed(self._previous, result)
+        if request.mode == Mode.DESCRIBE or not question:
+            return describe_sentences(result, self.verbosity, self.hints)
+        # A free question: answer what perception can, and say what it cannot.
+        if _READ_WORDS.search(question):
+            return read_sentences(result, self.hints)
+        if _PEOPLE_WORDS.search(question):
+            said = people_sentence(result)
+            return [said or "I can't see anyone."]
+        return (["I can't answer questions about the picture without the image model, "
+                 "but here is what I can tell."] + describe_sentences(result, "normal",
+                                                                      self.hints))
+
+    def stream(self, request: VlmRequest, cancel: CancelToken) -> Iterator[str]:
+        pieces = self.answer(request)
+        joiner = "\n" if request.mode == Mode.READ else " "
+        for index, piece in enumerate(pieces):
+            if cancel.cancelled:
+                return
+            yield piece if index == len(pieces) - 1 else piece + joiner
+
+
+def from_config(config) -> Describer:
+    """The describer with the scene settings (verbosity, aiming hints) from the config."""
+    return Describer(verbosity=config.scene.verbosity, hints=config.scene.aiming_hints)
