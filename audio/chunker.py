@@ -1,18 +1,42 @@
 """Sentence chunking for streaming speech: answer tokens in, speakable pieces out.
 
-The first piece is cut at a clause (a comma, colon or dash after a few words) so speech starts
-early; later pieces are whole sentences. Abbreviations ("e.g.", "Dr."), decimals ("3.5"),
-list numbers ("1."), URLs and code are never split inside.
+The first piece is cut at a clause (a comma, colon, semicolon or dash after a few words), or after
+`first_max_words` words at the latest, so speech starts while the model is still writing; later
+pieces are whole sentences (at most `max_chars`). Never split inside: abbreviations ("e.g.",
+"Dr."), initialisms ("U.S."), decimals and times ("3.5", "10:30"), list numbers ("1."), URLs,
+e-mail addresses and fenced code blocks. Markdown list items and headings end a piece.
 """
 from __future__ import annotations
 
 import re
 
 _ABBREV = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "approx", "no",
-    "fig", "inc", "ltd", "co", "mt", "ft", "in", "lb", "oz", "min", "max", "dept", "est", "u.s",
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "approx",
+    "fig", "inc", "ltd", "mt", "ft", "lb", "oz", "dept", "u.s", "cf", "al", "ca", "nr", "vol",
+    "ch", "sec", "gen", "gov", "sgt", "capt", "lt", "col", "rev", "hon", "jan", "feb", "mar",
+    "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mon", "tue", "wed", "thu",
+    "fri", "sat", "sun", "z.b", "bzw", "usw", "ggf", "evtl", "vgl",
 }
-_URL = re.compile(r"(https?://|www\.)\S*$", re.IGNORECASE)
+# Abbreviations that are also ordinary words: only one when a number follows ("No. 5", "p. 12").
+_ABBREV_BEFORE_NUMBER = {"no", "nos", "p", "pp", "art", "op", "nr"}
+_URLISH = re.compile(r"(https?://|www\.|\S+@)\S*$", re.IGNORECASE)
+_INITIALISM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]?")
+
+# Candidate cut points, tried in order of position:
+#  1 sentence end: . ! ? (runs, with closing quotes/brackets) followed by whitespace
+#  2 CJK sentence end (no space follows in those scripts)
+#  3 paragraph break
+#  4 a line break before a list item or after a heading / a line ending in ":"
+#  5 clause mark followed by whitespace (only used for the first piece)
+_CUTS = re.compile(
+    r"(?P<end>[.!?\u2026]+[\"'\u201d\u2019)\]]*)(?P<ws>\s+)"
+    r"|(?P<cjk>[\u3002\uff01\uff1f]+)"
+    r"|(?P<para>\n[ \t]*\n\s*)"
+    r"|(?P<line>\n(?=[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]))"
+    r"|(?P<clause>[:;,\u2014\u2013]|\s-)(?P<cws>\s+)"
+    r"|(?P<fence>```[^\n`]*\n?)"
+    r"|(?P<nl>\n)"
+)
 
 
 class SentenceChunker:
@@ -21,12 +45,18 @@ class SentenceChunker:
     Not thread-safe: one chunker per turn, used by the TTS stage thread.
     """
 
-    def __init__(self, first_clause_words: int = 4, max_chars: int = 400) -> None:
+    def __init__(self, first_clause_words: int = 3, max_chars: int = 400,
+                 first_max_words: int = 12) -> None:
         self.first_clause_words = first_clause_words
+        self.first_max_words = first_max_words
         self.max_chars = max_chars
         self._buf = ""
         self._emitted = 0
-        self._in_code = False
+
+    @property
+    def emitted(self) -> int:
+        """How many pieces have been returned so far."""
+        return self._emitted
 
     def push(self, text: str) -> list[str]:
         self._buf += text
@@ -43,40 +73,98 @@ class SentenceChunker:
         return out
 
     def flush(self) -> list[str]:
+        """Everything left (the end of the answer), possibly cut to `max_chars` pieces."""
+        out = []
+        while len(self._buf) > self.max_chars:
+            cut = self._hard_cut(self._buf)
+            out.append(self._buf[:cut].strip())
+            self._buf = self._buf[cut:]
         rest, self._buf = self._buf.strip(), ""
-        return [rest] if rest else []
+        out = [p for p in out if p]
+        if rest:
+            out.append(rest)
+        self._emitted += len(out)
+        return out
+
+    # -- internals ----------------------------------------------------------------------------
 
     def _find_cut(self) -> int | None:
         buf = self._buf
-        if buf.count("```") % 2 == 1:
-            return None  # inside a code block: wait for its end
-        for match in re.finditer(r"([.!?]+[\"')\]]*)(\s+)|(\n\s*\n)|([:;,\u2014-])(\s+)", buf):
-            end = match.end()
-            if match.group(3):
-                return end
-            if match.group(4):
-                if self._emitted == 0 and len(buf[:match.start()].split()) >= self.first_clause_words:
-                    return end
+        fences = [m.start() for m in re.finditer("```", buf)]
+
+        def in_code(pos: int) -> bool:
+            return sum(1 for f in fences if f < pos) % 2 == 1
+
+        first = self._emitted == 0
+        for match in _CUTS.finditer(buf):
+            if match.group("fence") is not None:
+                if in_code(match.start()):
+                    return match.end()  # a closing fence: the code block is one piece
+                if buf[:match.start()].strip():
+                    return match.start()  # speak what came before the code first
                 continue
-            if self._is_sentence_end(buf, match.start(1), match.group(1)):
-                return end
+            if in_code(match.start()):
+                continue
+            if match.group("end") is not None:
+                if self._is_sentence_end(buf, match.start("end"), match.group("end"),
+                                         match.end()):
+                    return match.end()
+            elif match.group("nl") is not None:
+                line = buf[:match.start()].rsplit("\n", 1)[-1].strip()
+                if line.startswith("#") or (line.endswith(":") and len(line) > 1):
+                    return match.end()  # after a heading, or "Here is what I see:"
+            elif match.group("cjk") is not None:
+                return match.end()
+            elif match.group("para") is not None or match.group("line") is not None:
+                if buf[:match.start()].strip():
+                    return match.end()
+            elif match.group("clause") == ":" and "\n" in match.group("cws"):
+                if buf[:match.start()].strip():
+                    return match.start() + 1  # "I see:" before a list
+            elif first and not _URLISH.search(buf[:match.start()]):
+                words = len(buf[:match.start()].split())
+                if words >= self.first_clause_words and not self._inside_number(buf, match):
+                    return match.end()
+        if first and self.first_max_words and not fences:
+            words = list(re.finditer(r"\S+\s+", buf))
+            if len(words) > self.first_max_words:
+                return words[self.first_max_words - 1].end()
         if len(buf) > self.max_chars:
-            space = buf.rfind(" ", 0, self.max_chars)
-            return space if space > 0 else self.max_chars
+            return self._hard_cut(buf)
         return None
 
+    def _hard_cut(self, buf: str) -> int:
+        """A cut at the last clause mark or space before `max_chars` (a very long sentence)."""
+        head = buf[: self.max_chars]
+        for mark in (", ", "; ", ": ", " "):
+            pos = head.rfind(mark)
+            if pos > self.max_chars // 3:
+                return pos + len(mark)
+        return self.max_chars
+
     @staticmethod
-    def _is_sentence_end(buf: str, dot: int, punct: str) -> bool:
+    def _inside_number(buf: str, match: re.Match) -> bool:
+        """A comma or colon between digits ("1,000", "10:30") is not a clause mark."""
+        before = buf[match.start() - 1: match.start()]
+        after = buf[match.end(): match.end() + 1]
+        return before.isdigit() and after.isdigit() and match.end() - match.start() == 1
+
+    @staticmethod
+    def _is_sentence_end(buf: str, dot: int, punct: str, after: int) -> bool:
         if punct[0] != ".":
             return True
+        if punct.startswith(".."):
+            return True  # an ellipsis ends a phrase
         before = buf[:dot]
         word = re.split(r"\s", before)[-1] if before else ""
-        if _URL.search(before):
+        bare = word.lstrip("(\"'").lower()
+        if bare in _ABBREV or _INITIALISM.fullmatch(bare):
             return False
-        if word.lower().rstrip(".") in _ABBREV or re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]?", word):
+        following = buf[after: after + 1]
+        if bare in _ABBREV_BEFORE_NUMBER and (following.isdigit() or not following):
             return False
-        if re.fullmatch(r"\d+", word) and len(before.strip()) == len(word):
-            return False  # "1." at the start of a list item
-        if re.search(r"(^|\n)\s*\d+$", before):
-            return False
+        if re.fullmatch(r"\d{1,3}", word) and re.search(r"(^|\n)[ \t]*\d{1,3}$", before):
+            return False  # "1." opening a list item
+        if following and following.islower():
+            return False  # "approx. three", "the U.S. army": not a sentence start
         return True

@@ -1,0 +1,283 @@
+"""Playback through PortAudio (sounddevice): the real `Speaker` adapter.
+
+One callback-based `OutputStream` runs at the device's own rate with small blocks (`latency=
+"low"`), so `clear()` silences within one block: the callback reads the queue under a lock on
+every block, and `clear()` empties it. Input chunks are resampled with soxr at `enqueue` (on the
+caller's thread, never in the callback).
+
+Earcons are mixed into the same stream on a separate lane (`play_earcon`) that `clear()` leaves
+alone, so a barge-in never eats the "listening" sound and earcons never delay speech.
+
+Times: `on_start(t)` gets the monotonic time the chunk's first sample reaches the DAC, from
+PortAudio's `outputBufferDacTime` translated to `time.monotonic()`; where the host API reports
+no DAC time, the callback time plus the stream's output latency is used.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from assistant.errors import DeviceError
+
+if TYPE_CHECKING:
+    from assistant.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def _sounddevice():
+    """Import sounddevice, turning a missing PortAudio into a clear DeviceError."""
+    try:
+        import sounddevice as sd
+    except OSError as exc:  # the PortAudio library itself is missing
+        raise DeviceError(f"The audio library PortAudio could not be loaded ({exc})",
+                          "Install it (apt install libportaudio2)", needs_action=True) from exc
+    return sd
+
+
+def list_output_devices() -> list[dict]:
+    """Output devices PortAudio sees: [{index, name, hostapi, channels, default_samplerate,
+    default}], the default output first. Empty when there is no audio system at all."""
+    sd = _sounddevice()
+    try:
+        devices = sd.query_devices()
+        default_out = sd.default.device[1]
+        hostapis = sd.query_hostapis()
+    except sd.PortAudioError as exc:
+        log.debug("no audio devices: %s", exc)
+        return []
+    out = []
+    for index, dev in enumerate(devices):
+        if dev["max_output_channels"] <= 0:
+            continue
+        out.append({"index": index, "name": dev["name"],
+                    "hostapi": hostapis[dev["hostapi"]]["name"],
+                    "channels": dev["max_output_channels"],
+                    "default_samplerate": dev["default_samplerate"],
+                    "default": index == default_out})
+    out.sort(key=lambda d: not d["default"])
+    return out
+
+
+def _device_list_text(devices: list[dict]) -> str:
+    if not devices:
+        return ("No output devices were found: check that a speaker or headphones are connected "
+                "and an audio server (PulseAudio or PipeWire) is running")
+    names = ", ".join(f"{d['index']}: {d['name']}" for d in devices)
+    return f"Set audio.output_device to one of: {names}"
+
+
+def find_output_device(wanted: str) -> int | None:
+    """The index of the output device named `wanted` (an index, or part of a name, any case);
+    None for the system default. Raises DeviceError listing the devices when none matches."""
+    devices = list_output_devices()
+    if not devices:
+        raise DeviceError("No speaker or headphones were found", _device_list_text(devices),
+                          needs_action=True)
+    wanted = (wanted or "").strip()
+    if not wanted:
+        return None
+    if wanted.isdigit():
+        index = int(wanted)
+        if any(d["index"] == index for d in devices):
+            return index
+    else:
+        exact = [d for d in devices if d["name"].lower() == wanted.lower()]
+        partial = [d for d in devices if wanted.lower() in d["name"].lower()]
+        if exact or partial:
+            return (exact or partial)[0]["index"]
+    raise DeviceError(f"The speaker '{wanted}' was not found", _device_list_text(devices),
+                      needs_action=True)
+
+
+@dataclass
+class _Chunk:
+    samples: np.ndarray  # at the device rate
+    tag: int
+    on_start: Callable[[float], None] | None = None
+    pos: int = 0
+    queued_at: float = field(default_factory=time.monotonic)
+
+
+class SoundDeviceSpeaker:
+    """The `Speaker` port on a PortAudio output stream.
+
+    Threads: `open`/`close` from the playback stage thread; `enqueue`, `clear`, `pending`,
+    `play_earcon` from any thread; the PortAudio callback runs on the audio thread and only
+    copies arrays under a short lock.
+    """
+
+    def __init__(self, device: str = "", blocksize_ms: float = 5.0,
+                 latency: str | float = "low") -> None:
+        self.device_name = device
+        self.blocksize_ms = blocksize_ms
+        self.latency = latency
+        self.rate = 0  # the device rate, known after open()
+        self.device_index: int | None = None
+        self.output_latency = 0.0  # seconds, as the stream reports it
+        self.underruns = 0
+        self._stream = None
+        self._lock = threading.Lock()
+        self._queue: deque[_Chunk] = deque()
+        self._earcons: deque[list] = deque()  # [samples, pos]
+        self._queued_samples = 0
+        self._last_sound_dac = 0.0  # monotonic time the last speech sample leaves the DAC
+        self._cleared_at: float | None = None
+        self.silenced_at: float | None = None  # DAC time of the first silent block after clear()
+        self._callbacks: list[tuple[Callable[[float], None], float]] = []
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        if self._stream is not None:
+            return
+        sd = _sounddevice()
+        self.device_index = find_output_device(self.device_name)
+        try:
+            info = sd.query_devices(self.device_index, "output")
+            self.rate = int(info["default_samplerate"]) or 48000
+            stream = sd.OutputStream(
+                samplerate=self.rate, channels=1, dtype="float32", device=self.device_index,
+                blocksize=max(32, int(self.rate * self.blocksize_ms / 1000)),
+                latency=self.latency, callback=self._callback)
+            stream.start()
+        except sd.PortAudioError as exc:
+            raise DeviceError(f"The speaker could not be opened ({exc})",
+                              _device_list_text(list_output_devices()),
+                              needs_action=True) from exc
+        self._stream = stream
+        self.output_latency = float(stream.latency)
+
+    def close(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.abort()  # no need to drain: close means stop now
+            stream.close()
+        with self._lock:
+            self._queue.clear()
+            self._earcons.clear()
+            self._queued_samples = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self._stream is not None
+
+    # -- the port -------------------------------------------------------------------------------
+
+    def _to_device(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
+        samples = np.asarray(samples, np.float32).reshape(-1)
+        if sample_rate != self.rate and samples.size:
+            import soxr
+
+            samples = soxr.resample(samples, sample_rate, self.rate, quality="HQ")
+        return np.ascontiguousarray(samples, np.float32)
+
+    def enqueue(self, samples: np.ndarray, sample_rate: int, tag: int,
+                on_start: Callable[[float], None] | None = None) -> None:
+        if self._stream is None:
+            self.open()
+        data = self._to_device(samples, sample_rate)
+        if not data.size:
+            return
+        with self._lock:
+            self._queue.append(_Chunk(data, tag, on_start))
+            self._queued_samples += data.size
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queue.clear()
+            self._queued_samples = 0
+            self._cleared_at = time.monotonic()
+            self.silenced_at = None
+            self._last_sound_dac = 0.0
+
+    def clear_before(self, tag: int) -> None:
+        """Drop queued chunks tagged older than `tag` (the current generation)."""
+        with self._lock:
+            kept = deque(c for c in self._queue if c.tag >= tag)
+            self._queued_samples = sum(c.samples.size - c.pos for c in kept)
+            self._queue = kept
+
+    def pending(self) -> float:
+        """Seconds of speech not yet heard: queued samples plus what is in the device buffer."""
+        with self._lock:
+            queued = self._queued_samples / self.rate if self.rate else 0.0
+            in_device = max(0.0, self._last_sound_dac - time.monotonic())
+        return queued + in_device
+
+    def play_earcon(self, samples: np.ndarray, sample_rate: int) -> None:
+        """Mix a short sound over whatever plays; `clear()` does not drop it."""
+        if self._stream is None:
+            return  # not open (no speaker yet): earcons are optional
+        data = self._to_device(samples, sample_rate)
+        with self._lock:
+            self._earcons.append([data, 0])
+
+    def wait(self, timeout: float | None = None, stop: threading.Event | None = None) -> bool:
+        """Block until everything queued has been heard; False on timeout or `stop`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.pending() > 0:
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            if stop is not None and stop.wait(0.01):
+                return False
+            if stop is None:
+                time.sleep(0.01)  # polling the audio thread's progress: no event to wait on
+        return True
+
+    # -- the audio thread -----------------------------------------------------------------------
+
+    def _callback(self, outdata, frames, time_info, status) -> None:
+        if status.output_underflow:
+            self.underruns += 1
+        mono_now = time.monotonic()
+        try:
+            dac = time_info.outputBufferDacTime - time_info.currentTime
+        except AttributeError:
+            dac = 0.0
+        # Some host APIs report 0 for the DAC time: use the stream's latency instead.
+        dac_at = mono_now + (dac if 0.0 < dac < 1.0 else self.output_latency)
+        out = outdata[:, 0]
+        out.fill(0.0)
+        started: list[tuple[Callable[[float], None], float]] = []
+        with self._lock:
+            filled = 0
+            while filled < frames and self._queue:
+                chunk = self._queue[0]
+                if chunk.pos == 0 and chunk.on_start is not None:
+                    started.append((chunk.on_start, dac_at + filled / self.rate))
+                n = min(frames - filled, chunk.samples.size - chunk.pos)
+                out[filled:filled + n] = chunk.samples[chunk.pos:chunk.pos + n]
+                chunk.pos += n
+                filled += n
+                self._queued_samples -= n
+                if chunk.pos >= chunk.samples.size:
+                    self._queue.popleft()
+            if filled:
+                self._last_sound_dac = dac_at + filled / self.rate
+            elif self._cleared_at is not None and self.silenced_at is None:
+                self.silenced_at = dac_at
+            for item in list(self._earcons):
+                data, pos = item
+                n = min(frames, data.size - pos)
+                out[:n] += data[pos:pos + n]
+                item[1] = pos + n
+                if item[1] >= data.size:
+                    self._earcons.remove(item)
+        np.clip(out, -1.0, 1.0, out=out)
+        for callback, t in started:
+            try:
+                callback(t)
+            except Exception:  # noqa: BLE001 - never let a listener kill the audio thread
+                log.exception("on_start callback failed")
+
+
+def from_config(config: "Config") -> SoundDeviceSpeaker:
+    """The speaker named by `audio.output_device` (empty: the system default)."""
+    return SoundDeviceSpeaker(device=config.audio.output_device)
