@@ -74,7 +74,6 @@ class Bridge(QObject):
 
     # internal: worker -> GUI thread
     _built = Signal(int, object, str, bool)  # build id, pipeline or None, error, needs_action
-    _task_progress_raw = Signal(str, int, int)
 
     def __init__(self, config: Config, pipeline_factory: PipelineFactory | None = None, *,
                  poll_ms: int = 15, batch: int = 200, parent: QObject | None = None) -> None:
@@ -94,7 +93,13 @@ class Bridge(QObject):
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self.drain)
         self._built.connect(self._on_built)
-        self._task_progress_raw.connect(self.task_progress)
+        # Workers only record progress; this timer carries the newest figures to the GUI, so a
+        # fast download never floods the event loop and a stalled one still shows its last bytes.
+        self._progress: dict[str, tuple[int, int]] = {}
+        self._progress_lock = threading.Lock()
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setInterval(int(PROGRESS_MIN_INTERVAL_S * 1000))
+        self._progress_timer.timeout.connect(self._flush_progress)
         self.task_finished.connect(self._forget_task)
 
     # -- lifecycle (GUI thread) -----------------------------------------------------------------
@@ -256,18 +261,16 @@ class Bridge(QObject):
     def run_task(self, task_id: str, body: TaskBody) -> threading.Event:
         """Run `body(on_progress, cancel)` on the bridge's pool; returns the cancel event.
 
-        Progress arrives as `task_progress(id, done, total)` (throttled), the end as
+        Progress arrives as `task_progress(id, done, total)` (the newest figures, every 50 ms),
+        the end as
         `task_finished(id, result, error)`; a cancelled task finishes with error "cancelled".
         """
         cancel = threading.Event()
         self._tasks[task_id] = cancel
-        last = [0.0]
 
-        def on_progress(done: int, total: int | None) -> None:
-            t = time.monotonic()
-            if t - last[0] >= PROGRESS_MIN_INTERVAL_S or (total and done >= total):
-                last[0] = t
-                self._task_progress_raw.emit(task_id, int(done), int(total or -1))
+        def on_progress(done: int, total: int | None) -> None:  # worker thread: no signal here
+            with self._progress_lock:
+                self._progress[task_id] = (int(done), int(total or -1))
 
         def body_job() -> None:
             try:
@@ -281,6 +284,7 @@ class Bridge(QObject):
                 return
             self.task_finished.emit(task_id, result, "cancelled" if cancel.is_set() else "")
 
+        self._progress_timer.start()
         self.pool.start(_Job(body_job))
         return cancel
 
@@ -290,4 +294,14 @@ class Bridge(QObject):
             cancel.set()
 
     def _forget_task(self, task_id: str, _result: object, _error: str) -> None:
+        self._flush_progress()  # the last figures arrive before the end
         self._tasks.pop(task_id, None)
+        if not self._tasks:
+            self._progress_timer.stop()
+
+    def _flush_progress(self) -> None:
+        """GUI thread: emit the newest progress of each task (at most every 50 ms)."""
+        with self._progress_lock:
+            latest, self._progress = self._progress, {}
+        for task_id, (done, total) in latest.items():
+            self.task_progress.emit(task_id, done, total)
