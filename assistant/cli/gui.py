@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from assistant.cli.common import load_config
 
@@ -15,4 +16,5 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args)
     from ui.app import run_app  # PySide6 is imported only here
 
-    return run_app(config)
+    path = Path(args.config) if getattr(args, "config", None) else None
+    return run_app(config, config_path=path)

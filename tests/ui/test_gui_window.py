@@ -1,0 +1,162 @@
+"""The window on fakes (offscreen Qt): a push-to-talk turn, Stop, errors, export."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QEvent, Qt  # noqa: E402
+from PySide6.QtGui import QKeyEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from assistant.config import Config  # noqa: E402
+from assistant.errors import ModelError  # noqa: E402
+from tests.ui.support import FakeFactory, speech  # noqa: E402
+from ui.app import App  # noqa: E402
+
+
+@pytest.fixture
+def make_app(qtbot):
+    apps = []
+
+    def make(factory, config=None, **kw):
+        app = App(config or Config(), pipeline_factory=factory, global_shortcut=False,
+                  first_run=False, **kw)
+        apps.append(app)
+        qtbot.addWidget(app.window)
+        app.start()
+        return app
+
+    yield make
+    for app in apps:
+        app.close()
+
+
+def wait_running(qtbot, app):
+    qtbot.waitUntil(lambda: app.bridge.state == "running", timeout=10000)
+    assert app.bridge.pipeline.wait_ready(10)
+
+
+def key(window, kind, autorepeat=False):
+    event = QKeyEvent(kind, Qt.Key_Space, Qt.NoModifier, " ", autorepeat)
+    QApplication.sendEvent(window.talk, event)
+
+
+def test_push_to_talk_turn_with_button(qtbot, make_app):
+    factory = FakeFactory()
+    app = make_app(factory)
+    w = app.window
+    wait_running(qtbot, app)
+    factory.parts["mic"].play(speech(1.0))
+    qtbot.mousePress(w.talk, Qt.LeftButton)
+    assert w.talking
+    # Partial transcripts show while the key is held.
+    qtbot.waitUntil(lambda: bool(w.conversation.turns) and w.conversation.turns[-1].partial
+                    and bool(w.conversation.turns[-1].question), timeout=10000)
+    qtbot.mouseRelease(w.talk, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.conversation.turns[-1].finished, timeout=10000)
+    turn = w.conversation.turns[-1]
+    assert turn.question == "what do you see"
+    assert turn.answer == "I see a cat on a mat. It is asleep."
+    assert turn.thumbnail is not None and turn.thumbnail.width() == 160
+    assert not turn.cancelled
+    assert "from release" in w.timeline.text() and "first word" in w.timeline.text()
+    qtbot.waitUntil(lambda: w.live.text() == turn.answer or "ready" in w.live.text().lower(),
+                    timeout=2000)
+    assert w.preview.pixmap() is not None and not w.preview.pixmap().isNull()
+    assert "%" in w.meter_text.text()
+    w.view.render_now()
+    assert "It is asleep." in w.view.toPlainText()
+
+
+def test_space_held_is_push_to_talk_and_autorepeat_ignored(qtbot, make_app):
+    factory = FakeFactory()
+    app = make_app(factory)
+    w = app.window
+    wait_running(qtbot, app)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=3000)
+    w.talk.setFocus()
+    factory.parts["mic"].play(speech(1.0))
+    key(w, QEvent.KeyPress)
+    assert w.talking
+    started = len(w.conversation.turns)
+    for _ in range(5):  # a held key repeats: no new turns, no release
+        key(w, QEvent.KeyRelease, autorepeat=True)
+        key(w, QEvent.KeyPress, autorepeat=True)
+    assert w.talking
+    qtbot.waitUntil(lambda: bool(w.conversation.turns) and bool(w.conversation.turns[-1].question),
+                    timeout=10000)
+    key(w, QEvent.KeyRelease)
+    assert not w.talking
+    qtbot.waitUntil(lambda: w.conversation.turns[-1].finished, timeout=10000)
+    assert len(w.conversation.turns) == max(started, 1)
+    assert w.conversation.turns[-1].answer.endswith("asleep.")
+
+
+def test_stop_cancels_the_answer_and_keeps_finished_turns(qtbot, make_app, tmp_path):
+    factory = FakeFactory(tokens=[f"word{i} " for i in range(300)], token_s=0.02)
+    app = make_app(factory)
+    w = app.window
+    wait_running(qtbot, app)
+    w.question.setText("what is this")
+    w.ask_typed()
+    qtbot.waitUntil(lambda: bool(w.conversation.turns) and "word3" in w.conversation.turns[-1].answer,
+                    timeout=10000)
+    w.stop()
+    qtbot.waitUntil(lambda: w.conversation.turns[-1].finished, timeout=5000)
+    first = w.conversation.turns[-1]
+    assert first.cancelled
+    assert factory.parts["vlm"].stopped.wait(5)
+    # A failing next turn (the VLM raises) keeps the stopped turn and shows the error.
+    factory.parts["vlm"].fail_times = 1
+    w.question.setText("and now?")
+    w.ask_typed()
+    qtbot.waitUntil(lambda: len(w.conversation.turns) == 2 and w.conversation.turns[-1].finished,
+                    timeout=10000)
+    assert w.conversation.turns[0] is first and first.answer.startswith("word0")
+    assert any("scripted VLM failure" in e for e in w.conversation.turns[-1].errors)
+    assert "Problem with answer" in w.live.text()
+    # Export both ways.
+    out = w.export_conversation(str(tmp_path / "c.json"))
+    data = json.loads(out.read_text())
+    assert [t["turn"] for t in data["turns"]] == [1, 2] and data["turns"][0]["cancelled"]
+    md = w.export_conversation(str(tmp_path / "c.md")).read_text()
+    assert "**You:** what is this" in md and "c_frames/turn-1.png" in md
+    assert (tmp_path / "c_frames" / "turn-1.png").stat().st_size > 0
+
+
+def test_mode_switch_and_describe(qtbot, make_app):
+    factory = FakeFactory()
+    app = make_app(factory)
+    w = app.window
+    wait_running(qtbot, app)
+    w.set_mode("describe")
+    assert w.mode.currentData() == "describe"
+    qtbot.waitUntil(lambda: app.bridge.pipeline.mode.value == "describe", timeout=3000)
+    w.describe_now()
+    qtbot.waitUntil(lambda: bool(w.conversation.turns) and w.conversation.turns[-1].finished,
+                    timeout=10000)
+    assert w.conversation.turns[-1].mode == "describe"
+    assert factory.parts["vlm"].requests[-1].frame is not None
+
+
+def test_missing_engine_shows_error_and_retry_recovers(qtbot, make_app):
+    factory = FakeFactory(fail=ModelError("The Whisper model whisper:base.en is not installed",
+                                          "Open Models and download it.", needs_action=True))
+    app = make_app(factory)
+    w = app.window
+    qtbot.waitUntil(lambda: app.bridge.state == "failed", timeout=10000)
+    assert "not installed" in w.status_text.text()
+    assert w._error_box is not None and "Open Models" in w._error_box.text()
+    # Pressing Talk says why nothing happens, instead of doing nothing.
+    w.press()
+    assert not w.talking and "not ready" in w.live.text()
+    w._error_box.done(0)
+    factory.fail = None
+    app.bridge.retry()
+    wait_running(qtbot, app)
+    assert app.bridge.state == "running"

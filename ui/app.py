@@ -1,0 +1,146 @@
+"""Start the window: `run_app(config)` is what `glimpse gui` calls.
+
+`App` wires the pieces: the Bridge (owns the pipeline), the MainWindow, the dialogs, the global
+shortcut and the theme. Tests build an `App` with their own pipeline factory (fakes injected
+through `bootstrap(...)`) and an `exec=False` start.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from assistant.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def clean_qt_environment(environ: dict | None = None) -> list[str]:
+    """Remove Qt plugin/font paths that point into OpenCV's bundled Qt.
+
+    The full opencv-python build sets QT_QPA_PLATFORM_PLUGIN_PATH and QT_QPA_FONTDIR to its own
+    Qt directories when cv2 is imported; PySide6 would then load cv2's xcb plugin and fail.
+    Returns the names removed.
+    """
+    env = os.environ if environ is None else environ
+    removed = []
+    for var in ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_QPA_FONTDIR", "QT_PLUGIN_PATH"):
+        value = env.get(var, "")
+        if value and "cv2" in Path(value).parts:
+            del env[var]
+            removed.append(var)
+    return removed
+
+
+class App:
+    """Threads: GUI thread only."""
+
+    def __init__(self, config: Config, *, pipeline_factory=None, config_path: Path | None = None,
+                 global_shortcut: bool = True, first_run: bool | None = None) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        from ui import theme
+        from ui.bridge import Bridge
+        from ui.main_window import MainWindow
+
+        self.qapp = QApplication.instance() or QApplication(sys.argv[:1])
+        self.qapp.setApplicationName("Glimpse")
+        self.qapp.setApplicationDisplayName("Glimpse")
+        self.qapp.setDesktopFileName("glimpse")
+        self.config_path = config_path
+        theme.apply(self.qapp, config.ui.theme, config.ui.font_scale)
+        self.bridge = Bridge(config, pipeline_factory)
+        self.window = MainWindow(self.bridge)
+        self.window.settings_requested.connect(self.open_settings)
+        self.window.models_requested.connect(self.open_models)
+        self.window.help_requested.connect(self.open_help)
+        self.bridge.config_changed.connect(self._apply_config)
+        self.shortcut = None
+        self.global_note = ""
+        self.use_global = global_shortcut
+        self._restart_shortcut(config)
+        self.show_first_run = config.ui.show_first_run if first_run is None else first_run
+        self.dialog = None  # the dialog open now, for tests and screenshots
+
+    def start(self) -> None:
+        """Show the window and start the pipeline (returns at once)."""
+        self.window.show()
+        self.bridge.start()
+        if self.show_first_run:
+            self.open_first_run()
+
+    def close(self) -> None:
+        if self.shortcut is not None:
+            self.shortcut.stop()
+        self.bridge.shutdown()
+        self.window.close()
+
+    # -- dialogs ---------------------------------------------------------------------------------
+
+    def open_settings(self):
+        from ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.bridge.config, self.config_path, self.window)
+        dialog.saved.connect(self.bridge.reconfigure)
+        return self._open(dialog)
+
+    def open_models(self):
+        from ui.models_dialog import ModelsDialog
+
+        return self._open(ModelsDialog(self.bridge, self.bridge.config, parent=self.window))
+
+    def open_help(self):
+        from ui.help import HelpDialog
+
+        return self._open(HelpDialog(self.global_note, self.window))
+
+    def open_first_run(self):
+        from ui.first_run import FirstRunDialog
+
+        dialog = FirstRunDialog(self.bridge.config, self.config_path, parent=self.window)
+        dialog.saved.connect(self.bridge.reconfigure)
+        return self._open(dialog)
+
+    def _open(self, dialog):
+        self.dialog = dialog
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()  # window-modal, never blocks the event loop
+        return dialog
+
+    # -- config changes --------------------------------------------------------------------------
+
+    def _apply_config(self, config: Config) -> None:
+        from ui import theme
+
+        theme.apply(self.qapp, config.ui.theme, config.ui.font_scale)
+        self.window._update_talk()
+        self._restart_shortcut(config)
+
+    def _restart_shortcut(self, config: Config) -> None:
+        from ui.shortcuts import GlobalShortcut
+
+        if self.shortcut is not None:
+            self.shortcut.stop()
+            self.shortcut = None
+        if not self.use_global:
+            self.global_note = "Global push-to-talk is off for this run."
+            return
+        self.shortcut = GlobalShortcut(config.ui.global_shortcut, self.bridge.submit,
+                                       toggle=config.turns.mode == "toggle")
+        self.global_note = self.shortcut.start()
+        self.window._on_status("global key", self.global_note, "")
+
+
+def run_app(config: Config, *, pipeline_factory=None, config_path: Path | None = None) -> int:
+    """Open the window and run until it is closed. Returns the exit status."""
+    removed = clean_qt_environment()
+    if removed:
+        log.debug("removed OpenCV's Qt settings: %s", removed)
+    os.environ.setdefault("QT_ACCESSIBILITY", "1")
+    app = App(config, pipeline_factory=pipeline_factory, config_path=config_path)
+    app.start()
+    try:
+        return int(app.qapp.exec())
+    finally:
+        app.close()

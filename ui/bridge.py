@@ -1,0 +1,307 @@
+"""The one object between the window and the core.
+
+`Bridge` owns the pipeline. It builds it (with `pipeline_factory(config)`, by default
+`assistant.bootstrap.bootstrap`) on a worker thread of its own pool, starts it there, and then
+drains `pipeline.events` on the GUI thread with a QTimer (every `poll_ms`, at most `batch` events
+per tick), re-emitting each event as a typed Qt signal. Widgets only connect to signals and call
+`submit(command)`; they never start threads and never call the pipeline.
+
+Threads: everything here runs on the GUI thread except `submit` (any thread: it only puts the
+command on the pipeline's bus) and the bodies run by `run_task` / the build and stop jobs, which
+run on the bridge's QThreadPool and talk back only through signals (queued to the GUI thread).
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+
+from assistant import events as ev
+from assistant.config import Config
+from assistant.errors import GlimpseError, describe_exception
+
+log = logging.getLogger(__name__)
+
+PipelineFactory = Callable[[Config], Any]
+#: fn(on_progress(done, total), cancel) -> result; runs on a worker thread.
+TaskBody = Callable[[Callable[[int, int], None], threading.Event], Any]
+
+PREVIEW_MIN_INTERVAL_S = 1.0 / 30  # the preview never repaints faster than 30 fps
+PROGRESS_MIN_INTERVAL_S = 0.05  # download progress reaches the GUI at most 20 times a second
+
+
+def default_factory(config: Config) -> Any:
+    from assistant.bootstrap import bootstrap
+
+    return bootstrap(config)
+
+
+class _Job(QRunnable):
+    def __init__(self, body: Callable[[], None]) -> None:
+        super().__init__()
+        self._body = body
+        self.setAutoDelete(True)
+
+    def run(self) -> None:  # worker thread
+        self._body()
+
+
+class Bridge(QObject):
+    # pipeline events, re-emitted on the GUI thread
+    transcript = Signal(int, str, bool)  # turn_id, text, partial
+    token = Signal(int, str)  # turn_id, text
+    answer = Signal(int, str, str)  # turn_id, text, source
+    frame = Signal(object)  # ev.Frame: the frozen frame of the turn
+    no_frame = Signal(int, str)  # turn_id, reason
+    preview = Signal(object)  # ev.Preview, at most 30 per second
+    level = Signal(float, float)  # rms, peak in [0, 1]
+    status = Signal(str, str, str)  # stage, state, detail
+    error = Signal(str, str, bool)  # stage, message, needs_action
+    metrics = Signal(object)  # ev.Metrics
+    notice = Signal(str, bool)  # message, speak
+    turn_started = Signal(int, str)  # turn_id, mode
+    turn_ended = Signal(int, str, str, bool)  # turn_id, transcript, answer, cancelled
+    # the bridge's own state: "starting", "running", "failed", "stopped"; detail says why
+    state_changed = Signal(str, str)
+    config_changed = Signal(object)  # the new Config, after `reconfigure`
+    # background tasks (downloads, verification): id, done, total (-1 unknown)
+    task_progress = Signal(str, int, int)
+    task_finished = Signal(str, object, str)  # id, result, error message ("" when it worked)
+
+    # internal: worker -> GUI thread
+    _built = Signal(int, object, str, bool)  # build id, pipeline or None, error, needs_action
+
+    def __init__(self, config: Config, pipeline_factory: PipelineFactory | None = None, *,
+                 poll_ms: int = 15, batch: int = 200, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.config = config
+        self.factory = pipeline_factory or default_factory
+        self.pipeline: Any = None
+        self.state = "stopped"
+        self.last_error = ""
+        self.batch = batch
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(4)
+        self._build_id = 0
+        self._last_preview = 0.0
+        self._tasks: dict[str, threading.Event] = {}
+        self._timer = QTimer(self)
+        self._timer.setInterval(poll_ms)
+        self._timer.timeout.connect(self.drain)
+        self._built.connect(self._on_built)
+        # Workers only record progress; this timer carries the newest figures to the GUI, so a
+        # fast download never floods the event loop and a stalled one still shows its last bytes.
+        self._progress: dict[str, tuple[int, int]] = {}
+        self._progress_lock = threading.Lock()
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setInterval(int(PROGRESS_MIN_INTERVAL_S * 1000))
+        self._progress_timer.timeout.connect(self._flush_progress)
+        self.task_finished.connect(self._forget_task)
+
+    # -- lifecycle (GUI thread) -----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Build and start the pipeline on a worker; returns at once. `state_changed` follows."""
+        self._build_id += 1
+        build_id, config = self._build_id, self.config
+        self._set_state("starting", "Starting Glimpse: loading devices and models...")
+
+        def body() -> None:
+            try:
+                pipeline = self.factory(config)
+                pipeline.start()
+            except GlimpseError as exc:
+                self._built.emit(build_id, None, exc.message, exc.needs_action)
+                return
+            except Exception as exc:  # noqa: BLE001 - shown to the user, with a hint
+                log.exception("building the pipeline failed")
+                message, needs_action = describe_exception(exc)
+                self._built.emit(build_id, None, message, needs_action)
+                return
+            self._built.emit(build_id, pipeline, "", False)
+
+        self.pool.start(_Job(body))
+
+    def reconfigure(self, config: Config) -> None:
+        """Apply a new config: stop the running pipeline (on a worker) and build a new one."""
+        self.config = config
+        self.config_changed.emit(config)
+        self._retire(self.pipeline)
+        self.pipeline = None
+        self.start()
+
+    def retry(self) -> None:
+        """Try again with the current config (after the user fixed what was missing)."""
+        self.reconfigure(self.config)
+
+    def shutdown(self, timeout: float = 3.0) -> None:
+        """Stop everything. Called once when the window closes; may wait up to `timeout`."""
+        self._build_id += 1  # a build still running is stopped as soon as it arrives
+        self._timer.stop()
+        for cancel in self._tasks.values():
+            cancel.set()
+        pipeline, self.pipeline = self.pipeline, None
+        if pipeline is not None:
+            pipeline.stop(timeout=1.0)
+        self.pool.waitForDone(int(timeout * 1000))
+        self._set_state("stopped", "")
+
+    def _retire(self, pipeline: Any) -> None:
+        if pipeline is None:
+            return
+        self.pool.start(_Job(lambda: pipeline.stop(timeout=2.0)))
+
+    def _on_built(self, build_id: int, pipeline: Any, message: str, _needs_action: bool) -> None:
+        if build_id != self._build_id:  # a newer build was asked for meanwhile
+            self._retire(pipeline)
+            return
+        if pipeline is None:
+            self.last_error = message
+            self._set_state("failed", message)
+            # Glimpse cannot work until this is fixed: always a dialog, whatever the error says.
+            self.error.emit("pipeline", message, True)
+            return
+        self.pipeline = pipeline
+        self.last_error = ""
+        self._timer.start()
+        self._set_state("running", "Ready.")
+
+    def _set_state(self, state: str, detail: str) -> None:
+        self.state = state
+        self.state_changed.emit(state, detail)
+
+    # -- commands (any thread) ------------------------------------------------------------------
+
+    def submit(self, command: ev.Command) -> bool:
+        """Send a command to the pipeline. Returns False (and says so) when none is running."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return False
+        pipeline.submit(command)
+        return True
+
+    def can_speak(self) -> bool:
+        return self.pipeline is not None and hasattr(ev, "Speak")
+
+    def speak(self, text: str) -> bool:
+        """Say `text` with Glimpse's own voice, when the core offers a Speak command."""
+        speak_cmd = getattr(ev, "Speak", None)
+        if speak_cmd is None or not self.config.ui.speak_answers:
+            return False
+        return self.submit(speak_cmd(text=text))
+
+    # -- event pump (GUI thread) ----------------------------------------------------------------
+
+    def drain(self) -> int:
+        """Move up to `batch` events from the pipeline to signals. Returns how many were read.
+
+        Previews and levels are coalesced: only the newest of each per tick is shown, so a slow
+        paint never builds a backlog.
+        """
+        pipeline = self.pipeline
+        if pipeline is None:
+            return 0
+        latest_preview: ev.Preview | None = None
+        latest_level: ev.Level | None = None
+        count = 0
+        while count < self.batch:
+            try:
+                event = pipeline.events.get_nowait()
+            except queue.Empty:
+                break
+            count += 1
+            if isinstance(event, ev.Preview):
+                latest_preview = event
+            elif isinstance(event, ev.Level):
+                latest_level = event
+            else:
+                self._dispatch(event)
+        if latest_level is not None:
+            self.level.emit(float(latest_level.rms), float(latest_level.peak))
+        if latest_preview is not None:
+            t = time.monotonic()
+            if t - self._last_preview >= PREVIEW_MIN_INTERVAL_S:
+                self._last_preview = t
+                self.preview.emit(latest_preview)
+        return count
+
+    def _dispatch(self, event: ev.Event) -> None:
+        if isinstance(event, ev.Transcript):
+            text = event.text
+            self.transcript.emit(event.turn_id, text, bool(event.partial))
+        elif isinstance(event, ev.AnswerToken):
+            self.token.emit(event.turn_id, event.text)
+        elif isinstance(event, ev.Answer):
+            self.answer.emit(event.turn_id, event.text, event.source)
+        elif isinstance(event, ev.Frame):
+            self.frame.emit(event)
+        elif isinstance(event, ev.NoFrame):
+            self.no_frame.emit(event.turn_id, event.reason)
+        elif isinstance(event, ev.Status):
+            self.status.emit(event.stage.value, event.state, event.detail)
+        elif isinstance(event, ev.ErrorEvent):
+            self.error.emit(event.stage.value, event.message, bool(event.needs_action))
+        elif isinstance(event, ev.Metrics):
+            self.metrics.emit(event)
+        elif isinstance(event, ev.Notice):
+            self.notice.emit(event.message, bool(event.speak))
+        elif isinstance(event, ev.TurnStarted):
+            self.turn_started.emit(event.turn_id, event.mode.value)
+        elif isinstance(event, ev.TurnEnded):
+            self.turn_ended.emit(event.turn_id, event.transcript, event.answer,
+                                 bool(event.cancelled))
+        # SpeechChunk, PlaybackStarted...: nothing to show.
+
+    # -- background tasks -----------------------------------------------------------------------
+
+    def run_task(self, task_id: str, body: TaskBody) -> threading.Event:
+        """Run `body(on_progress, cancel)` on the bridge's pool; returns the cancel event.
+
+        Progress arrives as `task_progress(id, done, total)` (the newest figures, every 50 ms),
+        the end as
+        `task_finished(id, result, error)`; a cancelled task finishes with error "cancelled".
+        """
+        cancel = threading.Event()
+        self._tasks[task_id] = cancel
+
+        def on_progress(done: int, total: int | None) -> None:  # worker thread: no signal here
+            with self._progress_lock:
+                self._progress[task_id] = (int(done), int(total or -1))
+
+        def body_job() -> None:
+            try:
+                result = body(on_progress, cancel)
+            except Exception as exc:  # noqa: BLE001 - reported through task_finished
+                if cancel.is_set():
+                    self.task_finished.emit(task_id, None, "cancelled")
+                else:
+                    log.debug("task %s failed", task_id, exc_info=True)
+                    self.task_finished.emit(task_id, None, describe_exception(exc)[0])
+                return
+            self.task_finished.emit(task_id, result, "cancelled" if cancel.is_set() else "")
+
+        self._progress_timer.start()
+        self.pool.start(_Job(body_job))
+        return cancel
+
+    def cancel_task(self, task_id: str) -> None:
+        cancel = self._tasks.get(task_id)
+        if cancel is not None:
+            cancel.set()
+
+    def _forget_task(self, task_id: str, _result: object, _error: str) -> None:
+        self._flush_progress()  # the last figures arrive before the end
+        self._tasks.pop(task_id, None)
+        if not self._tasks:
+            self._progress_timer.stop()
+
+    def _flush_progress(self) -> None:
+        """GUI thread: emit the newest progress of each task (at most every 50 ms)."""
+        with self._progress_lock:
+            latest, self._progress = self._progress, {}
+        for task_id, (done, total) in latest.items():
+            self.task_progress.emit(task_id, done, total)

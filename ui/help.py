@@ -1,0 +1,45 @@
+"""Help (F1): how to use Glimpse, every keyboard shortcut, and the global key's status."""
+from __future__ import annotations
+
+import html
+
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
+
+from ui.a11y import name
+from ui.shortcuts import SHORTCUTS
+
+INTRO = ("Hold Space (or the Talk button) while you ask about what the camera sees, then let "
+         "go: Glimpse answers in the conversation and aloud. Esc stops an answer. The mode "
+         "decides what a question does: ask, describe the scene, or read text.")
+
+ACCESS = ("Every control can be reached with Tab and has a name for screen readers. New "
+          "answers, notices and errors are announced. The Display page of Settings has a "
+          "high-contrast theme and text size; states are always written out, never shown by "
+          "colour alone.")
+
+
+def help_html(global_note: str = "") -> str:
+    rows = "".join(f"<tr><td><b>{html.escape(s.keys)}</b></td><td>{html.escape(s.action)}</td>"
+                   "</tr>" for s in SHORTCUTS)
+    note = f"<p>{html.escape(global_note)}</p>" if global_note else ""
+    return (f"<h2>Using Glimpse</h2><p>{html.escape(INTRO)}</p>"
+            f"<h2>Keyboard shortcuts</h2><table cellpadding='4'>{rows}</table>{note}"
+            f"<h2>Accessibility</h2><p>{html.escape(ACCESS)}</p>")
+
+
+class HelpDialog(QDialog):
+    def __init__(self, global_note: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Glimpse help")
+        name(self, "Glimpse help", "How to use Glimpse and all keyboard shortcuts.")
+        layout = QVBoxLayout(self)
+        self.text = QTextBrowser()
+        self.text.setHtml(help_html(global_note))
+        name(self.text, "Help text", "Use the arrow keys to read.")
+        layout.addWidget(self.text)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons.rejected.connect(self.reject)
+        name(buttons.button(QDialogButtonBox.Close), "Close help")
+        layout.addWidget(buttons)
+        self.resize(640, 560)
+        self.text.setFocus()

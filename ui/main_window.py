@@ -1,0 +1,578 @@
+"""The main window: camera, conversation, push-to-talk, stop, mode, mic level, status.
+
+It talks to the core only through the `Bridge` (signals in, `bridge.submit` out) and never
+starts a thread or waits on a model. Every control has an accessible name and description, a
+keyboard shortcut (see `ui.shortcuts.SHORTCUTS`), and states are written out in words.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QPixmap
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
+                               QMainWindow, QMessageBox, QProgressBar, QPushButton, QSizePolicy,
+                               QSplitter, QVBoxLayout, QWidget, QApplication, QAbstractSpinBox)
+
+from assistant import events as ev
+from assistant.config import Config
+from ui.a11y import announce, name
+from ui.bridge import Bridge
+from ui.conversation import Conversation, ConversationView, bgr_to_qimage, THUMB_WIDTH
+
+MODES = (("ask", "Ask about the view"), ("describe", "Describe the scene"),
+         ("read", "Read text"))
+STATE_WORDS = {"starting": "Starting", "running": "Ready", "failed": "Not ready",
+               "stopped": "Stopped"}
+TIMELINE = (("final_transcript", "transcript"), ("first_token", "first word"),
+            ("first_audio_played", "first audio"), ("done", "done"))
+
+
+class MainWindow(QMainWindow):
+    """Threads: GUI thread only."""
+
+    settings_requested = Signal()
+    models_requested = Signal()
+    help_requested = Signal()
+
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.conversation = Conversation()
+        self.talking = False
+        self._space_down = False
+        self._stage_states: dict[str, str] = {}
+        self._detail = ""  # the latest problem or start-up message, kept until the next turn
+        self._frame_captured: float | None = None
+        self._frame_turn = 0
+        self._error_box: QMessageBox | None = None
+        self._announced_ready = False
+        self.setWindowTitle("Glimpse")
+        self.setObjectName("glimpseMainWindow")
+        name(self, "Glimpse", "Hold Space or the Talk button, ask about what the camera sees, "
+                              "let go to hear the answer. F1 lists all shortcuts.")
+        self._build()
+        self._menus()
+        self._connect()
+        self._frame_timer = QTimer(self)
+        self._frame_timer.setInterval(1000)
+        self._frame_timer.timeout.connect(self._update_frame_age)
+        self._frame_timer.start()
+        QApplication.instance().installEventFilter(self)
+        self._on_state(bridge.state, "")
+
+    # -- layout ----------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        central = QWidget(self)
+        outer = QVBoxLayout(central)
+
+        # Left: live camera and the frozen frame of the current turn.
+        self.preview = QLabel("No camera picture yet.")
+        self.preview.setAlignment(Qt.AlignCenter)
+        self.preview.setMinimumSize(320, 240)
+        self.preview.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.preview.setFrameShape(QLabel.Box)
+        name(self.preview, "Live camera", "The camera picture, updated live. No picture means "
+                                          "no camera is configured or it is not delivering.")
+        self.frozen = QLabel()
+        self.frozen.setAlignment(Qt.AlignCenter)
+        self.frozen.setFixedHeight(120)
+        name(self.frozen, "Frame of the current question",
+             "The picture Glimpse is answering about.")
+        self.frozen_caption = QLabel("No frame chosen yet.")
+        self.frozen_caption.setWordWrap(True)
+        name(self.frozen_caption, "Frame age", "How old the picture of the question is.")
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(self.preview, 1)
+        lv.addWidget(self.frozen)
+        lv.addWidget(self.frozen_caption)
+
+        # Right: the conversation and the typed-question box.
+        self.view = ConversationView(self.conversation)
+        self.question = QLineEdit()
+        self.question.setPlaceholderText("Or type a question and press Enter")
+        name(self.question, "Question box", "Type a question about the camera picture and "
+                                            "press Enter. Ctrl+L comes here.")
+        self.ask_button = QPushButton("Ask")
+        name(self.ask_button, "Ask typed question", "Send the typed question.")
+        qrow = QHBoxLayout()
+        qrow.addWidget(self.question, 1)
+        qrow.addWidget(self.ask_button)
+        self.copy_button = QPushButton("Copy")
+        name(self.copy_button, "Copy conversation",
+             "Copy the whole conversation as text (Ctrl+Shift+C).")
+        self.export_button = QPushButton("Export...")
+        name(self.export_button, "Export conversation",
+             "Save the conversation as Markdown or JSON (Ctrl+E).")
+        qrow.addWidget(self.copy_button)
+        qrow.addWidget(self.export_button)
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(0, 0, 0, 0)
+        rv.addWidget(self.view, 1)
+        rv.addLayout(qrow)
+
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        outer.addWidget(split, 1)
+
+        # Controls: talk, stop, mode, describe now, level.
+        self.talk = QPushButton()
+        self.talk.setObjectName("pushToTalk")
+        self.talk.setMinimumHeight(72)
+        self.talk.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        name(self.talk, "Talk", "Hold to speak your question, let go to get the answer. Space "
+                                "does the same while the window has focus.")
+        self.stop_button = QPushButton("Stop (Esc)")
+        self.stop_button.setMinimumHeight(72)
+        name(self.stop_button, "Stop", "Cancel the answer and silence speech (Esc).")
+        self.mode = QComboBox()
+        for value, label in MODES:
+            self.mode.addItem(label, value)
+        name(self.mode, "Mode", "What a question does: ask about the view (Ctrl+1), describe the "
+                                "scene (Ctrl+2) or read text aloud (Ctrl+3).")
+        self.describe_button = QPushButton("Describe now")
+        name(self.describe_button, "Describe now",
+             "Describe the current picture without asking (Ctrl+D).")
+        mode_box = QVBoxLayout()
+        mode_label = QLabel("&Mode:")
+        mode_label.setBuddy(self.mode)
+        mode_box.addWidget(mode_label)
+        mode_box.addWidget(self.mode)
+        mode_box.addWidget(self.describe_button)
+        self.meter = QProgressBar()
+        self.meter.setRange(0, 100)
+        self.meter.setValue(0)
+        self.meter.setFormat("Mic %p%")
+        self.meter.setTextVisible(True)
+        name(self.meter, "Microphone level", "How loud the microphone hears you, in percent.")
+        self.meter_text = QLabel("Mic: silent")
+        name(self.meter_text, "Microphone level in words")
+        meter_box = QVBoxLayout()
+        meter_box.addWidget(self.meter)
+        meter_box.addWidget(self.meter_text)
+        controls = QHBoxLayout()
+        controls.addWidget(self.talk, 3)
+        controls.addWidget(self.stop_button, 1)
+        controls.addLayout(mode_box, 1)
+        controls.addLayout(meter_box, 1)
+        outer.addLayout(controls)
+
+        # Status: the state of each stage, the last turn's timeline, the last message.
+        self.status_text = QLabel()
+        self.status_text.setWordWrap(True)
+        self.status_text.setTextInteractionFlags(Qt.TextSelectableByMouse
+                                                 | Qt.TextSelectableByKeyboard)
+        self.status_text.setFocusPolicy(Qt.StrongFocus)
+        name(self.status_text, "Status", "What Glimpse is doing, stage by stage.")
+        self.timeline = QLabel("Last turn: none yet.")
+        self.timeline.setFocusPolicy(Qt.StrongFocus)
+        name(self.timeline, "Timing of the last turn",
+             "Milliseconds from letting go of the key to each step of the answer.")
+        self.live = QLabel("")
+        self.live.setWordWrap(True)
+        self.live.setFocusPolicy(Qt.StrongFocus)
+        self.live.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
+        name(self.live, "Last message", "The latest answer, notice or error, also announced.")
+        outer.addWidget(self.live)
+        outer.addWidget(self.status_text)
+        outer.addWidget(self.timeline)
+        self.setCentralWidget(central)
+        self.resize(1100, 720)
+        self._update_talk()
+
+        # Tab order: the main action first, then the rest left to right, top to bottom.
+        order = [self.talk, self.stop_button, self.mode, self.describe_button, self.question,
+                 self.ask_button, self.copy_button, self.export_button, self.view, self.live,
+                 self.status_text, self.timeline]
+        for a, b in zip(order, order[1:]):
+            QWidget.setTabOrder(a, b)
+        self.focus_order = order
+        self.talk.setFocus()
+
+    def _menus(self) -> None:
+        def action(menu, text, shortcut, slot, tip):
+            act = QAction(text, self)
+            if shortcut:
+                act.setShortcut(QKeySequence(shortcut))
+                act.setShortcutContext(Qt.WindowShortcut)
+            act.setStatusTip(tip)
+            act.setToolTip(tip)
+            act.triggered.connect(slot)
+            menu.addAction(act)
+            return act
+
+        bar = self.menuBar()
+        conv = bar.addMenu("&Conversation")
+        action(conv, "&Stop", "Esc", self.stop, "Cancel the answer and silence speech")
+        action(conv, "&Describe now", "Ctrl+D", self.describe_now, "Describe the picture now")
+        action(conv, "&New picture", "Ctrl+N", lambda: self.bridge.submit(ev.NewFrame()),
+               "The next question takes a fresh picture")
+        action(conv, "Type a &question", "Ctrl+L", self.question.setFocus,
+               "Go to the question box")
+        action(conv, "&Repeat last answer", "Ctrl+R", self.repeat_last, "Announce it again")
+        conv.addSeparator()
+        action(conv, "&Copy conversation", "Ctrl+Shift+C", self.copy_conversation,
+               "Copy as text")
+        action(conv, "&Export...", "Ctrl+E", self.export_conversation, "Markdown or JSON")
+        conv.addSeparator()
+        action(conv, "&Quit", "Ctrl+Q", self.close, "Quit Glimpse")
+        mode_menu = bar.addMenu("&Mode")
+        for i, (value, label) in enumerate(MODES, start=1):
+            action(mode_menu, label, f"Ctrl+{i}", lambda _=False, v=value: self.set_mode(v),
+                   label)
+        tools = bar.addMenu("&Glimpse")
+        action(tools, "&Settings...", "Ctrl+,", self.settings_requested.emit, "All settings")
+        action(tools, "&Models...", "Ctrl+M", self.models_requested.emit,
+               "Installed models and downloads")
+        action(tools, "&Try starting again", "", self.bridge.retry,
+               "Rebuild the pipeline with the current settings")
+        helpm = bar.addMenu("&Help")
+        action(helpm, "&Help and shortcuts", "F1", self.help_requested.emit, "Help")
+
+    def _connect(self) -> None:
+        b = self.bridge
+        b.state_changed.connect(self._on_state)
+        b.transcript.connect(self._on_transcript)
+        b.token.connect(self._on_token)
+        b.answer.connect(self._on_answer)
+        b.frame.connect(self._on_frame)
+        b.no_frame.connect(self._on_no_frame)
+        b.preview.connect(self._on_preview)
+        b.level.connect(self._on_level)
+        b.status.connect(self._on_status)
+        b.error.connect(self._on_error)
+        b.metrics.connect(self._on_metrics)
+        b.notice.connect(self._on_notice)
+        b.turn_started.connect(self._on_turn_started)
+        b.turn_ended.connect(self._on_turn_ended)
+        self.talk.pressed.connect(self._talk_pressed)
+        self.talk.released.connect(self._talk_released)
+        self.stop_button.clicked.connect(self.stop)
+        self.mode.currentIndexChanged.connect(
+            lambda i: self.set_mode(self.mode.itemData(i), from_combo=True))
+        self.describe_button.clicked.connect(self.describe_now)
+        self.question.returnPressed.connect(self.ask_typed)
+        self.ask_button.clicked.connect(self.ask_typed)
+        self.copy_button.clicked.connect(self.copy_conversation)
+        self.export_button.clicked.connect(self.export_conversation)
+
+    # -- push-to-talk ----------------------------------------------------------------------------
+
+    @property
+    def toggle_mode(self) -> bool:
+        return self.bridge.config.turns.mode == "toggle"
+
+    def press(self) -> None:
+        """The talk key went down (button, Space)."""
+        if self.toggle_mode and self.talking:
+            self._send_up()
+            return
+        if self.talking:
+            return
+        if self.bridge.state != "running":
+            self._say_not_ready()
+            return
+        self.talking = True
+        self.bridge.submit(ev.PushToTalkDown())
+        self._update_talk()
+
+    def release(self) -> None:
+        """The talk key came up. In toggle mode, the next press ends the question instead."""
+        if self.talking and not self.toggle_mode:
+            self._send_up()
+
+    def _send_up(self) -> None:
+        self.talking = False
+        self.bridge.submit(ev.PushToTalkUp())
+        self._update_talk()
+
+    def _talk_pressed(self) -> None:
+        self.press()
+
+    def _talk_released(self) -> None:
+        self.release()
+
+    def _update_talk(self) -> None:
+        if self.talking:
+            text = ("Listening... press again to ask" if self.toggle_mode
+                    else "Listening... let go to ask")
+        else:
+            text = "Talk (press to start)" if self.toggle_mode else "Hold to talk (Space)"
+        self.talk.setText(text)
+        self.talk.setProperty("talking", "true" if self.talking else "false")
+        self.talk.style().unpolish(self.talk)
+        self.talk.style().polish(self.talk)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        """Space held anywhere in this window (except text fields) is push-to-talk."""
+        kind = event.type()
+        if kind not in (QEvent.KeyPress, QEvent.KeyRelease, QEvent.ShortcutOverride):
+            return False
+        if event.key() != Qt.Key_Space or not self.isActiveWindow():
+            return False
+        focus = QApplication.focusWidget()
+        if obj is not focus and not (focus is None and obj is self.windowHandle()):
+            return False
+        if focus is not None and (focus.window() is not self
+                                  or isinstance(focus, (QLineEdit, QAbstractSpinBox))
+                                  or (isinstance(focus, QComboBox) and focus.isEditable())):
+            return False
+        if event.modifiers() & ~Qt.KeypadModifier:
+            return False
+        if kind == QEvent.ShortcutOverride:
+            event.accept()  # keep Space for us, not for a button's own handling
+            return True
+        if event.isAutoRepeat():
+            return True  # holding the key repeats it: only the first press counts
+        if kind == QEvent.KeyPress and not self._space_down:
+            self._space_down = True
+            self.press()
+        elif kind == QEvent.KeyRelease and self._space_down:
+            self._space_down = False
+            self.release()
+        return True
+
+    # -- commands --------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self.talking = False
+        self._update_talk()
+        self.bridge.submit(ev.Stop())
+
+    def set_mode(self, value: str, from_combo: bool = False) -> None:
+        if not from_combo:
+            index = self.mode.findData(value)
+            if index >= 0 and index != self.mode.currentIndex():
+                self.mode.setCurrentIndex(index)  # comes back here with from_combo=True
+                return
+        self.bridge.submit(ev.SetMode(mode=ev.Mode(value)))
+        announce(self.live, f"Mode: {dict(MODES)[value]}.")
+
+    def describe_now(self) -> None:
+        if self.bridge.state != "running":
+            self._say_not_ready()
+            return
+        self.bridge.submit(ev.Describe(mode=ev.Mode(self.mode.currentData())
+                                       if self.mode.currentData() != "ask" else None))
+
+    def ask_typed(self) -> None:
+        text = self.question.text().strip()
+        if not text:
+            announce(self.live, "Type a question first, then press Enter.")
+            return
+        if self.bridge.state != "running":
+            self._say_not_ready()
+            return
+        self.bridge.submit(ev.Ask(text=text))
+        self.question.clear()
+
+    def repeat_last(self) -> None:
+        text = self.conversation.last_answer()
+        announce(self.live, text or "No answer yet.")
+
+    def copy_conversation(self) -> None:
+        QGuiApplication.clipboard().setText(self.conversation.to_markdown())
+        announce(self.live, "Conversation copied.")
+
+    def export_conversation(self, path: str | None = None) -> Path | None:
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export conversation", str(Path.home() / "glimpse-conversation.md"),
+                "Markdown (*.md);;JSON (*.json)")
+        if not path:
+            return None
+        try:
+            out = self.conversation.export(path)
+        except OSError as exc:
+            self._show_error("export", f"Could not save {path}: {exc.strerror or exc}. Choose "
+                                       "another folder.", needs_action=True)
+            return None
+        announce(self.live, f"Conversation saved to {out}.")
+        return out
+
+    def _say_not_ready(self) -> None:
+        why = self.bridge.last_error or "it is still starting"
+        announce(self.live, f"Glimpse is not ready: {why} Fix it in Settings or Models, then "
+                            "choose Glimpse, Try starting again.", assertive=True)
+
+    # -- pipeline events -------------------------------------------------------------------------
+
+    def _on_state(self, state: str, detail: str) -> None:
+        if state == "starting":  # a new pipeline: the old stages' states no longer apply
+            self._stage_states = {k: v for k, v in self._stage_states.items() if k == "global key"}
+        self._stage_states["glimpse"] = STATE_WORDS.get(state, state)
+        self._detail = detail if state != "running" else ""
+        self._render_status()
+        self.talk.setEnabled(True)  # pressing when not ready says why, rather than nothing
+        if state == "running" and not self._announced_ready:
+            self._announced_ready = True
+            if self.bridge.config.ui.announce_ready:
+                announce(self.live, "Glimpse is ready. Hold Space and ask.")
+                self.bridge.speak("Ready.")
+        elif state == "failed":
+            announce(self.live, f"Glimpse could not start: {detail}", assertive=True)
+
+    def _on_turn_started(self, turn_id: int, mode: str) -> None:
+        self.conversation.turn(turn_id, mode)
+        if self._detail:
+            self._detail = ""
+            self._render_status()
+        self.view.refresh()
+
+    def _on_transcript(self, turn_id: int, text: str, partial: bool) -> None:
+        t = self.conversation.turn(turn_id)
+        if text or not partial:
+            t.question = text
+        t.partial = partial
+        self.view.refresh()
+
+    def _on_token(self, turn_id: int, text: str) -> None:
+        self.conversation.turn(turn_id).answer += text
+        self.view.refresh()
+
+    def _on_answer(self, turn_id: int, text: str, source: str) -> None:
+        t = self.conversation.turn(turn_id)
+        if text:
+            t.answer = text
+        t.source = source
+        self.view.refresh()
+        announce(self.live, t.answer)
+
+    def _on_frame(self, frame: ev.Frame) -> None:
+        image = bgr_to_qimage(frame.image)
+        t = self.conversation.turn(frame.turn_id)
+        t.thumbnail = image.scaledToWidth(THUMB_WIDTH, Qt.SmoothTransformation)
+        t.frame_age_s = max(0.0, frame.t - frame.captured_at) if frame.captured_at else None
+        self._frame_captured = frame.captured_at or None
+        self._frame_turn = frame.turn_id
+        self.frozen.setPixmap(QPixmap.fromImage(image).scaledToHeight(
+            self.frozen.height(), Qt.SmoothTransformation))
+        self._update_frame_age()
+        self.view.refresh()
+
+    def _on_no_frame(self, turn_id: int, reason: str) -> None:
+        t = self.conversation.turn(turn_id)
+        t.frame_note = f"No picture for this question ({reason or 'no camera'})."
+        self.frozen.clear()
+        self.frozen_caption.setText(t.frame_note)
+        self.view.refresh()
+
+    def _update_frame_age(self) -> None:
+        if self._frame_captured is None:
+            return
+        age = max(0.0, ev.now() - self._frame_captured)
+        self.frozen_caption.setText(f"Picture of question {self._frame_turn}, taken "
+                                    f"{age:.0f} s ago.")
+
+    def _on_preview(self, preview: ev.Preview) -> None:
+        pix = QPixmap.fromImage(bgr_to_qimage(preview.image))
+        self.preview.setPixmap(pix.scaled(self.preview.size(), Qt.KeepAspectRatio,
+                                          Qt.FastTransformation))
+
+    def _on_level(self, rms: float, peak: float) -> None:
+        # Speech RMS is ~0.01-0.3: a square root spreads that over the bar.
+        percent = int(min(1.0, rms ** 0.5 * 1.5) * 100)
+        self.meter.setValue(percent)
+        words = "silent" if percent < 5 else "quiet" if percent < 25 else \
+            "good" if percent < 85 else "too loud"
+        self.meter_text.setText(f"Mic: {percent}% ({words})"
+                                + (", clipping" if peak >= 0.99 else ""))
+
+    def _on_status(self, stage: str, state: str, detail: str) -> None:
+        if state == "mode":
+            return
+        self._stage_states[stage] = state + (f" ({detail})" if detail else "")
+        self._render_status()
+
+    def _render_status(self) -> None:
+        parts = [f"{k}: {v}" for k, v in self._stage_states.items()]
+        if self._detail:
+            parts.append(self._detail)
+        self.status_text.setText(" | ".join(parts))
+        self.status_text.setAccessibleDescription(self.status_text.text())
+
+    def _on_metrics(self, metrics: ev.Metrics) -> None:
+        d = metrics.durations_ms()
+        bits = [f"{label} {d[key]:.0f} ms" for key, label in TIMELINE if key in d]
+        text = (f"Last turn ({metrics.turn_id}), from release: " + ", ".join(bits)) if bits \
+            else f"Last turn ({metrics.turn_id}): no timings."
+        if metrics.cancelled:
+            text += " (stopped)"
+        self.timeline.setText(text)
+        self.conversation.turn(metrics.turn_id).timeline_ms = d
+
+    def _on_notice(self, message: str, speak: bool) -> None:
+        current = self.conversation.current()
+        if current is not None:
+            current.notes.append(message)
+        else:
+            self.conversation.general.append(message)
+        self.view.refresh()
+        announce(self.live, message)
+
+    def _on_error(self, stage: str, message: str, needs_action: bool) -> None:
+        current = self.conversation.current()
+        if current is not None:
+            current.errors.append(message)
+        self._stage_states[stage] = "error"
+        self._detail = f"Problem ({stage}): {message}"
+        self._render_status()
+        self.view.refresh()
+        self._show_error(stage, message, needs_action)
+
+    def _show_error(self, stage: str, message: str, needs_action: bool) -> None:
+        announce(self.live, f"Problem with {stage}: {message}", assertive=True)
+        if not needs_action:
+            return
+        if self._error_box is not None and self._error_box.isVisible():
+            self._error_box.setText(message)  # one dialog at a time, with the latest news
+            return
+        box = QMessageBox(QMessageBox.Warning, "Glimpse needs your help", message,
+                          QMessageBox.NoButton, self)
+        box.setAccessibleName("Problem")
+        box.setAccessibleDescription(message)
+        settings = box.addButton("Open Settings", QMessageBox.ActionRole)
+        models = box.addButton("Models", QMessageBox.ActionRole)
+        retry = box.addButton("Try again", QMessageBox.AcceptRole)
+        box.addButton("Close", QMessageBox.RejectRole)
+
+        def done(_result: int) -> None:
+            clicked = box.clickedButton()
+            if clicked is settings:
+                self.settings_requested.emit()
+            elif clicked is models:
+                self.models_requested.emit()
+            elif clicked is retry:
+                self.bridge.retry()
+
+        box.finished.connect(done)
+        self._error_box = box
+        box.open()
+
+    def _on_turn_ended(self, turn_id: int, transcript: str, answer: str,
+                       cancelled: bool) -> None:
+        t = self.conversation.turn(turn_id)
+        t.finished = True
+        t.cancelled = cancelled
+        t.partial = False
+        if transcript:
+            t.question = transcript
+        if answer:
+            t.answer = answer
+        # The turn is over (answered, capped, failed or stopped): unless the key is still held,
+        # the next press starts a new question.
+        if self.talking and (self.toggle_mode or not (self._space_down or self.talk.isDown())):
+            self.talking = False
+        self._update_talk()
+        self.view.refresh()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        QApplication.instance().removeEventFilter(self)
+        super().closeEvent(event)

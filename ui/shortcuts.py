@@ -1,0 +1,162 @@
+"""Keyboard shortcuts: the in-window list (shown under Help) and the global push-to-talk key.
+
+The global key works on X11 through pynput. pynput calls us on its own listener thread, so the
+callbacks only call `bridge.submit(...)` (thread-safe: it puts a command on the pipeline's bus)
+and never touch a widget. On Wayland, applications cannot read keys outside their window; the
+xdg GlobalShortcuts portal is detected and reported (binding through it is not done yet), and the
+status line says how to get the same result (a desktop keyboard shortcut running
+`glimpse ask`, or focusing the window and holding Space).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+from assistant import events as ev
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    keys: str  # as written for people, e.g. "Ctrl+1"
+    action: str
+
+
+#: Everything the window can do from the keyboard. Help lists these; MainWindow binds them.
+SHORTCUTS: tuple[Shortcut, ...] = (
+    Shortcut("Space (hold)", "Push to talk: hold while you speak, let go to get the answer "
+                             "(press once to start and once to stop in toggle mode). Works "
+                             "anywhere in the window except in the question box."),
+    Shortcut("Esc", "Stop: cancel the answer and silence speech"),
+    Shortcut("Ctrl+1", "Mode: ask about what the camera sees"),
+    Shortcut("Ctrl+2", "Mode: describe the scene"),
+    Shortcut("Ctrl+3", "Mode: read text aloud"),
+    Shortcut("Ctrl+D", "Describe the scene now, without speaking"),
+    Shortcut("Ctrl+N", "Take a fresh picture for the next question"),
+    Shortcut("Ctrl+L", "Go to the question box: type a question and press Enter"),
+    Shortcut("Ctrl+R", "Read the last answer again (screen reader announcement)"),
+    Shortcut("Ctrl+Shift+C", "Copy the conversation"),
+    Shortcut("Ctrl+E", "Export the conversation as Markdown or JSON"),
+    Shortcut("Ctrl+,", "Settings"),
+    Shortcut("Ctrl+M", "Models: what is installed, downloads"),
+    Shortcut("F1", "Help and this list of shortcuts"),
+    Shortcut("Ctrl+Q", "Quit"),
+)
+
+
+def session_type() -> str:
+    """"wayland", "x11" or "other" for the running desktop session."""
+    if os.environ.get("WAYLAND_DISPLAY") or os.environ.get("XDG_SESSION_TYPE") == "wayland":
+        return "wayland"
+    if os.environ.get("DISPLAY"):
+        return "x11"
+    return "other"
+
+
+def wayland_portal_version() -> int | None:
+    """The xdg GlobalShortcuts portal's version, or None when the desktop has none."""
+    try:
+        from PySide6.QtDBus import QDBusConnection, QDBusInterface
+    except ImportError:
+        return None
+    bus = QDBusConnection.sessionBus()
+    if not bus.isConnected():
+        return None
+    props = QDBusInterface("org.freedesktop.portal.Desktop", "/org/freedesktop/portal/desktop",
+                           "org.freedesktop.DBus.Properties", bus)
+    reply = props.call("Get", "org.freedesktop.portal.GlobalShortcuts", "version")
+    args = reply.arguments()
+    if reply.errorName() or not args:
+        return None
+    try:
+        return int(args[0])
+    except (TypeError, ValueError):
+        return None
+
+
+class GlobalShortcut:
+    """Push-to-talk from anywhere on the desktop (X11 via pynput).
+
+    `submit` must be thread-safe (the bridge's `submit`): it is called on pynput's thread.
+    In toggle mode one press starts listening and the next ends it.
+    """
+
+    def __init__(self, combo: str, submit: Callable[[ev.Command], None], toggle: bool = False):
+        self.combo = combo.strip()
+        self.submit = submit
+        self.toggle = toggle
+        self._listener = None
+        self._lock = threading.Lock()
+        self._pressed: set = set()
+        self._keys: set = set()
+        self._active = False
+        self._talking = False
+
+    def start(self) -> str:
+        """Start listening; returns a sentence for the status line / Help saying what works."""
+        if not self.combo:
+            return "Global push-to-talk is off (Settings, Global shortcut)."
+        kind = session_type()
+        if kind == "wayland":
+            version = wayland_portal_version()
+            if version is None:
+                return ("Global push-to-talk is not available on this Wayland desktop (no "
+                        "GlobalShortcuts portal). Hold Space while the Glimpse window has focus, "
+                        "or bind a desktop shortcut to `glimpse ask`.")
+            return (f"This desktop offers the GlobalShortcuts portal (version {version}), which "
+                    "Glimpse does not use yet. Hold Space while the Glimpse window has focus, or "
+                    "bind a desktop shortcut to `glimpse ask`.")
+        if kind != "x11":
+            return "Global push-to-talk needs an X11 desktop; hold Space in the window instead."
+        try:
+            from pynput import keyboard
+        except ImportError as exc:  # pynput missing, or no X connection
+            return (f"Global push-to-talk is unavailable ({exc}). Install pynput, or hold Space "
+                    "in the window.")
+        try:
+            self._keys = set(keyboard.HotKey.parse(self.combo))
+        except ValueError as exc:
+            return (f"The global shortcut '{self.combo}' is not understood ({exc}). Write it "
+                    "like <ctrl>+<alt>+space in Settings.")
+        self._listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release)
+        self._listener.daemon = True
+        self._listener.start()
+        return f"Global push-to-talk: {self.combo} (works in any window)."
+
+    def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+
+    # -- pynput thread ---------------------------------------------------------------------------
+
+    def _canonical(self, key):
+        return self._listener.canonical(key) if self._listener is not None else key
+
+    def _on_press(self, key) -> None:
+        with self._lock:
+            self._pressed.add(self._canonical(key))
+            if self._active or not self._keys or not self._keys <= self._pressed:
+                return
+            self._active = True
+            if self.toggle:
+                self._talking = not self._talking
+                command: ev.Command = ev.PushToTalkDown() if self._talking else ev.PushToTalkUp()
+            else:
+                command = ev.PushToTalkDown()
+        self.submit(command)
+
+    def _on_release(self, key) -> None:
+        with self._lock:
+            canonical = self._canonical(key)
+            self._pressed.discard(canonical)
+            if not self._active or canonical not in self._keys:
+                return
+            self._active = False
+            if self.toggle:
+                return
+        self.submit(ev.PushToTalkUp())
