@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
+import shutil
+import subprocess
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -62,6 +65,32 @@ def audio_devices() -> tuple[list[AudioDevice], list[AudioDevice], str]:
     return mics, speakers, problem
 
 
+def server_devices() -> dict[str, list[dict[str, Any]]]:
+    """Inputs and outputs of a running PulseAudio/PipeWire server (via `pactl`), or {} when
+    there is none. PortAudio reaches them through its "pulse"/"default" device."""
+    if not shutil.which("pactl"):
+        return {}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for kind, default_cmd in (("sources", "get-default-source"), ("sinks", "get-default-sink")):
+        try:
+            listing = subprocess.run(["pactl", "-f", "json", "list", kind], capture_output=True,
+                                     text=True, timeout=5)
+            default = subprocess.run(["pactl", default_cmd], capture_output=True, text=True,
+                                     timeout=5).stdout.strip()
+        except subprocess.TimeoutExpired:
+            return {}
+        if listing.returncode != 0:
+            return {}
+        try:
+            items = json.loads(listing.stdout)
+        except ValueError:  # an old pactl without JSON output: skip this extra detail
+            return {}
+        out[kind] = [{"name": d.get("name", ""), "description": d.get("description", ""),
+                      "default": d.get("name") == default} for d in items
+                     if not str(d.get("name", "")).endswith(".monitor")]
+    return out
+
+
 def cameras() -> list[dict[str, Any]]:
     """Probe /dev/video* with OpenCV: which open, and at what size. Slow-ish (~0.2 s each)."""
     found = []
@@ -93,10 +122,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     mics, speakers, problem = audio_devices()
+    server = server_devices() if not problem else {}
     cams = cameras()
     if args.json:
         print_json({"microphones": [asdict(d) for d in mics],
                     "speakers": [asdict(d) for d in speakers], "audio_problem": problem,
+                    "audio_server": server,
                     "cameras": cams, "camera_note": CAMERA_SOURCES})
         return 0
     for title, items in (("Microphones", mics), ("Speakers", speakers)):
@@ -109,6 +140,14 @@ def run(args: argparse.Namespace) -> int:
             print("  none")
     if problem:
         print(f"  note: {problem}")
+    if server:
+        print("Audio server inputs and outputs (used through the 'pulse'/'default' device):")
+        for kind, label in (("sources", "input"), ("sinks", "output")):
+            for d in server.get(kind, []):
+                mark = "*" if d["default"] else " "
+                print(f"  {mark} {label:<6}  {d['description']}  [{d['name']}]")
+        print("  note: change the default in the desktop's sound settings, or with "
+              "`pactl set-default-source NAME` / `pactl set-default-sink NAME`")
     print("Cameras:")
     for c in cams:
         state = f"works, {c['size']}" if c["works"] else "does not open (busy or not a camera)"
