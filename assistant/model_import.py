@@ -86,7 +86,8 @@ def _check_hf(folder: Path) -> str:
 def _check_ct2(folder: Path, first: Path | None = None) -> str:
     parts = [first] if first else sorted(folder.glob("model.bin*"))
     if not parts or not (folder / "config.json").is_file():
-        raise ModelError(f"{folder} is not a CTranslate2 model", "It needs model.bin and config.json")
+        raise ModelError(f"{folder} is not a CTranslate2 model",
+                         "It needs model.bin and config.json")
     with open(parts[0], "rb") as f:
         head = f.read(64)
     if b"WhisperSpec" not in head:

@@ -56,28 +56,30 @@ class WhisperModel:
     ct2_repo: str     # the CTranslate2 conversion faster-whisper uses
 
 
-# name, SHA-256 (openai-whisper's `whisper._MODELS` URLs embed it), file, approximate MB.
+# name, SHA-256 (openai-whisper's `whisper._MODELS` URLs embed it), approximate MB.
 _TABLE = """
-tiny.en   d3dd57d32accea0b295c96e26691aa14d8822fac7d9d27d5dc00b4ca2826dd03 tiny.en.pt          72
-tiny      65147644a518d12f04e32d6f3b26facc3f8dd46e5390956a9424a650c0ce22b9 tiny.pt             72
-base.en   25a8566e1d0c1e2231d1c762132cd20e0f96a85d16145c3a00adf5d1ac670ead base.en.pt         139
-base      ed3a0b6b1c0edf879ad9b11b1af5a0e6ab5db9205f891f668f8b0e6c6326e34e base.pt            139
-small.en  f953ad0fd29cacd07d5a9eda5624af0f6bcf2258be67c92b79389873d91e0872 small.en.pt        461
-small     9ecf779972d90ba49c06d968637d720dd632c55bbf19d441fb42bf17a411e794 small.pt           461
-medium.en d7440d1dc186f76616474e0ff0b3b6b879abc9d1a4926b7adfa41db2d497ab4f medium.en.pt      1457
-medium    345ae4da62f9b3d59415adc60127b97c714f32e89e936602e85993674d08dcb1 medium.pt         1457
-large-v1  e4b87e7e0bf463eb8e6956e646f1e277e901512310def2c24bf0e11bd3c28e9a large-v1.pt       2871
-large-v2  81f7c96c852ee8fc832187b0132e569d6c3065a3252ed18e56effd0b6a73e524 large-v2.pt       2871
-large-v3  e5b1a55b89c1367dacf97e3e19bfd829a01529dbfdeefa8caeb59b3f1b81dadb large-v3.pt       2944
-large     e5b1a55b89c1367dacf97e3e19bfd829a01529dbfdeefa8caeb59b3f1b81dadb large-v3.pt       2944
-large-v3-turbo aff26ae408abcba5fbf8813c21e62b0941638c5f6eebfb145be0c9839262a19a large-v3-turbo.pt 1543
-turbo     aff26ae408abcba5fbf8813c21e62b0941638c5f6eebfb145be0c9839262a19a large-v3-turbo.pt 1543
+tiny.en        d3dd57d32accea0b295c96e26691aa14d8822fac7d9d27d5dc00b4ca2826dd03    72
+tiny           65147644a518d12f04e32d6f3b26facc3f8dd46e5390956a9424a650c0ce22b9    72
+base.en        25a8566e1d0c1e2231d1c762132cd20e0f96a85d16145c3a00adf5d1ac670ead   139
+base           ed3a0b6b1c0edf879ad9b11b1af5a0e6ab5db9205f891f668f8b0e6c6326e34e   139
+small.en       f953ad0fd29cacd07d5a9eda5624af0f6bcf2258be67c92b79389873d91e0872   461
+small          9ecf779972d90ba49c06d968637d720dd632c55bbf19d441fb42bf17a411e794   461
+medium.en      d7440d1dc186f76616474e0ff0b3b6b879abc9d1a4926b7adfa41db2d497ab4f  1457
+medium         345ae4da62f9b3d59415adc60127b97c714f32e89e936602e85993674d08dcb1  1457
+large-v1       e4b87e7e0bf463eb8e6956e646f1e277e901512310def2c24bf0e11bd3c28e9a  2871
+large-v2       81f7c96c852ee8fc832187b0132e569d6c3065a3252ed18e56effd0b6a73e524  2871
+large-v3       e5b1a55b89c1367dacf97e3e19bfd829a01529dbfdeefa8caeb59b3f1b81dadb  2944
+large          e5b1a55b89c1367dacf97e3e19bfd829a01529dbfdeefa8caeb59b3f1b81dadb  2944
+large-v3-turbo aff26ae408abcba5fbf8813c21e62b0941638c5f6eebfb145be0c9839262a19a  1543
+turbo          aff26ae408abcba5fbf8813c21e62b0941638c5f6eebfb145be0c9839262a19a  1543
 """
+_FILES = {"large": "large-v3.pt", "turbo": "large-v3-turbo.pt"}  # aliases share a file
 _TURBO_CT2 = "mobiuslabsgmbh/faster-whisper-large-v3-turbo"
 WHISPER_MODELS: dict[str, WhisperModel] = {
-    name: WhisperModel(sha, fn, int(mb), _TURBO_CT2 if "turbo" in name else
-                       f"Systran/faster-whisper-{fn[:-3]}")
-    for name, sha, fn, mb in (line.split() for line in _TABLE.strip().splitlines())
+    name: WhisperModel(sha, _FILES.get(name, f"{name}.pt"), int(mb),
+                       _TURBO_CT2 if "turbo" in name else
+                       f"Systran/faster-whisper-{_FILES.get(name, name + '.pt')[:-3]}")
+    for name, sha, mb in (line.split() for line in _TABLE.strip().splitlines())
 }
 # Files faster-whisper needs from a CTranslate2 Whisper repository.
 CT2_PATTERNS = ["config.json", "preprocessor_config.json", "model.bin", "tokenizer.json",
@@ -323,6 +325,7 @@ class ModelStore:
         reason = "offline mode is on"
         if not self.offline:
             target = self.cache_dir / "whisper" / model.filename
+            self._check_space(target.parent, model.size_mb)
             try:
                 got = download(self.whisper_url(name), target, sha256=model.sha256,
                                on_progress=on_progress, cancel=cancel)
@@ -477,6 +480,33 @@ class ModelStore:
         raise self._missing(f"piper:{voice}", [p for p, _ in self._piper_candidates(voice)]
                             + [self.cache_dir / "piper" / f"{voice}.onnx"], reason)
 
+    # ----- packaged helpers ------------------------------------------------------------------
+    def silero_vad(self) -> Path:
+        """The Silero VAD ONNX model that ships with the silero-vad package."""
+        return self._packaged("silero-vad", "pip install silero-vad")
+
+    def ocr_models(self) -> Path:
+        """The folder of RapidOCR's ONNX models (detection, recognition, direction)."""
+        return self._packaged("rapidocr", "pip install rapidocr-onnxruntime")
+
+    def _packaged(self, ref: str, fix: str) -> Path:
+        model = offline_pack.find(ref)
+        if model is None:
+            raise ModelError(f"The {ref} model is not installed", fix, needs_action=True)
+        return model.path
+
+    def _check_space(self, folder: Path, size_mb: int) -> None:
+        """Refuse a download that cannot fit, before it starts (with 10% to spare)."""
+        probe = folder
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        free = shutil.disk_usage(probe).free
+        if free < size_mb * 1.1e6:
+            raise ModelError(f"Not enough disk space for this model: it needs about {size_mb} MB "
+                             f"and {free / 1e6:.0f} MB are free in {probe}",
+                             "Free some space, or set models.cache_dir to a bigger disk",
+                             needs_action=True)
+
     # ----- Hugging Face ---------------------------------------------------------------------
     def imported_hf_dir(self, repo: str) -> Path:
         return self.cache_dir / "hf" / repo.replace("/", "--")
@@ -608,8 +638,8 @@ class ModelStore:
                 continue
             rev = max(repo.revisions, key=lambda r: r.last_modified, default=None)
             path = Path(rev.snapshot_path) if rev else Path(repo.repo_path)
-            whisper = next((n for n, m in self.whisper_models.items() if m.ct2_repo == repo.repo_id),
-                           None)
+            whisper = next((n for n, m in self.whisper_models.items()
+                            if m.ct2_repo == repo.repo_id), None)
             ref = f"whisper:{whisper}" if whisper else f"hf:{repo.repo_id}"
             out.append(ModelInfo(ref, "asr" if whisper else _hf_kind(repo.repo_id), path,
                                  repo.size_on_disk, "hf cache",

@@ -90,7 +90,8 @@ def _audio_server(_config) -> Result:
                       "Restart the audio server (PulseAudio or PipeWire)")
     if out.returncode != 0:
         reason = (out.stderr or out.stdout).strip().splitlines()
-        return Result("WARN", "audio server", f"none running ({reason[0] if reason else 'no answer'})",
+        why = reason[0] if reason else "no answer"
+        return Result("WARN", "audio server", f"none running ({why})",
                       "Start PulseAudio or PipeWire: `systemctl --user start pipewire-pulse` or "
                       "`pulseaudio --start`; on a server, Glimpse can still work on files")
     name = re.search(r"^Server Name:\s*(.+)$", out.stdout, re.M)

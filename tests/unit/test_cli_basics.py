@@ -14,7 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def glimpse(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def glimpse(*args: str, env: dict | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "GLIMPSE_CONFIG_DIR": "/nonexistent-glimpse-config", **(env or {})}
     return subprocess.run([sys.executable, "-m", "assistant", *args], cwd=ROOT, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
@@ -67,7 +68,8 @@ def test_doctor_json_and_a_bad_setting_fails_with_1(tmp_path):
     assert out.returncode == 1
     doc = json.loads(out.stdout)
     [config] = [c for c in doc["checks"] if c["check"] == "config"]
-    assert config["status"] == "FAIL" and "asr.engine" in config["detail"] and "bogus" in config["detail"]
+    assert config["status"] == "FAIL"
+    assert "asr.engine" in config["detail"] and "bogus" in config["detail"]
     assert doc["ok"] is False
 
 
@@ -105,3 +107,35 @@ def test_verify_of_a_missing_model_is_one_line(argv, tmp_path):
     out = glimpse(*argv, env={"GLIMPSE_MODELS_CACHE_DIR": str(tmp_path)})
     no_traceback(out)
     assert out.returncode == 1 and "not on this computer" in out.stderr
+
+
+def test_pull_import_list_verify_end_to_end(tmp_path):
+    """`glimpse models pull` from a loopback 'hub' (HF_ENDPOINT), then import, list, verify."""
+    from tests.loopback_http import LoopbackServer
+
+    env = {"GLIMPSE_MODELS_CACHE_DIR": str(tmp_path / "store"),
+           "XDG_CACHE_HOME": str(tmp_path / "xdg"), "HF_HUB_CACHE": str(tmp_path / "hub")}
+    voice = "/rhasspy/piper-voices/resolve/v1.0.0/en/en_GB/alba/medium/en_GB-alba-medium"
+    with LoopbackServer() as srv:
+        srv.state.files[voice + ".onnx"] = os.urandom(30_000)
+        srv.state.files[voice + ".onnx.json"] = b'{"audio": {"sample_rate": 22050}}'
+        out = glimpse("models", "pull", "piper:en_GB-alba-medium",
+                      env={**env, "HF_ENDPOINT": srv.base})
+        no_traceback(out)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == str(tmp_path / "store" / "piper" / "en_GB-alba-medium.onnx")
+        again = glimpse("models", "pull", "piper:en_GB-alba-medium",
+                        env={**env, "HF_ENDPOINT": srv.base})
+        assert again.returncode == 0 and "already here" in again.stderr
+        assert len(srv.state.requests) == 2  # the second pull downloaded nothing
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    (usb / "en_US-kathleen-low.onnx").write_bytes(os.urandom(5000))
+    (usb / "en_US-kathleen-low.onnx.json").write_text('{"audio": {"sample_rate": 16000}}')
+    out = glimpse("models", "import", str(usb), env=env)
+    assert out.returncode == 0 and out.stdout.startswith("piper:en_US-kathleen-low"), out.stderr
+    doc = json.loads(glimpse("models", "list", "--json", env=env).stdout)
+    cached = {m["ref"] for m in doc["installed"] if m["source"] == "cache"}
+    assert cached == {"piper:en_GB-alba-medium", "piper:en_US-kathleen-low"}
+    out = glimpse("models", "verify", "piper:en_US-kathleen-low", env=env)
+    assert out.returncode == 0 and out.stdout.startswith("OK"), out.stdout + out.stderr

@@ -100,6 +100,10 @@ def test_table_matches_openai_whisper():
     for name, url in whisper._MODELS.items():
         assert WHISPER_MODELS[name].sha256 == url.split("/")[-2]
         assert WHISPER_MODELS[name].filename == url.split("/")[-1]
+    from faster_whisper.utils import _MODELS as ct2_repos
+
+    for name, model in WHISPER_MODELS.items():
+        assert model.ct2_repo == ct2_repos[name]
 
 
 # ----- Whisper checkpoints -----------------------------------------------------------------
