@@ -287,7 +287,10 @@ class ModelStore:
             return True
         actual = sha256_file(path)
         if actual == expected:
-            self._remember(path, actual)
+            try:
+                self._remember(path, actual)
+            except OSError as exc:  # a read-only store only costs a re-check next time
+                log.warning("could not record the checksum of %s: %s", path, exc)
             return True
         return False
 
@@ -403,20 +406,14 @@ class ModelStore:
         name = parse_ref(f"whisper:{name.removeprefix('whisper:')}").name
         if (pack := self._pack_ct2(name)) is not None:
             return pack
-        imported = self.cache_dir / "ct2" / f"faster-whisper-{name}"
-        if (imported / "model.bin").is_file():
-            return imported
+        if (local := self._ct2_local(name)) is not None:
+            return local[0]
+        if self.offline:
+            return None
         repo = self.whisper_models[name].ct2_repo
         from huggingface_hub import snapshot_download
         from huggingface_hub.errors import LocalEntryNotFoundError
 
-        try:
-            return Path(snapshot_download(repo, cache_dir=self.hf_cache_dir(),
-                                          local_files_only=True, allow_patterns=CT2_PATTERNS))
-        except LocalEntryNotFoundError:
-            pass  # not cached: try the network below
-        if self.offline:
-            return None
         try:
             return Path(snapshot_download(repo, cache_dir=self.hf_cache_dir(),
                                           allow_patterns=CT2_PATTERNS,
@@ -425,6 +422,22 @@ class ModelStore:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             self._note(f"Could not fetch {repo} ({first}); no CTranslate2 Whisper {name}")
             return None
+
+    def _ct2_local(self, name: str) -> tuple[Path, str] | None:
+        """An imported or Hugging Face-cached CTranslate2 Whisper, without network."""
+        imported = self.cache_dir / "ct2" / f"faster-whisper-{name}"
+        if (imported / "model.bin").is_file():
+            return imported, "cache"
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import LocalEntryNotFoundError
+
+        try:
+            snap = Path(snapshot_download(self.whisper_models[name].ct2_repo,
+                                          cache_dir=self.hf_cache_dir(), local_files_only=True,
+                                          allow_patterns=CT2_PATTERNS))
+        except LocalEntryNotFoundError:
+            return None  # not cached
+        return (snap, "hf cache") if (snap / "model.bin").is_file() else None
 
     # ----- Piper ----------------------------------------------------------------------------
     def _piper_candidates(self, voice: str) -> list[tuple[Path, str]]:
@@ -512,16 +525,27 @@ class ModelStore:
         return self.cache_dir / "hf" / repo.replace("/", "--")
 
     def hf_snapshot(self, repo: str, revision: str | None = None,
-                    on_progress: ProgressFn | None = None) -> Path:
+                    on_progress: ProgressFn | None = None, *, refresh: bool = False) -> Path:
         """A local snapshot of a Hugging Face repository (the hub's own cache is reused; its
-        progress bars show on stderr, so `on_progress` is not called)."""
+        progress bars show on stderr, so `on_progress` is not called).
+
+        A cached snapshot is used without asking the hub (no network at start-up); `refresh`
+        (what `glimpse models pull` does) asks the hub for the newest revision first.
+        """
         ref = parse_ref(f"hf:{repo}" + (f"@{revision}" if revision else ""))
         imported = self.imported_hf_dir(ref.name)
-        if imported.is_dir() and not ref.revision:
+        if imported.is_dir() and not ref.revision and not refresh:
             return imported
         from huggingface_hub import snapshot_download
         from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
+        if not refresh:
+            try:
+                return Path(snapshot_download(ref.name, revision=ref.revision,
+                                              cache_dir=self.hf_cache_dir(),
+                                              local_files_only=True))
+            except LocalEntryNotFoundError:
+                pass  # not cached yet: fetch it below, unless offline
         try:
             return Path(snapshot_download(ref.name, revision=ref.revision,
                                           cache_dir=self.hf_cache_dir(),
@@ -537,8 +561,10 @@ class ModelStore:
 
     # ----- any reference ----------------------------------------------------------------------
     def get(self, ref: str | ModelRef, on_progress: ProgressFn | None = None, *,
-            fallback: bool = True, cancel: threading.Event | None = None) -> Path:
-        """Resolve any reference to a local path, fetching it if needed."""
+            fallback: bool = True, cancel: threading.Event | None = None,
+            refresh: bool = False) -> Path:
+        """Resolve any reference to a local path, fetching it if needed (`refresh`: ask the
+        Hugging Face hub for a newer revision of an hf: model even when one is cached)."""
         r = ref if isinstance(ref, ModelRef) else parse_ref(ref)
         if r.scheme == "whisper":
             if self.config.asr.engine == "faster-whisper":
@@ -549,7 +575,7 @@ class ModelStore:
         if r.scheme == "piper":
             return self.piper_voice(r.name, on_progress, fallback=fallback, cancel=cancel)
         if r.scheme == "hf":
-            return self.hf_snapshot(r.name, r.revision, on_progress)
+            return self.hf_snapshot(r.name, r.revision, on_progress, refresh=refresh)
         path = Path(r.name)
         if not path.exists():
             raise ModelError(f"Model file or folder not found: {path}",
@@ -679,6 +705,8 @@ class ModelStore:
                              "converted from the offline pack")
         if (m := offline_pack.find(str(r))) is not None:
             return ModelInfo(str(r), "asr", m.path, m.size, "offline pack", "ctranslate2")
+        if (local := self._ct2_local(r.name)) is not None:
+            return ModelInfo(str(r), "asr", local[0], _size(local[0]), local[1], "ctranslate2")
         return None
 
     def configured(self) -> list[tuple[str, str]]:

@@ -93,7 +93,7 @@ def _pull(args: argparse.Namespace) -> int:
     before = store.locate(ref)
     on_progress, close = progress_bar(f"{ref}")
     try:
-        path = store.get(ref, on_progress, fallback=False)
+        path = store.get(ref, on_progress, fallback=False, refresh=True)
     except KeyboardInterrupt:
         info("download stopped; run the same command again to resume")
         raise

@@ -357,3 +357,16 @@ def test_installed_and_missing(tmp_path):
     assert missing["asr.model"] == "the offline pack's whisper:base is used instead"
     assert missing["tts.voice"] == "not available offline"
     assert "vlm.model" in missing
+
+
+def test_hf_snapshot_served_from_the_hub_cache_without_asking_the_hub(tmp_path, server):
+    repo = tmp_path / "hub" / "models--acme--vlm-tiny"
+    snap = repo / "snapshots" / "c0ffee"
+    snap.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("c0ffee")
+    (snap / "config.json").write_text("{}")
+    store = store_for(tmp_path, environ={"HF_ENDPOINT": server.base})  # online
+    assert store.hf_snapshot("acme/vlm-tiny") == snap
+    assert store.locate("hf:acme/vlm-tiny").source == "hf cache"
+    assert server.state.requests == []  # a cached model costs no network at start-up
