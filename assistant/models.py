@@ -400,10 +400,24 @@ class ModelStore:
             os.replace(tmp, out)
         return out
 
-    def ct2_whisper(self, name: str) -> Path | None:
-        """A CTranslate2 Whisper dir for faster-whisper, or None when there is none and no
-        network: offline pack -> imported -> Hugging Face cache -> download."""
+    def ct2_whisper(self, name: str, *, fallback: bool = False,
+                    language: str | None = None) -> Path | None:
+        """A CTranslate2 Whisper dir for faster-whisper: offline pack -> imported -> Hugging Face
+        cache -> download. None when there is none (offline or unreachable), unless
+        `fallback`, which then gives the best offline-pack model for `language`, with a note."""
         name = parse_ref(f"whisper:{name.removeprefix('whisper:')}").name
+        found = self._ct2_find(name)
+        if found is None and fallback:
+            lang = language if language is not None else self.config.asr.language
+            best = self.best_offline("asr", lang, requested=name)
+            if best is not None:
+                why = "offline mode is on" if self.offline else "it could not be fetched"
+                self._note(f"Whisper {name} (CTranslate2) is not available ({why}); using "
+                           f"{best.ref} from the offline pack instead")
+                return self._pack_ct2(best.ref.removeprefix("whisper:"))
+        return found
+
+    def _ct2_find(self, name: str) -> Path | None:
         if (pack := self._pack_ct2(name)) is not None:
             return pack
         if (local := self._ct2_local(name)) is not None:
@@ -568,7 +582,7 @@ class ModelStore:
         r = ref if isinstance(ref, ModelRef) else parse_ref(ref)
         if r.scheme == "whisper":
             if self.config.asr.engine == "faster-whisper":
-                got = self.ct2_whisper(r.name)
+                got = self.ct2_whisper(r.name, fallback=fallback)
                 if got is not None:
                     return got
             return self.whisper_checkpoint(r.name, on_progress, fallback=fallback, cancel=cancel)

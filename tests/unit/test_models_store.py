@@ -370,3 +370,17 @@ def test_hf_snapshot_served_from_the_hub_cache_without_asking_the_hub(tmp_path, 
     assert store.hf_snapshot("acme/vlm-tiny") == snap
     assert store.locate("hf:acme/vlm-tiny").source == "hf cache"
     assert server.state.requests == []  # a cached model costs no network at start-up
+
+
+@needs_pack
+def test_ct2_fallback_is_opt_in_and_said(tmp_path):
+    # The joined base model lives in the shared test cache: built once, not per run.
+    cache = Path(os.environ.get("GLIMPSE_TEST_CACHE", Path.home() / ".cache" / "glimpse-test"))
+    cfg = from_dict({"models": {"cache_dir": str(cache / "models"), "offline": True}})
+    store = ModelStore(cfg, environ={"XDG_CACHE_HOME": str(tmp_path / "xdg"),
+                                     "HF_HUB_CACHE": str(tmp_path / "hub")})
+    assert store.ct2_whisper("small.en") is None and not store.notes
+    got = store.ct2_whisper("small.en", fallback=True, language="en")
+    assert got == store.ct2_whisper("base")
+    assert "whisper:base" in store.notes[0] and "small.en" in store.notes[0]
+    assert store.ct2_whisper("tiny", fallback=True, language="auto") == got  # not tiny.en
