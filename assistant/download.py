@@ -51,9 +51,13 @@ def _host(url: str) -> str:
     return urllib.parse.urlsplit(url).netloc or url
 
 
+class Unreachable(ModelError):
+    """The server could not be reached at all (no network, DNS failure, refused)."""
+
+
 def _unreachable(url: str, exc: BaseException) -> ModelError:
     reason = getattr(exc, "reason", None) or exc
-    return ModelError(f"Could not reach {_host(url)}: {reason}",
+    return Unreachable(f"Could not reach {_host(url)}: {reason}",
                       "Check your connection, or use the offline pack "
                       "(pip install 'glimpse-assistant[offline]') or `glimpse models import DIR`",
                       needs_action=True)
@@ -112,8 +116,8 @@ def download(url: str, dest: Path, *, sha256: str | None = None,
                              "The file is not on the server: check the model name and "
                              "`glimpse models list`") from exc
         except urllib.error.URLError as exc:
-            if isinstance(exc.reason, (socket.timeout, ConnectionResetError, ConnectionAbortedError)) \
-                    and attempt < retries:
+            transient = (socket.timeout, ConnectionResetError, ConnectionAbortedError)
+            if isinstance(exc.reason, transient) and attempt < retries:
                 attempt += 1
                 _wait(attempt, cancel, url, exc)
                 continue
