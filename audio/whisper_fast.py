@@ -253,7 +253,7 @@ class FastWhisper:
         # Speech runs at most ~5 tokens a second; more means a repetition loop.
         max_tokens = int(12 * len(audio) / SAMPLE_RATE) + 16
         generator = torch.Generator().manual_seed(0)
-        result = None
+        result = best = None
         for temperature in temperatures:
             tokens, sum_lp, no_speech = self.greedy(cross, tok, prefix, max_tokens, temperature,
                                                     draft, generator)
@@ -266,6 +266,12 @@ class FastWhisper:
             silent = no_speech_threshold is not None and no_speech > no_speech_threshold
             if silent or not (looping or unsure):
                 break
+            if not looping and (best is None or avg > best.avg_logprob):
+                best = result
+        else:
+            # Every temperature failed the checks: keep the most confident non-looping attempt
+            # rather than the last, most random one.
+            result = best or result
         assert result is not None
         result.timings = {"encode_s": t1 - t0, "decode_s": time.perf_counter() - t1}
         return result
