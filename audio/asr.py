@@ -32,7 +32,9 @@ from assistant.ports import AsrOptions, AsrResult
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
-WINDOW_S = 30.0  # Whisper's window: longer audio is cut into windows of at most this
+# Long audio is cut into phrase-aligned pieces of at most this many seconds: tiny models decode
+# a few phrases at a time more reliably (without timestamps) than a full 30 s window.
+WINDOW_S = 15.0
 ENGINES = ("fast", "openai-whisper", "faster-whisper")
 
 # Texts Whisper produces on silence or noise (from its subtitle training data). Matched on the
@@ -107,21 +109,41 @@ class Guard:
 
 def split_windows(audio: np.ndarray, window_s: float = WINDOW_S, search_s: float = 8.0
                   ) -> list[tuple[int, int]]:
-    """Cut long audio into ≤ `window_s` pieces at the quietest 100 ms within the last
-    `search_s` seconds of each piece, so a word is rarely cut in half."""
+    """Cut audio longer than `window_s` into pieces of at most that, for long files.
+
+    Cuts go in the middle of pauses Silero VAD finds, so each piece holds whole phrases (Whisper
+    decodes a phrase-aligned piece much better than one cut mid-word); speech running on longer
+    than a window is cut at its quietest 100 ms within the last `search_s` seconds.
+    """
     n, step = len(audio), int(window_s * SAMPLE_RATE)
+    if n <= step:
+        return [(0, n)]
+    from audio.vad import speech_segments
+
+    segments = speech_segments(audio) or [(0, n)]
+    bounds = [0]
+    for (_, end), (start, _) in zip(segments, segments[1:]):
+        bounds.append((end + start) // 2)  # a cut point in each pause
+    bounds.append(n)
     out, start = [], 0
-    frame = SAMPLE_RATE // 10
-    while n - start > step:
-        lo, hi = start + step - int(search_s * SAMPLE_RATE), start + step
-        seg = audio[lo:hi]
-        frames = len(seg) // frame
-        energy = np.square(seg[: frames * frame].reshape(frames, frame)).mean(axis=1)
-        cut = lo + int(np.argmin(energy)) * frame + frame // 2
-        out.append((start, cut))
-        start = cut
+    for prev, cut in zip(bounds, bounds[1:]):
+        if cut - start > step and prev > start:
+            out.append((start, prev))
+            start = prev
+        while cut - start > step:  # one phrase longer than a window
+            cut_at = _quietest(audio, start + step - int(search_s * SAMPLE_RATE), start + step)
+            out.append((start, cut_at))
+            start = cut_at
     out.append((start, n))
-    return out
+    return [(a, b) for a, b in out if b > a]
+
+
+def _quietest(audio: np.ndarray, lo: int, hi: int) -> int:
+    frame = SAMPLE_RATE // 10
+    seg = audio[lo:hi]
+    frames = max(1, len(seg) // frame)
+    energy = np.square(seg[: frames * frame].reshape(frames, -1)).mean(axis=1)
+    return lo + int(np.argmin(energy)) * frame + frame // 2
 
 
 def prompt_text(options: AsrOptions) -> str:

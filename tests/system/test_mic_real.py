@@ -1,0 +1,80 @@
+"""The real microphone path: a WAV played into the virtual PulseAudio mic, captured by
+SoundDeviceMicrophone (PortAudio), through the capture and ASR stages with real tiny.en weights."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from assistant import events as ev
+from assistant.bootstrap import Parts, bootstrap
+from assistant.config import Config
+from tests import support_whisper as sw
+from tests.fakes import read_wav_16k
+from tests.support import EventLog
+
+pytestmark = pytest.mark.system
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _fresh_portaudio():
+    import sounddevice
+
+    # PortAudio enumerates devices once; re-initialize so it sees the rig's server.
+    sounddevice._terminate()
+    sounddevice._initialize()
+    return sounddevice
+
+
+def test_push_to_talk_through_the_virtual_mic(virtual_audio, tmp_path, no_thread_leak):
+    from audio.asr import FastWhisperEngine
+    from audio.mic import SoundDeviceMicrophone, list_input_devices
+
+    _fresh_portaudio()
+    assert list_input_devices(), "the rig's virtual mic is not visible to PortAudio"
+    jfk = read_wav_16k(ROOT / "tests" / "data" / "jfk.flac")
+    wav = tmp_path / "question.wav"
+    sf.write(wav, np.concatenate([np.zeros(8000, np.float32), jfk]), 16000)
+    engine = FastWhisperEngine(sw.tiny_en_checkpoint(), device="cpu")
+    config = Config().with_value("audio.preroll_ms", 500)
+    pipeline = bootstrap(config, parts=Parts(camera=False, answer=False, speech_out=False),
+                         mic=SoundDeviceMicrophone(), asr=engine)
+    pipeline.start()
+    try:
+        assert pipeline.wait_ready(60)
+        log = EventLog(pipeline)
+        player = virtual_audio.play_into_mic(wav)
+        log.wait_for(lambda e: isinstance(e, ev.Level) and e.rms > 0.02, timeout=15)
+        onset = len(log.events)
+        # Press 200 ms (four 20 Hz level readings) after the speech began: pre-roll keeps it.
+        log.wait_for(lambda e: isinstance(e, ev.Level)
+                     and len([x for x in log.events[onset:] if isinstance(x, ev.Level)]) >= 4)
+        pipeline.submit(ev.PushToTalkDown())
+        partial = log.wait_for(lambda e: isinstance(e, ev.Transcript) and e.partial and e.text,
+                               timeout=30)
+        assert player.wait(30) == 0
+        pipeline.submit(ev.PushToTalkUp())
+        final = log.wait_for(lambda e: isinstance(e, ev.Transcript) and not e.partial,
+                             timeout=60)
+        assert partial.t < final.t
+        assert sw.word_error_rate(sw.JFK_TEXT, final.text) == 0, final.text
+    finally:
+        pipeline.stop()
+
+
+def test_no_audio_server_names_the_devices_and_what_to_do():
+    code = ("from audio.mic import SoundDeviceMicrophone\n"
+            "from assistant.errors import DeviceError\n"
+            "try:\n    SoundDeviceMicrophone().open()\n"
+            "except DeviceError as e:\n    print('ERR', e.message)\n")
+    env = {"PULSE_SERVER": "unix:/nonexistent/glimpse-test/native", "PATH": "/usr/bin:/bin",
+           "HOME": str(ROOT), "ALSA_CONFIG_PATH": ""}
+    env = {k: v for k, v in env.items() if v}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert "ERR No microphone is available" in out.stdout, out.stdout + out.stderr
+    assert "Input devices here:" in out.stdout and "audio server" in out.stdout
