@@ -375,8 +375,8 @@ class OpenCVCamera:
                     self._stop.wait(max(0.0, start_t + 1 / fps - now()))
                     continue
             if now() - last_frame_t >= self.stall_s or not ok:
-                what = ("ended" if self.kind == "video" else
-                        f"sent no picture for {now() - last_frame_t:.0f} s")
+                what = "could not be read further" if self.kind == "video" else \
+                    "stopped sending pictures"
                 self._lost(f"The camera {self.source} {what}; reconnecting.")
                 cap.release()
                 self._cap = None

@@ -55,16 +55,21 @@ HAZARD_WORDS = {
     "construction": "construction", "high voltage": "a high-voltage sign",
 }
 HAZARD_LABELS = {
-    "traffic light": "a traffic light", "street sign": "a street sign", "taxicab": "traffic",
-    "minivan": "traffic", "sports car": "traffic", "police van": "traffic", "moving van": "traffic",
-    "trolleybus": "traffic", "school bus": "traffic", "tram": "traffic", "garbage truck": "traffic",
-    "pickup truck": "traffic", "fire truck": "traffic", "ambulance": "traffic",
-    "motor scooter": "traffic", "mountain bike": "a bicycle", "tandem bicycle": "a bicycle",
-    "moped": "traffic", "bannister": "stairs", "turnstile": "a turnstile",
-    "chain-link fence": "a fence", "picket fence": "a fence", "manhole cover": "a manhole cover",
-    "barbershop": "", "parking meter": "a parking meter", "swimming pool": "water",
-    "lakeshore": "water", "cliff": "a drop", "steam locomotive": "a train",
-    "electric locomotive": "a train", "passenger car": "a train", "freight car": "a train",
+    "traffic light": "a traffic light",
+    "taxicab": "traffic", "minivan": "traffic", "sports car": "traffic", "convertible": "traffic",
+    "jeep": "traffic", "limousine": "traffic", "minibus": "traffic", "police van": "traffic",
+    "moving van": "traffic", "trolleybus": "traffic", "school bus": "traffic", "tram": "traffic",
+    "garbage truck": "traffic", "pickup truck": "traffic", "fire truck": "traffic",
+    "tow truck": "traffic", "semi-trailer truck": "traffic", "ambulance": "traffic",
+    "recreational vehicle": "traffic", "race car": "traffic", "car wheel": "traffic",
+    "motor scooter": "traffic", "moped": "traffic", "mountain bike": "a bicycle",
+    "tandem bicycle": "a bicycle", "handrail / baluster": "stairs or a railing",
+    "turnstile": "a turnstile", "chain-link fence": "a fence", "picket fence": "a fence",
+    "split-rail fence": "a fence", "manhole cover": "a manhole cover",
+    "parking meter": "a parking meter", "pole": "a pole", "cliff": "a drop",
+    "breakwater": "water", "dam": "water", "lakeshore": "water", "steam locomotive": "a train",
+    "electric locomotive": "a train", "high-speed train": "a train", "railroad car": "a train",
+    "freight car": "a train",
 }
 
 
