@@ -330,7 +330,9 @@ class OpenCVCamera:
                     self._stop.wait(period)
                 continue
             self._publish(image)
-            next_t += period
+            # Each picture stays `period` seconds; a slow read (an 8K file) delays the next one
+            # instead of making the following pictures flash by to catch up.
+            next_t = max(next_t + period, now() + period * 0.9)
             self._stop.wait(max(0.0, next_t - now()))
 
     def _run_capture(self) -> None:
