@@ -330,7 +330,9 @@ class OpenCVCamera:
                     self._stop.wait(period)
                 continue
             self._publish(image)
-            next_t += period
+            # Each picture stays `period` seconds; a slow read (an 8K file) delays the next one
+            # instead of making the following pictures flash by to catch up.
+            next_t = max(next_t + period, now() + period * 0.9)
             self._stop.wait(max(0.0, next_t - now()))
 
     def _run_capture(self) -> None:
@@ -375,8 +377,8 @@ class OpenCVCamera:
                     self._stop.wait(max(0.0, start_t + 1 / fps - now()))
                     continue
             if now() - last_frame_t >= self.stall_s or not ok:
-                what = ("ended" if self.kind == "video" else
-                        f"sent no picture for {now() - last_frame_t:.0f} s")
+                what = "could not be read further" if self.kind == "video" else \
+                    "stopped sending pictures"
                 self._lost(f"The camera {self.source} {what}; reconnecting.")
                 cap.release()
                 self._cap = None

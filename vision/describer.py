@@ -69,15 +69,14 @@ def describe_sentences(result: PerceptionResult, verbosity: str = "normal",
     """What the describer says about one picture, hazards first, one sentence per item."""
     out: list[str] = []
     for hazard in result.hazards():
-        out.append(f"Careful: I think there is {hazard}." if hazard != "traffic" else
-                   "Careful: I think there is traffic.")
+        out.append(f"Careful: I think I see {hazard}.")
     if hints:
         out.extend(result.hints())
     max_lines = {"brief": 2, "normal": 6, "detailed": 1000}[verbosity]
     lines = [line.text for line in result.lines]
     if lines:
         more = len(lines) - max_lines
-        out.append(f"Text: {_quote(lines[:max_lines])}." + (
+        out.append(f'Text: "{" ".join(lines[:max_lines])}".' + (
             f" And {_count(more)} more line{'s' if more > 1 else ''}." if more > 0 else ""))
     people = people_sentence(result)
     if people:

@@ -35,6 +35,8 @@ Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels
 MAX_SIDE = 1600
 #: Mean brightness (0..1) under which the picture counts as too dark.
 DARK = 0.22
+#: Grey-level standard deviation (0..1) under which the picture is one flat colour.
+FLAT = 0.02
 #: The grey standard deviation `blur_score` normalizes to.
 CONTRAST = 50.0
 #: `blur_score` under which the picture counts as blurred.
@@ -55,16 +57,21 @@ HAZARD_WORDS = {
     "construction": "construction", "high voltage": "a high-voltage sign",
 }
 HAZARD_LABELS = {
-    "traffic light": "a traffic light", "street sign": "a street sign", "taxicab": "traffic",
-    "minivan": "traffic", "sports car": "traffic", "police van": "traffic", "moving van": "traffic",
-    "trolleybus": "traffic", "school bus": "traffic", "tram": "traffic", "garbage truck": "traffic",
-    "pickup truck": "traffic", "fire truck": "traffic", "ambulance": "traffic",
-    "motor scooter": "traffic", "mountain bike": "a bicycle", "tandem bicycle": "a bicycle",
-    "moped": "traffic", "bannister": "stairs", "turnstile": "a turnstile",
-    "chain-link fence": "a fence", "picket fence": "a fence", "manhole cover": "a manhole cover",
-    "barbershop": "", "parking meter": "a parking meter", "swimming pool": "water",
-    "lakeshore": "water", "cliff": "a drop", "steam locomotive": "a train",
-    "electric locomotive": "a train", "passenger car": "a train", "freight car": "a train",
+    "traffic light": "a traffic light",
+    "taxicab": "traffic", "minivan": "traffic", "sports car": "traffic", "convertible": "traffic",
+    "jeep": "traffic", "limousine": "traffic", "minibus": "traffic", "police van": "traffic",
+    "moving van": "traffic", "trolleybus": "traffic", "school bus": "traffic", "tram": "traffic",
+    "garbage truck": "traffic", "pickup truck": "traffic", "fire truck": "traffic",
+    "tow truck": "traffic", "semi-trailer truck": "traffic", "ambulance": "traffic",
+    "recreational vehicle": "traffic", "race car": "traffic", "car wheel": "traffic",
+    "motor scooter": "traffic", "moped": "traffic", "mountain bike": "a bicycle",
+    "tandem bicycle": "a bicycle", "handrail / baluster": "stairs or a railing",
+    "turnstile": "a turnstile", "chain-link fence": "a fence", "picket fence": "a fence",
+    "split-rail fence": "a fence", "manhole cover": "a manhole cover",
+    "parking meter": "a parking meter", "pole": "a pole", "cliff": "a drop",
+    "breakwater": "water", "dam": "water", "lakeshore": "water", "steam locomotive": "a train",
+    "electric locomotive": "a train", "high-speed train": "a train", "railroad car": "a train",
+    "freight car": "a train",
 }
 
 
@@ -119,6 +126,7 @@ class PerceptionResult:
     groups: tuple[tuple[str, float], ...] = ()
     brightness: float = 0.5
     blur: float = 1000.0
+    contrast: float = 0.2  # standard deviation of the grey levels, 0..1
     cut_edges: tuple[str, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
     notes: tuple[str, ...] = ()  # parts that could not run, said once (e.g. no ImageNet weights)
@@ -135,8 +143,13 @@ class PerceptionResult:
         return self.brightness < DARK
 
     @property
+    def flat(self) -> bool:
+        """One flat colour: a covered lens, a wall too close, or a tiny picture."""
+        return self.contrast < FLAT
+
+    @property
     def blurred(self) -> bool:
-        return self.blur < BLURRED
+        return self.blur < BLURRED and not self.flat
 
     @property
     def people(self) -> tuple[Detection, ...]:
@@ -171,7 +184,10 @@ class PerceptionResult:
     def hints(self) -> list[str]:
         """The aiming coach: what to fix before the picture is worth describing."""
         out = []
-        if self.dark:
+        if self.flat:
+            out.append("The picture is almost one flat colour; is the lens covered, or the "
+                       "camera too close to something?")
+        elif self.dark:
             out.append("The picture is very dark; turn on a light or point at something "
                        "brighter.")
         if self.blurred:
@@ -206,6 +222,8 @@ class PerceptionResult:
             labels = ", ".join(f"{name} {prob:.0%}" for name, prob in self.labels[:3])
             parts.append(f"Image classifier guesses (may be wrong): {labels}.")
         quality = []
+        if self.flat:
+            quality.append("almost one flat colour")
         if self.dark:
             quality.append("dark")
         if self.blurred:
@@ -225,6 +243,7 @@ class PerceptionResult:
             "persons": [_det_dict(d) for d in self.persons],
             "labels": [[n, round(p, 3)] for n, p in self.labels],
             "brightness": round(self.brightness, 3), "blur": round(self.blur, 1),
+            "contrast": round(self.contrast, 3),
             "cut_edges": list(self.cut_edges), "hints": self.hints(), "hazards": self.hazards(),
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }
@@ -379,6 +398,7 @@ class Perception:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         light, sharp = brightness(image), blur_score(image)
+        contrast = float(_grey(image).std()) / 255.0
         timings["quality"] = (time.perf_counter() - t0) * 1000
 
         lines: list[TextLine] = []
@@ -407,7 +427,7 @@ class Perception:
         return PerceptionResult(
             width=w, height=h, lines=tuple(lines), faces=tuple(faces), persons=tuple(persons),
             labels=tuple(labels), groups=tuple(sorted(groups.items(), key=lambda p: -p[1])),
-            brightness=light, blur=sharp, cut_edges=cut_edges(lines, w, h), timings_ms=timings,
+            brightness=light, blur=sharp, contrast=contrast, cut_edges=cut_edges(lines, w, h), timings_ms=timings,
             notes=tuple(self._notes))
 
     # -- parts --------------------------------------------------------------------------------
