@@ -406,17 +406,20 @@ class TransformersVlm:
             return
         edge = int(math.sqrt(self.max_image_pixels))
         tile = getattr(ip, "max_image_size", None)
-        if isinstance(tile, dict) and "longest_edge" in tile:  # Idefics3 / SmolVLM
-            t = int(tile["longest_edge"])
+        tile = tile.get("longest_edge") if isinstance(tile, dict) else \
+            getattr(tile, "longest_edge", None)
+        if tile:  # Idefics3 / SmolVLM: `size` is the resize target, tiles are `tile` pixels
+            t = int(tile)
             if self.device == "cpu":
                 ip.do_image_splitting = False  # one tile: the cost on CPU is per tile
-            ip.size = {"longest_edge": max(t, (edge // t) * t)}
-        elif hasattr(ip, "max_pixels") or "max_pixels" in (getattr(ip, "size", None) or {}):
-            ip.max_pixels = self.max_image_pixels  # Qwen2-VL family
-            size = dict(getattr(ip, "size", None) or {})
-            if "longest_edge" in size:
-                size["longest_edge"] = self.max_image_pixels
-                ip.size = size
+            _set_size(ip, longest_edge=max(t, (edge // t) * t))
+        elif hasattr(ip, "merge_size") and hasattr(ip, "temporal_patch_size"):
+            # Qwen2-VL family: `size` holds pixel counts (shortest_edge = min_pixels).
+            low = _size_get(ip.size, "shortest_edge") or 0
+            _set_size(ip, longest_edge=self.max_image_pixels,
+                      shortest_edge=min(low, self.max_image_pixels))
+            if _transformers_major() < 5:
+                ip.max_pixels = self.max_image_pixels  # the attribute transformers 4.x reads
 
     @property
     def vision_module(self):
@@ -614,6 +617,23 @@ def _stored_half(path: Path) -> bool:
         return False
     dtype = str(data.get("torch_dtype") or data.get("dtype") or "")
     return dtype in ("bfloat16", "float16")
+
+
+def _size_get(size, key: str):
+    return size.get(key) if isinstance(size, dict) else getattr(size, key, None)
+
+
+def _set_size(ip, **changes) -> None:
+    """Change an image processor's `size` (a dict in transformers 4, a SizeDict in 5)."""
+    import dataclasses
+
+    size = getattr(ip, "size", None)
+    if size is None or isinstance(size, dict):
+        ip.size = {**(size or {}), **changes}
+    elif dataclasses.is_dataclass(size):
+        ip.size = dataclasses.replace(size, **changes)
+    else:
+        ip.size = {**dict(size), **changes}
 
 
 def _crop_to(cache, length: int) -> None:
