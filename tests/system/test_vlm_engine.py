@@ -1,0 +1,226 @@
+"""The transformers VLM engine on tiny random-weight models of real architectures.
+
+The models (SmolVLM = Idefics3 family, and Qwen2.5-VL) are built offline and seeded by
+`tests.support_vlm`; the engine loads them through the same code path as a downloaded model
+(AutoModelForImageTextToText, PIL image processors, the model's chat template). The vision
+encoder's calls are counted with a forward hook on the real model.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import cv2
+import pytest
+
+pytest.importorskip("transformers")
+import torch  # noqa: E402
+
+from assistant.errors import ModelError  # noqa: E402
+from assistant.events import Frame  # noqa: E402
+from assistant.ports import VlmRequest  # noqa: E402
+from assistant.stage import CancelToken, Generation  # noqa: E402
+from tests.support_vlm import tiny_qwen25vl, tiny_smolvlm  # noqa: E402
+from vision.vlm import TransformersVlm  # noqa: E402
+
+pytestmark = pytest.mark.system
+DATA = os.path.join(os.path.dirname(__file__), "..", "data")
+
+
+@pytest.fixture(scope="module")
+def photo():
+    image = cv2.imread(os.path.join(DATA, "extreme_ironing.jpg"))
+    assert image is not None
+    return image
+
+
+@pytest.fixture(scope="module")
+def engine():
+    torch.manual_seed(0)
+    eng = TransformersVlm(str(tiny_smolvlm()), device="cpu", max_new_tokens=16)
+    eng.load()
+    return eng
+
+
+class VisionCalls:
+    """Counts forward calls of the vision encoder (a hook on the real module, not a patch)."""
+
+    def __init__(self, eng):
+        self.count = 0
+        self._handle = eng.vision_module.register_forward_hook(self._hook)
+
+    def _hook(self, *args):
+        self.count += 1
+
+    def close(self):
+        self._handle.remove()
+
+
+def ask(eng, request, cancel=None):
+    return list(eng.stream(request, cancel or CancelToken.never()))
+
+
+def test_loads_as_image_text_model_on_cpu_fp32(engine):
+    assert engine.device == "cpu" and engine.dtype == torch.float32
+    assert engine.vision_module is not None
+    assert engine.processor.image_processor.do_image_splitting is False
+
+
+def test_streams_tokens_in_order_and_matches_plain_generate(engine, photo):
+    engine.reset()
+    request = VlmRequest(question="What is this?", frame=Frame(image=photo, captured_at=1.0),
+                         max_new_tokens=12)
+    arrivals = []
+    pieces = []
+    for piece in engine.stream(request, CancelToken.never()):
+        arrivals.append(time.perf_counter())
+        pieces.append(piece)
+    assert len(pieces) >= 3 and all(pieces)
+    assert arrivals == sorted(arrivals)
+    stats = engine.last
+    assert stats.new_tokens == 12 and stats.first_token_s < stats.total_s
+    # The same inputs through plain generate() give the same text.
+    inputs = engine.prepare(request)
+    with torch.inference_mode():
+        out = engine.model.generate(**inputs, max_new_tokens=12, do_sample=False)
+    expected = engine.processor.tokenizer.decode(out[0, inputs["input_ids"].shape[1]:],
+                                                 skip_special_tokens=True)
+    assert "".join(pieces) == expected
+
+
+def test_cancel_stops_generation_within_100_ms(engine, photo, no_thread_leak):
+    generation = Generation()
+    token = CancelToken(generation, 0)
+    request = VlmRequest(question="Describe everything.", frame=Frame(image=photo,
+                                                                      captured_at=2.0),
+                         max_new_tokens=4000)
+    engine.max_new_tokens = 4000
+    try:
+        bumped = []
+        pieces = []
+        for piece in engine.stream(request, token):
+            pieces.append(piece)
+            if len(pieces) == 3 and not bumped:
+                # Cancel from another thread, as the pipeline does on a new key press.
+                t = threading.Thread(target=lambda: (bumped.append(time.perf_counter()),
+                                                     generation.bump()))
+                t.start()
+                t.join()
+        ended = time.perf_counter()
+    finally:
+        engine.max_new_tokens = 16
+    assert bumped, "the stream ended before it could be cancelled"
+    assert ended - bumped[0] < 0.1, f"stopped {1000 * (ended - bumped[0]):.0f} ms after cancel"
+    assert engine.last.cancelled and engine.last.new_tokens < 200
+    assert not [t for t in threading.enumerate() if t.name == "vlm-generate"]
+
+
+def test_follow_up_reuses_the_image_prefix(engine, photo):
+    engine.reset()
+    frame = Frame(image=photo, captured_at=3.0)
+    calls = VisionCalls(engine)
+    try:
+        first = "".join(ask(engine, VlmRequest(question="What is this?", frame=frame)))
+        assert calls.count == 1 and engine.last.reused_tokens == 0
+        follow = VlmRequest(question="And on the left?", frame=frame,
+                            history=(("What is this?", first),))
+        answer = "".join(ask(engine, follow))
+        assert calls.count == 1, "the vision encoder ran again for a follow-up"
+        image_tokens = int((engine.prepare(follow)["input_ids"][0]
+                            == engine.model.config.image_token_id).sum())
+        assert engine.last.reused_tokens > image_tokens
+        # A new frame runs the encoder again.
+        ask(engine, VlmRequest(question="What is this?", frame=Frame(image=photo,
+                                                                     captured_at=4.0)))
+        assert calls.count == 2
+    finally:
+        calls.close()
+    # Reuse changes nothing in the answer: a fresh engine without reuse says the same.
+    plain = TransformersVlm(str(tiny_smolvlm()), device="cpu", max_new_tokens=16,
+                            prefix_reuse=False)
+    plain.load()
+    assert "".join(ask(plain, follow)) == answer
+
+
+def test_text_only_question_works(engine):
+    calls = VisionCalls(engine)
+    try:
+        pieces = ask(engine, VlmRequest(question="Hello, who are you?", max_new_tokens=6))
+    finally:
+        calls.close()
+    assert "".join(pieces) and calls.count == 0
+    assert engine.last.new_tokens == 6
+
+
+def test_grounding_reaches_the_prompt(engine, photo):
+    request = VlmRequest(question="What does the sign say?", grounding="EXIT 12",
+                         frame=Frame(image=photo, captured_at=5.0))
+    ids = engine.prepare(request)["input_ids"][0]
+    prompt = engine.processor.tokenizer.decode(ids)
+    assert "Text visible in the image (OCR): EXIT 12" in prompt
+    assert "What does the sign say?" in prompt
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def test_memory_does_not_grow_over_50_turns(engine, photo):
+    engine.reset()
+    history: list[tuple[str, str]] = []
+    rss = []
+    for turn in range(50):
+        frame = Frame(image=photo, captured_at=100.0 + turn // 5)  # 5 questions per frame
+        if turn % 5 == 0:
+            history = []
+        request = VlmRequest(question=f"Question {turn}?", frame=frame,
+                             history=tuple(history[-4:]), max_new_tokens=8)
+        answer = "".join(ask(engine, request))
+        history.append((request.question, answer))
+        rss.append(_rss_mb())
+    growth = max(rss[25:]) - rss[9]
+    assert growth < 40, f"RSS grew {growth:.0f} MB between turn 10 and 50: {rss}"
+
+
+def test_qwen25_vl_loads_by_config_alone(photo):
+    eng = TransformersVlm(str(tiny_qwen25vl()), device="cpu", max_new_tokens=8)
+    eng.load()
+    assert type(eng.model).__name__.startswith("Qwen2_5_VL")
+    frame = Frame(image=photo, captured_at=1.0)
+    calls = VisionCalls(eng)
+    try:
+        first = "".join(ask(eng, VlmRequest(question="What is this?", frame=frame)))
+        follow = VlmRequest(question="And then?", frame=frame, history=(("What is this?", first),))
+        answer = "".join(ask(eng, follow))
+    finally:
+        calls.close()
+    assert first and calls.count == 1 and eng.last.reused_tokens > 0
+    plain = TransformersVlm(str(tiny_qwen25vl()), device="cpu", max_new_tokens=8,
+                            prefix_reuse=False)
+    plain.load()
+    assert "".join(ask(plain, follow)) == answer
+
+
+def test_image_budget_limits_the_qwen_image_tokens(photo):
+    frame = Frame(image=photo, captured_at=1.0)
+    counts = {}
+    for budget in (64 * 64, 200 * 200):
+        eng = TransformersVlm(str(tiny_qwen25vl()), device="cpu", max_image_pixels=budget)
+        eng.load()
+        grid = eng.prepare(VlmRequest(question="?", frame=frame))["image_grid_thw"][0]
+        pixels = int(grid[1] * grid[2]) * 14 * 14
+        assert pixels <= budget
+        counts[budget] = pixels
+    assert counts[200 * 200] > counts[64 * 64]
+
+
+def test_missing_or_broken_model_is_a_clear_model_error(tmp_path):
+    with pytest.raises(ModelError, match="does not exist"):
+        TransformersVlm(str(tmp_path / "nope")).load()
+    with pytest.raises(ModelError, match="config.json"):
+        TransformersVlm(str(tmp_path)).load()
+    (tmp_path / "config.json").write_text('{"model_type": "smolvlm"}')
+    with pytest.raises(ModelError, match="SmolVLM2-256M"):
+        TransformersVlm(str(tmp_path)).load()

@@ -1,0 +1,142 @@
+"""The VLM prompt, image budget, remote request body and backend choice (no model needed)."""
+from __future__ import annotations
+
+import base64
+
+import cv2
+import numpy as np
+import pytest
+
+from assistant.config import Config
+from assistant.errors import ConfigError
+from assistant.events import Frame, Mode
+from assistant.ports import VlmRequest
+from tests.fakes import ScriptedVlm
+from assistant.stage import CancelToken
+from vision import engines, remote, vlm
+
+
+def frame(w=640, h=480, t=1.0):
+    return Frame(image=np.full((h, w, 3), 128, np.uint8), captured_at=t, source="test")
+
+
+def test_image_comes_first_and_history_follows():
+    req = VlmRequest(question="and now?", frame=frame(), history=(("what is it?", "a cup"),
+                                                                   ("colour?", "red")))
+    msgs = vlm.build_messages(req)
+    assert [m["role"] for m in msgs] == ["user", "assistant", "user", "assistant", "user"]
+    assert msgs[0]["content"][0] == {"type": "image"}
+    assert "what is it?" in msgs[0]["content"][1]["text"]
+    assert msgs[1]["content"][0]["text"] == "a cup"
+    assert msgs[-1]["content"][0]["text"] == "and now?"
+
+
+def test_text_only_request_has_no_image():
+    msgs = vlm.build_messages(VlmRequest(question="hello"), with_image=False)
+    assert all(part["type"] == "text" for part in msgs[0]["content"])
+
+
+def test_grounding_goes_into_the_prompt():
+    text = vlm.user_text(VlmRequest(question="what does it say?", grounding="EXIT 12"))
+    assert "Text visible in the image (OCR): EXIT 12" in text
+    assert "Do not invent other text" in text
+    perception_style = "Text found by OCR, in reading order:\n- \"EXIT\""
+    assert perception_style in vlm.grounding_block(perception_style)
+
+
+@pytest.mark.parametrize("mode,word", [(Mode.READ, "text"), (Mode.DESCRIBE, "blind")])
+def test_modes_pick_their_instructions(mode, word):
+    assert word in vlm.user_text(VlmRequest(question="", mode=mode)).lower()
+
+
+def test_frame_is_downscaled_to_the_pixel_budget_keeping_aspect():
+    img = vlm.frame_to_pil(np.zeros((1080, 1920, 3), np.uint8), 512 * 512)
+    assert img.size[0] * img.size[1] <= 512 * 512
+    assert abs(img.size[0] / img.size[1] - 1920 / 1080) < 0.02
+    small = vlm.frame_to_pil(np.zeros((100, 200, 3), np.uint8), 512 * 512)
+    assert small.size == (200, 100)
+
+
+def test_bgr_becomes_rgb():
+    bgr = np.zeros((4, 4, 3), np.uint8)
+    bgr[..., 0] = 255  # blue in OpenCV's order
+    assert vlm.frame_to_pil(bgr, 10**6).getpixel((0, 0)) == (0, 0, 255)
+
+
+def test_remote_body_has_image_data_url_and_stream():
+    eng = remote.RemoteVlm("http://127.0.0.1:9/v1", "m", max_image_pixels=64 * 64)
+    body = eng.body(VlmRequest(question="what is it?", frame=frame(), grounding="STOP"))
+    assert body["stream"] is True and body["model"] == "m"
+    user = body["messages"][1]["content"]
+    url = [p for p in user if p["type"] == "image_url"][0]["image_url"]["url"]
+    assert url.startswith("data:image/jpeg;base64,")
+    jpeg = cv2.imdecode(np.frombuffer(base64.b64decode(url.split(",", 1)[1]), np.uint8), 1)
+    assert jpeg.shape[0] * jpeg.shape[1] <= 64 * 64
+    assert "STOP" in user[0]["text"] and "what is it?" in user[0]["text"]
+
+
+@pytest.mark.parametrize("url,path", [("http://h:1/v1", "/v1/chat/completions"),
+                                      ("http://h:1", "/v1/chat/completions"),
+                                      ("https://h/api/v1/", "/api/v1/chat/completions"),
+                                      ("http://h/v1/chat/completions", "/v1/chat/completions")])
+def test_remote_endpoint_path(url, path):
+    assert remote.RemoteVlm(url)._path == path
+
+
+def test_remote_rejects_a_non_http_url():
+    with pytest.raises(ConfigError, match="not an http"):
+        remote.RemoteVlm("localhost:8000")
+
+
+def test_safe_url_drops_credentials():
+    assert remote.safe_url("http://user:secret@host:8/v1") == "http://host:8/v1"
+
+
+def test_auto_prefers_remote_then_local_then_describer(tmp_path):
+    cfg = Config().with_value("vlm.remote_url", "http://127.0.0.1:1/v1")
+    assert engines.choose(cfg)[0] == "remote"
+    (tmp_path / "config.json").write_text("{}")
+    cfg = Config().with_value("vlm.model", str(tmp_path))
+    assert engines.choose(cfg)[0] == "local"
+    cfg = Config().with_value("vlm.model", str(tmp_path / "missing"))
+    backend, why = engines.choose(cfg)
+    assert backend == "describer" and "glimpse models pull hf:" in why
+
+
+def test_explicit_backends():
+    assert engines.choose(Config().with_value("vlm.backend", "describer"))[0] == "describer"
+    eng = engines.from_config(Config().with_value("vlm.backend", "remote")
+                              .with_value("vlm.remote_url", "http://127.0.0.1:1/v1"))
+    assert "remote" in eng.name
+
+
+def test_remote_backend_needs_a_url():
+    with pytest.raises(ConfigError, match="remote_url"):
+        engines.from_config(Config().with_value("vlm.backend", "remote"))
+
+
+class _Perception:
+    def __init__(self):
+        self.calls = 0
+
+    def load(self):
+        pass
+
+    def analyze(self, image):
+        self.calls += 1
+
+        class R:
+            def grounding_text(self):
+                return "Text found by OCR: EXIT"
+        return R()
+
+
+def test_grounded_wrapper_adds_perception_once_per_frame():
+    inner, perception = ScriptedVlm(), _Perception()
+    eng = engines.Grounded(inner, perception)
+    f = frame()
+    for q in ("a", "b"):
+        list(eng.stream(VlmRequest(question=q, frame=f), CancelToken.never()))
+    list(eng.stream(VlmRequest(question="c"), CancelToken.never()))
+    assert [r.grounding for r in inner.requests] == ["Text found by OCR: EXIT"] * 2 + [""]
+    assert perception.calls == 1

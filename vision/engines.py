@@ -1,0 +1,130 @@
+"""Which engine answers: `from_config(config)` builds the VlmEngine `vlm.backend` asks for.
+
+- "local": the transformers VLM (`vision.vlm.TransformersVlm`), with grounding from local
+  perception (OCR, people, faces) added to its prompt when `vision.perception` is available.
+- "remote": an OpenAI-compatible server (`vision.remote.RemoteVlm`), grounded the same way.
+- "describer": the offline describer (`vision.describer.Describer`): no model needed.
+- "auto": remote if `vlm.remote_url` is set; else local if `vlm.model` is on disk (a folder,
+  the model store, or the Hugging Face cache); else the describer, with a warning that says how
+  to get a VLM (`glimpse models pull hf:...`).
+
+`warnings` on the returned engine (a tuple of strings, possibly empty) carries such notices for
+the UI and the CLI.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterator
+
+from assistant.ports import VlmEngine, VlmRequest
+from assistant.stage import CancelToken
+
+log = logging.getLogger(__name__)
+
+
+class Grounded:
+    """Wraps a VlmEngine: adds local perception's findings to each request's `grounding`.
+
+    Perception runs once per frame (cached by capture time), on the caller's thread. If the
+    request already carries grounding, or has no frame, it is passed through untouched.
+    `perception` is any object with `load()` and `analyze(bgr) -> result.grounding_text()`.
+    """
+
+    def __init__(self, engine: VlmEngine, perception: Any) -> None:
+        self.engine = engine
+        self.perception = perception
+        self.name = engine.name
+        self.warnings: tuple[str, ...] = getattr(engine, "warnings", ())
+        self._key: tuple | None = None
+        self._text = ""
+
+    def load(self) -> None:
+        self.engine.load()
+        self.perception.load()
+        self.name = self.engine.name
+
+    def grounding_for(self, request: VlmRequest) -> str:
+        frame = request.frame
+        if frame is None:
+            return ""
+        key = (frame.captured_at, frame.source, frame.image.shape)
+        if key != self._key:
+            self._text = self.perception.analyze(frame.image).grounding_text()
+            self._key = key
+        return self._text
+
+    def stream(self, request: VlmRequest, cancel: CancelToken) -> Iterator[str]:
+        if request.frame is not None and not request.grounding:
+            from dataclasses import replace
+
+            request = replace(request, grounding=self.grounding_for(request))
+        if cancel.cancelled:
+            return
+        yield from self.engine.stream(request, cancel)
+
+    def __getattr__(self, item: str) -> Any:  # the wrapped engine's extras (stats, reset)
+        return getattr(self.engine, item)
+
+
+def _perception() -> Any | None:
+    """Local perception without the ImageNet classifier (the VLM sees the image itself)."""
+    try:
+        from vision.perception import Perception
+    except ImportError as exc:
+        log.info("no local perception for grounding (%s)", exc)
+        return None
+    try:
+        return Perception(labels=False)
+    except TypeError:  # an older signature without `labels`
+        return Perception()
+
+
+def _grounded(engine: VlmEngine) -> VlmEngine:
+    perception = _perception()
+    return Grounded(engine, perception) if perception is not None else engine
+
+
+def _describer(config: Any, warning: str = "") -> VlmEngine:
+    from vision import describer
+
+    engine = describer.from_config(config)
+    if warning:
+        engine.warnings = (warning,)
+        log.warning("%s", warning)
+    return engine
+
+
+def choose(config: Any) -> tuple[str, str]:
+    """(backend, why) for the configured `vlm.backend`, resolving "auto"."""
+    v = config.vlm
+    if v.backend != "auto":
+        return v.backend, f"vlm.backend = {v.backend}"
+    if v.remote_url:
+        return "remote", "vlm.remote_url is set"
+    from vision.vlm import model_present
+
+    if model_present(v.model, config):
+        return "local", f"{v.model} is on disk"
+    return "describer", (f"the VLM {v.model} is not downloaded, so the offline describer answers "
+                         "(it reads text and finds people, but cannot answer open questions). "
+                         f"To get the VLM, run `glimpse models pull {_pull_ref(v.model)}`, "
+                         "or set vlm.remote_url to use a server")
+
+
+def _pull_ref(model: str) -> str:
+    return model if model.startswith("hf:") else \
+        "hf:HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
+
+
+def from_config(config: Any) -> VlmEngine:
+    backend, why = choose(config)
+    log.info("VLM backend: %s (%s)", backend, why)
+    if backend == "local":
+        from vision import vlm
+
+        return _grounded(vlm.from_config(config))
+    if backend == "remote":
+        from vision import remote
+
+        return _grounded(remote.from_config(config))
+    return _describer(config, why if config.vlm.backend == "auto" else "")

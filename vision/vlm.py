@@ -1,0 +1,664 @@
+"""The local VLM engine: any Hugging Face image-text-to-text model, streamed, with prefix reuse.
+
+`TransformersVlm` loads `AutoModelForImageTextToText` + `AutoProcessor` (PIL image processors:
+no torchvision needed) from a local folder or an `hf:` snapshot, builds the prompt with the
+model's own chat template, and streams answer text as it is generated.
+
+Threads: `load()` and `stream()` are called from the answer stage's thread. `stream()` runs
+`model.generate` on a short-lived worker thread and yields the text pieces on the caller's
+thread; a `StoppingCriteria` reads the CancelToken after every decoding step, so a cancel stops
+generation within one step (milliseconds on small models), and the worker is joined before
+`stream()` returns.
+
+Follow-up reuse: the prompt starts with the image, so all turns about the same frozen frame
+share the prompt prefix up to and including the image tokens (and, with the chat history, the
+whole first question and answer). After each turn the KV cache of that turn is kept; a follow-up
+question about the same frame crops it to the longest common token prefix (which must cover the
+image) and continues from there: the vision encoder does not run again and the image tokens and
+earlier turns are not re-read.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from assistant.errors import ConfigError, GlimpseError, ModelError
+from assistant.events import Mode
+from assistant.ports import VlmRequest
+from assistant.stage import CancelToken
+
+log = logging.getLogger(__name__)
+
+# Used when the prompt texts (resources/prompts, via vision.prompts) are not importable.
+DEFAULT_PROMPTS = {
+    "ask": ("You are Glimpse, a helpful assistant that looks through the user's camera. Answer "
+            "the user's question about the picture in one to three short spoken sentences. Say "
+            "only what you can see. Quote text exactly as written and never invent text."),
+    "describe_brief": ("Describe this picture for a blind person in one short sentence. Mention "
+                       "any hazard first. Do not invent text."),
+    "describe_normal": ("Describe this picture for a blind person in two to four short spoken "
+                        "sentences. Start with any hazard, then the main things and people. Read "
+                        "important text exactly as written; never invent text."),
+    "describe_detailed": ("Describe this picture in detail for a blind person, in spoken "
+                          "sentences. Start with any hazard, then the setting, people, objects "
+                          "and their positions, colours, and all visible text exactly as "
+                          "written. Never invent text or details."),
+    "read": ("Read all the text in this picture exactly as written, in reading order. Do not "
+             "summarize or add text that is not there. If there is no text, say \"I can't find "
+             "any text.\""),
+}
+
+SMALLER_MODELS = ("hf:HuggingFaceTB/SmolVLM2-256M-Video-Instruct (about 0.5 GB), "
+                  "hf:HuggingFaceTB/SmolVLM2-500M-Video-Instruct (about 1 GB)")
+# Names of the vision encoder submodule in the architectures we know (for hooks and reports).
+VISION_MODULE_NAMES = ("vision_model", "vision_tower", "visual")
+
+
+def instructions(mode: Mode, verbosity: str = "normal") -> str:
+    """The instruction text for a mode: the editable prompt files when available."""
+    key = f"describe_{verbosity}" if mode == Mode.DESCRIBE else mode.value
+    try:
+        from vision import prompts
+    except ImportError:
+        return DEFAULT_PROMPTS.get(key, DEFAULT_PROMPTS["ask"])
+    return prompts.for_mode(mode.value, verbosity)
+
+
+def grounding_block(grounding: str) -> str:
+    """The prompt paragraph that carries what local perception (OCR...) found."""
+    g = grounding.strip()
+    if not g:
+        return ""
+    if "OCR" in g or "\n" in g:  # perception's own summary, which names its sections
+        return f"What local perception found in the image:\n{g}\nDo not invent other text."
+    return f"Text visible in the image (OCR): {g}\nDo not invent other text."
+
+
+def user_text(request: VlmRequest, verbosity: str = "normal") -> str:
+    """The first user message's text: instructions, grounding, then the question."""
+    parts = [instructions(request.mode, verbosity)]
+    if request.grounding.strip():
+        parts.append(grounding_block(request.grounding))
+    if request.language and request.language != "en":
+        parts.append(f"Answer in the language with code '{request.language}'.")
+    if request.question.strip():
+        parts.append(f"Question: {request.question.strip()}")
+    return "\n\n".join(parts)
+
+
+def build_messages(request: VlmRequest, verbosity: str = "normal",
+                   with_image: bool = True) -> list[dict[str, Any]]:
+    """Chat messages in the processors' shared format. The image comes first, so every turn
+    about the same frame has the same prefix up to the image tokens (see prefix reuse)."""
+    first_q = request.history[0][0] if request.history else request.question
+    first = VlmRequest(question=first_q, frame=request.frame, mode=request.mode,
+                       grounding=request.grounding, language=request.language)
+    content: list[dict[str, Any]] = [{"type": "image"}] if with_image else []
+    content.append({"type": "text", "text": user_text(first, verbosity)})
+    messages: list[dict[str, Any]] = [{"role": "user", "content": content}]
+    if request.history:
+        messages.append({"role": "assistant",
+                         "content": [{"type": "text", "text": request.history[0][1]}]})
+        for question, answer in request.history[1:]:
+            messages.append({"role": "user", "content": [{"type": "text", "text": question}]})
+            messages.append({"role": "assistant", "content": [{"type": "text", "text": answer}]})
+        messages.append({"role": "user",
+                         "content": [{"type": "text", "text": request.question}]})
+    return messages
+
+
+def frame_to_pil(image_bgr: np.ndarray, max_pixels: int):
+    """BGR uint8 -> RGB PIL image, downscaled (aspect kept) to at most `max_pixels` pixels."""
+    from PIL import Image
+
+    if image_bgr.ndim == 2:
+        rgb = np.stack([image_bgr] * 3, axis=-1)
+    else:
+        rgb = np.ascontiguousarray(image_bgr[..., 2::-1][..., :3])
+    img = Image.fromarray(rgb)
+    w, h = img.size
+    if w * h > max_pixels:
+        scale = math.sqrt(max_pixels / (w * h))
+        img = img.resize((max(1, int(w * scale)), max(1, int(h * scale))), Image.BILINEAR)
+    return img
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def resolve_model(model: str, config: Any = None) -> Path:
+    """A local folder for `vlm.model`: a path, or `hf:owner/name[@revision]` via the model
+    store (falls back to the Hugging Face cache when the store is not available)."""
+    text = str(model).strip()
+    path = Path(os.path.expanduser(text))
+    if not text.startswith("hf:"):
+        if path.is_dir():
+            return path
+        raise ModelError(f"The VLM model folder {text} does not exist",
+                         "Set vlm.model to a folder with config.json, or to hf:owner/name")
+    repo, _, revision = text[3:].partition("@")
+    try:
+        from assistant.models import ModelStore
+    except ImportError:
+        ModelStore = None  # noqa: N806 - the store arrives in another part of the product
+    if ModelStore is not None:
+        return Path(ModelStore(config).hf_snapshot(repo, revision or None))
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    offline = bool(config is not None and config.models.offline)
+    try:
+        return Path(snapshot_download(repo, revision=revision or None, local_files_only=offline))
+    except LocalEntryNotFoundError as exc:
+        raise ModelError(f"The VLM {text} is not downloaded",
+                         f"Run `glimpse models pull {text}` while online") from exc
+
+
+def model_present(model: str, config: Any = None) -> bool:
+    """Whether `vlm.model` can be loaded without a download (auto backend choice)."""
+    text = str(model).strip()
+    if not text.startswith("hf:"):
+        return (Path(os.path.expanduser(text)) / "config.json").is_file()
+    repo, _, revision = text[3:].partition("@")
+    try:
+        from assistant.models import ModelStore
+    except ImportError:
+        ModelStore = None  # noqa: N806
+    if ModelStore is not None:
+        store = ModelStore(config)
+        if (Path(store.imported_hf_dir(repo)) / "config.json").is_file():
+            return True
+        cache_dir = store.hf_cache_dir() if hasattr(store, "hf_cache_dir") else None
+    else:
+        cache_dir = None
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo, "config.json", cache_dir=cache_dir,
+                                   revision=revision or None)
+    return isinstance(found, str)
+
+
+def _weights_bytes(path: Path) -> int:
+    files = list(path.glob("*.safetensors")) or list(path.glob("*.bin"))
+    return sum(f.stat().st_size for f in files)
+
+
+def _available_bytes(device: str) -> int | None:
+    """Free memory where the weights go: CUDA free memory, or MemAvailable from /proc."""
+    if device.startswith("cuda"):
+        import torch
+
+        return int(torch.cuda.mem_get_info()[0])
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _transformers_major() -> int:
+    import transformers
+
+    return int(transformers.__version__.split(".")[0])
+
+
+def _pil_kwargs() -> dict[str, Any]:
+    # transformers 5 names the choice `backend`; 4.x calls it `use_fast`.
+    return {"backend": "pil"} if _transformers_major() >= 5 else {"use_fast": False}
+
+
+def load_processor(path: Path):
+    """The model's processor with PIL image processing.
+
+    Processors that also handle video (SmolVLM, Qwen2.5-VL) need torchvision for the video
+    part; without it we build the same processor class with the video processor left out,
+    which is all a camera frame needs.
+    """
+    from transformers import AutoProcessor
+
+    try:
+        return AutoProcessor.from_pretrained(path, **_pil_kwargs())
+    except (ImportError, AttributeError, ValueError, TypeError) as exc:
+        if "torchvision" not in str(exc).lower() and "video" not in str(exc).lower():
+            raise
+        log.info("processor needs torchvision for video (%s); loading it image-only",
+                 str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    return _image_only_processor(path)
+
+
+def _image_only_processor(path: Path):
+    import transformers
+    from transformers import AutoImageProcessor, AutoTokenizer
+
+    settings: dict[str, Any] = {}
+    for name in ("processor_config.json", "preprocessor_config.json"):
+        file = path / name
+        if file.is_file():
+            data = json.loads(file.read_text())
+            if "processor_class" in data and "processor_class" not in settings:
+                settings = data
+    tok_cfg = path / "tokenizer_config.json"
+    cls_name = settings.get("processor_class") or (
+        json.loads(tok_cfg.read_text()).get("processor_class") if tok_cfg.is_file() else None)
+    cls = getattr(transformers, cls_name, None) if cls_name else None
+    if cls is None:
+        raise ModelError(f"The model in {path} names no processor Glimpse can build",
+                         "Use a model with a processor_config.json, e.g. " + SMALLER_MODELS)
+    attrs = [a for a in cls.get_attributes() if a != "video_processor"]
+    image_only = type(cls.__name__ + "ImageOnly", (cls,),
+                      {"get_attributes": classmethod(lambda c: list(attrs))})
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    image_processor = AutoImageProcessor.from_pretrained(path, **_pil_kwargs())
+    kwargs = {k: v for k, v in settings.items()
+              if k not in ("processor_class", "image_processor", "video_processor", "tokenizer",
+                           "auto_map")}
+    template = None
+    if (path / "chat_template.jinja").is_file():
+        template = (path / "chat_template.jinja").read_text()
+    elif (path / "chat_template.json").is_file():
+        template = json.loads((path / "chat_template.json").read_text()).get("chat_template")
+    kwargs["chat_template"] = template or getattr(tokenizer, "chat_template", None)
+    import inspect
+
+    accepted = inspect.signature(cls.__init__).parameters
+    if "video_processor" in accepted:
+        kwargs["video_processor"] = None  # dropped: not in get_attributes()
+    if not any(p.kind == p.VAR_KEYWORD for p in accepted.values()):
+        kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+    return image_only(image_processor=image_processor, tokenizer=tokenizer, **kwargs)
+
+
+def pick_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("vlm.device is 'cuda' but no CUDA GPU is available",
+                          "Set vlm.device to auto or cpu")
+    return device
+
+
+def pick_dtype(dtype: str, device: str):
+    import torch
+
+    if dtype != "auto":
+        return getattr(torch, dtype)
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+@dataclass
+class _Prefix:
+    """The KV cache of the last turn about one frame (its prompt, image included, and answer)."""
+
+    key: tuple
+    ids: Any  # 1-D tensor: the token ids whose keys and values the cache holds
+    cache: Any  # transformers DynamicCache holding exactly len(ids) positions
+
+
+@dataclass
+class TurnStats:
+    """What the last `stream()` did (for tests, logs and the benchmark). Times in seconds."""
+
+    prompt_tokens: int = 0
+    reused_tokens: int = 0  # prompt tokens taken from the kept prefix cache
+    new_tokens: int = 0
+    first_token_s: float | None = None
+    total_s: float = 0.0
+    cancelled: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class TransformersVlm:
+    """A VlmEngine on Hugging Face transformers. See the module docstring.
+
+    `model`: a folder or `hf:owner/name`. `max_image_pixels`: frames are downscaled to this
+    many pixels before the processor sees them. `prefix_reuse`: keep the image prefix's KV cache
+    for follow-up questions about the same frame.
+    """
+
+    name = "vlm"
+
+    def __init__(self, model: str | Path, *, device: str = "auto", dtype: str = "auto",
+                 max_image_pixels: int = 512 * 512, max_new_tokens: int = 200,
+                 verbosity: str = "normal", prefix_reuse: bool = True,
+                 config: Any = None) -> None:
+        self.model_ref = str(model)
+        self.device_setting, self.dtype_setting = device, dtype
+        self.max_image_pixels = max_image_pixels
+        self.max_new_tokens = max_new_tokens
+        self.verbosity = verbosity
+        self.prefix_reuse = prefix_reuse
+        self.config = config
+        self.model = None
+        self.processor = None
+        self.path: Path | None = None
+        self.device = "cpu"
+        self.dtype = None
+        self._prefix: _Prefix | None = None
+        self.last = TurnStats()
+
+    # ----- loading ------------------------------------------------------------------------
+    def load(self) -> None:
+        if self.model is not None:
+            return
+        import torch
+        from transformers import AutoModelForImageTextToText
+
+        self.path = resolve_model(self.model_ref, self.config)
+        if not (self.path / "config.json").is_file():
+            raise ModelError(f"{self.path} holds no config.json: it is not a transformers model",
+                             "Point vlm.model at a model folder, or use " + SMALLER_MODELS)
+        self.device = pick_device(self.device_setting)
+        self.dtype = pick_dtype(self.dtype_setting, self.device)
+        need = _weights_bytes(self.path)
+        if self.dtype in (torch.float32,) and need:
+            need = need * 2 if _stored_half(self.path) else need
+        have = _available_bytes(self.device)
+        if need and have is not None and need * 1.15 > have:
+            raise ModelError(
+                f"The VLM {self.model_ref} needs about {need / 2**30:.1f} GB but only "
+                f"{have / 2**30:.1f} GB is free on {self.device}",
+                "Choose a smaller model (" + SMALLER_MODELS + "), use vlm.backend = remote, or "
+                "vlm.backend = describer", needs_action=True)
+        try:
+            self.processor = load_processor(self.path)
+            self.model = AutoModelForImageTextToText.from_pretrained(self.path, dtype=self.dtype)
+            self.model.to(self.device).eval()
+        except GlimpseError:
+            raise
+        except torch.OutOfMemoryError as exc:
+            raise ModelError(f"Out of memory loading the VLM {self.model_ref}",
+                             "Choose a smaller model (" + SMALLER_MODELS + ")",
+                             needs_action=True) from exc
+        except (OSError, ValueError, KeyError, ImportError, RuntimeError) as exc:
+            raise ModelError(f"Could not load the VLM {self.model_ref}: "
+                             f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}",
+                             "Check that the folder is a complete image-text-to-text model, or "
+                             "choose one known to work (" + SMALLER_MODELS + ")",
+                             needs_action=True) from exc
+        self._budget_images()
+        self.name = f"vlm:{self.path.name if not self.model_ref.startswith('hf:') else self.model_ref[3:]}"
+        log.info("VLM %s loaded on %s (%s)", self.model_ref, self.device, self.dtype)
+
+    def _budget_images(self) -> None:
+        """Apply `max_image_pixels` to the processor (the frame is downscaled too)."""
+        ip = getattr(self.processor, "image_processor", None)
+        if ip is None:
+            return
+        edge = int(math.sqrt(self.max_image_pixels))
+        tile = getattr(ip, "max_image_size", None)
+        tile = tile.get("longest_edge") if isinstance(tile, dict) else \
+            getattr(tile, "longest_edge", None)
+        if tile:  # Idefics3 / SmolVLM: `size` is the resize target, tiles are `tile` pixels
+            t = int(tile)
+            if self.device == "cpu":
+                ip.do_image_splitting = False  # one tile: the cost on CPU is per tile
+            _set_size(ip, longest_edge=max(t, (edge // t) * t))
+        elif hasattr(ip, "merge_size") and hasattr(ip, "temporal_patch_size"):
+            # Qwen2-VL family: `size` holds pixel counts (shortest_edge = min_pixels).
+            low = _size_get(ip.size, "shortest_edge") or 0
+            _set_size(ip, longest_edge=self.max_image_pixels,
+                      shortest_edge=min(low, self.max_image_pixels))
+            if _transformers_major() < 5:
+                ip.max_pixels = self.max_image_pixels  # the attribute transformers 4.x reads
+
+    @property
+    def vision_module(self):
+        """The vision encoder submodule (for forward hooks in tests and reports), or None."""
+        if self.model is None:
+            return None
+        for name, module in self.model.named_modules():
+            if name.rsplit(".", 1)[-1] in VISION_MODULE_NAMES:
+                return module
+        return None
+
+    def reset(self) -> None:
+        """Forget the kept image prefix (frees its memory)."""
+        self._prefix = None
+
+    # ----- inputs -------------------------------------------------------------------------
+    def prepare(self, request: VlmRequest) -> dict[str, Any]:
+        """Tokenized inputs (on the model's device) for a request."""
+        image = None
+        if request.frame is not None:
+            image = frame_to_pil(request.frame.image, self.max_image_pixels)
+        messages = build_messages(request, self.verbosity, with_image=image is not None)
+        # The tokenizer renders the processor's template: some processors' own
+        # apply_chat_template reach for the video processor, which is absent without torchvision.
+        tokenizer = getattr(self.processor, "tokenizer", self.processor)
+        template = getattr(self.processor, "chat_template", None) or tokenizer.chat_template
+        text = tokenizer.apply_chat_template(messages, chat_template=template,
+                                             add_generation_prompt=True, tokenize=False)
+        kwargs: dict[str, Any] = {"text": [text], "return_tensors": "pt"}
+        if image is not None:
+            kwargs["images"] = [[image]] if _nested_images(self.processor) else [image]
+        inputs = self.processor(**kwargs)
+        out = {}
+        for k, v in inputs.items():
+            if hasattr(v, "to"):
+                v = v.to(self.device)
+                if v.is_floating_point():
+                    v = v.to(self.dtype)
+            out[k] = v
+        return out
+
+    def _reusable(self, key: tuple | None, ids, image_end: int) -> int:
+        """How many leading prompt tokens the kept cache can supply (0: none).
+
+        Only for the same frame, and only if the common prefix covers the image tokens (the
+        vision encoder must not be needed). At least one prompt token is always left to feed.
+        """
+        import torch
+
+        kept = self._prefix
+        if kept is None or not image_end or kept.key != key:
+            return 0
+        n = min(kept.ids.shape[0], ids.shape[0] - 1)
+        same = torch.eq(kept.ids[:n], ids[:n])
+        common = n if bool(same.all()) else int((~same).nonzero()[0])
+        return common if common >= image_end else 0
+
+    def _image_end(self, ids) -> int:
+        """Length of the prefix up to and including the last image token (0 if none)."""
+        image_id = getattr(self.model.config, "image_token_id", None)
+        if image_id is None:
+            image_id = getattr(self.model.config, "image_token_index", None)
+        if image_id is None:
+            return 0
+        where = (ids == image_id).nonzero()
+        return int(where[-1]) + 1 if len(where) else 0
+
+    # ----- streaming ----------------------------------------------------------------------
+    def stream(self, request: VlmRequest, cancel: CancelToken) -> Iterator[str]:
+        import torch
+        from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
+        from transformers import TextIteratorStreamer
+
+        if self.model is None:
+            self.load()
+        started = time.perf_counter()
+        inputs = self.prepare(request)
+        ids = inputs["input_ids"][0]
+        key = _frame_key(request)
+        stats = TurnStats(prompt_tokens=int(ids.shape[0]))
+        self.last = stats
+        gen_kwargs: dict[str, Any] = dict(inputs)
+        image_end = self._image_end(ids) if (self.prefix_reuse and key is not None) else 0
+        reuse = self._reusable(key, ids, image_end)
+        if reuse:
+            cache = self._prefix.cache
+            _crop_to(cache, reuse)
+            stats.reused_tokens = reuse
+            # The image is in the cache: no pixels go in, so the vision encoder does not run.
+            # Other image metadata (Qwen's image_grid_thw) stays: it sets the M-RoPE positions.
+            gen_kwargs = {k: v for k, v in inputs.items() if not k.startswith("pixel_")}
+        else:
+            self._prefix = None  # a new frame: the old cache is useless, free it now
+            cache = DynamicCache(config=self.model.config.get_text_config()) \
+                if _cache_takes_config() else DynamicCache()
+        stop = threading.Event()
+
+        class _Stop(StoppingCriteria):
+            """Checked after every decoding step: the cancel token and a closed consumer."""
+
+            def __call__(self, input_ids, scores, **kwargs):
+                stats.new_tokens += 1  # called once per generated token
+                done = stop.is_set() or cancel.cancelled
+                return torch.full((input_ids.shape[0],), done, dtype=torch.bool,
+                                  device=input_ids.device)
+
+        tokenizer = getattr(self.processor, "tokenizer", self.processor)
+        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True,
+                                        timeout=0.02)
+        max_new = max(1, min(request.max_new_tokens, self.max_new_tokens))
+        errors: list[BaseException] = []
+
+        output: list[Any] = []
+
+        def work() -> None:
+            try:
+                with torch.inference_mode():
+                    output.append(self.model.generate(
+                        **gen_kwargs, past_key_values=cache, streamer=streamer,
+                        max_new_tokens=max_new, do_sample=False,
+                        stopping_criteria=StoppingCriteriaList([_Stop()]),
+                        pad_token_id=_pad_id(tokenizer), use_cache=True))
+            except BaseException as exc:  # handed to the consumer thread, raised there
+                errors.append(exc)
+                streamer.end()
+
+        worker = threading.Thread(target=work, name="vlm-generate", daemon=True)
+        worker.start()
+        try:
+            while True:
+                try:
+                    piece = next(streamer)
+                except queue.Empty:
+                    if cancel.cancelled:
+                        stats.cancelled = True
+                        return
+                    continue
+                except StopIteration:
+                    break
+                if cancel.cancelled:
+                    stats.cancelled = True
+                    return
+                if piece:
+                    if stats.first_token_s is None:
+                        stats.first_token_s = time.perf_counter() - started
+                    yield piece
+        finally:
+            stop.set()
+            worker.join()
+            stats.total_s = time.perf_counter() - started
+            if image_end and output and not errors:
+                # Keep the cache of this whole turn (prompt and answer) with the ids it holds;
+                # the next question about this frame reuses its longest common prefix.
+                held = cache.get_seq_length()
+                self._prefix = _Prefix(key=key, ids=output[0][0, :held].clone(), cache=cache)
+            else:
+                self._prefix = None
+        if errors:
+            raise _generation_error(errors[0], self.model_ref)
+
+
+def _generation_error(exc: BaseException, model: str) -> BaseException:
+    import torch
+
+    if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
+        return ModelError(f"Out of memory while the VLM {model} was answering",
+                          "Lower vlm.max_image_pixels or vlm.max_new_tokens, choose a smaller "
+                          "model (" + SMALLER_MODELS + "), or close other programs",
+                          needs_action=True)
+    return exc
+
+
+def _frame_key(request: VlmRequest) -> tuple | None:
+    frame = request.frame
+    if frame is None:
+        return None
+    return (frame.captured_at, frame.source, frame.image.shape)
+
+
+def _pad_id(tokenizer) -> int | None:
+    pad = getattr(tokenizer, "pad_token_id", None)
+    return pad if pad is not None else getattr(tokenizer, "eos_token_id", None)
+
+
+def _nested_images(processor) -> bool:
+    # Idefics3-style processors take one list of images per prompt.
+    return hasattr(processor, "image_seq_len")
+
+
+def _stored_half(path: Path) -> bool:
+    cfg = path / "config.json"
+    try:
+        data = json.loads(cfg.read_text())
+    except (OSError, ValueError):
+        return False
+    dtype = str(data.get("torch_dtype") or data.get("dtype") or "")
+    return dtype in ("bfloat16", "float16")
+
+
+def _size_get(size, key: str):
+    return size.get(key) if isinstance(size, dict) else getattr(size, key, None)
+
+
+def _set_size(ip, **changes) -> None:
+    """Change an image processor's `size` (a dict in transformers 4, a SizeDict in 5)."""
+    import dataclasses
+
+    size = getattr(ip, "size", None)
+    if size is None or isinstance(size, dict):
+        ip.size = {**(size or {}), **changes}
+    elif dataclasses.is_dataclass(size):
+        ip.size = dataclasses.replace(size, **changes)
+    else:
+        ip.size = {**dict(size), **changes}
+
+
+def _crop_to(cache, length: int) -> None:
+    """Cut a DynamicCache back to `length` positions (the API changed in transformers 5)."""
+    import inspect
+
+    extra = cache.get_seq_length() - length
+    if extra <= 0:
+        return
+    if "tokens_to_remove" in inspect.signature(cache.crop).parameters:
+        cache.crop(-extra)
+    else:
+        cache.crop(length)
+
+
+def _cache_takes_config() -> bool:
+    import inspect
+
+    from transformers import DynamicCache
+
+    return "config" in inspect.signature(DynamicCache.__init__).parameters
+
+
+def from_config(config: Any) -> TransformersVlm:
+    v = config.vlm
+    return TransformersVlm(v.model, device=v.device, dtype=v.dtype,
+                           max_image_pixels=v.max_image_pixels, max_new_tokens=v.max_new_tokens,
+                           verbosity=config.scene.verbosity, config=config)
