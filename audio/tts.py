@@ -414,7 +414,7 @@ class VoiceRouter:
                 if spec.startswith("espeak-ng"):
                     raise
                 self._failed[spec] = exc.message
-                log.warning("voice %s unavailable: %s", spec, exc.message)
+                log.debug("voice %s unavailable: %s", spec, exc.message)
                 return self.engine_for_fallback(spec, language)
             self._engines[spec] = engine
             return engine
@@ -431,8 +431,8 @@ class VoiceRouter:
                                  f"espeak-ng fallback failed too ({exc.what})", exc.hint,
                                  needs_action=True) from exc
             self._engines[fallback] = engine
-            self.notice = (f"{self._failed[spec]} Speaking with espeak-ng ({fallback}) "
-                           "instead.")
+            self.notice = (f"{self._failed[spec].rstrip('.')}. Speaking with espeak-ng "
+                           f"({fallback.partition(':')[2]}) instead.")
         return engine
 
     def voice_for(self, options: TtsOptions) -> str:
