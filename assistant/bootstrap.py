@@ -103,7 +103,10 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
                                                                   rate=config.tts.rate))
         if parts.playback:
             speaker = speaker or build("speaker", config)
-            stages.playback = PlaybackStage(bus, generation, speaker, volume=config.audio.volume)
+            stages.playback = PlaybackStage(
+                bus, generation, speaker, volume=config.audio.volume,
+                # hands-free: the mic reopens only after the room has gone quiet
+                tail_s=0.25 if config.turns.mode == "hands_free" else 0.0)
 
     options = PipelineOptions(
         min_press_s=config.audio.min_press_ms / 1000,
@@ -112,4 +115,11 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
         hands_free=config.turns.mode == "hands_free",
         follow_up_s=config.turns.follow_up_s,
     )
-    return Pipeline(stages, options, bus=bus, generation=generation)
+    pipeline = Pipeline(stages, options, bus=bus, generation=generation)
+    if stages.playback is not None and config.earcons.enabled:
+        from audio.earcons import for_speaker
+
+        earcons = for_speaker(speaker, config.earcons)
+        if earcons is not None:
+            pipeline.add_listener(earcons.on_event)
+    return pipeline

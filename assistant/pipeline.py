@@ -149,11 +149,21 @@ class Pipeline:
                 if self._turn is not None:
                     self._end_turn(self._turn, cancelled=True)
 
+    def add_listener(self, listener: Callable[[ev.Event], None]) -> None:
+        """Call `listener(event)` for every event published to the user (status, errors, turn
+        ends...), on the conductor thread: it must return at once (earcons queue a sound)."""
+        self._listeners.append(listener)
+
     def _publish(self, event: ev.Event) -> None:
         self.events.put(event)
         # Scene mode must know when a turn runs (never describe over it) and what was said.
         if self.stages.scene is not None and isinstance(event, (ev.TurnStarted, ev.TurnEnded)):
             self.stages.scene.submit(event)
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - a listener bug must not stop the conductor
+                log.exception("event listener failed on %s", type(event).__name__)
 
     def _shutdown_stages(self, timeout: float) -> None:
         self._stopped.set()

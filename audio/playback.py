@@ -1,7 +1,11 @@
 """The playback stage: speech chunks in, sound out, and the moment the first sample played.
 
 Barge-in: `interrupt()` (called on the interrupting thread when the generation moves on) clears
-the speaker at once; queued chunks of the old turn are dropped by the stage loop unseen.
+the speaker at once; queued chunks of the old turn are dropped by the stage loop unseen, and a
+chunk that was being handed to the speaker while the generation moved on is taken back.
+
+Hands-free: `PlaybackDone` (which ends the turn and reopens the microphone) is sent only once the
+speaker has drained, device buffer included, plus `tail_s` for the room's echo to die down.
 """
 from __future__ import annotations
 
@@ -17,10 +21,11 @@ class PlaybackStage(Stage):
     name = StageName.PLAYBACK
 
     def __init__(self, outbox: Outbox, generation: Generation, speaker: Speaker,
-                 volume: float = 1.0) -> None:
+                 volume: float = 1.0, tail_s: float = 0.0) -> None:
         super().__init__(outbox, generation)
         self.speaker = speaker
         self.volume = volume
+        self.tail_s = tail_s
         self._started: set[int] = set()
 
     def setup(self) -> None:
@@ -39,12 +44,26 @@ class PlaybackStage(Stage):
             samples = item.samples if self.volume == 1.0 else item.samples * self.volume
             self.speaker.enqueue(samples, item.sample_rate, item.gen,
                                  on_start=self._on_start_for(item))
+            if self.stale(item):
+                # The generation moved on while we enqueued: interrupt() may have cleared the
+                # speaker before this chunk arrived there, so take it back now.
+                clear_before = getattr(self.speaker, "clear_before", None)
+                if clear_before is not None:
+                    clear_before(self.generation.value)
+                else:
+                    self.speaker.clear()
+                return
         if item.final:
             token = self.token(item)
             # Wait for the device to drain; a barge-in (stale generation) or stop ends the wait.
             while self.speaker.pending() > 0 and not token.cancelled:
                 if self.stop_event.wait(0.005):
                     return
+            if self.tail_s > 0 and not token.cancelled:
+                deadline = ev.now() + self.tail_s
+                while not token.cancelled and ev.now() < deadline:
+                    if self.stop_event.wait(0.005):
+                        return
             if not token.cancelled:
                 self._started.discard(item.turn_id)
                 yield ev.PlaybackDone(turn_id=item.turn_id, gen=item.gen)

@@ -113,7 +113,7 @@ class SoundDeviceSpeaker:
     copies arrays under a short lock.
     """
 
-    def __init__(self, device: str = "", blocksize_ms: float = 5.0,
+    def __init__(self, device: str = "", blocksize_ms: float = 10.0,
                  latency: str | float = "low") -> None:
         self.device_name = device
         self.blocksize_ms = blocksize_ms
@@ -195,7 +195,6 @@ class SoundDeviceSpeaker:
             self._queued_samples = 0
             self._cleared_at = time.monotonic()
             self.silenced_at = None
-            self._last_sound_dac = 0.0
 
     def clear_before(self, tag: int) -> None:
         """Drop queued chunks tagged older than `tag` (the current generation)."""

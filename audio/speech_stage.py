@@ -1,11 +1,16 @@
 """The TTS stage: answer tokens in, speech chunks out.
 
 Tokens go through a per-turn `SentenceChunker`; each piece is synthesized as soon as it is
-complete, so synthesis runs ahead of playback. `Answer` flushes the rest and ends the turn's
-stream with a final (possibly empty) `SpeechChunk`.
+complete (the first one is a short clause, so speech starts early), and synthesis runs ahead of
+playback on this stage's own thread, so there are no gaps between pieces. `Answer` flushes the
+rest and ends the turn's stream with a final (possibly empty) `SpeechChunk`.
+
+Engines cannot emit events; an engine that fell back to another voice leaves a message in its
+`notice` attribute, which this stage turns into an `ev.Notice` (and clears).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterator
 
 import numpy as np
@@ -30,7 +35,14 @@ class SpeechStage(Stage):
     def setup(self) -> None:
         self.emit(ev.Status(stage=self.name, state="loading", detail=self.engine.name))
         self.engine.load()
+        self._emit_notice(0)
         self.emit(ev.Status(stage=self.name, state="ready", detail=self.engine.name))
+
+    def _emit_notice(self, turn_id: int) -> None:
+        notice = getattr(self.engine, "notice", None)
+        if notice:
+            self.engine.notice = None  # type: ignore[attr-defined]
+            self.emit(ev.Notice(message=notice, turn_id=turn_id))
 
     def interrupt(self) -> None:
         # Old turns' half sentences must not leak into the next turn.
@@ -50,8 +62,6 @@ class SpeechStage(Stage):
                 pieces = chunker.flush()
             options = self.options
             if item.language and item.language != options.language:
-                from dataclasses import replace
-
                 options = replace(options, language=item.language)
             for piece in pieces:
                 yield from self._speak(piece, item, final=False, options=options)
@@ -61,8 +71,14 @@ class SpeechStage(Stage):
     def _speak(self, text: str, item: ev.Data, final: bool,
                options: TtsOptions | None = None) -> Iterator[ev.Event]:
         token = self.token(item)
+        if token.cancelled:
+            return
         for audio in self.engine.synthesize(text, options or self.options):
+            self._emit_notice(item.turn_id)
             if token.cancelled:
                 return
+            if not audio.samples.size:
+                continue
             yield ev.SpeechChunk(samples=audio.samples, sample_rate=audio.sample_rate, text=text,
                                  final=final, turn_id=item.turn_id, gen=item.gen)
+        self._emit_notice(item.turn_id)

