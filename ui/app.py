@@ -105,6 +105,7 @@ class App:
     def _open(self, dialog):
         self.dialog = dialog
         dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(lambda _r: self.window.show_pending_error())
         dialog.open()  # window-modal, never blocks the event loop
         return dialog
 

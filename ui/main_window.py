@@ -46,6 +46,7 @@ class MainWindow(QMainWindow):
         self._frame_captured: float | None = None
         self._frame_turn = 0
         self._error_box: QMessageBox | None = None
+        self._pending_error: tuple[str, str] | None = None
         self._announced_ready = False
         self.setWindowTitle("Glimpse")
         self.setObjectName("glimpseMainWindow")
@@ -546,6 +547,11 @@ class MainWindow(QMainWindow):
         if self._error_box is not None and self._error_box.isVisible():
             self._error_box.setText(message)  # one dialog at a time, with the latest news
             return
+        modal = QApplication.activeModalWidget()
+        if modal is not None and modal is not self._error_box:
+            # Another dialog (first run, settings) is open: show this once it closes.
+            self._pending_error = (stage, message)
+            return
         box = QMessageBox(QMessageBox.Warning, "Glimpse needs your help", message,
                           QMessageBox.NoButton, self)
         box.setAccessibleName("Problem")
@@ -567,6 +573,12 @@ class MainWindow(QMainWindow):
         box.finished.connect(done)
         self._error_box = box
         box.open()
+
+    def show_pending_error(self) -> None:
+        """A dialog closed: show the problem that arrived while it was open, if still current."""
+        pending, self._pending_error = self._pending_error, None
+        if pending is not None and (pending[0] != "pipeline" or self.bridge.state == "failed"):
+            self._show_error(pending[0], pending[1], needs_action=True)
 
     def _on_turn_ended(self, turn_id: int, transcript: str, answer: str,
                        cancelled: bool) -> None:

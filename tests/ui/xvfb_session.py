@@ -115,6 +115,13 @@ def main() -> int:
         yield lambda: True
         shot("help-dialog", help_dialog)
         help_dialog.reject()
+        from ui import theme
+
+        theme.apply(qapp, "high-contrast", 1.25)
+        yield lambda: True
+        yield lambda: True
+        shot("high-contrast", w)
+        theme.apply(qapp, "system", 1.0)
         w.activateWindow()
         w.talk.setFocus()
         if args.ready:
