@@ -32,7 +32,9 @@ def announce(live: QLabel, text: str, assertive: bool = False) -> None:
     the label makes screen readers read it.
     """
     live.setText(text)
-    live.setAccessibleName(text)
+    live.setAccessibleDescription(text)
+    if QAccessibleAnnouncementEvent is None:
+        live.setAccessibleName(text)  # older Qt: a name change is what gets read
     if not QAccessible.isActive():
         return
     if QAccessibleAnnouncementEvent is not None:

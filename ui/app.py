@@ -68,7 +68,12 @@ class App:
         self.window.show()
         self.bridge.start()
         if self.show_first_run:
-            self.open_first_run()
+            # Detecting the GPU imports torch (seconds): done on the bridge's pool, and the
+            # guide opens when the answer is back.
+            from ui.first_run import detect
+
+            self.bridge.task_finished.connect(self._on_task)
+            self.bridge.run_task("first-run-hardware", lambda _p, _c: detect())
 
     def close(self) -> None:
         if self.shortcut is not None:
@@ -95,16 +100,33 @@ class App:
 
         return self._open(HelpDialog(self.global_note, self.window))
 
-    def open_first_run(self):
-        from ui.first_run import FirstRunDialog
+    def _on_task(self, task_id: str, result: object, error: str) -> None:
+        if task_id != "first-run-hardware":
+            return
+        from PySide6.QtWidgets import QApplication
 
-        dialog = FirstRunDialog(self.bridge.config, self.config_path, parent=self.window)
+        hardware = result if not error else None
+        modal = QApplication.activeModalWidget()
+        if modal is not None and hasattr(modal, "finished"):
+            # One dialog at a time: the guide follows the one open now (e.g. a problem).
+            modal.finished.connect(lambda _r: self.open_first_run(hardware))
+        else:
+            self.open_first_run(hardware)
+
+    def open_first_run(self, hardware=None):
+        from ui.first_run import FirstRunDialog, Hardware
+
+        if hardware is None:  # detection failed: recommend from memory alone
+            hardware = Hardware(ram_gb=0.0, vram_gb=None)
+        dialog = FirstRunDialog(self.bridge.config, self.config_path, hardware=hardware,
+                                parent=self.window)
         dialog.saved.connect(self.bridge.reconfigure)
         return self._open(dialog)
 
     def _open(self, dialog):
         self.dialog = dialog
         dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(lambda _r: self.window.show_pending_error())
         dialog.open()  # window-modal, never blocks the event loop
         return dialog
 

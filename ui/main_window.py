@@ -46,6 +46,7 @@ class MainWindow(QMainWindow):
         self._frame_captured: float | None = None
         self._frame_turn = 0
         self._error_box: QMessageBox | None = None
+        self._pending_error: tuple[str, str] | None = None
         self._announced_ready = False
         self.setWindowTitle("Glimpse")
         self.setObjectName("glimpseMainWindow")
@@ -82,7 +83,8 @@ class MainWindow(QMainWindow):
              "The picture Glimpse is answering about.")
         self.frozen_caption = QLabel("No frame chosen yet.")
         self.frozen_caption.setWordWrap(True)
-        name(self.frozen_caption, "Frame age", "How old the picture of the question is.")
+        # Value labels keep no accessible name of their own: their text is what is read.
+        self.frozen_caption.setAccessibleDescription("How old the picture of the question is.")
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
@@ -153,7 +155,7 @@ class MainWindow(QMainWindow):
         self.meter.setTextVisible(True)
         name(self.meter, "Microphone level", "How loud the microphone hears you, in percent.")
         self.meter_text = QLabel("Mic: silent")
-        name(self.meter_text, "Microphone level in words")
+        self.meter_text.setAccessibleDescription("The microphone level in words.")
         meter_box = QVBoxLayout()
         meter_box.addWidget(self.meter)
         meter_box.addWidget(self.meter_text)
@@ -173,12 +175,12 @@ class MainWindow(QMainWindow):
         name(self.status_text, "Status", "What Glimpse is doing, stage by stage.")
         self.timeline = QLabel("Last turn: none yet.")
         self.timeline.setFocusPolicy(Qt.StrongFocus)
-        name(self.timeline, "Timing of the last turn",
-             "Milliseconds from letting go of the key to each step of the answer.")
+        self.timeline.setAccessibleDescription(
+            "Milliseconds from letting go of the key to each step of the answer.")
         self.live = QLabel("")
         self.live.setWordWrap(True)
-        self.live.setFocusPolicy(Qt.StrongFocus)
         self.live.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
+        self.live.setFocusPolicy(Qt.StrongFocus)  # after the flags, which reset the policy
         name(self.live, "Last message", "The latest answer, notice or error, also announced.")
         outer.addWidget(self.live)
         outer.addWidget(self.status_text)
@@ -188,11 +190,18 @@ class MainWindow(QMainWindow):
         self._update_talk()
 
         # Tab order: the main action first, then the rest left to right, top to bottom.
+        for label in (self.frozen_caption, self.meter_text):
+            label.setFocusPolicy(Qt.StrongFocus)  # readable with Tab, like the status
         order = [self.talk, self.stop_button, self.mode, self.describe_button, self.question,
                  self.ask_button, self.copy_button, self.export_button, self.view, self.live,
-                 self.status_text, self.timeline]
+                 self.frozen_caption, self.meter_text, self.status_text, self.timeline]
         for a, b in zip(order, order[1:]):
             QWidget.setTabOrder(a, b)
+        for widget, object_name in zip(order, (
+                "talk", "stop", "mode", "describeNow", "question", "ask", "copy", "export",
+                "conversation", "lastMessage", "frameAge", "micLevel", "status", "timeline")):
+            if widget is not self.talk:  # the Talk button keeps "pushToTalk" (the stylesheet)
+                widget.setObjectName(object_name)
         self.focus_order = order
         self.talk.setFocus()
 
@@ -492,7 +501,11 @@ class MainWindow(QMainWindow):
         self._render_status()
 
     def _render_status(self) -> None:
-        parts = [f"{k}: {v}" for k, v in self._stage_states.items()]
+        first, last = ("glimpse",), ("global key",)
+        keys = [k for k in first if k in self._stage_states] + [
+            k for k in self._stage_states if k not in first + last] + [
+            k for k in last if k in self._stage_states]
+        parts = [f"{k}: {self._stage_states[k]}" for k in keys]
         if self._detail:
             parts.append(self._detail)
         self.status_text.setText(" | ".join(parts))
@@ -534,6 +547,11 @@ class MainWindow(QMainWindow):
         if self._error_box is not None and self._error_box.isVisible():
             self._error_box.setText(message)  # one dialog at a time, with the latest news
             return
+        modal = QApplication.activeModalWidget()
+        if modal is not None and modal is not self._error_box:
+            # Another dialog (first run, settings) is open: show this once it closes.
+            self._pending_error = (stage, message)
+            return
         box = QMessageBox(QMessageBox.Warning, "Glimpse needs your help", message,
                           QMessageBox.NoButton, self)
         box.setAccessibleName("Problem")
@@ -555,6 +573,12 @@ class MainWindow(QMainWindow):
         box.finished.connect(done)
         self._error_box = box
         box.open()
+
+    def show_pending_error(self) -> None:
+        """A dialog closed: show the problem that arrived while it was open, if still current."""
+        pending, self._pending_error = self._pending_error, None
+        if pending is not None and (pending[0] != "pipeline" or self.bridge.state == "failed"):
+            self._show_error(pending[0], pending[1], needs_action=True)
 
     def _on_turn_ended(self, turn_id: int, transcript: str, answer: str,
                        cancelled: bool) -> None:

@@ -119,6 +119,7 @@ class SettingsDialog(QDialog):
         self.path = path
         self.editors: dict[str, QWidget] = {}
         self.errors: dict[str, QLabel] = {}
+        self.notes: dict[str, str] = {}  # why a device list is empty
         self.setWindowTitle("Glimpse settings")
         name(self, "Glimpse settings", "Changes are saved to your config file and applied by "
                                        "restarting the pipeline.")
@@ -149,6 +150,7 @@ class SettingsDialog(QDialog):
 
     def _add_row(self, form: QFormLayout, key: str, label: str) -> None:
         help_text, allowed, f = _help(key)
+        note = ""
         value = self.config.get(key)
         plain = label.replace("&", "")
         description = " ".join(x for x in (help_text + ".", allowed + "." if allowed else "")
@@ -168,6 +170,7 @@ class SettingsDialog(QDialog):
             combo = QComboBox()
             combo.setEditable(True)
             items, note = self._items_for(key)
+            self.notes[key] = note
             for item_label, item_value in items:
                 combo.addItem(item_label, item_value)
             if note:
@@ -194,6 +197,11 @@ class SettingsDialog(QDialog):
         v = QVBoxLayout(box)
         v.setContentsMargins(0, 0, 0, 0)
         v.addWidget(editor)
+        if isinstance(editor, QComboBox) and key in ("audio.input_device",
+                                                     "audio.output_device") and note:
+            hint = QLabel(f"Note: {note}. Start PulseAudio or PipeWire, then reopen Settings.")
+            hint.setWordWrap(True)
+            v.addWidget(hint)
         v.addWidget(error)
         row_label = QLabel(label)
         row_label.setBuddy(editor)

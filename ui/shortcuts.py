@@ -35,7 +35,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Ctrl+1", "Mode: ask about what the camera sees"),
     Shortcut("Ctrl+2", "Mode: describe the scene"),
     Shortcut("Ctrl+3", "Mode: read text aloud"),
-    Shortcut("Ctrl+D", "Describe the scene now, without speaking"),
+    Shortcut("Ctrl+D", "Describe the scene now, without asking a question"),
     Shortcut("Ctrl+N", "Take a fresh picture for the next question"),
     Shortcut("Ctrl+L", "Go to the question box: type a question and press Enter"),
     Shortcut("Ctrl+R", "Read the last answer again (screen reader announcement)"),
@@ -46,6 +46,16 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("F1", "Help and this list of shortcuts"),
     Shortcut("Ctrl+Q", "Quit"),
 )
+
+
+def pynput_combo(combo: str) -> str:
+    """Write a combo the way pynput parses it: named keys in angle brackets.
+
+    "<ctrl>+<alt>+space" and "ctrl+alt+space" both become "<ctrl>+<alt>+<space>"; single
+    characters stay as they are ("<ctrl>+g").
+    """
+    parts = [p.strip().lower() for p in combo.split("+") if p.strip()]
+    return "+".join(p if len(p) == 1 or p.startswith("<") else f"<{p}>" for p in parts)
 
 
 def session_type() -> str:
@@ -118,7 +128,7 @@ class GlobalShortcut:
             return (f"Global push-to-talk is unavailable ({exc}). Install pynput, or hold Space "
                     "in the window.")
         try:
-            self._keys = set(keyboard.HotKey.parse(self.combo))
+            self._keys = set(keyboard.HotKey.parse(pynput_combo(self.combo)))
         except ValueError as exc:
             return (f"The global shortcut '{self.combo}' is not understood ({exc}). Write it "
                     "like <ctrl>+<alt>+space in Settings.")

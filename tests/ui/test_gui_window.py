@@ -22,9 +22,9 @@ from ui.app import App  # noqa: E402
 def make_app(qtbot):
     apps = []
 
-    def make(factory, config=None, **kw):
+    def make(factory, config=None, first_run=False, **kw):
         app = App(config or Config(), pipeline_factory=factory, global_shortcut=False,
-                  first_run=False, **kw)
+                  first_run=first_run, **kw)
         apps.append(app)
         qtbot.addWidget(app.window)
         app.start()
@@ -160,3 +160,29 @@ def test_missing_engine_shows_error_and_retry_recovers(qtbot, make_app):
     app.bridge.retry()
     wait_running(qtbot, app)
     assert app.bridge.state == "running"
+
+
+def test_error_and_first_run_guide_never_stack(qtbot, make_app, tmp_path):
+    from ui.first_run import FirstRunDialog
+
+    factory = FakeFactory(fail=ModelError("No microphone", "Plug one in.", needs_action=True))
+    app = make_app(factory, first_run=True, config_path=tmp_path / "config.toml")
+    w = app.window
+
+    def visible():
+        guide = app.dialog if isinstance(app.dialog, FirstRunDialog) else None
+        return [d for d in (w._error_box, guide) if d is not None and d.isVisible()]
+
+    qtbot.waitUntil(lambda: app.bridge.state == "failed" and len(visible()) == 1, timeout=30000)
+    seen = []
+    for _ in range(2):  # whichever came first is closed; then the other one shows
+        qtbot.waitUntil(lambda: len(visible()) == 1, timeout=30000)
+        dialog = visible()[0]
+        seen.append(type(dialog).__name__)
+        if isinstance(dialog, FirstRunDialog):
+            dialog.finish(False)  # "Keep my settings": saves, closes, rebuilds (fails again)
+        else:
+            dialog.done(0)
+        qtbot.waitUntil(lambda d=dialog: not d.isVisible(), timeout=5000)
+    assert sorted(seen) == ["FirstRunDialog", "QMessageBox"]
+    assert "Plug one in." in w._error_box.text()
