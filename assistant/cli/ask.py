@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     pipeline = bootstrap(config, parts=parts, speaker=speaker)
     pipeline.start()
     try:
+        # Timings start at the question, not at model loading.
+        pipeline.wait_ready(timeout=args.timeout)
         if samples is not None:
             pipeline.submit(ev.AskAudio(samples=samples, sample_rate=16000))
         else:
