@@ -95,7 +95,7 @@ def _audio_server(_config) -> Result:
         return Result("WARN", "audio server", f"none running ({why})",
                       "Start PulseAudio or PipeWire: `systemctl --user start pipewire-pulse` or "
                       "`pulseaudio --start`; on a server, Glimpse can still work on files")
-    name = re.search(r"^Server Name:\s*(.+)$", out.stdout, re.M)
+    name = re.search(r"^Server Name:\s*(.+)$", out.stdout, re.MULTILINE)
     return Result("OK", "audio server", name.group(1) if name else "running")
 
 
@@ -141,7 +141,7 @@ def _xcb_missing() -> list[str]:
     if not plugin.is_file() or not shutil.which("ldd"):
         return []
     out = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, timeout=20)
-    return re.findall(r"^\s*(\S+) => not found", out.stdout, re.M)
+    return re.findall(r"^\s*(\S+) => not found", out.stdout, re.MULTILINE)
 
 
 def _tool(name: str, package: str, purpose: str) -> Callable:

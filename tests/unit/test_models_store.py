@@ -326,8 +326,8 @@ def test_import_refuses_a_pickle_with_code(tmp_path):
 
 
 def test_import_needs_a_name_for_a_bare_hf_snapshot(tmp_path):
-    from safetensors.numpy import save_file
     import numpy as np
+    from safetensors.numpy import save_file
 
     snap = tmp_path / "snap"
     snap.mkdir()
