@@ -647,7 +647,10 @@ class ModelStore:
             if (d / "model.bin").is_file():
                 name = d.name.removeprefix("faster-whisper-")
                 ref = f"whisper:{name}" if name in self.whisper_models else str(d)
-                out.append(ModelInfo(ref, "asr", d, _size(d), "cache", "ctranslate2"))
+                pack = offline_pack.find(ref)
+                note = "joined from the offline pack" if pack and pack.format == "ct2-split" \
+                    else ""
+                out.append(ModelInfo(ref, "asr", d, _size(d), "cache", "ctranslate2", note))
         piper = self.cache_dir / "piper"
         for f in sorted(piper.glob("*.onnx")) if piper.is_dir() else ():
             out.append(ModelInfo(f"piper:{f.stem}", "tts", f, _size(f) + _size(

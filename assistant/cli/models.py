@@ -68,7 +68,9 @@ def _list(args: argparse.Namespace) -> int:
                     "missing": [{"setting": k, "ref": r, "then": t} for k, r, t in missing]})
         return 0
     rows = [("MODEL", "KIND", "SIZE", "SOURCE", "PATH")]
-    rows += [(i.ref, i.kind, human(i.size), i.source, str(i.path)) for i in installed]
+    rows += [(i.ref, i.kind, human(i.size), i.source,
+              str(i.path) + (f"  ({i.note})" if i.note and i.source != "offline pack" else ""))
+             for i in installed]
     widths = [max(len(r[c]) for r in rows) for c in range(4)]
     for r in rows:
         print("  ".join(f"{r[c]:<{widths[c]}}" for c in range(4)) + "  " + r[4])

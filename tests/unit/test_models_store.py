@@ -340,6 +340,13 @@ def test_import_needs_a_name_for_a_bare_hf_snapshot(tmp_path):
     [info] = store.import_dir(snap, "hf:acme/tiny-test")
     assert info.ref == "hf:acme/tiny-test" and "1 tensors" in info.note
     assert store.hf_snapshot("acme/tiny-test") == info.path  # offline, served from the store
+    # A folder copied out of a hub cache names itself.
+    hub_copy = tmp_path / "models--acme--other" / "snapshots" / "abc"
+    hub_copy.parent.mkdir(parents=True)
+    snap.rename(hub_copy)
+    [info] = store.import_dir(hub_copy)
+    assert info.ref == "hf:acme/other"
+    assert [c.ok for c in store.verify("hf:acme/other")] == [True]
 
 
 def test_import_empty_folder_says_what_is_expected(tmp_path):
