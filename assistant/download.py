@@ -78,7 +78,8 @@ def _total_from(response: http.client.HTTPResponse, offset: int) -> int | None:
 
 def download(url: str, dest: Path, *, sha256: str | None = None,
              on_progress: ProgressFn | None = None, cancel: threading.Event | None = None,
-             timeout: float = 30.0, resume: bool = True, retries: int = RETRIES) -> Path:
+             timeout: float = 30.0, resume: bool = True, retries: int = RETRIES,
+             backoff_s: float = BACKOFF_S) -> Path:
     """Fetch `url` into `dest` and return `dest`.
 
     `timeout` is per network operation (connect, each read), in seconds. Raises ModelError for
@@ -92,8 +93,13 @@ def download(url: str, dest: Path, *, sha256: str | None = None,
         part.unlink()
     attempt = 0
     total: int | None = None
+    progress_at = -1
     while True:
         offset = part.stat().st_size if part.exists() else 0
+        if offset > progress_at:
+            # Bytes arrived since the last failure: a flaky link gets fresh retries each time it
+            # makes progress, so a long download is not abandoned after a few short cuts.
+            attempt, progress_at = 0, offset
         try:
             total = _fetch(url, part, offset, on_progress, cancel, timeout)
             break
@@ -108,7 +114,7 @@ def download(url: str, dest: Path, *, sha256: str | None = None,
                 continue
             if exc.code >= 500 and attempt < retries:
                 attempt += 1
-                _wait(attempt, cancel, url, exc)
+                _wait(attempt, cancel, url, exc, backoff_s)
                 continue
             raise ModelError(f"Downloading {url} failed: HTTP {exc.code} {exc.reason}",
                              "Check the model name; if it is right, the server may be down, "
@@ -119,7 +125,7 @@ def download(url: str, dest: Path, *, sha256: str | None = None,
             transient = (socket.timeout, ConnectionResetError, ConnectionAbortedError)
             if isinstance(exc.reason, transient) and attempt < retries:
                 attempt += 1
-                _wait(attempt, cancel, url, exc)
+                _wait(attempt, cancel, url, exc, backoff_s)
                 continue
             raise _unreachable(url, exc) from exc
         except (ConnectionError, socket.timeout, http.client.IncompleteRead,
@@ -127,7 +133,7 @@ def download(url: str, dest: Path, *, sha256: str | None = None,
             # Cut mid-transfer: keep what arrived and ask for the rest.
             if attempt < retries:
                 attempt += 1
-                _wait(attempt, cancel, url, exc)
+                _wait(attempt, cancel, url, exc, backoff_s)
                 continue
             raise ModelError(f"Downloading {url} kept failing ({exc or type(exc).__name__})",
                              "The partial file is kept: run the same command again to resume"
@@ -148,8 +154,9 @@ def download(url: str, dest: Path, *, sha256: str | None = None,
     return dest
 
 
-def _wait(attempt: int, cancel: threading.Event | None, url: str, exc: BaseException) -> None:
-    delay = BACKOFF_S * 2 ** (attempt - 1)
+def _wait(attempt: int, cancel: threading.Event | None, url: str, exc: BaseException,
+          backoff_s: float) -> None:
+    delay = backoff_s * 2 ** (attempt - 1)
     log.info("download of %s interrupted (%s); retry %d in %.1f s", url, exc, attempt, delay)
     if cancel is not None and cancel.wait(delay):
         raise Cancelled(f"Download of {url} cancelled", "Run the command again to resume")

@@ -621,8 +621,10 @@ class ModelStore:
         if kind and offline_pack.best(kind, english_ok=True) is None:
             fix += f", or install the offline pack (models that need no download): {OFFLINE_EXTRA}"
         fix += ", or copy the files in with `glimpse models import DIR`"
+        if kind:
+            places += ", and the offline pack"
         return ModelError(f"Model {ref} is not on this computer and {reason} (looked in: "
-                          f"{places}, and the offline pack)", fix, needs_action=True)
+                          f"{places})", fix, needs_action=True)
 
     # ----- what is here -----------------------------------------------------------------------
     def installed(self) -> list[ModelInfo]:
@@ -645,7 +647,10 @@ class ModelStore:
             if (d / "model.bin").is_file():
                 name = d.name.removeprefix("faster-whisper-")
                 ref = f"whisper:{name}" if name in self.whisper_models else str(d)
-                out.append(ModelInfo(ref, "asr", d, _size(d), "cache", "ctranslate2"))
+                pack = offline_pack.find(ref)
+                note = "joined from the offline pack" if pack and pack.format == "ct2-split" \
+                    else ""
+                out.append(ModelInfo(ref, "asr", d, _size(d), "cache", "ctranslate2", note))
         piper = self.cache_dir / "piper"
         for f in sorted(piper.glob("*.onnx")) if piper.is_dir() else ():
             out.append(ModelInfo(f"piper:{f.stem}", "tts", f, _size(f) + _size(

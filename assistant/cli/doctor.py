@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import platform
 import re
@@ -94,7 +95,7 @@ def _audio_server(_config) -> Result:
         return Result("WARN", "audio server", f"none running ({why})",
                       "Start PulseAudio or PipeWire: `systemctl --user start pipewire-pulse` or "
                       "`pulseaudio --start`; on a server, Glimpse can still work on files")
-    name = re.search(r"^Server Name:\s*(.+)$", out.stdout, re.M)
+    name = re.search(r"^Server Name:\s*(.+)$", out.stdout, re.MULTILINE)
     return Result("OK", "audio server", name.group(1) if name else "running")
 
 
@@ -140,7 +141,7 @@ def _xcb_missing() -> list[str]:
     if not plugin.is_file() or not shutil.which("ldd"):
         return []
     out = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, timeout=20)
-    return re.findall(r"^\s*(\S+) => not found", out.stdout, re.M)
+    return re.findall(r"^\s*(\S+) => not found", out.stdout, re.MULTILINE)
 
 
 def _tool(name: str, package: str, purpose: str) -> Callable:
@@ -220,12 +221,31 @@ def _models(config) -> list[Result]:
     return out
 
 
+class _Collect(logging.Handler):
+    """Keeps the config loader's warnings (unknown keys, a file moved aside) as doctor lines."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def checks(args: argparse.Namespace) -> list[Result]:
     results = [_python(None), _core_libraries(None)]
+    warnings = _Collect()
+    config_log = logging.getLogger("assistant.config")
+    config_log.addHandler(warnings)
     try:
         config = load_config(args)
         source = getattr(args, "config", None) or "settings"
-        results.append(Result("OK", "config", f"{source} valid"))
+        if warnings.messages:
+            for message in warnings.messages:
+                results.append(Result("WARN", "config", message,
+                                      "Edit the file (`glimpse config path` shows where)"))
+        else:
+            results.append(Result("OK", "config", f"{source} valid"))
     except GlimpseError as exc:
         results.append(Result("FAIL", "config", exc.message,
                               "Fix the setting where it is set: the config file (`glimpse config "
@@ -233,6 +253,8 @@ def checks(args: argparse.Namespace) -> list[Result]:
         from assistant.config import Config
 
         config = Config()
+    finally:
+        config_log.removeHandler(warnings)
     for check in (_portaudio, _audio_server, _qt,
                   _tool("espeak-ng", "espeak-ng", "the fallback voice and many languages"),
                   _tool("ffmpeg", "ffmpeg", "audio and video files, stream cameras"),

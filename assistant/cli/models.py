@@ -9,6 +9,7 @@ folder (a USB stick, another computer's cache) into the store after checking the
 from __future__ import annotations
 
 import argparse
+import time
 
 from assistant.cli.common import info, load_config, print_json, progress_bar
 from assistant.errors import GlimpseError
@@ -67,7 +68,9 @@ def _list(args: argparse.Namespace) -> int:
                     "missing": [{"setting": k, "ref": r, "then": t} for k, r, t in missing]})
         return 0
     rows = [("MODEL", "KIND", "SIZE", "SOURCE", "PATH")]
-    rows += [(i.ref, i.kind, human(i.size), i.source, str(i.path)) for i in installed]
+    rows += [(i.ref, i.kind, human(i.size), i.source,
+              str(i.path) + (f"  ({i.note})" if i.note and i.source != "offline pack" else ""))
+             for i in installed]
     widths = [max(len(r[c]) for r in rows) for c in range(4)]
     for r in rows:
         print("  ".join(f"{r[c]:<{widths[c]}}" for c in range(4)) + "  " + r[4])
@@ -91,7 +94,10 @@ def _pull(args: argparse.Namespace) -> int:
         raise GlimpseError(f"{args.name} is a path, not something to download",
                            "Use `glimpse models import DIR` to copy local files into the store")
     before = store.locate(ref)
-    on_progress, close = progress_bar(f"{ref}")
+    if ref.scheme == "hf":  # huggingface_hub draws its own per-file bars on stderr
+        on_progress, close = None, (lambda: None)
+    else:
+        on_progress, close = _throttled(*progress_bar(f"{ref}"))
     try:
         path = store.get(ref, on_progress, fallback=False, refresh=True)
     except KeyboardInterrupt:
@@ -103,6 +109,19 @@ def _pull(args: argparse.Namespace) -> int:
         info(f"{ref} was already here ({before.source})")
     print(path)
     return 0
+
+
+def _throttled(on_progress, close, interval_s: float = 0.1):
+    """Redraw the bar at most every `interval_s` (downloads report every 64 KiB)."""
+    last = [0.0]
+
+    def update(done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - last[0] >= interval_s or (total is not None and done >= total):
+            last[0] = now
+            on_progress(done, total)
+
+    return update, close
 
 
 def _verify(args: argparse.Namespace) -> int:

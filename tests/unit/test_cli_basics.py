@@ -46,9 +46,13 @@ def test_usage_error_exits_2():
 
 
 def test_doctor_answers_on_a_bare_machine(tmp_path):
-    out = glimpse("doctor", env={"GLIMPSE_MODELS_CACHE_DIR": str(tmp_path)})
+    conf = tmp_path / "config.toml"
+    conf.write_text('[asr]\nmodle = "whisper:tiny.en"\n')
+    out = glimpse("--config", str(conf), "doctor", env={"GLIMPSE_MODELS_CACHE_DIR": str(tmp_path)})
     no_traceback(out)
     assert out.returncode in (0, 1)
+    assert any(ln.startswith("WARN") and "unknown key 'asr.modle'" in ln
+               for ln in out.stdout.splitlines()), out.stdout
     lines = [ln for ln in out.stdout.splitlines() if ln[:4] in ("OK  ", "WARN", "FAIL")]
     names = " ".join(ln[6:].split("  ")[0] for ln in lines)
     for check in ("python", "config", "audio devices", "audio server", "Qt", "espeak-ng",

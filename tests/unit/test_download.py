@@ -113,3 +113,22 @@ def test_unreachable_host_says_what_to_do(tmp_path):
         download(url, tmp_path / "x.bin", retries=0, timeout=5)
     text = str(err.value)
     assert "Could not reach 127.0.0.1" in text and "offline pack" in text
+
+
+def test_a_flaky_link_that_keeps_making_progress_is_not_abandoned(server, payload, tmp_path):
+    # Six cuts, more than the retry budget, but each one after new bytes arrived.
+    server.state.cut_after["/model.bin"] = 100_000
+    server.state.cuts_left = 6
+    out = download(server.url("/model.bin"), tmp_path / "m.bin", backoff_s=0.01,
+                   sha256=hashlib.sha256(payload).hexdigest())
+    assert out.read_bytes() == payload
+    assert len(server.state.requests) == 7
+
+
+def test_gives_up_when_no_bytes_arrive(server, tmp_path):
+    server.state.cut_after["/model.bin"] = 0
+    server.state.cuts_left = 100
+    with pytest.raises(ModelError) as err:
+        download(server.url("/model.bin"), tmp_path / "m.bin", backoff_s=0.01, retries=3)
+    assert "kept failing" in str(err.value) or "ended early" in str(err.value)
+    assert len(server.state.requests) == 4

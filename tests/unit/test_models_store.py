@@ -117,6 +117,8 @@ def test_existing_whisper_cache_is_reused_without_network(tmp_path, server, ckpt
     assert store.whisper_checkpoint("whisper:small.en") == cached  # memoised checksum
     assert server.state.requests == []
     assert store._known_sha(cached) == table["small.en"].sha256
+    listed = {(i.ref, i.source, i.path) for i in store.installed()}
+    assert ("whisper:small.en", "whisper cache", cached) in listed
 
 
 def test_missing_checkpoint_is_downloaded_and_verified(tmp_path, server, ckpt):
@@ -141,6 +143,9 @@ def test_corrupt_whisper_cache_is_ignored_and_replaced(tmp_path, server, ckpt):
     got = store.whisper_checkpoint("small.en", fallback=False)
     assert got != bad and got.read_bytes() == data
     assert bad.exists()  # the user's own file is never deleted
+    checks = {c.info.source: c for c in store.verify("whisper:small.en")}
+    assert checks["cache"].ok
+    assert not checks["whisper cache"].ok and "SHA-256 mismatch" in checks["whisper cache"].message
 
 
 def test_offline_whisper_missing_names_model_places_and_fix(tmp_path, server, ckpt):
@@ -321,8 +326,8 @@ def test_import_refuses_a_pickle_with_code(tmp_path):
 
 
 def test_import_needs_a_name_for_a_bare_hf_snapshot(tmp_path):
-    from safetensors.numpy import save_file
     import numpy as np
+    from safetensors.numpy import save_file
 
     snap = tmp_path / "snap"
     snap.mkdir()
@@ -335,6 +340,13 @@ def test_import_needs_a_name_for_a_bare_hf_snapshot(tmp_path):
     [info] = store.import_dir(snap, "hf:acme/tiny-test")
     assert info.ref == "hf:acme/tiny-test" and "1 tensors" in info.note
     assert store.hf_snapshot("acme/tiny-test") == info.path  # offline, served from the store
+    # A folder copied out of a hub cache names itself.
+    hub_copy = tmp_path / "models--acme--other" / "snapshots" / "abc"
+    hub_copy.parent.mkdir(parents=True)
+    snap.rename(hub_copy)
+    [info] = store.import_dir(hub_copy)
+    assert info.ref == "hf:acme/other"
+    assert [c.ok for c in store.verify("hf:acme/other")] == [True]
 
 
 def test_import_empty_folder_says_what_is_expected(tmp_path):
