@@ -307,6 +307,13 @@ class FastWhisperEngine(_WhisperBase):
         self.min_context_s = min_context_s
         self.fast = None
         self._draft: list[int] = []
+        self._abort_partial = None
+
+    def set_partial_abort(self, should_abort) -> None:
+        """`should_abort()` (checked between decoder steps of a partial decode) says newer audio
+        is waiting; the partial is then dropped (`rejected="superseded"`), so the release never
+        waits for a stale partial to finish."""
+        self._abort_partial = should_abort
 
     def load(self) -> None:
         super().load()
@@ -326,9 +333,15 @@ class FastWhisperEngine(_WhisperBase):
             if len(windows) > 1 and not self.guard.before(piece)[1] is None:
                 continue  # a silent window inside a long file
             draft = self._draft if (len(windows) == 1 and not options.partial) else ()
-            d = self.fast.decode(piece, language=language, prompt=prompt, draft=draft,
-                                 logprob_threshold=options.logprob_threshold,
-                                 no_speech_threshold=options.no_speech_threshold)
+            from audio.whisper_fast import Superseded
+
+            try:
+                d = self.fast.decode(piece, language=language, prompt=prompt, draft=draft,
+                                     logprob_threshold=options.logprob_threshold,
+                                     no_speech_threshold=options.no_speech_threshold,
+                                     abort=self._abort_partial if options.partial else None)
+            except Superseded:
+                return AsrResult("", language, 0.0, 0.0, "superseded")
             for key in timings:
                 timings[key] += d.timings.get(key, 0.0)
             language = language or d.language

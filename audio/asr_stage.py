@@ -1,7 +1,10 @@
 """The ASR stage: utterances in, transcripts out.
 
 Partial snapshots (sent while the key is held) are decoded only when nothing newer waits in the
-inbox, so a slow machine skips stale partials instead of falling behind the release.
+inbox, so a slow machine skips stale partials instead of falling behind the release. Engines that
+can (`set_partial_abort`) also abandon a partial decode as soon as something newer arrives, so
+the final decode at release starts at once. The fast engine reuses the last finished partial's
+tokens as a verified draft for the final decode.
 """
 from __future__ import annotations
 
@@ -25,6 +28,9 @@ class AsrStage(Stage):
     def setup(self) -> None:
         self.emit(ev.Status(stage=self.name, state="loading", detail=self.engine.name))
         self.engine.load()
+        set_abort = getattr(self.engine, "set_partial_abort", None)
+        if set_abort is not None:
+            set_abort(lambda: not self.inbox.empty())
         self.emit(ev.Status(stage=self.name, state="ready", detail=self.engine.name))
 
     def process(self, item: ev.Event) -> Iterator[ev.Event]:
@@ -38,6 +44,8 @@ class AsrStage(Stage):
             return
         options = self.options if item.final else _partial(self.options)
         result = self.engine.transcribe(item.samples, options)
+        if not item.final and result.rejected == "superseded":
+            return  # newer audio is waiting; its transcript follows
         yield ev.Transcript(text=result.text, partial=not item.final, language=result.language,
                             rejected=result.rejected, turn_id=item.turn_id, gen=item.gen)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -34,6 +34,10 @@ SAMPLE_RATE = 16000
 HOP = 160  # samples per mel frame (10 ms)
 FRAMES_PER_S = SAMPLE_RATE // HOP
 TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+class Superseded(Exception):
+    """A partial decode was abandoned because newer audio (or the release) is waiting."""
 
 
 @dataclass
@@ -78,6 +82,13 @@ class FastWhisper:
         self._blocks = list(dec.blocks)
         self._n_head = self.dims.n_text_head
         self._suppress_cache: dict[tuple[bool, str | None], torch.Tensor] = {}
+        # q, k and v of each self-attention as one matrix: one matmul per layer and step.
+        self._qkv = []
+        for blk in self._blocks:
+            at = blk.attn
+            zeros = torch.zeros_like(at.query.bias)
+            self._qkv.append((torch.cat([at.query.weight, at.key.weight, at.value.weight]),
+                              torch.cat([at.query.bias, zeros, at.value.bias])))
 
     # -- audio -> encoder features ---------------------------------------------------------------
 
@@ -133,9 +144,7 @@ class FastWhisper:
         for i, blk in enumerate(self._blocks):
             at = blk.attn
             h = blk.attn_ln(x)
-            q = self._heads(F.linear(h, at.query.weight, at.query.bias))
-            k = self._heads(F.linear(h, at.key.weight))
-            v = self._heads(F.linear(h, at.value.weight, at.value.bias))
+            q, k, v = (self._heads(t) for t in F.linear(h, *self._qkv[i]).chunk(3, dim=-1))
             if len(cache) > i:
                 k = torch.cat([cache[i][0], k], dim=2)
                 v = torch.cat([cache[i][1], v], dim=2)
@@ -168,12 +177,15 @@ class FastWhisper:
             language=language if self.model.is_multilingual else None, task="transcribe")
 
     def _suppress(self, tok) -> torch.Tensor:
-        """Token ids never emitted: all special and timestamp tokens except end-of-text, and
-        openai-whisper's non-speech symbols (its default `suppress_tokens="-1"`)."""
+        """An additive logit mask (0 or -inf) for the tokens never emitted: all special and
+        timestamp tokens except end-of-text, and openai-whisper's non-speech symbols (its
+        default `suppress_tokens="-1"`). One add per step instead of an indexed write."""
         key = (self.model.is_multilingual, getattr(tok, "language", None))
         if key not in self._suppress_cache:
             ids = set(tok.non_speech_tokens) | set(range(tok.eot + 1, self.dims.n_vocab))
-            self._suppress_cache[key] = torch.tensor(sorted(ids), device=self.device)
+            mask = torch.zeros(self.dims.n_vocab, device=self.device)
+            mask[sorted(ids)] = -math.inf
+            self._suppress_cache[key] = mask
         return self._suppress_cache[key]
 
     def prompt_tokens(self, tok, prompt: str) -> list[int]:
@@ -195,32 +207,34 @@ class FastWhisper:
     @torch.inference_mode()
     def greedy(self, cross: list, tok, prefix: list[int], max_tokens: int,
                temperature: float = 0.0, draft: Sequence[int] = (),
-               generator: torch.Generator | None = None) -> tuple[list[int], float, float]:
-        """(text tokens, sum of log-probs incl. end-of-text, no-speech probability)."""
+               generator: torch.Generator | None = None,
+               abort: Callable[[], bool] | None = None) -> tuple[list[int], float, float]:
+        """(text tokens, sum of log-probs incl. end-of-text, no-speech probability).
+
+        `abort()` is checked before every step; when it returns True, `Superseded` is raised."""
         cache: list = []
         sot_index = prefix.index(tok.sot)
         logits = self.forward(prefix, cache, cross, all_logits=True)
         no_speech = float(logits[sot_index].softmax(-1)[tok.no_speech])
         row = logits[-1]
         suppress = self._suppress(tok)
-        blank = torch.tensor(tok.encode(" ") + [tok.eot], device=self.device)
+        first = suppress.clone()  # at the first step a blank or end-of-text is not allowed either
+        first[tok.encode(" ") + [tok.eot]] = -math.inf
         out: list[int] = []
         sum_lp = 0.0
         pending_rows: list[torch.Tensor] = []
         draft = list(draft) if temperature == 0.0 else []
         limit = min(max_tokens, self.dims.n_text_ctx - len(prefix) - 1)
         while len(out) < limit:
-            row = row.clone()
-            row[suppress] = -math.inf
-            if not out:
-                row[blank] = -math.inf
-            logp = F.log_softmax(row, -1)
+            if abort is not None and abort():
+                raise Superseded()
+            row = row + (suppress if out else first)
             if temperature > 0:
                 nxt = int(torch.multinomial((row / temperature).softmax(-1), 1,
                                             generator=generator))
             else:
                 nxt = int(row.argmax())
-            sum_lp += float(logp[nxt])
+            sum_lp += float(row[nxt] - torch.logsumexp(row, -1))
             if nxt == tok.eot:
                 break
             out.append(nxt)
@@ -247,7 +261,8 @@ class FastWhisper:
                draft: Sequence[int] = (), logprob_threshold: float | None = -1.0,
                no_speech_threshold: float | None = 0.6,
                compression_threshold: float = 2.4,
-               temperatures: Sequence[float] = TEMPERATURES) -> Decoded:
+               temperatures: Sequence[float] = TEMPERATURES,
+               abort: Callable[[], bool] | None = None) -> Decoded:
         """Transcribe ≤ 30 s of audio (greedy with openai-whisper's temperature fallback)."""
         import time
 
@@ -270,7 +285,7 @@ class FastWhisper:
         result = best = None
         for temperature in temperatures:
             tokens, sum_lp, no_speech = self.greedy(cross, tok, prefix, max_tokens, temperature,
-                                                    draft, generator)
+                                                    draft, generator, abort)
             text = tok.decode(tokens).strip()
             avg = sum_lp / (len(tokens) + 1)
             ratio = compression_ratio(text) if text else 0.0
@@ -282,7 +297,7 @@ class FastWhisper:
                                     logprob_threshold=logprob_threshold,
                                     no_speech_threshold=no_speech_threshold,
                                     compression_threshold=compression_threshold,
-                                    temperatures=temperatures)
+                                    temperatures=temperatures, abort=abort)
                 retry.timings["full_context_retry"] = 1.0
                 return retry
             unsure = logprob_threshold is not None and avg < logprob_threshold

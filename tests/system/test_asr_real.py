@@ -117,3 +117,14 @@ def test_from_config_and_unknown_engine(tmp_path):
     assert isinstance(e, asr.FastWhisperEngine)
     with pytest.raises(ConfigError, match="Unknown speech recognizer"):
         asr.create("nope", "tiny.en")
+
+
+def test_partial_decode_gives_way_to_newer_audio(jfk):
+    e = engine("fast")
+    e.set_partial_abort(lambda: True)
+    try:
+        assert e.transcribe(jfk, AsrOptions(partial=True)).rejected == "superseded"
+        # A final decode is never abandoned.
+        assert sw.word_error_rate(sw.JFK_TEXT, e.transcribe(jfk, AsrOptions()).text) == 0
+    finally:
+        e.set_partial_abort(None)
