@@ -187,6 +187,9 @@ class OpenCVCamera:
         """
         if self._thread is not None:
             return
+        if not log.isEnabledFor(logging.DEBUG):
+            # OpenCV warns on stderr about every stream timeout; Glimpse reports outages itself.
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
         if self.kind == "index":
             self._cap = self._open_index(int(self.source))
         elif self.kind == "video":

@@ -164,3 +164,25 @@ def test_scene_watcher_asks_for_a_description_only_in_describe_mode():
         assert watcher.last_description == "A person in a space suit."
     finally:
         watcher.stop()
+
+
+class _HookedCamera(FakeCamera):
+    """A fake camera with the real adapter's outage hooks, fired by the test."""
+
+    error = None
+    on_error = on_recovered = on_notice = None
+
+
+def test_camera_stage_turns_camera_outages_into_events():
+    outbox, gen = Outbox(), Generation()
+    camera = _HookedCamera([photo("coffee")])
+    stage = CameraStage(outbox, gen, camera)
+    drain = Drain(outbox)
+    camera.on_error("The camera udp://x stopped sending pictures; reconnecting.")
+    err = drain.until(lambda e: isinstance(e, ev.ErrorEvent))
+    assert err.stage == ev.Stage.CAMERA and "stopped sending" in err.message and err.recoverable
+    camera.on_recovered()
+    assert "is back" in drain.until(lambda e: isinstance(e, ev.Notice)).message
+    camera.on_notice("Skipped b.jpg: damaged.")
+    assert drain.until(lambda e: isinstance(e, ev.Notice)).message == "Skipped b.jpg: damaged."
+    assert stage.camera is camera
