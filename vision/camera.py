@@ -211,10 +211,18 @@ class OpenCVCamera:
         self._thread.start()
 
     def latest(self) -> Frame | None:
-        """The newest frame, or None before the first one and while the source is lost."""
+        """The newest frame, or None before the first one and while the source is lost.
+
+        A frame older than the stall limit is not served even before the capture thread has
+        noticed the stall (a blocked read can take that long to time out).
+        """
         with self._lock:
             frame = self._latest
         if frame is None or self.error is not None:
+            return None
+        limit = max(self.stall_s, 2.0 / max(self.folder_fps, 1e-3)) if self.kind == "folder" \
+            else self.stall_s
+        if now() - frame.captured_at > limit:
             return None
         return frame
 

@@ -186,3 +186,18 @@ def test_camera_stage_turns_camera_outages_into_events():
     camera.on_notice("Skipped b.jpg: damaged.")
     assert drain.until(lambda e: isinstance(e, ev.Notice)).message == "Skipped b.jpg: damaged."
     assert stage.camera is camera
+
+
+def test_camera_source_kinds_and_fitting(tmp_path):
+    from vision.camera import fit_to, source_kind
+
+    assert source_kind("0") == "index" and source_kind("12") == "index"
+    assert source_kind("rtsp://cam.local/stream") == "url"
+    assert source_kind("udp://127.0.0.1:23000") == "url"
+    assert source_kind(str(tmp_path)) == "folder"
+    assert source_kind("holiday.JPG") == "image" and source_kind("clip.mp4") == "video"
+    assert fit_to(np.zeros((4320, 7680, 3), np.uint8), 1280, 720).shape == (720, 1280, 3)
+    assert fit_to(np.zeros((1, 1), np.uint8), 1280, 720).shape == (1, 1, 3)
+    sixteen = np.full((10, 10), 65535, np.uint16)
+    assert fit_to(sixteen, 1280, 720).max() == 255
+    assert fit_to(np.zeros((100, 100, 4), np.uint8), 1280, 720).shape == (100, 100, 3)
