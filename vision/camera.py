@@ -187,6 +187,9 @@ class OpenCVCamera:
         """
         if self._thread is not None:
             return
+        if not log.isEnabledFor(logging.DEBUG):
+            # OpenCV warns on stderr about every stream timeout; Glimpse reports outages itself.
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
         if self.kind == "index":
             self._cap = self._open_index(int(self.source))
         elif self.kind == "video":
@@ -208,10 +211,18 @@ class OpenCVCamera:
         self._thread.start()
 
     def latest(self) -> Frame | None:
-        """The newest frame, or None before the first one and while the source is lost."""
+        """The newest frame, or None before the first one and while the source is lost.
+
+        A frame older than the stall limit is not served even before the capture thread has
+        noticed the stall (a blocked read can take that long to time out).
+        """
         with self._lock:
             frame = self._latest
         if frame is None or self.error is not None:
+            return None
+        limit = max(self.stall_s, 2.0 / max(self.folder_fps, 1e-3)) if self.kind == "folder" \
+            else self.stall_s
+        if now() - frame.captured_at > limit:
             return None
         return frame
 

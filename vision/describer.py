@@ -33,6 +33,17 @@ def is_what_changed(question: str) -> bool:
     return bool(_CHANGE_WORDS.search(question or ""))
 
 
+def spoken_command(question: str) -> str | None:
+    """The scene-mode voice command in a question: "read" ("read the text", "what does the sign
+    say?"), "what_changed" ("what changed?"), or None for anything else. Engines use it to pick
+    the read / what-changed behaviour (and prompt) whatever the pipeline's mode."""
+    if is_what_changed(question):
+        return "what_changed"
+    if _READ_WORDS.search(question or ""):
+        return "read"
+    return None
+
+
 def _count(n: int) -> str:
     return _NUMBERS[n] if n < len(_NUMBERS) else str(n)
 
@@ -195,15 +206,14 @@ class Describer:
         frame = request.frame
         result = self.analyze(frame.image, (frame.captured_at, frame.source, frame.image.shape))
         question = (request.question or "").strip()
-        if request.mode == Mode.READ:
+        command = spoken_command(question)
+        if request.mode == Mode.READ or command == "read":
             return read_sentences(result, self.hints)
-        if question and is_what_changed(question):
+        if command == "what_changed":
             return what_changed(self._previous, result)
         if request.mode == Mode.DESCRIBE or not question:
             return describe_sentences(result, self.verbosity, self.hints)
         # A free question: answer what perception can, and say what it cannot.
-        if _READ_WORDS.search(question):
-            return read_sentences(result, self.hints)
         if _PEOPLE_WORDS.search(question):
             said = people_sentence(result)
             return [said or "I can't see anyone."]

@@ -164,3 +164,40 @@ def test_scene_watcher_asks_for_a_description_only_in_describe_mode():
         assert watcher.last_description == "A person in a space suit."
     finally:
         watcher.stop()
+
+
+class _HookedCamera(FakeCamera):
+    """A fake camera with the real adapter's outage hooks, fired by the test."""
+
+    error = None
+    on_error = on_recovered = on_notice = None
+
+
+def test_camera_stage_turns_camera_outages_into_events():
+    outbox, gen = Outbox(), Generation()
+    camera = _HookedCamera([photo("coffee")])
+    stage = CameraStage(outbox, gen, camera)
+    drain = Drain(outbox)
+    camera.on_error("The camera udp://x stopped sending pictures; reconnecting.")
+    err = drain.until(lambda e: isinstance(e, ev.ErrorEvent))
+    assert err.stage == ev.Stage.CAMERA and "stopped sending" in err.message and err.recoverable
+    camera.on_recovered()
+    assert "is back" in drain.until(lambda e: isinstance(e, ev.Notice)).message
+    camera.on_notice("Skipped b.jpg: damaged.")
+    assert drain.until(lambda e: isinstance(e, ev.Notice)).message == "Skipped b.jpg: damaged."
+    assert stage.camera is camera
+
+
+def test_camera_source_kinds_and_fitting(tmp_path):
+    from vision.camera import fit_to, source_kind
+
+    assert source_kind("0") == "index" and source_kind("12") == "index"
+    assert source_kind("rtsp://cam.local/stream") == "url"
+    assert source_kind("udp://127.0.0.1:23000") == "url"
+    assert source_kind(str(tmp_path)) == "folder"
+    assert source_kind("holiday.JPG") == "image" and source_kind("clip.mp4") == "video"
+    assert fit_to(np.zeros((4320, 7680, 3), np.uint8), 1280, 720).shape == (720, 1280, 3)
+    assert fit_to(np.zeros((1, 1), np.uint8), 1280, 720).shape == (1, 1, 3)
+    sixteen = np.full((10, 10), 65535, np.uint16)
+    assert fit_to(sixteen, 1280, 720).max() == 255
+    assert fit_to(np.zeros((100, 100, 4), np.uint8), 1280, 720).shape == (100, 100, 3)

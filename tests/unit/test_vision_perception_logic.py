@@ -140,6 +140,9 @@ def test_describer_engine_streams_modes_and_what_changed():
     assert "".join(engine.stream(VlmRequest("", fb, Mode.READ), never)) == "CLOSED"
     assert "".join(engine.stream(VlmRequest("what changed?", fb, Mode.ASK), never)) == \
         'New text: "CLOSED". Text gone: "OPEN".'
+    # Scene mode's voice commands work in DESCRIBE mode too.
+    assert "".join(engine.stream(VlmRequest("read the text", fb, Mode.DESCRIBE), never)) == \
+        "CLOSED"
     free = "".join(engine.stream(VlmRequest("is it raining?", fb, Mode.ASK), never))
     assert free.startswith("I can't answer questions about the picture without the image model")
     assert "no picture" in "".join(engine.stream(VlmRequest("", None, Mode.DESCRIBE), never))
