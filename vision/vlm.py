@@ -321,7 +321,9 @@ class TurnStats:
     prompt_tokens: int = 0
     reused_tokens: int = 0  # prompt tokens taken from the kept prefix cache
     new_tokens: int = 0
-    first_token_s: float | None = None
+    first_token_s: float | None = None  # until the first text piece was yielded
+    first_step_s: float | None = None  # until the model produced its first token
+    last_step_s: float | None = None  # until the model produced its last token
     total_s: float = 0.0
     cancelled: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -355,6 +357,17 @@ class TransformersVlm:
         self.dtype = None
         self._prefix: _Prefix | None = None
         self.last = TurnStats()
+        self.min_new_tokens = 0  # > 0: ignore end-of-answer before this many (benchmarks)
+
+    @classmethod
+    def from_model(cls, model, processor, *, device: str, dtype, **kwargs) -> "TransformersVlm":
+        """An engine around an already built model and processor (benchmarks, tests)."""
+        engine = cls(kwargs.pop("name", "in-memory"), device=device, **kwargs)
+        engine.model, engine.processor = model.eval(), processor
+        engine.device, engine.dtype = device, dtype
+        engine.name = f"vlm:{type(model).__name__}"
+        engine._budget_images()
+        return engine
 
     # ----- loading ------------------------------------------------------------------------
     def load(self) -> None:
@@ -491,7 +504,6 @@ class TransformersVlm:
     def stream(self, request: VlmRequest, cancel: CancelToken) -> Iterator[str]:
         import torch
         from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
-        from transformers import TextIteratorStreamer
 
         if self.model is None:
             self.load()
@@ -522,13 +534,16 @@ class TransformersVlm:
 
             def __call__(self, input_ids, scores, **kwargs):
                 stats.new_tokens += 1  # called once per generated token
+                stats.last_step_s = time.perf_counter() - started
+                if stats.first_step_s is None:
+                    stats.first_step_s = stats.last_step_s
                 done = stop.is_set() or cancel.cancelled
                 return torch.full((input_ids.shape[0],), done, dtype=torch.bool,
                                   device=input_ids.device)
 
         tokenizer = getattr(self.processor, "tokenizer", self.processor)
-        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True,
-                                        timeout=0.02)
+        streamer = _TokenStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True,
+                                  timeout=0.02)
         max_new = max(1, min(request.max_new_tokens, self.max_new_tokens))
         errors: list[BaseException] = []
 
@@ -540,6 +555,7 @@ class TransformersVlm:
                     output.append(self.model.generate(
                         **gen_kwargs, past_key_values=cache, streamer=streamer,
                         max_new_tokens=max_new, do_sample=False,
+                        min_new_tokens=min(self.min_new_tokens, max_new) or None,
                         stopping_criteria=StoppingCriteriaList([_Stop()]),
                         pad_token_id=_pad_id(tokenizer), use_cache=True))
             except BaseException as exc:  # handed to the consumer thread, raised there
@@ -579,6 +595,38 @@ class TransformersVlm:
                 self._prefix = None
         if errors:
             raise _generation_error(errors[0], self.model_ref)
+
+
+def _token_streamer_class():
+    from transformers import TextIteratorStreamer
+
+    class TokenStreamer(TextIteratorStreamer):
+        """Hands on the text of every token at once (TextIteratorStreamer waits for a whole
+        word); only an incomplete UTF-8 sequence is held back until its last byte arrives."""
+
+        def put(self, value) -> None:
+            if value.ndim > 1:
+                value = value[0]
+            if self.skip_prompt and self.next_tokens_are_prompt:
+                self.next_tokens_are_prompt = False
+                return
+            self.token_cache.extend(value.tolist())
+            text = self.tokenizer.decode(self.token_cache, **self.decode_kwargs)
+            if text.endswith("\ufffd"):
+                return
+            piece = text[self.print_len:]
+            if text.endswith("\n"):
+                self.token_cache, self.print_len = [], 0
+            else:
+                self.print_len = len(text)
+            if piece:
+                self.on_finalized_text(piece)
+
+    return TokenStreamer
+
+
+def _TokenStreamer(*args, **kwargs):  # noqa: N802 - reads as the class it builds
+    return _token_streamer_class()(*args, **kwargs)
 
 
 def _generation_error(exc: BaseException, model: str) -> BaseException:

@@ -80,6 +80,7 @@ def test_streams_tokens_in_order_and_matches_plain_generate(engine, photo):
     assert arrivals == sorted(arrivals)
     stats = engine.last
     assert stats.new_tokens == 12 and stats.first_token_s < stats.total_s
+    assert len(pieces) >= 6, "text should be handed on token by token, not word by word"
     # The same inputs through plain generate() give the same text.
     inputs = engine.prepare(request)
     with torch.inference_mode():

@@ -1,0 +1,328 @@
+"""`glimpse bench vlm [--json OUT] [--gpu] [--quick] [-- --model PATH ...]`
+
+Measures, per camera frame: preprocessing (downscale, image processor, chat template,
+tokenizing), OCR (local perception, when available), and the VLM's time to first token and
+decode speed with Glimpse's engine (`vision.vlm.TransformersVlm`: streaming, follow-up prefix
+reuse) against Hugging Face eager `generate()` on the same model, the same inputs, in the same
+run (plain `model.generate`, no streaming, no prefix reuse; its first token is the time of a
+`max_new_tokens=1` call, preprocessing included as for the engine).
+
+Each frame gets a first question, then follow-up questions with the conversation so far (what
+the answer stage sends); decode lengths are fixed (end-of-answer ignored via min_new_tokens).
+
+CPU (default): the tiny seeded random-weight SmolVLM, unless `--model PATH` names a real model
+folder: the tiny model's times show the engine's overhead and the follow-up saving, not a real
+model's speed. `--gpu`: random weights in SmolVLM2-2.2B and Qwen2.5-VL-3B dimensions, bf16 on
+CUDA; decode speed is compared with the memory-bandwidth bound (bytes of weights read per token
+/ HBM bandwidth).
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+from typing import Any
+
+import numpy as np
+
+from assistant.bench import report
+from assistant.errors import GlimpseError
+
+# Peak HBM bandwidth in bytes/s, from the vendors' data sheets, by device name.
+HBM_BYTES_PER_S = (("H200", 4.8e12), ("H100 NVL", 3.9e12), ("H100 PCIe", 2.0e12),
+                   ("H100", 3.35e12), ("A100-SXM4-80GB", 2.039e12), ("A100", 1.555e12),
+                   ("L40S", 0.864e12), ("RTX 4090", 1.008e12))
+QUESTIONS = ("What is in front of me?", "What does the sign say?", "Is anyone there?",
+             "What colour is it?")
+
+
+def options(rest: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="glimpse bench vlm --", add_help=True)
+    p.add_argument("--model", help="a real model folder (CPU mode); default: the tiny "
+                                   "random-weight SmolVLM")
+    p.add_argument("--frames", type=int, help="frames to ask about")
+    p.add_argument("--followups", type=int, help="follow-up questions per frame")
+    p.add_argument("--new-tokens", type=int, help="answer length in tokens (fixed)")
+    p.add_argument("--sizes", default="smolvlm2-2.2b,qwen2.5-vl-3b",
+                   help="GPU mode: architectures to build")
+    p.add_argument("--device", default=None, help="GPU mode on another device (a dry run)")
+    p.add_argument("--layers", type=int, default=None,
+                   help="GPU mode: override the depth (a quick dry run)")
+    p.add_argument("--hbm-gbs", type=float, default=None,
+                   help="GPU mode: memory bandwidth in GB/s if the GPU is not known")
+    p.add_argument("--max-image-pixels", type=int, default=512 * 512)
+    # `glimpse bench vlm --quick` hands everything after the name to us: accept the shared ones.
+    p.add_argument("--json", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--gpu", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)
+    return p.parse_args([a for a in rest if a != "--"])
+
+
+def frames(count: int, seed: int = 0) -> list[np.ndarray]:
+    """Synthetic 640x480 BGR camera frames with a sign to read (deterministic)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    words = ("EXIT 12", "OPEN", "PLATFORM 3", "NO ENTRY", "CAFE", "STOP")
+    out = []
+    for i in range(count):
+        base = np.linspace(40, 200, 640, dtype=np.float32)[None, :, None]
+        img = np.clip(base + rng.normal(0, 12, (480, 640, 3)), 0, 255).astype(np.uint8)
+        cv2.rectangle(img, (150, 150), (500, 300), (240, 240, 240), -1)
+        cv2.putText(img, words[i % len(words)], (170, 245), cv2.FONT_HERSHEY_SIMPLEX, 1.6,
+                    (20, 20, 20), 4, cv2.LINE_AA)
+        out.append(img)
+    return out
+
+
+def _ocr():
+    try:
+        from vision.perception import Perception
+    except ImportError:
+        return None
+    perception = Perception(ocr=True, faces=False, persons=False, labels=False)
+    perception.load()
+    return perception
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def measure(engine, images: list[np.ndarray], new_tokens: int, followups: int,
+            ocr=None) -> dict[str, list[float]]:
+    """Run the engine and HF eager generate on the same requests; times in ms."""
+    import torch
+
+    from assistant.events import Frame
+    from assistant.ports import VlmRequest
+    from assistant.stage import CancelToken
+
+    engine.min_new_tokens = new_tokens
+    engine.max_new_tokens = new_tokens
+    m: dict[str, list[float]] = {k: [] for k in (
+        "preprocess_ms", "ocr_ms", "first_ms", "followup_ms", "decode_tps", "hf_first_ms",
+        "hf_followup_ms", "hf_decode_tps", "reused_tokens", "prompt_tokens")}
+    for index, image in enumerate(images):
+        frame = Frame(image=image, captured_at=1000.0 + index, source="bench")
+        if ocr is not None:
+            t = time.perf_counter()
+            ocr.analyze(image)
+            m["ocr_ms"].append(1000 * (time.perf_counter() - t))
+        history: list[tuple[str, str]] = []
+        for turn in range(1 + followups):
+            request = VlmRequest(question=QUESTIONS[turn % len(QUESTIONS)], frame=frame,
+                                 history=tuple(history), max_new_tokens=new_tokens)
+            # Glimpse's engine: streamed, reusing the kept prefix on follow-ups.
+            answer = "".join(engine.stream(request, CancelToken.never()))
+            s = engine.last
+            (m["first_ms"] if turn == 0 else m["followup_ms"]).append(1000 * s.first_token_s)
+            if s.new_tokens > 1 and s.last_step_s > s.first_step_s:
+                m["decode_tps"].append((s.new_tokens - 1) / (s.last_step_s - s.first_step_s))
+            m["reused_tokens"].append(s.reused_tokens)
+            m["prompt_tokens"].append(s.prompt_tokens)
+            # HF eager: the same request, everything recomputed.
+            t = time.perf_counter()
+            inputs = engine.prepare(request)
+            _sync(engine.device)
+            prep = time.perf_counter() - t
+            if turn == 0:
+                m["preprocess_ms"].append(1000 * prep)
+            pad = engine.processor.tokenizer.pad_token_id
+            with torch.inference_mode():
+                t = time.perf_counter()
+                engine.model.generate(**inputs, max_new_tokens=1, do_sample=False,
+                                      pad_token_id=pad)
+                _sync(engine.device)
+                one = time.perf_counter() - t
+                t = time.perf_counter()
+                engine.model.generate(**inputs, max_new_tokens=new_tokens,
+                                      min_new_tokens=new_tokens, do_sample=False,
+                                      pad_token_id=pad)
+                _sync(engine.device)
+                full = time.perf_counter() - t
+            (m["hf_first_ms"] if turn == 0 else m["hf_followup_ms"]).append(
+                1000 * (prep + one))
+            if new_tokens > 1 and full > one:
+                m["hf_decode_tps"].append((new_tokens - 1) / (full - one))
+            history.append((request.question, answer))
+    return m
+
+
+def _p50(values: list[float]) -> float | None:
+    return round(report.pct(values, 50), 2) if values else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a and b else None
+
+
+def summarize(m: dict[str, list[float]]) -> dict[str, Any]:
+    s = {
+        "first_token_ms_p50": _p50(m["first_ms"]),
+        "followup_first_token_ms_p50": _p50(m["followup_ms"]),
+        "tokens_per_s": _p50(m["decode_tps"]),
+        "hf_eager_first_token_ms_p50": _p50(m["hf_first_ms"]),
+        "hf_eager_followup_first_token_ms_p50": _p50(m["hf_followup_ms"]),
+        "hf_eager_tokens_per_s": _p50(m["hf_decode_tps"]),
+        "preprocess_ms_p50": _p50(m["preprocess_ms"]),
+        "ocr_ms_p50": _p50(m["ocr_ms"]),
+    }
+    s["first_token_speedup"] = _ratio(s["hf_eager_first_token_ms_p50"], s["first_token_ms_p50"])
+    s["followup_speedup"] = _ratio(s["hf_eager_followup_first_token_ms_p50"],
+                                   s["followup_first_token_ms_p50"])
+    s["tokens_per_s_ratio"] = _ratio(s["tokens_per_s"], s["hf_eager_tokens_per_s"])
+    return s
+
+
+def _rows(name: str, s: dict[str, Any]) -> list[list[Any]]:
+    def f(v):
+        return "n/a" if v is None else v
+
+    return [[name, "Glimpse engine", f(s["first_token_ms_p50"]),
+             f(s["followup_first_token_ms_p50"]), f(s["tokens_per_s"])],
+            [name, "HF eager generate()", f(s["hf_eager_first_token_ms_p50"]),
+             f(s["hf_eager_followup_first_token_ms_p50"]), f(s["hf_eager_tokens_per_s"])]]
+
+
+HEADERS = ["model", "engine", "first token ms p50", "follow-up first token ms p50",
+           "decode tokens/s p50"]
+
+
+def cpu_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
+    import torch
+
+    from vision.vlm import TransformersVlm
+
+    n_frames = o.frames or (2 if args.quick else 6)
+    followups = o.followups if o.followups is not None else (1 if args.quick else 2)
+    new_tokens = o.new_tokens or (8 if args.quick else 24)
+    if o.model:
+        path, what = o.model, f"model folder {o.model}"
+    else:
+        from assistant.bench.vlm_models import tiny_smolvlm
+
+        path = str(tiny_smolvlm())
+        what = ("tiny random-weight SmolVLM (2 layers, 64 px, seeded): the times show the "
+                "engine's overhead and the follow-up saving, not a real model's speed")
+    engine = TransformersVlm(path, device="cpu", max_new_tokens=new_tokens,
+                             max_image_pixels=o.max_image_pixels)
+    engine.load()
+    images = frames(n_frames + 1)
+    ocr = _ocr()
+    measure(engine, images[:1], 2, 1, ocr)  # warm-up: first calls allocate and compile
+    m = measure(engine, images[1:], new_tokens, followups, ocr)
+    summary = summarize(m)
+    summary.update(model=what, device="cpu", torch_threads=torch.get_num_threads(),
+                   new_tokens=new_tokens, frames=n_frames, followups_per_frame=followups,
+                   ocr="vision.perception (RapidOCR)" if ocr is not None else None)
+    md = [f"# VLM benchmark (CPU, {n_frames} frames x {1 + followups} questions, "
+          f"{new_tokens} tokens)", "", f"Model: {what}.", "",
+          report.table(HEADERS, _rows(engine.name, summary)), "",
+          f"Preprocessing p50: {summary['preprocess_ms_p50']} ms per frame; OCR p50: "
+          f"{summary['ocr_ms_p50'] if ocr is not None else 'n/a (no local perception)'} ms.",
+          f"Follow-up first token: {summary['followup_speedup']}x faster than HF eager "
+          f"(prefix reuse: {int(np.median(m['reused_tokens'][1:] or [0]))} of "
+          f"{int(np.median(m['prompt_tokens']))} prompt tokens from the kept cache)."]
+    report.write(args.json, "vlm", summary, {"raw_ms": m}, "\n".join(md))
+    return 0
+
+
+def hbm_bytes_per_s(name: str, override_gbs: float | None) -> float | None:
+    if override_gbs:
+        return override_gbs * 1e9
+    for key, value in HBM_BYTES_PER_S:
+        if key in name:
+            return value
+    return None
+
+
+def decode_bytes_per_token(model) -> int:
+    """Bytes of weights read per decoded token: the language model and the output layer
+    (the input embedding reads one row; the vision encoder does not run while decoding)."""
+    decoder = model.get_decoder()
+    head = model.get_output_embeddings()
+    embed = model.get_input_embeddings()
+    total = sum(p.numel() * p.element_size() for p in decoder.parameters())
+    if head.weight.data_ptr() != embed.weight.data_ptr():
+        total += head.weight.numel() * head.weight.element_size()
+        total -= embed.weight.numel() * embed.weight.element_size()
+    return int(total)
+
+
+def gpu_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
+    import torch
+
+    from assistant.bench.vlm_models import random_vlm
+    from vision.vlm import TransformersVlm, load_processor
+
+    device = o.device or "cuda"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise GlimpseError("--gpu needs a CUDA GPU, and torch sees none",
+                           "Run it on a machine with an NVIDIA GPU and a CUDA build of torch")
+    dtype = torch.bfloat16 if (not device.startswith("cuda") or
+                               torch.cuda.is_bf16_supported()) else torch.float16
+    if not device.startswith("cuda"):
+        dtype = torch.float32
+    gpu_name = torch.cuda.get_device_name(0) if device.startswith("cuda") else device
+    bandwidth = hbm_bytes_per_s(gpu_name, o.hbm_gbs)
+    n_frames = o.frames or (2 if args.quick else 5)
+    followups = o.followups if o.followups is not None else (1 if args.quick else 2)
+    new_tokens = o.new_tokens or (32 if args.quick else 128)
+    images = frames(n_frames + 1)
+    results: dict[str, Any] = {}
+    rows: list[list[Any]] = []
+    bound_lines = []
+    for size in [s.strip() for s in o.sizes.split(",") if s.strip()]:
+        folder, model = random_vlm(size, device, dtype, layers=o.layers)
+        engine = TransformersVlm.from_model(model, load_processor(folder), device=device,
+                                            dtype=dtype, max_image_pixels=o.max_image_pixels,
+                                            max_new_tokens=new_tokens)
+        measure(engine, images[:1], 4, 1)  # warm-up (CUDA kernels, allocator)
+        m = measure(engine, images[1:], new_tokens, followups)
+        s = summarize(m)
+        per_token = decode_bytes_per_token(model)
+        s["weights_read_per_token_gb"] = round(per_token / 1e9, 3)
+        s["params_b"] = round(sum(p.numel() for p in model.parameters()) / 1e9, 3)
+        if bandwidth:
+            s["bandwidth_bound_tokens_per_s"] = round(bandwidth / per_token, 1)
+            s["fraction_of_bound"] = _ratio(s["tokens_per_s"], s["bandwidth_bound_tokens_per_s"])
+            bound_lines.append(f"{size}: decode {s['tokens_per_s']} tokens/s = "
+                               f"{s['fraction_of_bound']} of the bandwidth bound "
+                               f"{s['bandwidth_bound_tokens_per_s']} tokens/s "
+                               f"({s['weights_read_per_token_gb']} GB read per token)")
+        s["prompt_tokens_p50"] = _p50(m["prompt_tokens"])
+        results[size] = {"summary": s, "raw_ms": m}
+        rows += _rows(size, s)
+        del engine, model
+        gc.collect()
+        if device.startswith("cuda"):
+            torch.cuda.empty_cache()
+    first = next(iter(results.values()))["summary"] if results else {}
+    summary = {k: first.get(k) for k in ("first_token_ms_p50", "tokens_per_s",
+                                         "hf_eager_first_token_ms_p50", "ocr_ms_p50",
+                                         "followup_first_token_ms_p50",
+                                         "hf_eager_followup_first_token_ms_p50",
+                                         "hf_eager_tokens_per_s", "fraction_of_bound")}
+    summary.update(device=gpu_name, dtype=str(dtype).replace("torch.", ""),
+                   models={k: v["summary"] for k, v in results.items()},
+                   hbm_gb_per_s=bandwidth / 1e9 if bandwidth else None,
+                   new_tokens=new_tokens, layers_override=o.layers)
+    md = [f"# VLM benchmark (GPU {gpu_name}, {summary['dtype']}, random weights in real "
+          f"architecture sizes, {new_tokens} decoded tokens)", "",
+          report.table(HEADERS, rows), ""] + bound_lines
+    report.write(args.json, "vlm", summary, {"per_model": results}, "\n".join(md))
+    return 0
+
+
+def main(args: argparse.Namespace) -> int:
+    o = options(list(getattr(args, "rest", None) or []))
+    args.json = getattr(args, "json", None) or o.json
+    args.gpu = bool(getattr(args, "gpu", False) or o.gpu)
+    args.quick = bool(getattr(args, "quick", False) or o.quick)
+    if args.gpu:
+        return gpu_bench(args, o)
+    return cpu_bench(args, o)

@@ -1,0 +1,144 @@
+"""The remote backend against an OpenAI-compatible server on loopback.
+
+The server is `tests.support_vlm.OpenAIProtocolServer`: a recorded-protocol server (http.server)
+that speaks the exact streaming wire format of the OpenAI chat completions API (SSE chunks,
+`data: [DONE]`, JSON error bodies), plus slow, hung and failing modes. A real model server
+(llama.cpp, vLLM, Ollama) cannot be installed or run offline here; the client code is the same.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from assistant.events import Frame
+from assistant.ports import VlmRequest
+from assistant.stage import CancelToken, Generation
+from tests.support_vlm import OpenAIProtocolServer
+from vision.remote import RemoteError, RemoteVlm
+
+pytestmark = pytest.mark.system
+KEY = "sk-test-9f8e7d6c5b4a39281706"
+
+
+def frame():
+    rng = np.random.default_rng(0)
+    return Frame(image=rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), captured_at=1.0)
+
+
+def engine(url, **kw):
+    kw.setdefault("environ", {"GLIMPSE_API_KEY": KEY})
+    return RemoteVlm(url, "test-vlm", **kw)
+
+
+def test_streams_in_order_with_image_and_key(caplog):
+    caplog.set_level(logging.DEBUG)
+    with OpenAIProtocolServer() as server:
+        eng = engine(server.url)
+        pieces = list(eng.stream(VlmRequest(question="What does it say?", frame=frame(),
+                                            history=(("hi", "hello"),)),
+                                 CancelToken.never()))
+    assert pieces == ["The", " sign", " says", " STOP", "."]
+    (req,) = server.requests
+    assert req["path"] == "/v1/chat/completions"
+    assert req["headers"]["Authorization"] == f"Bearer {KEY}"
+    body = req["body"]
+    assert body["stream"] is True and body["model"] == "test-vlm"
+    image = [p for p in body["messages"][1]["content"] if p["type"] == "image_url"]
+    assert image[0]["image_url"]["url"].startswith("data:image/jpeg;base64,")
+    assert [m["role"] for m in body["messages"]] == ["system", "user", "assistant", "user"]
+    assert KEY not in caplog.text
+
+
+def test_server_down_is_a_clear_error():
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    eng = engine(f"http://127.0.0.1:{port}/v1")
+    with pytest.raises(RemoteError) as info:
+        list(eng.stream(VlmRequest(question="?"), CancelToken.never()))
+    message = str(info.value)
+    assert f"127.0.0.1:{port}" in message and "Is it running?" in message
+    assert KEY not in message
+
+
+def test_hung_server_times_out_with_a_clear_error():
+    with OpenAIProtocolServer(mode="hang") as server:
+        eng = engine(server.url, timeout_s=1.0)
+        started = time.monotonic()
+        with pytest.raises(RemoteError, match="did not answer within 1 s"):
+            list(eng.stream(VlmRequest(question="?"), CancelToken.never()))
+        assert time.monotonic() - started < 5
+
+
+def test_server_that_stalls_mid_answer_times_out():
+    with OpenAIProtocolServer(mode="slow", delay=3.0) as server:
+        eng = engine(server.url, timeout_s=1.0)
+        with pytest.raises(RemoteError, match="stopped answering for 1 s"):
+            list(eng.stream(VlmRequest(question="?"), CancelToken.never()))
+
+
+def test_error_body_is_reported_and_the_key_is_masked(caplog):
+    caplog.set_level(logging.DEBUG)
+    echo = f"Incorrect API key provided: {KEY[:8]}...{KEY[-4:]} ({KEY})"
+    with OpenAIProtocolServer(mode="error", status=401, message=echo) as server:
+        eng = engine(server.url)
+        with pytest.raises(RemoteError) as info:
+            list(eng.stream(VlmRequest(question="?"), CancelToken.never()))
+    message = str(info.value)
+    assert "401" in message and "Incorrect API key" in message
+    assert "GLIMPSE_API_KEY" in message  # where to fix it
+    assert KEY not in message and KEY[:8] not in message and KEY[-4:] not in message
+    assert KEY not in caplog.text
+
+
+def test_unknown_model_404_says_what_to_check():
+    with OpenAIProtocolServer(mode="error", status=404, message="model 'x' not found") as srv:
+        with pytest.raises(RemoteError, match="remote_model"):
+            list(engine(srv.url).stream(VlmRequest(question="?"), CancelToken.never()))
+
+
+def test_error_event_mid_stream_is_raised():
+    with OpenAIProtocolServer(mode="midstream-error") as server:
+        got = []
+        with pytest.raises(RemoteError, match="model crashed"):
+            for piece in engine(server.url).stream(VlmRequest(question="?"),
+                                                   CancelToken.never()):
+                got.append(piece)
+    assert got == ["The", " sign"]
+
+
+def test_cancel_mid_stream_closes_the_response_promptly(no_thread_leak):
+    generation = Generation()
+    token = CancelToken(generation, 0)
+    words = [f" w{i}" for i in range(100)]
+    with OpenAIProtocolServer(words=words, mode="slow", delay=0.3) as server:
+        got = []
+        bumped = []
+        timer = threading.Timer(0.8, lambda: (bumped.append(time.monotonic()),
+                                              generation.bump()))
+        timer.start()
+        for piece in engine(server.url).stream(VlmRequest(question="?"), token):
+            got.append(piece)
+        ended = time.monotonic()
+        timer.join()
+        assert 0 < len(got) < 10
+        assert ended - bumped[0] < 0.2, f"ended {ended - bumped[0]:.2f} s after the cancel"
+        assert server.client_gone.wait(2), "the server kept sending to a cancelled client"
+
+
+def test_cancel_while_waiting_for_the_first_byte():
+    generation = Generation()
+    token = CancelToken(generation, 0)
+    with OpenAIProtocolServer(mode="hang") as server:
+        timer = threading.Timer(0.3, generation.bump)
+        timer.start()
+        started = time.monotonic()
+        assert list(engine(server.url, timeout_s=30).stream(VlmRequest(question="?"),
+                                                            token)) == []
+        assert time.monotonic() - started < 1.0
+        timer.join()
