@@ -1,9 +1,11 @@
 """Playback through PortAudio (sounddevice): the real `Speaker` adapter.
 
-One callback-based `OutputStream` runs at the device's own rate with small blocks (`latency=
-"low"`), so `clear()` silences within one block: the callback reads the queue under a lock on
-every block, and `clear()` empties it. Input chunks are resampled with soxr at `enqueue` (on the
-caller's thread, never in the callback).
+One callback-based `OutputStream` runs at the device's own rate with 10 ms blocks. `clear()`
+(barge-in) empties the queue, so the next block is silent, and aborts the stream to drop what is
+already in the device buffer, then restarts it: silence comes at once, whatever the latency.
+That lets the buffer be generous (60 ms): on a busy 2-core machine, where the answer model and
+Piper take every core while speech plays, a 20 ms buffer underran and crackled. Input chunks are
+resampled with soxr at `enqueue` (on the caller's thread, never in the callback).
 
 Earcons are mixed into the same stream on a separate lane (`play_earcon`) that `clear()` leaves
 alone, so a barge-in never eats the "listening" sound and earcons never delay speech.
@@ -114,14 +116,16 @@ class SoundDeviceSpeaker:
     """
 
     def __init__(self, device: str = "", blocksize_ms: float = 10.0,
-                 latency: str | float = "low") -> None:
+                 latency: str | float = 0.06, hard_cut: bool = True) -> None:
         self.device_name = device
+        self.hard_cut = hard_cut
         self.blocksize_ms = blocksize_ms
         self.latency = latency
         self.rate = 0  # the device rate, known after open()
         self.device_index: int | None = None
         self.output_latency = 0.0  # seconds, as the stream reports it
         self.underruns = 0
+        self.last_cut_ms = 0.0  # how long the last hard cut (abort + restart) took
         self._stream = None
         self._lock = threading.Lock()
         self._queue: deque[_Chunk] = deque()
@@ -195,6 +199,23 @@ class SoundDeviceSpeaker:
             self._queued_samples = 0
             self._cleared_at = time.monotonic()
             self.silenced_at = None
+            sounding = self._last_sound_dac > self._cleared_at
+        stream = self._stream
+        if sounding and stream is not None and self.hard_cut:
+            # Speech is still in the device buffer (up to `latency` seconds of it): abort drops
+            # that buffer at once instead of letting it play out; then restart for what comes.
+            t0 = time.monotonic()
+            try:
+                stream.abort()
+                cut_at = time.monotonic()
+                stream.start()
+            except Exception as exc:  # noqa: BLE001 - the queue is empty already; say so
+                log.warning("could not cut the speaker's buffer (%s); it plays out", exc)
+            else:
+                with self._lock:
+                    self._last_sound_dac = 0.0
+                    self.silenced_at = cut_at
+                self.last_cut_ms = (time.monotonic() - t0) * 1000
 
     def clear_before(self, tag: int) -> None:
         """Drop queued chunks tagged older than `tag` (the current generation)."""

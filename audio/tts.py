@@ -18,6 +18,7 @@ Voice specs: "piper:<name>", "espeak-ng:<voice>", "coqui:<model>", or a path to 
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
@@ -175,11 +176,22 @@ class PiperEngine:
             return
         onnx, config_file = resolve_piper_voice(self.voice_name, self.config)
         try:
+            import onnxruntime
             from piper import PiperVoice
+            from piper.config import PiperConfig
         except ImportError as exc:
             raise ModelError("Piper is not installed", "pip install piper-tts") from exc
         try:
-            self._voice = PiperVoice.load(onnx, config_path=config_file)
+            # Our own session options: worker threads that sleep instead of spinning, so the
+            # audio callback and the rest of the pipeline keep their CPU while Piper runs
+            # (spinning threads caused playback underruns on 2 cores).
+            options = onnxruntime.SessionOptions()
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+            session = onnxruntime.InferenceSession(str(onnx), sess_options=options,
+                                                   providers=["CPUExecutionProvider"])
+            piper_config = PiperConfig.from_dict(json.loads(config_file.read_text("utf-8")))
+            self._voice = PiperVoice(config=piper_config, session=session)
         except Exception as exc:  # noqa: BLE001 - a corrupt file: say which and what to do
             raise ModelError(f"The Piper voice {onnx.name} could not be loaded ({exc})",
                              "The file may be damaged; download the voice again") from exc

@@ -74,7 +74,7 @@ def _device_figures(reps: int) -> dict[str, Any]:
     engine.load()
     clip = next(iter(engine.synthesize("This sentence is long enough to be interrupted in the "
                                        "middle of a word.", TtsOptions())))
-    stops, dac = [], []
+    stops, dac, cuts = [], [], []
     try:
         for _ in range(reps):
             started: list[float] = []
@@ -90,14 +90,16 @@ def _device_figures(reps: int) -> dict[str, Any]:
                 time.sleep(0.002)  # waiting on the audio thread's next block
             if speaker.silenced_at is not None:
                 stops.append((speaker.silenced_at - cleared) * 1000)
+                cuts.append(speaker.last_cut_ms)
             if started:
                 dac.append((started[0] - t0) * 1000)
             speaker.wait(timeout=1.0)
         return {"stop_to_silence_ms_p50": pct(stops, 50), "stop_to_silence_ms_max":
                 max(stops) if stops else None, "espeak_text_to_dac_ms_p50": pct(dac, 50),
                 "device_rate": speaker.rate, "output_latency_ms": speaker.output_latency * 1000,
-                "underruns": speaker.underruns,
-                "clock": "PortAudio outputBufferDacTime, translated to monotonic"}
+                "underruns": speaker.underruns, "hard_cut_ms_p50": pct(cuts, 50),
+                "clock": "monotonic; the cut is when the stream abort returned (the device buffer is "
+                         "dropped), else the DAC time of the first silent block"}
     finally:
         speaker.close()
 

@@ -63,12 +63,13 @@ def _speak(config, text: str, voice: str | None, language: str | None) -> int:
 
     router = tts_from_config(config)
     options = TtsOptions(voice=voice or "", rate=config.tts.rate, language=language)
+    # The voice loads first: the audio stream starts only when there is something to play.
+    engine = router.engine_for(router.voice_for(options), language)
+    if router.notice:
+        info(router.notice)
     speaker = speaker_from_config(config)
     speaker.open()
     try:
-        engine = router.engine_for(router.voice_for(options), language)
-        if router.notice:
-            info(router.notice)
         volume = config.audio.volume
         from dataclasses import replace
 
