@@ -529,6 +529,8 @@ class MainWindow(QMainWindow):
             self.conversation.general.append(message)
         self.view.refresh()
         announce(self.live, message)
+        if speak:
+            self.bridge.speak(message)  # Glimpse's own voice, when the core offers it
 
     def _on_error(self, stage: str, message: str, needs_action: bool) -> None:
         current = self.conversation.current()

@@ -179,3 +179,19 @@ def test_first_run_recommendation_and_privacy(qtbot, tmp_path):
     dialog.finish(True)
     loaded = cfg.load(path, environ={})
     assert loaded.ui.show_first_run is False and loaded.asr.model == "whisper:base.en"
+
+
+def test_opencv_qt_paths_are_removed_before_qt_starts():
+    from ui.app import clean_qt_environment
+
+    env = {"QT_QPA_PLATFORM_PLUGIN_PATH": "/x/site-packages/cv2/qt/plugins",
+           "QT_QPA_FONTDIR": "/x/site-packages/cv2/qt/fonts", "QT_PLUGIN_PATH": "/usr/lib/qt6"}
+    assert sorted(clean_qt_environment(env)) == ["QT_QPA_FONTDIR", "QT_QPA_PLATFORM_PLUGIN_PATH"]
+    assert env == {"QT_PLUGIN_PATH": "/usr/lib/qt6"}
+
+
+def test_global_shortcut_combo_is_written_for_pynput():
+    from ui.shortcuts import pynput_combo
+
+    assert pynput_combo("<ctrl>+<alt>+space") == "<ctrl>+<alt>+<space>"
+    assert pynput_combo("Ctrl+Alt+G") == "<ctrl>+<alt>+g"
