@@ -87,11 +87,15 @@ def test_space_held_is_push_to_talk_and_autorepeat_ignored(qtbot, make_app):
     for _ in range(5):  # a held key repeats: no new turns, no release
         key(w, QEvent.KeyRelease, autorepeat=True)
         key(w, QEvent.KeyPress, autorepeat=True)
+    for _ in range(5):  # plain X11 repeats without the flag: release+press pairs
+        key(w, QEvent.KeyRelease)
+        key(w, QEvent.KeyPress)
+        qtbot.wait(5)  # like the X server's ~40 ms repeat, just shorter than the debounce
     assert w.talking
     qtbot.waitUntil(lambda: bool(w.conversation.turns) and bool(w.conversation.turns[-1].question),
                     timeout=10000)
     key(w, QEvent.KeyRelease)
-    assert not w.talking
+    qtbot.waitUntil(lambda: not w.talking, timeout=1000)  # after the 15 ms debounce
     qtbot.waitUntil(lambda: w.conversation.turns[-1].finished, timeout=10000)
     assert len(w.conversation.turns) == max(started, 1)
     assert w.conversation.turns[-1].answer.endswith("asleep.")
