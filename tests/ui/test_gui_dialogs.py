@@ -195,3 +195,23 @@ def test_global_shortcut_combo_is_written_for_pynput():
 
     assert pynput_combo("<ctrl>+<alt>+space") == "<ctrl>+<alt>+<space>"
     assert pynput_combo("Ctrl+Alt+G") == "<ctrl>+<alt>+g"
+
+
+def test_models_dialog_on_the_real_store(qtbot, tmp_path):
+    """With the model store present: installed models listed, verify runs on the pool."""
+    pytest.importorskip("assistant.models", reason="the model store is not part of this build")
+    config = Config().with_value("models.offline", True)
+    bridge = Bridge(config, pipeline_factory=lambda c: None)
+    dialog = ModelsDialog(bridge, config)
+    qtbot.addWidget(dialog)
+    assert dialog.note == ""
+    names = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
+    assert names and names[0] != "Unknown"
+    if names == ["No models installed yet"]:
+        pytest.skip("no offline pack installed here")
+    dialog.table.setCurrentCell(0, 0)
+    dialog.verify()
+    qtbot.waitUntil(lambda: dialog._task is None, timeout=60000)
+    assert dialog.last_error == "", dialog.last_error
+    assert "Verify finished" in dialog.message.text()
+    bridge.shutdown()
