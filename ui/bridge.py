@@ -138,7 +138,7 @@ class Bridge(QObject):
         """Try again with the current config (after the user fixed what was missing)."""
         self.reconfigure(self.config)
 
-    def shutdown(self, timeout: float = 3.0) -> None:
+    def shutdown(self, timeout: float = 10.0) -> None:
         """Stop everything. Called once when the window closes; may wait up to `timeout`."""
         self._build_id += 1  # a build still running is stopped as soon as it arrives
         self._timer.stop()

@@ -185,6 +185,8 @@ class ConversationView(QTextBrowser):
         if t.question:
             label = "You (still listening)" if t.partial else "You"
             out.append(f"<p><b>{label}:</b> {html.escape(t.question)}</p>")
+        elif t.mode != "ask":
+            out.append(f"<p><b>You:</b> <i>({html.escape(mode.lower())})</i></p>")
         elif not t.finished:
             out.append("<p><b>You:</b> <i>listening...</i></p>")
         if t.answer:

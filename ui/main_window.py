@@ -12,7 +12,8 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QPixmap
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
                                QMainWindow, QMessageBox, QProgressBar, QPushButton, QSizePolicy,
-                               QSplitter, QVBoxLayout, QWidget, QApplication, QAbstractSpinBox)
+                               QSplitter, QVBoxLayout, QWidget, QApplication, QAbstractSpinBox,
+                               QAbstractButton)
 
 from assistant import events as ev
 from assistant.config import Config
@@ -22,6 +23,7 @@ from ui.conversation import Conversation, ConversationView, bgr_to_qimage, THUMB
 
 MODES = (("ask", "Ask about the view"), ("describe", "Describe the scene"),
          ("read", "Read text"))
+RELEASE_DEBOUNCE_MS = 15
 STATE_WORDS = {"starting": "Starting", "running": "Ready", "failed": "Not ready",
                "stopped": "Stopped"}
 TIMELINE = (("final_transcript", "transcript"), ("first_token", "first word"),
@@ -41,6 +43,13 @@ class MainWindow(QMainWindow):
         self.conversation = Conversation()
         self.talking = False
         self._space_down = False
+        # Auto-repeat that X does not flag arrives as release+press pairs within a millisecond;
+        # a release counts once no press followed within this many ms.
+        self._release_timer = QTimer(self)
+        self._release_timer.setSingleShot(True)
+        self._release_timer.setInterval(RELEASE_DEBOUNCE_MS)
+        self._release_timer.timeout.connect(self._space_released)
+        self._pending_up: ev.PushToTalkUp | None = None
         self._stage_states: dict[str, str] = {}
         self._detail = ""  # the latest problem or start-up message, kept until the next turn
         self._frame_captured: float | None = None
@@ -292,15 +301,21 @@ class MainWindow(QMainWindow):
         self.bridge.submit(ev.PushToTalkDown())
         self._update_talk()
 
-    def release(self) -> None:
+    def release(self, command: ev.PushToTalkUp | None = None) -> None:
         """The talk key came up. In toggle mode, the next press ends the question instead."""
         if self.talking and not self.toggle_mode:
-            self._send_up()
+            self._send_up(command)
 
-    def _send_up(self) -> None:
+    def _send_up(self, command: ev.PushToTalkUp | None = None) -> None:
         self.talking = False
-        self.bridge.submit(ev.PushToTalkUp())
+        self.bridge.submit(command or ev.PushToTalkUp())
         self._update_talk()
+
+    def _space_released(self) -> None:
+        """The debounce ran out with no new press: Space really came up."""
+        command, self._pending_up = self._pending_up, None
+        self._space_down = False
+        self.release(command)
 
     def _talk_pressed(self) -> None:
         self.press()
@@ -334,18 +349,26 @@ class MainWindow(QMainWindow):
                                   or (isinstance(focus, QComboBox) and focus.isEditable())):
             return False
         if event.modifiers() & ~Qt.KeypadModifier:
-            return False
+            # Ctrl+Alt+Space and the like: the global shortcut's business. A focused button
+            # would otherwise "click" on it (Qt buttons ignore modifiers), starting a turn.
+            return isinstance(focus, QAbstractButton)
         if kind == QEvent.ShortcutOverride:
             event.accept()  # keep Space for us, not for a button's own handling
             return True
         if event.isAutoRepeat():
             return True  # holding the key repeats it: only the first press counts
-        if kind == QEvent.KeyPress and not self._space_down:
+        if kind == QEvent.KeyPress and self._release_timer.isActive():
+            # A release and a press in quick succession: X's auto-repeat where the server
+            # does not mark it (plain X11 sends release+press pairs). Still held.
+            self._release_timer.stop()
+            self._pending_up = None
+        elif kind == QEvent.KeyPress and not self._space_down:
             self._space_down = True
             self.press()
-        elif kind == QEvent.KeyRelease and self._space_down:
-            self._space_down = False
-            self.release()
+        elif kind == QEvent.KeyRelease and self._space_down and not self._release_timer.isActive():
+            # Made now, so the pipeline's timeline starts at the real release.
+            self._pending_up = ev.PushToTalkUp()
+            self._release_timer.start()
         return True
 
     # -- commands --------------------------------------------------------------------------------
@@ -529,6 +552,8 @@ class MainWindow(QMainWindow):
             self.conversation.general.append(message)
         self.view.refresh()
         announce(self.live, message)
+        if speak:
+            self.bridge.speak(message)  # Glimpse's own voice, when the core offers it
 
     def _on_error(self, stage: str, message: str, needs_action: bool) -> None:
         current = self.conversation.current()

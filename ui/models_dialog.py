@@ -91,13 +91,23 @@ class StoreBackend:
         return [_row(item) for item in self.store.installed()]
 
     def download(self, model: str, on_progress, cancel) -> Any:
-        return self.store.download(model, on_progress=on_progress, cancel=cancel)
+        """Fetch `model` (whisper:/piper:/hf: reference) into the cache; returns its path."""
+        fetch = getattr(self.store, "download", None) or self.store.get
+        return fetch(model, on_progress, cancel=cancel)
 
-    def verify(self, model: str) -> Any:
-        return self._call("verify", model)
+    def verify(self, model: str) -> str:
+        checks = self._call("verify", model) or []
+        bad = [c for c in checks if not getattr(c, "ok", False)]
+        if not checks:
+            return f"nothing to check for {model}"
+        if not bad:
+            return f"{len(checks)} file(s) of {model} are intact"
+        return "; ".join(getattr(c, "message", str(c)) for c in bad)
 
-    def import_folder(self, path: str) -> Any:
-        return self._call("import_folder", path)
+    def import_folder(self, path: str) -> str:
+        method = "import_dir" if hasattr(self.store, "import_dir") else "import_folder"
+        added = self._call(method, Path(path)) or []
+        return f"imported {', '.join(_row(i)['name'] for i in added) or 'nothing'}"
 
     def _call(self, method: str, *args: Any) -> Any:
         fn = getattr(self.store, method, None)
@@ -115,13 +125,14 @@ def _row(item: Any) -> dict[str, str]:
     elif isinstance(item, str):
         data = {"name": item}
     else:
-        data = {k: getattr(item, k) for k in ("name", "kind", "size", "path", "status")
+        data = {k: getattr(item, k) for k in ("name", "ref", "kind", "size", "path", "source")
                 if hasattr(item, k)}
     size = data.get("size") or data.get("bytes")
-    return {"name": str(data.get("name") or data.get("id") or "?"),
+    where = ", ".join(str(data[k]) for k in ("path", "source", "status") if data.get(k))
+    return {"name": str(data.get("name") or data.get("ref") or data.get("id") or "?"),
             "kind": str(data.get("kind", "")),
             "size": _human(size) if isinstance(size, (int, float)) else str(size or ""),
-            "where": str(data.get("path") or data.get("status") or "")}
+            "where": where}
 
 
 def _human(n: float) -> str:

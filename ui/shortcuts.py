@@ -19,6 +19,8 @@ from assistant import events as ev
 
 log = logging.getLogger(__name__)
 
+RELEASE_DEBOUNCE_S = 0.015
+
 
 @dataclass(frozen=True)
 class Shortcut:
@@ -105,6 +107,8 @@ class GlobalShortcut:
         self._keys: set = set()
         self._active = False
         self._talking = False
+        self._pending_up: threading.Timer | None = None
+        self._pending_key = None
 
     def start(self) -> str:
         """Start listening; returns a sentence for the status line / Help saying what works."""
@@ -138,6 +142,10 @@ class GlobalShortcut:
         return f"Global push-to-talk: {self.combo} (works in any window)."
 
     def stop(self) -> None:
+        with self._lock:
+            if self._pending_up is not None:
+                self._pending_up.cancel()
+                self._pending_up = None
         if self._listener is not None:
             self._listener.stop()
             self._listener = None
@@ -149,7 +157,13 @@ class GlobalShortcut:
 
     def _on_press(self, key) -> None:
         with self._lock:
-            self._pressed.add(self._canonical(key))
+            canonical = self._canonical(key)
+            self._pressed.add(canonical)
+            if self._pending_up is not None and canonical == self._pending_key:
+                # X auto-repeat: a release+press pair of the same key. Still held.
+                self._pending_up.cancel()
+                self._pending_up = None
+                return
             if self._active or not self._keys or not self._keys <= self._pressed:
                 return
             self._active = True
@@ -166,7 +180,22 @@ class GlobalShortcut:
             self._pressed.discard(canonical)
             if not self._active or canonical not in self._keys:
                 return
-            self._active = False
-            if self.toggle:
+            if self._pending_up is not None:
                 return
-        self.submit(ev.PushToTalkUp())
+            # Counted as a release only if no press of that key follows within the debounce
+            # (auto-repeat sends release+press pairs); the command is made now, at the real
+            # release. In toggle mode a release only re-arms the combo.
+            command = None if self.toggle else ev.PushToTalkUp()
+            self._pending_key = canonical
+            self._pending_up = threading.Timer(RELEASE_DEBOUNCE_S, self._release, (command,))
+            self._pending_up.daemon = True
+            self._pending_up.start()
+
+    def _release(self, command: ev.PushToTalkUp | None) -> None:
+        with self._lock:
+            if self._pending_up is None:
+                return
+            self._pending_up = None
+            self._active = False
+        if command is not None:
+            self.submit(command)

@@ -179,3 +179,39 @@ def test_first_run_recommendation_and_privacy(qtbot, tmp_path):
     dialog.finish(True)
     loaded = cfg.load(path, environ={})
     assert loaded.ui.show_first_run is False and loaded.asr.model == "whisper:base.en"
+
+
+def test_opencv_qt_paths_are_removed_before_qt_starts():
+    from ui.app import clean_qt_environment
+
+    env = {"QT_QPA_PLATFORM_PLUGIN_PATH": "/x/site-packages/cv2/qt/plugins",
+           "QT_QPA_FONTDIR": "/x/site-packages/cv2/qt/fonts", "QT_PLUGIN_PATH": "/usr/lib/qt6"}
+    assert sorted(clean_qt_environment(env)) == ["QT_QPA_FONTDIR", "QT_QPA_PLATFORM_PLUGIN_PATH"]
+    assert env == {"QT_PLUGIN_PATH": "/usr/lib/qt6"}
+
+
+def test_global_shortcut_combo_is_written_for_pynput():
+    from ui.shortcuts import pynput_combo
+
+    assert pynput_combo("<ctrl>+<alt>+space") == "<ctrl>+<alt>+<space>"
+    assert pynput_combo("Ctrl+Alt+G") == "<ctrl>+<alt>+g"
+
+
+def test_models_dialog_on_the_real_store(qtbot, tmp_path):
+    """With the model store present: installed models listed, verify runs on the pool."""
+    pytest.importorskip("assistant.models", reason="the model store is not part of this build")
+    config = Config().with_value("models.offline", True)
+    bridge = Bridge(config, pipeline_factory=lambda c: None)
+    dialog = ModelsDialog(bridge, config)
+    qtbot.addWidget(dialog)
+    assert dialog.note == ""
+    names = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
+    assert names and names[0] != "Unknown"
+    if names == ["No models installed yet"]:
+        pytest.skip("no offline pack installed here")
+    dialog.table.setCurrentCell(0, 0)
+    dialog.verify()
+    qtbot.waitUntil(lambda: dialog._task is None, timeout=60000)
+    assert dialog.last_error == "", dialog.last_error
+    assert "Verify finished" in dialog.message.text()
+    bridge.shutdown()

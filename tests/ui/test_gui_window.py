@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -40,6 +41,11 @@ def wait_running(qtbot, app):
     assert app.bridge.pipeline.wait_ready(10)
 
 
+def held_long_enough(t0: float) -> bool:
+    """A person holds the key for a while; taps under audio.min_press_ms (200 ms) are dropped."""
+    return time.monotonic() - t0 > 0.5
+
+
 def key(window, kind, autorepeat=False):
     event = QKeyEvent(kind, Qt.Key_Space, Qt.NoModifier, " ", autorepeat)
     QApplication.sendEvent(window.talk, event)
@@ -51,11 +57,15 @@ def test_push_to_talk_turn_with_button(qtbot, make_app):
     w = app.window
     wait_running(qtbot, app)
     factory.parts["mic"].play(speech(1.0))
+    t0 = time.monotonic()
     qtbot.mousePress(w.talk, Qt.LeftButton)
     assert w.talking
     # Partial transcripts show while the key is held.
     qtbot.waitUntil(lambda: bool(w.conversation.turns) and w.conversation.turns[-1].partial
                     and bool(w.conversation.turns[-1].question), timeout=10000)
+    assert "still listening" in (w.view.render_now() or w.view.toPlainText())
+    qtbot.waitUntil(lambda: w.meter.value() > 10 and held_long_enough(t0), timeout=5000)
+    assert "Mic: " in w.meter_text.text() and "silent" not in w.meter_text.text()
     qtbot.mouseRelease(w.talk, Qt.LeftButton)
     qtbot.waitUntil(lambda: w.conversation.turns[-1].finished, timeout=10000)
     turn = w.conversation.turns[-1]
@@ -81,17 +91,22 @@ def test_space_held_is_push_to_talk_and_autorepeat_ignored(qtbot, make_app):
     qtbot.waitUntil(w.isActiveWindow, timeout=3000)
     w.talk.setFocus()
     factory.parts["mic"].play(speech(1.0))
+    t0 = time.monotonic()
     key(w, QEvent.KeyPress)
     assert w.talking
     started = len(w.conversation.turns)
     for _ in range(5):  # a held key repeats: no new turns, no release
         key(w, QEvent.KeyRelease, autorepeat=True)
         key(w, QEvent.KeyPress, autorepeat=True)
+    for _ in range(5):  # plain X11 repeats without the flag: release+press pairs
+        key(w, QEvent.KeyRelease)
+        key(w, QEvent.KeyPress)
+        qtbot.wait(5)  # like the X server's ~40 ms repeat, just shorter than the debounce
     assert w.talking
-    qtbot.waitUntil(lambda: bool(w.conversation.turns) and bool(w.conversation.turns[-1].question),
-                    timeout=10000)
+    qtbot.waitUntil(lambda: bool(w.conversation.turns) and bool(w.conversation.turns[-1].question)
+                    and held_long_enough(t0), timeout=10000)
     key(w, QEvent.KeyRelease)
-    assert not w.talking
+    qtbot.waitUntil(lambda: not w.talking, timeout=1000)  # after the 15 ms debounce
     qtbot.waitUntil(lambda: w.conversation.turns[-1].finished, timeout=10000)
     assert len(w.conversation.turns) == max(started, 1)
     assert w.conversation.turns[-1].answer.endswith("asleep.")
@@ -186,3 +201,30 @@ def test_error_and_first_run_guide_never_stack(qtbot, make_app, tmp_path):
         qtbot.waitUntil(lambda d=dialog: not d.isVisible(), timeout=5000)
     assert sorted(seen) == ["FirstRunDialog", "QMessageBox"]
     assert "Plug one in." in w._error_box.text()
+
+
+def test_saved_settings_rebuild_the_pipeline_and_toggle_mode_works(qtbot, make_app, tmp_path):
+    factory = FakeFactory()
+    app = make_app(factory, config_path=tmp_path / "config.toml")
+    w = app.window
+    wait_running(qtbot, app)
+    old = app.bridge.pipeline
+    dialog = app.open_settings()
+    dialog.set_raw("turns.mode", "toggle")
+    dialog.set_raw("ui.font_scale", "1.5")
+    assert dialog.save()
+    qtbot.waitUntil(lambda: app.bridge.state == "running" and app.bridge.pipeline is not old,
+                    timeout=10000)
+    assert factory.configs[-1].turns.mode == "toggle"
+    assert w.talk.text().startswith("Talk (press to start)")
+    factory.parts["mic"].play(speech(1.0))
+    t0 = time.monotonic()
+    w.press()
+    w.release()  # toggle: letting go does not end the question
+    assert w.talking and "press again" in w.talk.text()
+    qtbot.waitUntil(lambda: bool(w.conversation.turns) and bool(w.conversation.turns[-1].question)
+                    and held_long_enough(t0), timeout=10000)
+    w.press()  # the second press ends it
+    assert not w.talking
+    qtbot.waitUntil(lambda: w.conversation.turns[-1].finished, timeout=10000)
+    assert w.conversation.turns[-1].answer.endswith("asleep.")

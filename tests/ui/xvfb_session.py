@@ -122,6 +122,29 @@ def main() -> int:
         yield lambda: True
         shot("high-contrast", w)
         theme.apply(qapp, "system", 1.0)
+        # Real X key events (XTest, through pynput's controller): Space held in the window,
+        # then the global shortcut, each for a whole turn.
+        from pynput.keyboard import Controller, Key
+
+        kb = Controller()
+        for label, keys in (("space_turn", (Key.space,)),
+                            ("global_turn", (Key.ctrl, Key.alt, Key.space))):
+            w.activateWindow()
+            w.talk.setFocus()
+            yield lambda: w.isActiveWindow()
+            factory.parts["mic"].play(speech(1.5))
+            before, t0 = len(w.conversation.turns), time.perf_counter()
+            for k in keys:
+                kb.press(k)
+            yield lambda b=before, t=t0: (len(w.conversation.turns) > b
+                                          and bool(turn().question)
+                                          and time.perf_counter() - t > 1.2)
+            for k in reversed(keys):
+                kb.release(k)
+            yield lambda: turn().finished
+            result[label] = {"new_turns": len(w.conversation.turns) - before,
+                             "question": turn().question, "answer": turn().answer,
+                             "cancelled": turn().cancelled}
         w.activateWindow()
         w.talk.setFocus()
         if args.ready:
