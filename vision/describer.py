@@ -217,9 +217,9 @@ class Describer:
         if _PEOPLE_WORDS.search(question):
             said = people_sentence(result)
             return [said or "I can't see anyone."]
-        return (["I can't answer questions about the picture without the image model, "
-                 "but here is what I can tell."] + describe_sentences(result, "normal",
-                                                                      self.hints))
+        intro = ("I can't answer questions about the picture without the image model, "
+                 "but here is what I can tell.")
+        return [intro, *describe_sentences(result, "normal", self.hints)]
 
     def stream(self, request: VlmRequest, cancel: CancelToken) -> Iterator[str]:
         pieces = self.answer(request)

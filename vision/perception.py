@@ -237,8 +237,8 @@ class PerceptionResult:
     def as_dict(self) -> dict:
         return {
             "width": self.width, "height": self.height,
-            "lines": [{"text": l.text, "confidence": round(l.confidence, 3), "box": list(l.box)}
-                      for l in self.lines],
+            "lines": [{"text": ln.text, "confidence": round(ln.confidence, 3), "box": list(ln.box)}
+                      for ln in self.lines],
             "faces": [_det_dict(d) for d in self.faces],
             "persons": [_det_dict(d) for d in self.persons],
             "labels": [[n, round(p, 3)] for n, p in self.labels],
@@ -285,20 +285,20 @@ def reading_order(lines: Iterable[TextLine]) -> list[TextLine]:
     Lines whose vertical centres are within half a line height of a row's centre belong to that
     row (a sign with two words OCR'd as two boxes is one row).
     """
-    items = sorted(lines, key=lambda l: (l.box[1] + l.box[3]) / 2)
+    items = sorted(lines, key=lambda ln: (ln.box[1] + ln.box[3]) / 2)
     rows: list[list[TextLine]] = []
     for line in items:
         cy = (line.box[1] + line.box[3]) / 2
         height = max(line.box[3] - line.box[1], 1)
         if rows:
             row = rows[-1]
-            row_cy = float(np.mean([(l.box[1] + l.box[3]) / 2 for l in row]))
-            row_h = float(np.mean([max(l.box[3] - l.box[1], 1) for l in row]))
+            row_cy = float(np.mean([(ln.box[1] + ln.box[3]) / 2 for ln in row]))
+            row_h = float(np.mean([max(ln.box[3] - ln.box[1], 1) for ln in row]))
             if abs(cy - row_cy) <= 0.5 * min(height, row_h):
                 row.append(line)
                 continue
         rows.append([line])
-    return [line for row in rows for line in sorted(row, key=lambda l: l.box[0])]
+    return [line for row in rows for line in sorted(row, key=lambda ln: ln.box[0])]
 
 
 def cut_edges(lines: Iterable[TextLine], width: int, height: int) -> tuple[str, ...]:
@@ -427,7 +427,8 @@ class Perception:
         return PerceptionResult(
             width=w, height=h, lines=tuple(lines), faces=tuple(faces), persons=tuple(persons),
             labels=tuple(labels), groups=tuple(sorted(groups.items(), key=lambda p: -p[1])),
-            brightness=light, blur=sharp, contrast=contrast, cut_edges=cut_edges(lines, w, h), timings_ms=timings,
+            brightness=light, blur=sharp, contrast=contrast, cut_edges=cut_edges(lines, w, h),
+            timings_ms=timings,
             notes=tuple(self._notes))
 
     # -- parts --------------------------------------------------------------------------------

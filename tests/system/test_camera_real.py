@@ -11,8 +11,8 @@ import pytest
 
 from assistant.errors import DeviceError
 from tests.rig.camera import photo, scene_cut_video, udp_camera, write_scene_video  # noqa: F401
-from vision.camera import ImageCamera, OpenCVCamera, from_config
 from assistant.config import Config
+from vision.camera import ImageCamera, OpenCVCamera, from_config
 
 pytestmark = pytest.mark.system
 
@@ -45,7 +45,7 @@ def test_video_file_is_paced_at_its_frame_rate_and_looped(tmp_path):
         camera.close()
 
 
-def test_udp_stream_frames_then_stall_then_recovery(udp_camera):
+def test_udp_stream_frames_then_stall_then_recovery(udp_camera):  # noqa: F811 - fixture
     errors, recovered = [], []
     camera = OpenCVCamera(udp_camera.url, 1280, 720, stall_s=2.0, on_error=errors.append,
                           on_recovered=lambda: recovered.append(True))

@@ -201,3 +201,35 @@ def test_camera_source_kinds_and_fitting(tmp_path):
     sixteen = np.full((10, 10), 65535, np.uint16)
     assert fit_to(sixteen, 1280, 720).max() == 255
     assert fit_to(np.zeros((100, 100, 4), np.uint8), 1280, 720).shape == (100, 100, 3)
+
+
+def test_pipeline_routes_set_mode_to_scene_mode_and_describes_once():
+    from assistant.bootstrap import Parts, bootstrap
+    from assistant.config import Config
+    from tests.fakes import ScriptedVlm
+    from tests.support import EventLog
+
+    camera = FakeCamera(scene_frames("chelsea", 3, 11), fps=10.0)
+    vlm = ScriptedVlm(tokens=("A cat.",))
+    pipeline = bootstrap(Config(), parts=Parts(audio_in=False, asr=False, speech_out=False),
+                         camera=camera, vlm=vlm)
+    log = EventLog(pipeline)
+    pipeline.start()
+    try:
+        assert pipeline.wait_ready(10)
+        assert pipeline.stages.scene in pipeline.stages.all()
+        pipeline.submit(ev.SetMode(mode=Mode.DESCRIBE))
+        started = log.wait_type(ev.TurnStarted, timeout=10)
+        assert started.mode == Mode.DESCRIBE
+        ended = log.wait_type(ev.TurnEnded, timeout=10)
+        assert ended.answer == "A cat." and vlm.requests[0].mode == Mode.DESCRIBE
+        # The same scene keeps playing: the watcher has seen it, and says nothing more.
+        watcher = pipeline.stages.scene
+        seen = watcher._last_seen
+        deadline = time.monotonic() + 10
+        while watcher._last_seen < seen + 1.0 and time.monotonic() < deadline:
+            time.sleep(0.02)  # polling the watcher's progress, with a deadline
+        log.drain()
+        assert len(log.of(ev.TurnStarted)) == 1 and watcher.requested == 1
+    finally:
+        pipeline.stop()

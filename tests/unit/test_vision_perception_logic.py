@@ -24,13 +24,13 @@ def test_reading_order_rows_then_left_to_right():
     # Two words of one row (slightly different heights), then a line below, given shuffled.
     lines = [line("world", 210, 12, 300, 40), line("second row", 10, 60, 200, 90),
              line("hello", 10, 10, 200, 42)]
-    assert [l.text for l in reading_order(lines)] == ["hello", "world", "second row"]
+    assert [ln.text for ln in reading_order(lines)] == ["hello", "world", "second row"]
 
 
 def test_reading_order_two_columns_keeps_rows():
     lines = [line("B1", 300, 10, 400, 30), line("A2", 10, 50, 100, 70), line("A1", 10, 11, 100, 31),
              line("B2", 300, 51, 400, 71)]
-    assert [l.text for l in reading_order(lines)] == ["A1", "B1", "A2", "B2"]
+    assert [ln.text for ln in reading_order(lines)] == ["A1", "B1", "A2", "B2"]
 
 
 def test_cut_edges_only_where_text_touches():
@@ -51,9 +51,11 @@ def test_quality_measures_on_a_real_photo():
     sharp = photo("astronaut")
     blurred = cv2.GaussianBlur(sharp, (0, 0), 3)
     dark = (sharp * 0.12).astype(np.uint8)
-    assert blur_score(sharp) > 100 > 60 > blur_score(blurred)
+    assert blur_score(sharp) > 100
+    assert blur_score(blurred) < 60
     # A dark picture is dark, but not called blurred: the blur score ignores exposure.
-    assert brightness(dark) < 0.1 < 0.3 < brightness(sharp)
+    assert brightness(dark) < 0.1
+    assert brightness(sharp) > 0.3
     assert blur_score(dark) > 60
 
 
@@ -99,7 +101,8 @@ def test_describer_uncertain_object_guess_says_i_think():
 
 
 def test_read_mode_is_verbatim_in_reading_order():
-    r = result(lines=(line("Line one", 10, 10, 200, 30), line("line two, exactly.", 10, 40, 200, 60)))
+    r = result(lines=(line("Line one", 10, 10, 200, 30),
+                      line("line two, exactly.", 10, 40, 200, 60)))
     assert read_sentences(r) == ["Line one", "line two, exactly."]
     assert read_sentences(result()) == ["I can't find any text."]
 
