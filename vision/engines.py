@@ -1,7 +1,8 @@
 """Which engine answers: `from_config(config)` builds the VlmEngine `vlm.backend` asks for.
 
 - "local": the transformers VLM (`vision.vlm.TransformersVlm`), with grounding from local
-  perception (OCR, people, faces) added to its prompt when `vision.perception` is available.
+  perception (OCR, people, faces) added to its prompt when `vision.perception` is available
+  and `vlm.grounding` is on.
 - "remote": an OpenAI-compatible server (`vision.remote.RemoteVlm`), grounded the same way.
 - "describer": the offline describer (`vision.describer.Describer`): no model needed.
 - "auto": remote if `vlm.remote_url` is set; else local if `vlm.model` is on disk (a folder,
@@ -49,7 +50,14 @@ class Grounded:
             return ""
         key = (frame.captured_at, frame.source, frame.image.shape)
         if key != self._key:
-            self._text = self.perception.analyze(frame.image).grounding_text()
+            try:
+                self._text = self.perception.analyze(frame.image).grounding_text()
+            except Exception as exc:  # grounding is an aid: answer without it, and say so
+                message = (f"Local perception failed ({type(exc).__name__}: {exc}); the VLM "
+                           "answers without OCR grounding")
+                log.warning("%s", message)
+                self.warnings = (*self.warnings, message)[-5:]
+                self._text = ""
             self._key = key
         return self._text
 
@@ -79,7 +87,9 @@ def _perception() -> Any | None:
         return Perception()
 
 
-def _grounded(engine: VlmEngine) -> VlmEngine:
+def _grounded(engine: VlmEngine, config: Any) -> VlmEngine:
+    if not getattr(config.vlm, "grounding", True):
+        return engine
     perception = _perception()
     return Grounded(engine, perception) if perception is not None else engine
 
@@ -122,9 +132,9 @@ def from_config(config: Any) -> VlmEngine:
     if backend == "local":
         from vision import vlm
 
-        return _grounded(vlm.from_config(config))
+        return _grounded(vlm.from_config(config), config)
     if backend == "remote":
         from vision import remote
 
-        return _grounded(remote.from_config(config))
+        return _grounded(remote.from_config(config), config)
     return _describer(config, why if config.vlm.backend == "auto" else "")

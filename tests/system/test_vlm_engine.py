@@ -225,3 +225,39 @@ def test_missing_or_broken_model_is_a_clear_model_error(tmp_path):
     (tmp_path / "config.json").write_text('{"model_type": "smolvlm"}')
     with pytest.raises(ModelError, match="SmolVLM2-256M"):
         TransformersVlm(str(tmp_path)).load()
+
+
+def test_answer_stage_with_the_real_engine_streams_and_remembers(engine, photo):
+    """The answer stage drives the engine: tokens then the answer; the follow-up carries the
+    conversation and the engine continues from the kept image prefix."""
+    from assistant import events as ev
+    from assistant.stage import Outbox
+    from vision.answer_stage import AnswerStage
+
+    outbox, generation = Outbox(), Generation()
+    stage = AnswerStage(outbox, generation, engine, memory_turns=4, max_new_tokens=8)
+    engine.reset()
+    frame = Frame(image=photo, captured_at=50.0)
+    calls = VisionCalls(engine)
+    stage.start()
+    try:
+        answers = []
+        for turn, text in enumerate(("What is this?", "And on the left?"), start=1):
+            stage.submit(ev.Question(text=text, frame=frame, turn_id=turn, gen=0))
+            tokens = []
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                event = outbox.get(timeout=deadline - time.monotonic())
+                if isinstance(event, ev.ErrorEvent):
+                    pytest.fail(event.message)
+                if isinstance(event, ev.AnswerToken):
+                    tokens.append(event.text)
+                if isinstance(event, ev.Answer):
+                    answers.append(event)
+                    break
+            assert tokens and answers[-1].text == "".join(tokens).strip()
+        assert calls.count == 1 and engine.last.reused_tokens > 0
+        assert answers[1].source.startswith("vlm")
+    finally:
+        stage.stop()
+        calls.close()
