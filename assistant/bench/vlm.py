@@ -139,7 +139,6 @@ def _timed_in_thread(fn) -> float:
 def measure(engine, images: list[np.ndarray], new_tokens: int, followups: int,
             ocr=None) -> dict[str, list[float]]:
     """Run the engine and HF eager generate on the same requests; times in ms."""
-    import torch
 
     from assistant.events import Frame
     from assistant.ports import VlmRequest

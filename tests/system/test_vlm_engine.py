@@ -117,6 +117,27 @@ def test_cancel_stops_generation_within_100_ms(engine, photo, no_thread_leak):
     assert not [t for t in threading.enumerate() if t.name == "vlm-generate"]
 
 
+def test_cancel_before_the_first_token_stops_the_prefill(engine, photo, no_thread_leak):
+    """A cancel during the prompt's forward pass (long for a big image on a CPU) aborts it at
+    the next layer instead of waiting for the first token."""
+    generation = Generation()
+    token = CancelToken(generation, 0)
+    generation.bump()  # cancelled before the model has run a single layer
+    calls = VisionCalls(engine)
+    try:
+        started = time.perf_counter()
+        pieces = ask(engine, VlmRequest(question="What is it?",
+                                        frame=Frame(image=photo, captured_at=6.0)), token)
+        took = time.perf_counter() - started
+    finally:
+        calls.close()
+    assert pieces == [] and engine.last.cancelled and engine.last.new_tokens == 0
+    assert calls.count == 0, "the vision encoder finished although the turn was cancelled"
+    assert took < 1.0
+    # The engine is fine afterwards.
+    assert ask(engine, VlmRequest(question="And now?", max_new_tokens=3))
+
+
 def test_follow_up_reuses_the_image_prefix(engine, photo):
     engine.reset()
     frame = Frame(image=photo, captured_at=3.0)

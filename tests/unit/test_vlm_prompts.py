@@ -11,8 +11,8 @@ from assistant.config import Config
 from assistant.errors import ConfigError
 from assistant.events import Frame, Mode
 from assistant.ports import VlmRequest
-from tests.fakes import ScriptedVlm
 from assistant.stage import CancelToken
+from tests.fakes import ScriptedVlm
 from vision import engines, remote, vlm
 
 
