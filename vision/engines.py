@@ -115,7 +115,7 @@ def choose(config: Any) -> tuple[str, str]:
 
     if model_present(v.model, config):
         return "local", f"{v.model} is on disk"
-    return "describer", (f"the VLM {v.model} is not downloaded, so the offline describer answers "
+    return "describer", (f"The VLM {v.model} is not downloaded, so the offline describer answers "
                          "(it reads text and finds people, but cannot answer open questions). "
                          f"To get the VLM, run `glimpse models pull {_pull_ref(v.model)}`, "
                          "or set vlm.remote_url to use a server")

@@ -136,13 +136,54 @@ def _timed_in_thread(fn) -> float:
     return out[0]
 
 
+def _engine_turn(engine, request, turn: int, m: dict[str, list[float]]) -> str:
+    """Glimpse's engine: streamed, reusing the kept prefix on follow-ups."""
+    from assistant.stage import CancelToken
+
+    answer = "".join(engine.stream(request, CancelToken.never()))
+    s = engine.last
+    (m["first_ms"] if turn == 0 else m["followup_ms"]).append(1000 * s.first_token_s)
+    if s.new_tokens > 1 and s.last_step_s > s.first_step_s:
+        m["decode_tps"].append((s.new_tokens - 1) / (s.last_step_s - s.first_step_s))
+    m["reused_tokens"].append(s.reused_tokens)
+    m["prompt_tokens"].append(s.prompt_tokens)
+    return answer
+
+
+def _hf_turn(engine, request, turn: int, new_tokens: int, m: dict[str, list[float]]) -> None:
+    """HF eager generate(): the same request, everything recomputed."""
+    t = time.perf_counter()
+    inputs = engine.prepare(request)
+    _sync(engine.device)
+    prep = time.perf_counter() - t
+    if turn == 0:
+        m["preprocess_ms"].append(1000 * prep)
+    pad = engine.processor.tokenizer.pad_token_id
+
+    def one_token():
+        engine.model.generate(**inputs, max_new_tokens=1, do_sample=False, pad_token_id=pad)
+        _sync(engine.device)
+
+    steps = _StepClock()
+
+    def full_answer():
+        engine.model.generate(**inputs, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
+                              do_sample=False, pad_token_id=pad, stopping_criteria=[steps])
+
+    one = _timed_in_thread(one_token)
+    _timed_in_thread(full_answer)
+    (m["hf_first_ms"] if turn == 0 else m["hf_followup_ms"]).append(1000 * (prep + one))
+    # Decode speed measured as for the engine: between the first and the last generated token
+    # inside one generate() call.
+    if len(steps.times) > 1:
+        m["hf_decode_tps"].append((len(steps.times) - 1) / (steps.times[-1] - steps.times[0]))
+
+
 def measure(engine, images: list[np.ndarray], new_tokens: int, followups: int,
             ocr=None) -> dict[str, list[float]]:
     """Run the engine and HF eager generate on the same requests; times in ms."""
-
     from assistant.events import Frame
     from assistant.ports import VlmRequest
-    from assistant.stage import CancelToken
 
     engine.min_new_tokens = new_tokens
     engine.max_new_tokens = new_tokens
@@ -151,53 +192,21 @@ def measure(engine, images: list[np.ndarray], new_tokens: int, followups: int,
         "hf_followup_ms", "hf_decode_tps", "reused_tokens", "prompt_tokens")}
     for index, image in enumerate(images):
         frame = Frame(image=image, captured_at=1000.0 + index, source="bench")
-        if ocr is not None:
-            t = time.perf_counter()
-            ocr.analyze(image)
-            m["ocr_ms"].append(1000 * (time.perf_counter() - t))
         history: list[tuple[str, str]] = []
         for turn in range(1 + followups):
             request = VlmRequest(question=QUESTIONS[turn % len(QUESTIONS)], frame=frame,
                                  history=tuple(history), max_new_tokens=new_tokens)
-            # Glimpse's engine: streamed, reusing the kept prefix on follow-ups.
-            answer = "".join(engine.stream(request, CancelToken.never()))
-            s = engine.last
-            (m["first_ms"] if turn == 0 else m["followup_ms"]).append(1000 * s.first_token_s)
-            if s.new_tokens > 1 and s.last_step_s > s.first_step_s:
-                m["decode_tps"].append((s.new_tokens - 1) / (s.last_step_s - s.first_step_s))
-            m["reused_tokens"].append(s.reused_tokens)
-            m["prompt_tokens"].append(s.prompt_tokens)
-            # HF eager: the same request, everything recomputed.
+            answers: list[str] = []
+            runs = [lambda: answers.append(_engine_turn(engine, request, turn, m)),
+                    lambda: _hf_turn(engine, request, turn, new_tokens, m)]
+            # Alternate who goes first, so neither always inherits a cold or busy machine.
+            for run in (runs if (index + turn) % 2 == 0 else runs[::-1]):
+                run()
+            history.append((request.question, answers[0]))
+        if ocr is not None:
             t = time.perf_counter()
-            inputs = engine.prepare(request)
-            _sync(engine.device)
-            prep = time.perf_counter() - t
-            if turn == 0:
-                m["preprocess_ms"].append(1000 * prep)
-            pad = engine.processor.tokenizer.pad_token_id
-
-            def one_token():
-                engine.model.generate(**inputs, max_new_tokens=1, do_sample=False,
-                                      pad_token_id=pad)
-                _sync(engine.device)
-
-            steps = _StepClock()
-
-            def full_answer():
-                engine.model.generate(**inputs, max_new_tokens=new_tokens,
-                                      min_new_tokens=new_tokens, do_sample=False,
-                                      pad_token_id=pad, stopping_criteria=[steps])
-
-            one = _timed_in_thread(one_token)
-            _timed_in_thread(full_answer)
-            (m["hf_first_ms"] if turn == 0 else m["hf_followup_ms"]).append(
-                1000 * (prep + one))
-            # Decode speed measured the same way as the engine's: between its first and last
-            # generated token inside one generate() call.
-            if len(steps.times) > 1:
-                m["hf_decode_tps"].append((len(steps.times) - 1) /
-                                          (steps.times[-1] - steps.times[0]))
-            history.append((request.question, answer))
+            ocr.analyze(image)
+            m["ocr_ms"].append(1000 * (time.perf_counter() - t))
     return m
 
 
