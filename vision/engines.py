@@ -41,8 +41,18 @@ class Grounded:
 
     def load(self) -> None:
         self.engine.load()
-        self.perception.load()
         self.name = self.engine.name
+        try:
+            self.perception.load()
+        except Exception as exc:  # grounding is an aid: answer without it, and say so
+            self._failed(exc)
+            self.perception = None
+
+    def _failed(self, exc: BaseException) -> None:
+        message = (f"Local perception failed ({type(exc).__name__}: {exc}); the VLM answers "
+                   "without OCR grounding")
+        log.warning("%s", message)
+        self.warnings = (*self.warnings, message)[-5:]
 
     def grounding_for(self, request: VlmRequest) -> str:
         frame = request.frame
@@ -51,12 +61,10 @@ class Grounded:
         key = (frame.captured_at, frame.source, frame.image.shape)
         if key != self._key:
             try:
-                self._text = self.perception.analyze(frame.image).grounding_text()
+                self._text = self.perception.analyze(frame.image).grounding_text() \
+                    if self.perception is not None else ""
             except Exception as exc:  # grounding is an aid: answer without it, and say so
-                message = (f"Local perception failed ({type(exc).__name__}: {exc}); the VLM "
-                           "answers without OCR grounding")
-                log.warning("%s", message)
-                self.warnings = (*self.warnings, message)[-5:]
+                self._failed(exc)
                 self._text = ""
             self._key = key
         return self._text

@@ -168,3 +168,16 @@ def test_auto_without_a_model_uses_the_describer_and_says_how_to_get_one(tmp_pat
     eng = engines.from_config(cfg)
     assert eng.name == "describer"
     assert "glimpse models pull" in eng.warnings[0]
+
+
+class _NoModels(_Perception):
+    def load(self):
+        raise FileNotFoundError("rapidocr models missing")
+
+
+def test_perception_that_cannot_load_leaves_the_engine_working():
+    inner = ScriptedVlm()
+    eng = engines.Grounded(inner, _NoModels())
+    eng.load()
+    assert "".join(eng.stream(VlmRequest(question="q", frame=frame()), CancelToken.never()))
+    assert inner.requests[0].grounding == "" and "rapidocr models missing" in eng.warnings[0]
