@@ -259,6 +259,12 @@ def cpu_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
     followups = o.followups if o.followups is not None else (1 if args.quick else 2)
     new_tokens = o.new_tokens or (8 if args.quick else 24)
     if o.model:
+        from pathlib import Path
+
+        if not (Path(o.model) / "config.json").is_file():
+            raise GlimpseError(f"--model {o.model} is not a model folder (no config.json)",
+                               "Give the folder of a downloaded image-text-to-text model, e.g. "
+                               "a Hugging Face snapshot folder")
         path, what = o.model, f"model folder {o.model}"
     else:
         from assistant.bench.vlm_models import tiny_smolvlm
