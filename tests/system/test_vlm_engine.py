@@ -282,3 +282,21 @@ def test_answer_stage_with_the_real_engine_streams_and_remembers(engine, photo):
     finally:
         stage.stop()
         calls.close()
+
+
+def test_model_bigger_than_free_memory_is_refused_before_loading(tmp_path):
+    """A checkpoint larger than the free memory gives a ModelError naming smaller models
+    (the weights file is sparse: nothing is written or read)."""
+    import shutil
+
+    for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(tiny_smolvlm() / name, tmp_path / name)
+    with open("/proc/meminfo") as f:
+        free = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable"))
+    with open(tmp_path / "model.safetensors", "wb") as f:
+        f.truncate(free * 2)
+    with pytest.raises(ModelError) as info:
+        TransformersVlm(str(tmp_path), device="cpu").load()
+    message = str(info.value)
+    assert "GB is free" in message and "SmolVLM2-256M" in message and "remote" in message
+    assert info.value.needs_action

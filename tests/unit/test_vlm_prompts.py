@@ -181,3 +181,16 @@ def test_perception_that_cannot_load_leaves_the_engine_working():
     eng.load()
     assert "".join(eng.stream(VlmRequest(question="q", frame=frame()), CancelToken.never()))
     assert inner.requests[0].grounding == "" and "rapidocr models missing" in eng.warnings[0]
+
+
+def test_out_of_memory_while_answering_says_what_to_lower():
+    import torch
+
+    from assistant.errors import ModelError
+
+    err = vlm._generation_error(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate"),
+                                "hf:x/y")
+    assert isinstance(err, ModelError) and err.needs_action
+    assert "max_image_pixels" in str(err) and "smaller" in str(err)
+    other = ValueError("shape mismatch")
+    assert vlm._generation_error(other, "m") is other
