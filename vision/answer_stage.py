@@ -24,11 +24,20 @@ class AnswerStage(Stage):
         self.max_new_tokens = max_new_tokens
         self._memory: deque[tuple[float, str, str]] = deque(maxlen=max(memory_turns, 1))
         self._memory_turns = memory_turns
+        self._warned = 0
 
     def setup(self) -> None:
         self.emit(ev.Status(stage=self.name, state="loading", detail=self.engine.name))
         self.engine.load()
         self.emit(ev.Status(stage=self.name, state="ready", detail=self.engine.name))
+        self._notices()
+
+    def _notices(self) -> None:
+        """Pass on the engine's new warnings (describer fallback, perception failures)."""
+        warnings = tuple(getattr(self.engine, "warnings", ()) or ())
+        for message in warnings[self._warned:]:
+            self.emit(ev.Notice(message=message))
+        self._warned = len(warnings)
 
     def process(self, item: ev.Event) -> Iterator[ev.Event]:
         if not isinstance(item, ev.Question):
@@ -41,11 +50,21 @@ class AnswerStage(Stage):
                              max_new_tokens=self.max_new_tokens)
         token = self.token(item)
         parts: list[str] = []
-        for index, piece in enumerate(self.engine.stream(request, token)):
-            if token.cancelled:
-                return
-            parts.append(piece)
-            yield ev.AnswerToken(text=piece, index=index, turn_id=item.turn_id, gen=item.gen)
+        pieces = self.engine.stream(request, token)
+        try:
+            for index, piece in enumerate(pieces):
+                if token.cancelled:
+                    return
+                parts.append(piece)
+                yield ev.AnswerToken(text=piece, index=index, turn_id=item.turn_id,
+                                     gen=item.gen)
+        finally:
+            # A cancelled or interrupted turn stops the engine's generation at once (engines'
+            # generators join their worker threads in their own `finally`).
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
+        self._notices()
         if token.cancelled:
             return
         text = "".join(parts).strip()

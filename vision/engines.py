@@ -1,7 +1,8 @@
 """Which engine answers: `from_config(config)` builds the VlmEngine `vlm.backend` asks for.
 
 - "local": the transformers VLM (`vision.vlm.TransformersVlm`), with grounding from local
-  perception (OCR, people, faces) added to its prompt when `vision.perception` is available.
+  perception (OCR, people, faces) added to its prompt when `vision.perception` is available
+  and `vlm.grounding` is on.
 - "remote": an OpenAI-compatible server (`vision.remote.RemoteVlm`), grounded the same way.
 - "describer": the offline describer (`vision.describer.Describer`): no model needed.
 - "auto": remote if `vlm.remote_url` is set; else local if `vlm.model` is on disk (a folder,
@@ -40,8 +41,18 @@ class Grounded:
 
     def load(self) -> None:
         self.engine.load()
-        self.perception.load()
         self.name = self.engine.name
+        try:
+            self.perception.load()
+        except Exception as exc:  # grounding is an aid: answer without it, and say so
+            self._failed(exc)
+            self.perception = None
+
+    def _failed(self, exc: BaseException) -> None:
+        message = (f"Local perception failed ({type(exc).__name__}: {exc}); the VLM answers "
+                   "without OCR grounding")
+        log.warning("%s", message)
+        self.warnings = (*self.warnings, message)[-5:]
 
     def grounding_for(self, request: VlmRequest) -> str:
         frame = request.frame
@@ -49,7 +60,12 @@ class Grounded:
             return ""
         key = (frame.captured_at, frame.source, frame.image.shape)
         if key != self._key:
-            self._text = self.perception.analyze(frame.image).grounding_text()
+            try:
+                self._text = self.perception.analyze(frame.image).grounding_text() \
+                    if self.perception is not None else ""
+            except Exception as exc:  # grounding is an aid: answer without it, and say so
+                self._failed(exc)
+                self._text = ""
             self._key = key
         return self._text
 
@@ -79,7 +95,9 @@ def _perception() -> Any | None:
         return Perception()
 
 
-def _grounded(engine: VlmEngine) -> VlmEngine:
+def _grounded(engine: VlmEngine, config: Any) -> VlmEngine:
+    if not getattr(config.vlm, "grounding", True):
+        return engine
     perception = _perception()
     return Grounded(engine, perception) if perception is not None else engine
 
@@ -105,7 +123,7 @@ def choose(config: Any) -> tuple[str, str]:
 
     if model_present(v.model, config):
         return "local", f"{v.model} is on disk"
-    return "describer", (f"the VLM {v.model} is not downloaded, so the offline describer answers "
+    return "describer", (f"The VLM {v.model} is not downloaded, so the offline describer answers "
                          "(it reads text and finds people, but cannot answer open questions). "
                          f"To get the VLM, run `glimpse models pull {_pull_ref(v.model)}`, "
                          "or set vlm.remote_url to use a server")
@@ -122,9 +140,9 @@ def from_config(config: Any) -> VlmEngine:
     if backend == "local":
         from vision import vlm
 
-        return _grounded(vlm.from_config(config))
+        return _grounded(vlm.from_config(config), config)
     if backend == "remote":
         from vision import remote
 
-        return _grounded(remote.from_config(config))
+        return _grounded(remote.from_config(config), config)
     return _describer(config, why if config.vlm.backend == "auto" else "")

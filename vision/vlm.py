@@ -358,6 +358,7 @@ class TransformersVlm:
         self._prefix: _Prefix | None = None
         self.last = TurnStats()
         self.min_new_tokens = 0  # > 0: ignore end-of-answer before this many (benchmarks)
+        self._abort_check = None  # set while generating: True once the turn is cancelled
 
     @classmethod
     def from_model(cls, model, processor, *, device: str, dtype, **kwargs) -> "TransformersVlm":
@@ -367,6 +368,7 @@ class TransformersVlm:
         engine.device, engine.dtype = device, dtype
         engine.name = f"vlm:{type(model).__name__}"
         engine._budget_images()
+        engine._install_abort_hooks()
         return engine
 
     # ----- loading ------------------------------------------------------------------------
@@ -394,7 +396,10 @@ class TransformersVlm:
                 "vlm.backend = describer", needs_action=True)
         try:
             self.processor = load_processor(self.path)
-            self.model = AutoModelForImageTextToText.from_pretrained(self.path, dtype=self.dtype)
+            # transformers 5 calls the argument `dtype`; 4.x calls it `torch_dtype`.
+            key = "dtype" if _transformers_major() >= 5 else "torch_dtype"
+            self.model = AutoModelForImageTextToText.from_pretrained(self.path,
+                                                                     **{key: self.dtype})
             self.model.to(self.device).eval()
         except GlimpseError:
             raise
@@ -405,12 +410,32 @@ class TransformersVlm:
         except (OSError, ValueError, KeyError, ImportError, RuntimeError) as exc:
             raise ModelError(f"Could not load the VLM {self.model_ref}: "
                              f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}",
-                             "Check that the folder is a complete image-text-to-text model, or "
+                             "Check that the folder is a complete image-text-to-text model, "
+                             "update transformers if the architecture is newer than it, or "
                              "choose one known to work (" + SMALLER_MODELS + ")",
                              needs_action=True) from exc
         self._budget_images()
-        self.name = f"vlm:{self.path.name if not self.model_ref.startswith('hf:') else self.model_ref[3:]}"
+        self._install_abort_hooks()
+        short = self.model_ref[3:] if self.model_ref.startswith("hf:") else self.path.name
+        self.name = f"vlm:{short}"
         log.info("VLM %s loaded on %s (%s)", self.model_ref, self.device, self.dtype)
+
+    def _install_abort_hooks(self) -> None:
+        """A forward pre-hook on every layer of every layer stack (vision and text) that
+        aborts the forward pass once the turn is cancelled. The stopping criterion only runs
+        between tokens; this also stops a long prefill (a large image on a CPU) within one
+        layer."""
+        import torch
+
+        def check(module, args):
+            abort = self._abort_check
+            if abort is not None and abort():
+                raise _Aborted()
+
+        for module in self.model.modules():
+            if isinstance(module, torch.nn.ModuleList):
+                for layer in module:
+                    layer.register_forward_pre_hook(check)
 
     def _budget_images(self) -> None:
         """Apply `max_image_pixels` to the processor (the frame is downscaled too)."""
@@ -546,6 +571,8 @@ class TransformersVlm:
                                   timeout=0.02)
         max_new = max(1, min(request.max_new_tokens, self.max_new_tokens))
         errors: list[BaseException] = []
+        aborted: list[bool] = []
+        self._abort_check = lambda: stop.is_set() or cancel.cancelled
 
         output: list[Any] = []
 
@@ -558,6 +585,10 @@ class TransformersVlm:
                         min_new_tokens=min(self.min_new_tokens, max_new) or None,
                         stopping_criteria=StoppingCriteriaList([_Stop()]),
                         pad_token_id=_pad_id(tokenizer), use_cache=True))
+            except _Aborted:
+                stats.cancelled = True
+                aborted.append(True)
+                streamer.end()
             except BaseException as exc:  # handed to the consumer thread, raised there
                 errors.append(exc)
                 streamer.end()
@@ -585,8 +616,9 @@ class TransformersVlm:
         finally:
             stop.set()
             worker.join()
+            self._abort_check = None
             stats.total_s = time.perf_counter() - started
-            if image_end and output and not errors:
+            if image_end and output and not errors and not aborted:
                 # Keep the cache of this whole turn (prompt and answer) with the ids it holds;
                 # the next question about this frame reuses its longest common prefix.
                 held = cache.get_seq_length()
@@ -595,6 +627,10 @@ class TransformersVlm:
                 self._prefix = None
         if errors:
             raise _generation_error(errors[0], self.model_ref)
+
+
+class _Aborted(Exception):
+    """Raised inside a forward pass by the abort hook: the turn was cancelled."""
 
 
 def _token_streamer_class():
@@ -625,7 +661,7 @@ def _token_streamer_class():
     return TokenStreamer
 
 
-def _TokenStreamer(*args, **kwargs):  # noqa: N802 - reads as the class it builds
+def _TokenStreamer(*args, **kwargs):  # reads as the class it builds
     return _token_streamer_class()(*args, **kwargs)
 
 

@@ -3,7 +3,9 @@
 The server is `tests.support_vlm.OpenAIProtocolServer`: a recorded-protocol server (http.server)
 that speaks the exact streaming wire format of the OpenAI chat completions API (SSE chunks,
 `data: [DONE]`, JSON error bodies), plus slow, hung and failing modes. A real model server
-(llama.cpp, vLLM, Ollama) cannot be installed or run offline here; the client code is the same.
+cannot run on the test machines: llama-cpp-python has no binary wheel there (it would compile
+from source for a long time), vLLM needs a GPU, Ollama needs a download, and no model weights
+are available offline. The client speaks to all of them through this same protocol.
 """
 from __future__ import annotations
 

@@ -117,6 +117,27 @@ def test_cancel_stops_generation_within_100_ms(engine, photo, no_thread_leak):
     assert not [t for t in threading.enumerate() if t.name == "vlm-generate"]
 
 
+def test_cancel_before_the_first_token_stops_the_prefill(engine, photo, no_thread_leak):
+    """A cancel during the prompt's forward pass (long for a big image on a CPU) aborts it at
+    the next layer instead of waiting for the first token."""
+    generation = Generation()
+    token = CancelToken(generation, 0)
+    generation.bump()  # cancelled before the model has run a single layer
+    calls = VisionCalls(engine)
+    try:
+        started = time.perf_counter()
+        pieces = ask(engine, VlmRequest(question="What is it?",
+                                        frame=Frame(image=photo, captured_at=6.0)), token)
+        took = time.perf_counter() - started
+    finally:
+        calls.close()
+    assert pieces == [] and engine.last.cancelled and engine.last.new_tokens == 0
+    assert calls.count == 0, "the vision encoder finished although the turn was cancelled"
+    assert took < 1.0
+    # The engine is fine afterwards.
+    assert ask(engine, VlmRequest(question="And now?", max_new_tokens=3))
+
+
 def test_follow_up_reuses_the_image_prefix(engine, photo):
     engine.reset()
     frame = Frame(image=photo, captured_at=3.0)
@@ -225,3 +246,57 @@ def test_missing_or_broken_model_is_a_clear_model_error(tmp_path):
     (tmp_path / "config.json").write_text('{"model_type": "smolvlm"}')
     with pytest.raises(ModelError, match="SmolVLM2-256M"):
         TransformersVlm(str(tmp_path)).load()
+
+
+def test_answer_stage_with_the_real_engine_streams_and_remembers(engine, photo):
+    """The answer stage drives the engine: tokens then the answer; the follow-up carries the
+    conversation and the engine continues from the kept image prefix."""
+    from assistant import events as ev
+    from assistant.stage import Outbox
+    from vision.answer_stage import AnswerStage
+
+    outbox, generation = Outbox(), Generation()
+    stage = AnswerStage(outbox, generation, engine, memory_turns=4, max_new_tokens=8)
+    engine.reset()
+    frame = Frame(image=photo, captured_at=50.0)
+    calls = VisionCalls(engine)
+    stage.start()
+    try:
+        answers = []
+        for turn, text in enumerate(("What is this?", "And on the left?"), start=1):
+            stage.submit(ev.Question(text=text, frame=frame, turn_id=turn, gen=0))
+            tokens = []
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                event = outbox.get(timeout=deadline - time.monotonic())
+                if isinstance(event, ev.ErrorEvent):
+                    pytest.fail(event.message)
+                if isinstance(event, ev.AnswerToken):
+                    tokens.append(event.text)
+                if isinstance(event, ev.Answer):
+                    answers.append(event)
+                    break
+            assert tokens and answers[-1].text == "".join(tokens).strip()
+        assert calls.count == 1 and engine.last.reused_tokens > 0
+        assert answers[1].source.startswith("vlm")
+    finally:
+        stage.stop()
+        calls.close()
+
+
+def test_model_bigger_than_free_memory_is_refused_before_loading(tmp_path):
+    """A checkpoint larger than the free memory gives a ModelError naming smaller models
+    (the weights file is sparse: nothing is written or read)."""
+    import shutil
+
+    for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(tiny_smolvlm() / name, tmp_path / name)
+    with open("/proc/meminfo") as f:
+        free = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable"))
+    with open(tmp_path / "model.safetensors", "wb") as f:
+        f.truncate(free * 2)
+    with pytest.raises(ModelError) as info:
+        TransformersVlm(str(tmp_path), device="cpu").load()
+    message = str(info.value)
+    assert "GB is free" in message and "SmolVLM2-256M" in message and "remote" in message
+    assert info.value.needs_action

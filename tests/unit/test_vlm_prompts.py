@@ -11,8 +11,8 @@ from assistant.config import Config
 from assistant.errors import ConfigError
 from assistant.events import Frame, Mode
 from assistant.ports import VlmRequest
-from tests.fakes import ScriptedVlm
 from assistant.stage import CancelToken
+from tests.fakes import ScriptedVlm
 from vision import engines, remote, vlm
 
 
@@ -140,3 +140,57 @@ def test_grounded_wrapper_adds_perception_once_per_frame():
     list(eng.stream(VlmRequest(question="c"), CancelToken.never()))
     assert [r.grounding for r in inner.requests] == ["Text found by OCR: EXIT"] * 2 + [""]
     assert perception.calls == 1
+
+
+class _Broken(_Perception):
+    def analyze(self, image):
+        raise RuntimeError("OCR model missing")
+
+
+def test_a_failing_perception_does_not_block_the_answer(caplog):
+    inner = ScriptedVlm()
+    eng = engines.Grounded(inner, _Broken())
+    assert "".join(eng.stream(VlmRequest(question="q", frame=frame()), CancelToken.never()))
+    assert inner.requests[0].grounding == ""
+    assert "OCR model missing" in eng.warnings[0] and "OCR model missing" in caplog.text
+
+
+def test_grounding_can_be_turned_off():
+    cfg = (Config().with_value("vlm.backend", "remote")
+           .with_value("vlm.remote_url", "http://127.0.0.1:1/v1")
+           .with_value("vlm.grounding", False))
+    assert isinstance(engines.from_config(cfg), remote.RemoteVlm)
+
+
+def test_auto_without_a_model_uses_the_describer_and_says_how_to_get_one(tmp_path):
+    pytest.importorskip("vision.describer")
+    cfg = Config().with_value("vlm.model", str(tmp_path / "missing"))
+    eng = engines.from_config(cfg)
+    assert eng.name == "describer"
+    assert "glimpse models pull" in eng.warnings[0]
+
+
+class _NoModels(_Perception):
+    def load(self):
+        raise FileNotFoundError("rapidocr models missing")
+
+
+def test_perception_that_cannot_load_leaves_the_engine_working():
+    inner = ScriptedVlm()
+    eng = engines.Grounded(inner, _NoModels())
+    eng.load()
+    assert "".join(eng.stream(VlmRequest(question="q", frame=frame()), CancelToken.never()))
+    assert inner.requests[0].grounding == "" and "rapidocr models missing" in eng.warnings[0]
+
+
+def test_out_of_memory_while_answering_says_what_to_lower():
+    import torch
+
+    from assistant.errors import ModelError
+
+    err = vlm._generation_error(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate"),
+                                "hf:x/y")
+    assert isinstance(err, ModelError) and err.needs_action
+    assert "max_image_pixels" in str(err) and "smaller" in str(err)
+    other = ValueError("shape mismatch")
+    assert vlm._generation_error(other, "m") is other
