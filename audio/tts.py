@@ -103,7 +103,7 @@ def _speakable(text: str) -> bool:
 def parse_voice(spec: str) -> tuple[str, str]:
     """"piper:en_US-joe-medium" -> ("piper", "en_US-joe-medium"); a .onnx path -> ("piper", path)."""
     spec = spec.strip()
-    if spec.endswith(".onnx") or spec.endswith(".onnx.json"):
+    if spec.endswith((".onnx", ".onnx.json")):
         return "piper", spec.removesuffix(".json")
     kind, sep, name = spec.partition(":")
     if not sep:

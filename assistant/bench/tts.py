@@ -17,8 +17,6 @@ import argparse
 import time
 from typing import Any
 
-import numpy as np
-
 from assistant.bench.report import pct, table, write
 from assistant.config import Config
 from assistant.ports import TtsOptions

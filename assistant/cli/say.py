@@ -59,7 +59,8 @@ def _speak(config, text: str, voice: str | None, language: str | None) -> int:
     """Synthesize piece by piece on this thread while the speaker plays the earlier pieces."""
     from assistant.ports import TtsOptions
     from audio.speaker import from_config as speaker_from_config
-    from audio.tts import from_config as tts_from_config, speech_pieces
+    from audio.tts import from_config as tts_from_config
+    from audio.tts import speech_pieces
 
     router = tts_from_config(config)
     options = TtsOptions(voice=voice or "", rate=config.tts.rate, language=language)

@@ -17,8 +17,14 @@ from assistant.config import Config
 from assistant.errors import ModelError
 from assistant.ports import TtsOptions
 from assistant.stage import Generation, Outbox
-from audio.tts import CoquiEngine, EspeakEngine, PiperEngine, VoiceRouter, from_config, \
-    synthesize_to_wav
+from audio.tts import (
+    CoquiEngine,
+    EspeakEngine,
+    PiperEngine,
+    VoiceRouter,
+    from_config,
+    synthesize_to_wav,
+)
 
 pytestmark = pytest.mark.system
 

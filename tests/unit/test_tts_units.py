@@ -12,12 +12,18 @@ from assistant import events as ev
 from assistant.bootstrap import Parts, bootstrap
 from assistant.config import Config
 from assistant.errors import ConfigError
-from assistant.ports import TtsAudio, TtsOptions
+from assistant.ports import TtsOptions
 from assistant.stage import Generation, Outbox
 from audio.earcons import NAMES, Earcons, synthesize
 from audio.speech_stage import SpeechStage
-from audio.tts import VoiceRouter, clean_for_speech, parse_language_voices, parse_voice, \
-    parse_wav_bytes, speech_pieces
+from audio.tts import (
+    VoiceRouter,
+    clean_for_speech,
+    parse_language_voices,
+    parse_voice,
+    parse_wav_bytes,
+    speech_pieces,
+)
 from tests.fakes import FakeCamera, RecordingSpeaker, ScriptedTts, ScriptedVlm
 from tests.support import EventLog
 
