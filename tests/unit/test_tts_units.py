@@ -282,3 +282,19 @@ def test_bootstrap_wires_earcons_to_the_pipeline():
         pipeline.stop()
     # processing (thinking) and done at least: the earcons went to the speaker's earcon lane
     assert len(speaker.earcons) >= 2
+
+
+def test_question_language_picks_the_voice_for_streamed_tokens():
+    seen = []
+
+    class LangTts(ScriptedTts):
+        def synthesize(self, text, options):
+            seen.append((text, options.language))
+            yield from super().synthesize(text, options)
+
+    items = [ev.Question(text="Was siehst du?", language="de", turn_id=1),
+             ev.AnswerToken(text="Ich sehe, ", turn_id=1), ev.AnswerToken(text="eine Katze. ",
+                                                                         turn_id=1),
+             ev.Answer(text="Ich sehe, eine Katze.", turn_id=1)]
+    run_stage(LangTts(), items)
+    assert seen and all(lang == "de" for _, lang in seen)
