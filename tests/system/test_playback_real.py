@@ -109,14 +109,18 @@ def test_no_device_name_matches_gives_the_device_list(sd):
     assert devices[0]["name"] in str(info.value)  # it lists what there is
 
 
-def test_device_is_chosen_by_part_of_its_name(sd):
-    from audio.speaker import SoundDeviceSpeaker, list_output_devices
+def test_device_is_chosen_by_name_or_index(sd):
+    from audio.speaker import SoundDeviceSpeaker, find_output_device, list_output_devices
 
-    name = list_output_devices()[-1]["name"]
-    spk = SoundDeviceSpeaker(device=name[:3].upper())
+    devices = list_output_devices()
+    other = devices[-1]  # not the default when there are several
+    assert find_output_device(other["name"].upper()) == other["index"]  # any case
+    assert find_output_device(str(other["index"])) == other["index"]
+    assert find_output_device("") is None  # the system default
+    spk = SoundDeviceSpeaker(device=other["name"])
     spk.open()
     try:
-        assert spk.device_index == list_output_devices()[-1]["index"] or spk.device_index >= 0
+        assert spk.device_index == other["index"] and spk.rate > 0
     finally:
         spk.close()
 
