@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 from assistant import events as ev
@@ -429,9 +429,15 @@ class Pipeline:
     def _on_error(self, err: ev.ErrorEvent) -> None:
         self._publish(err)
         turn = self._turn
-        # A failure inside the running turn ends it, so the user is never left waiting.
-        if turn is not None and not turn.ended and err.turn_id == turn.id and err.turn_id:
-            self._end_turn(turn, cancelled=False)
+        if turn is None or turn.ended or not err.turn_id or err.turn_id != turn.id:
+            return
+        if err.stage == StageName.CAMERA:
+            # No picture is not fatal: the question is answered without one.
+            turn.frame_resolved = True
+            self._maybe_ask(turn)
+            return
+        # Any other failure inside the running turn ends it, so the user is never left waiting.
+        self._end_turn(turn, cancelled=False)
 
     # -- turn end -----------------------------------------------------------------------------
 
@@ -481,6 +487,3 @@ class Pipeline:
         ev.ErrorEvent: _on_error,
     }
 
-
-def replace_options(options: PipelineOptions, **changes: object) -> PipelineOptions:
-    return replace(options, **changes)  # type: ignore[arg-type]

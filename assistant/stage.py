@@ -185,7 +185,9 @@ class Stage:
 
     # -- the loop (stage thread) ------------------------------------------------------------------
 
-    def _ensure_setup(self) -> bool:
+    def _ensure_setup(self, item: Event | None = None) -> bool:
+        """Run setup once; on failure report it (tagged with the item's turn, so that turn
+        ends with the error instead of waiting) and retry on the next item."""
         if self._set_up:
             return True
         try:
@@ -195,7 +197,8 @@ class Stage:
         except Exception as exc:  # noqa: BLE001 - becomes an ErrorEvent, never swallowed
             log.debug("setup of %s failed", self.name.value, exc_info=True)
             message, needs_action = describe_exception(exc)
-            self.emit_error(message, recoverable=True, needs_action=needs_action)
+            self.emit_error(message, recoverable=True, needs_action=needs_action,
+                            turn_id=getattr(item, "turn_id", 0))
             return False
         finally:
             self.ready.set()
@@ -231,7 +234,7 @@ class Stage:
                 break
             if self.stale(item):
                 continue
-            if not self._ensure_setup():
+            if not self._ensure_setup(item):
                 continue
             self._drain(self.process(item), item)
         try:

@@ -1,17 +1,108 @@
-"""`glimpse ask`: one full turn, headless: spoken question (and a frame) in, transcript and answer out."""
+"""`glimpse ask --audio Q.wav [--image F.jpg | --camera SRC] [--say OUT.wav] [--json]`:
+one full turn through the real pipeline, headless.
+
+stdout: the transcript line, then the answer (or one JSON document with --json).
+stderr: progress, notices, the turn's timings.
+"""
 from __future__ import annotations
 
 import argparse
+import queue
+import sys
 
+from assistant import events as ev
+from assistant.bootstrap import Parts, bootstrap
+from assistant.cli.common import info, load_config, print_json
 from assistant.errors import GlimpseError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ask", help="one full turn, headless: spoken question (and a frame) in, transcript and answer out")
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p = sub.add_parser("ask", help="one full turn, headless: a spoken (or typed) question and a "
+                                   "picture in; transcript, answer and timings out")
+    question = p.add_mutually_exclusive_group(required=True)
+    question.add_argument("--audio", metavar="Q.wav", help="the spoken question (wav/flac/mp3)")
+    question.add_argument("--text", metavar="QUESTION", help="a typed question instead")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--image", metavar="F.jpg", help="the picture to ask about")
+    source.add_argument("--camera", metavar="SRC", help="camera index, video file, URL or folder")
+    p.add_argument("--say", metavar="OUT.wav", help="also speak the answer into this WAV file")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise GlimpseError("The answer engine part of Glimpse is not built yet",
-                       "This command arrives in a later version.")
+    config = load_config(args)
+    source = args.image or args.camera or ""
+    config = config.with_value("camera.source", source)
+    speaker = None
+    if args.say:
+        from audio.file_speaker import WavFileSpeaker
+
+        speaker = WavFileSpeaker(args.say)
+    samples = None
+    if args.audio:
+        from audio.audio_io import load_audio
+
+        samples = load_audio(args.audio)
+    parts = Parts(audio_in=False, asr=args.audio is not None, camera=bool(source),
+                  speech_out=speaker is not None, playback=speaker is not None)
+    pipeline = bootstrap(config, parts=parts, speaker=speaker)
+    pipeline.start()
+    try:
+        # Timings start at the question, not at model loading.
+        pipeline.wait_ready(timeout=args.timeout)
+        if samples is not None:
+            pipeline.submit(ev.AskAudio(samples=samples, sample_rate=16000))
+        else:
+            pipeline.submit(ev.Ask(text=args.text))
+        result = _collect(pipeline, args.timeout)
+    finally:
+        pipeline.stop(timeout=5.0)
+    if args.json:
+        print_json(result)
+    else:
+        print(result["transcript"])
+        print(result["answer"])
+    timings = result["timings_ms"]
+    if timings:
+        info("timings from release (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
+    if args.say and result["answer"]:
+        info(f"spoken answer written to {args.say}")
+    return 1 if result["errors"] or not result["answer"] else 0
+
+
+def _collect(pipeline, timeout: float) -> dict:
+    result: dict = {"transcript": "", "language": None, "answer": "", "source": None,
+                    "frame": None, "notices": [], "errors": [], "timings_ms": {}, "metrics": None}
+    deadline = ev.now() + timeout
+    while True:
+        left = deadline - ev.now()
+        if left <= 0:
+            raise GlimpseError(f"The turn did not finish within {timeout:.0f} s",
+                               "Try a smaller model, or raise --timeout.")
+        try:
+            event = pipeline.events.get(timeout=min(left, 0.5))
+        except queue.Empty:
+            continue
+        if isinstance(event, ev.Transcript) and not event.partial:
+            result["transcript"], result["language"] = event.text, event.language
+        elif isinstance(event, ev.Answer):
+            result["answer"], result["source"] = event.text, event.source
+        elif isinstance(event, ev.Frame):
+            result["frame"] = {"source": event.source, "age_s": round(event.age, 3),
+                               "sharpness": round(event.sharpness, 1),
+                               "size": list(event.image.shape[:2][::-1])}
+        elif isinstance(event, ev.Notice):
+            result["notices"].append(event.message)
+            info(event.message)
+        elif isinstance(event, ev.ErrorEvent):
+            result["errors"].append({"stage": event.stage.value, "message": event.message})
+            print(f"glimpse: {event.message}", file=sys.stderr)
+        elif isinstance(event, ev.Status) and event.state == "loading":
+            info(f"loading {event.stage.value}: {event.detail}")
+        elif isinstance(event, ev.Metrics):
+            result["metrics"] = event.as_dict()
+            result["timings_ms"] = {k: round(v, 1) for k, v in event.durations_ms().items()}
+        elif isinstance(event, ev.TurnEnded):
+            return result

@@ -1,0 +1,334 @@
+"""`glimpse bench e2e`: whole turns through the real pipeline and real devices.
+
+A spoken question is played into the microphone while the key is "held"; the release, the final
+transcript, the first answer token, the first audio queued and the first audible sample on the
+speaker are timed for every turn. On machines without sound hardware the benchmark starts its own
+virtual microphone and speaker (a private PulseAudio server), so PortAudio, Whisper, the answer
+engine and the TTS engine all run for real. The first audible sample is read from the speaker side
+by a probe that records the speaker's monitor with monotonic timestamps.
+
+Peers in the same run: openai-whisper `transcribe()` on the same audio and weights, and Piper
+synthesizing the whole answer before playback.
+"""
+from __future__ import annotations
+
+import argparse
+import queue
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant import events as ev
+from assistant.bench import report
+from assistant.cli.common import info, load_config
+from assistant.config import Config
+from assistant.errors import GlimpseError
+
+QUESTIONS = (
+    "What do you see in front of me?",
+    "Is there any text in this picture?",
+    "Describe the scene, please.",
+    "What is on the table?",
+    "Can you read the sign for me?",
+)
+
+STAGES = (
+    ("asr", "release -> final transcript"),
+    ("answer", "transcript -> first token"),
+    ("tts", "first token -> first audio queued"),
+    ("playback", "first audio queued -> first audible sample"),
+    ("release_to_first_audio", "release -> first audible word"),
+)
+
+
+def _parse(rest: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="glimpse bench e2e")
+    p.add_argument("--turns", type=int, default=20)
+    p.add_argument("--png", help="where to write the latency picture (default: beside --json)")
+    p.add_argument("--camera", default="", help="camera source (default: a generated video)")
+    p.add_argument("--idle-seconds", type=float, default=5.0)
+    return p.parse_args(rest)
+
+
+def _bench_config(config: Config, camera: str) -> Config:
+    for key, value in (("camera.source", camera), ("earcons.enabled", "false"),
+                       ("ui.announce_ready", "false"), ("asr.partial_interval_s", "0.5")):
+        config = config.with_value(key, value)
+    return config
+
+
+def _make_video(path: Path) -> str:
+    """A short looping clip from a real photo, so the camera path runs for real."""
+    import cv2
+    from skimage import data
+
+    img = cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2BGR)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 15,
+                             (img.shape[1], img.shape[0]))
+    rng = np.random.default_rng(0)
+    for _ in range(45):
+        noise = rng.integers(-3, 4, img.shape, dtype=np.int16)
+        writer.write(np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8))
+    writer.release()
+    return str(path)
+
+
+def _make_questions(config: Config, folder: Path) -> list[tuple[str, Path, np.ndarray]]:
+    """Speak the questions with the configured TTS engine; 0.4 s of silence after each."""
+    import soundfile as sf
+    import soxr
+
+    from assistant.bootstrap import build
+    from assistant.ports import TtsOptions
+
+    tts = build("tts", config)
+    tts.load()
+    out = []
+    for i, text in enumerate(QUESTIONS):
+        pieces = list(tts.synthesize(text, TtsOptions(voice=config.tts.voice)))
+        rate = pieces[0].sample_rate
+        audio = np.concatenate([p.samples for p in pieces])
+        audio16 = soxr.resample(audio, rate, 16000).astype(np.float32)
+        audio16 = np.concatenate([audio16, np.zeros(int(0.4 * 16000), np.float32)])
+        path = folder / f"q{i}.wav"
+        sf.write(str(path), audio16, 16000, subtype="PCM_16")
+        out.append((text, path, audio16))
+    return out
+
+
+def _wait(pipeline, kind: type, turn_id: int | None, timeout: float) -> list[ev.Event]:
+    seen: list[ev.Event] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            event = pipeline.events.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        seen.append(event)
+        if isinstance(event, ev.ErrorEvent):
+            info(f"error during the benchmark: {event.message}")
+        if isinstance(event, kind) and (turn_id is None or getattr(event, "turn_id", None) == turn_id):
+            return seen
+    raise GlimpseError(f"Timed out waiting for {kind.__name__}",
+                       "Run `glimpse doctor`; the pipeline may be missing a model.")
+
+
+def _run_turns(pipeline, audio, questions, turns: int) -> list[dict[str, Any]]:
+    results = []
+    for i in range(turns):
+        text, wav, _ = questions[i % len(questions)]
+        pipeline.submit(ev.PushToTalkDown())
+        started = _wait(pipeline, ev.TurnStarted, None, 10)[-1]
+        player = audio.play_into_mic(wav)
+        player.wait(30)
+        pipeline.submit(ev.PushToTalkUp())
+        seen = _wait(pipeline, ev.TurnEnded, started.turn_id, 120)
+        metrics = next(e for e in seen if isinstance(e, ev.Metrics))
+        ended = seen[-1]
+        results.append({"question": text, "metrics": metrics, "transcript": ended.transcript,
+                        "answer": ended.answer})
+        info(f"turn {i + 1}/{turns}: {ended.transcript!r}")
+    return results
+
+
+def _stage_times(turn: dict[str, Any], audible: float | None) -> dict[str, float | None]:
+    m: ev.Metrics = turn["metrics"]
+
+    def ms(a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None else (b - a) * 1000
+
+    ready = max(x for x in (m.final_transcript, m.frame_chosen) if x is not None) \
+        if m.final_transcript is not None else None
+    return {
+        "asr": ms(m.release, m.final_transcript),
+        "answer": ms(ready, m.first_token),
+        "tts": ms(m.first_token, m.first_audio_queued),
+        "playback": ms(m.first_audio_queued, audible),
+        "release_to_first_audio": ms(m.release, audible),
+    }
+
+
+def _peer_asr(config: Config, questions) -> dict[str, Any]:
+    """openai-whisper transcribe() on the same audio and weights (greedy, warm)."""
+    import whisper
+
+    from assistant.models import ModelStore
+
+    name = config.asr.model.split(":", 1)[1] if config.asr.model.startswith("whisper:") else \
+        config.asr.model
+    model = whisper.load_model(str(ModelStore(config).whisper_checkpoint(name)), device="cpu")
+    model.transcribe(questions[0][2], temperature=0.0, fp16=False)  # warm-up
+    times = []
+    for _, _, audio in questions:
+        t0 = time.perf_counter()
+        model.transcribe(audio, temperature=0.0, fp16=False, language="en")
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"openai_whisper_ms": times}
+
+
+def _peer_tts(config: Config, answers: list[str]) -> dict[str, Any]:
+    """The TTS engine synthesizing the whole answer before anything can play."""
+    from assistant.bootstrap import build
+    from assistant.ports import TtsOptions
+
+    tts = build("tts", config)
+    tts.load()
+    times = []
+    for text in answers:
+        t0 = time.perf_counter()
+        for _ in tts.synthesize(text, TtsOptions(voice=config.tts.voice)):
+            pass
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"whole_answer_synthesis_ms": times}
+
+
+def _idle_cpu(pipeline, seconds: float) -> float:
+    """CPU use (% of one core) of this process with the camera preview on and no turn."""
+    t0, c0 = time.monotonic(), time.process_time()
+    deadline = t0 + seconds
+    while time.monotonic() < deadline:
+        try:
+            pipeline.events.get(timeout=0.1)  # keep draining previews, like the UI does
+        except queue.Empty:
+            pass
+    return (time.process_time() - c0) / (time.monotonic() - t0) * 100
+
+
+def _picture(path: Path, turns: list[dict[str, Any]], per_stage: dict[str, list[float]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.5))
+    totals = [t["stages"]["release_to_first_audio"] or 0 for t in turns]
+    median_turn = turns[int(np.argsort(totals)[len(totals) // 2])]
+    spans = [(name, label) for name, label in STAGES if name != "release_to_first_audio"]
+    start = 0.0
+    for i, (name, label) in enumerate(spans):
+        width = median_turn["stages"][name] or 0.0
+        ax1.barh(i, width, left=start, color=f"C{i}")
+        ax1.text(start + width + 5, i, f"{width:.0f} ms", va="center", fontsize=9)
+        start += width
+    ax1.set_yticks(range(len(spans)), [label for _, label in spans], fontsize=9)
+    ax1.invert_yaxis()
+    ax1.set_xlabel("ms after release")
+    ax1.set_title(f"One turn (median): release -> first audible word {start:.0f} ms")
+    names = [label for name, label in STAGES if per_stage.get(name)]
+    ax2.boxplot([per_stage[name] for name, _ in STAGES if per_stage.get(name)], vert=False)
+    ax2.set_yticks(range(1, len(names) + 1), names, fontsize=9)
+    ax2.invert_yaxis()
+    ax2.set_xlabel("ms")
+    ax2.set_title(f"Per stage over {len(turns)} turns")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(args: argparse.Namespace) -> int:
+    opts = _parse(list(args.rest or []))
+    if args.gpu:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise GlimpseError("--gpu needs a CUDA GPU, and none was found",
+                               "Run without --gpu, or on a machine with an NVIDIA GPU.")
+    turns = 3 if args.quick else max(opts.turns, 1)
+    # The spoken questions have to reach a microphone, so the benchmark always runs on its own
+    # private audio server (virtual mic and speaker), also on machines with sound hardware.
+    from audio.virtual import RigError, VirtualAudio
+
+    try:
+        audio = VirtualAudio().start()
+    except RigError as exc:
+        raise GlimpseError(f"Could not start the virtual audio devices: {exc}",
+                           "Install pulseaudio and pulseaudio-utils.") from exc
+    import sounddevice as sd
+
+    sd._terminate()  # re-read the device list now that the private server is up
+    sd._initialize()
+    from assistant.bootstrap import bootstrap
+    from audio.virtual import SpeakerProbe
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="glimpse-bench-") as tmp:
+            folder = Path(tmp)
+            config = _bench_config(load_config(args),
+                                   opts.camera or _make_video(folder / "camera.mp4"))
+            questions = _make_questions(config, folder)
+            pipeline = bootstrap(config)
+            pipeline.start()
+            if not pipeline.wait_ready(300):
+                raise GlimpseError("The pipeline did not finish loading in 5 minutes",
+                                   "Check `glimpse doctor`.")
+            try:
+                with SpeakerProbe(audio) as probe:
+                    results = _run_turns(pipeline, audio, questions, turns)
+                idle_cpu = _idle_cpu(pipeline, opts.idle_seconds)
+            finally:
+                pipeline.stop(timeout=5)
+            for turn in results:
+                m = turn["metrics"]
+                audible = probe.first_sound_after(m.first_audio_queued) \
+                    if m.first_audio_queued is not None else None
+                turn["stages"] = _stage_times(turn, audible)
+            peers = _peer_asr(config, questions)
+            peers.update(_peer_tts(config, [t["answer"] for t in results[:5] if t["answer"]]))
+    finally:
+        audio.stop()
+    return _report(args, opts, config, results, peers, idle_cpu)
+
+
+def _report(args, opts, config, results, peers, idle_cpu) -> int:
+    per_stage = {name: [t["stages"][name] for t in results if t["stages"][name] is not None]
+                 for name, _ in STAGES}
+    rows, summary = [], {}
+    for name, label in STAGES:
+        values = per_stage[name]
+        p50, p95 = report.pct(values, 50), report.pct(values, 95)
+        rows.append([label, p50, p95, len(values)])
+        summary[f"{name}_ms_p50"] = round(p50, 1)
+    summary["release_to_first_audio_ms_p95"] = round(report.pct(
+        per_stage["release_to_first_audio"], 95), 1)
+    ow = report.pct(peers["openai_whisper_ms"], 50)
+    whole = report.pct(peers["whole_answer_synthesis_ms"], 50) if peers[
+        "whole_answer_synthesis_ms"] else float("nan")
+    summary.update({
+        "openai_whisper_transcribe_ms_p50": round(ow, 1),
+        "asr_speedup_vs_openai_whisper": round(ow / summary["asr_ms_p50"], 2),
+        "piper_whole_answer_ms_p50": round(whole, 1),
+        "tts_first_audio_speedup_vs_whole_answer": round(whole / summary["tts_ms_p50"], 2),
+        "vlm_peer": "not run: the offline describer answered (no VLM weights offline)",
+        "idle_cpu_percent_of_core": round(idle_cpu, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "turns": len(results),
+        "answered_turns": sum(1 for t in results if t["answer"]),
+    })
+    md = ["## glimpse bench e2e", "",
+          report.table(["stage", "p50 ms", "p95 ms", "n"], rows), "",
+          report.table(["peer (same run)", "p50 ms", "Glimpse p50 ms", "ratio"], [
+              ["openai-whisper transcribe() vs release->transcript", ow, summary["asr_ms_p50"],
+               summary["asr_speedup_vs_openai_whisper"]],
+              ["whole-answer synthesis vs token->first audio", whole, summary["tts_ms_p50"],
+               summary["tts_first_audio_speedup_vs_whole_answer"]],
+          ]), "",
+          f"Idle CPU with the camera preview on: {idle_cpu:.1f}% of one core. "
+          f"Peak RSS {summary['peak_rss_mb']} MB.",
+          f"Models: asr {config.asr.engine} {config.asr.model}; answer {config.vlm.backend}; "
+          f"tts {config.tts.engine} {config.tts.voice}."]
+    details = {"config": config.to_dict(), "turns": [
+        {"question": t["question"], "transcript": t["transcript"], "answer": t["answer"],
+         "stages_ms": t["stages"], "metrics": t["metrics"].as_dict()} for t in results],
+        "peers": peers}
+    report.write(args.json, "e2e", summary, details, "\n".join(md))
+    png = Path(opts.png) if opts.png else (Path(args.json).with_suffix(".png") if args.json
+                                           else Path("bench-e2e.png"))
+    _picture(png, results, per_stage)
+    info(f"latency picture written to {png}")
+    return 0
+
