@@ -298,3 +298,16 @@ def test_question_language_picks_the_voice_for_streamed_tokens():
              ev.Answer(text="Ich sehe, eine Katze.", turn_id=1)]
     run_stage(LangTts(), items)
     assert seen and all(lang == "de" for _, lang in seen)
+
+
+def test_the_configured_voice_is_a_default_not_an_explicit_choice():
+    config = Config().with_value("tts.language_voices", "de=espeak-ng:de")
+    from audio.tts import from_config
+
+    router = from_config(config)
+    options = TtsOptions(voice=config.tts.voice, language="de")  # what bootstrap passes
+    assert router.voice_for(options) == "espeak-ng:de"
+    assert router.voice_for(TtsOptions(voice=config.tts.voice)) == "piper:en_US-joe-medium"
+    # tts.engine wins over a voice of another engine, also when bootstrap passes that voice
+    espeak = from_config(Config().with_value("tts.engine", "espeak-ng"))
+    assert espeak.voice_for(TtsOptions(voice=Config().tts.voice)) == "espeak-ng:en-us"
