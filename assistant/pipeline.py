@@ -368,6 +368,11 @@ class Pipeline:
         self.stages.answer.submit(ev.Question(text=turn.transcript, frame=turn.frame,
                                               mode=turn.mode, language=turn.language,
                                               follow_up=follow_up, **self._tag(turn)))
+        if turn.language and self._speaking_enabled():
+            # The TTS stage picks the voice for the question's language before tokens arrive.
+            tts = self.stages.tts
+            tts.submit(ev.Question(text=turn.transcript, language=turn.language,  # type: ignore
+                                   **self._tag(turn)))
         self._status("thinking", turn)
 
     def _on_token(self, token: ev.AnswerToken) -> None:

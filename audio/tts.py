@@ -103,7 +103,7 @@ def _speakable(text: str) -> bool:
 def parse_voice(spec: str) -> tuple[str, str]:
     """"piper:en_US-joe-medium" -> ("piper", "en_US-joe-medium"); a .onnx path -> ("piper", path)."""
     spec = spec.strip()
-    if spec.endswith(".onnx") or spec.endswith(".onnx.json"):
+    if spec.endswith((".onnx", ".onnx.json")):
         return "piper", spec.removesuffix(".json")
     kind, sep, name = spec.partition(":")
     if not sep:
@@ -449,7 +449,10 @@ class VoiceRouter:
         return engine
 
     def voice_for(self, options: TtsOptions) -> str:
-        if options.voice:
+        # The configured voice (what bootstrap puts in every TtsOptions) is the default, not an
+        # explicit choice: the answer's language may still pick another voice.
+        configured = getattr(getattr(self.config, "tts", None), "voice", None)
+        if options.voice and options.voice not in (self.default_voice, configured):
             return options.voice
         lang = (options.language or "").lower().split("-")[0]
         if lang and lang in self.language_voices:

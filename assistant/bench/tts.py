@@ -14,6 +14,7 @@ text-to-DAC time for the first clause; without one these are null with the reaso
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from typing import Any
 
@@ -57,16 +58,45 @@ def _whole_ms(engine, text: str, options: TtsOptions) -> tuple[float, float]:
     return ms, sum(a.samples.size / a.sample_rate for a in audio)
 
 
-def _device_figures(reps: int) -> dict[str, Any]:
-    """Barge-in stop-to-silence and text-to-DAC on the real output device, or null + reason."""
-    try:
-        from audio.speaker import SoundDeviceSpeaker, list_output_devices
+def _monitor_stop_ms(recording, started_at: float, cleared_at: float) -> float | None:
+    """Stop-to-silence on a monitor recording, aligned by the first sample's DAC time."""
+    samples, block = recording.samples, 160
+    first = recording.first_sound()
+    n = len(samples) // block
+    if first is None or n == 0:
+        return None
+    rms = np.sqrt((samples[: n * block].reshape(n, block) ** 2).mean(axis=1))
+    loud = np.nonzero(rms > 0.01)[0]
+    last_sound_at = started_at + (loud[-1] + 1) * block / recording.rate - first
+    return (last_sound_at - cleared_at) * 1000
 
+
+def _device_figures(reps: int) -> dict[str, Any]:
+    """Barge-in stop-to-silence and text-to-DAC on the output device, or null + reason.
+
+    With no sound hardware, a private virtual speaker (PulseAudio null sink) is used when
+    PulseAudio is installed; its monitor recording then measures silence as heard."""
+    from audio.speaker import SoundDeviceSpeaker, list_output_devices
+
+    virtual = None
+    try:
         if not list_output_devices():
-            return {"stop_to_silence_ms_p50": None, "reason": "no audio output device"}
+            from audio.virtual import RigError, VirtualAudio
+
+            try:
+                virtual = VirtualAudio().start()
+            except RigError as exc:
+                return {"stop_to_silence_ms_p50": None,
+                        "reason": f"no audio output device, and no virtual one ({exc})"}
+            import sounddevice as sd
+
+            sd._terminate()  # re-read the device list now that the private server is up
+            sd._initialize()
         speaker = SoundDeviceSpeaker()
         speaker.open()
     except Exception as exc:  # noqa: BLE001 - reported in the JSON, not hidden
+        if virtual is not None:
+            virtual.stop()
         return {"stop_to_silence_ms_p50": None, "reason": f"no usable output device: {exc}"}
     from audio.tts import EspeakEngine
 
@@ -74,34 +104,47 @@ def _device_figures(reps: int) -> dict[str, Any]:
     engine.load()
     clip = next(iter(engine.synthesize("This sentence is long enough to be interrupted in the "
                                        "middle of a word.", TtsOptions())))
-    stops, dac, cuts = [], [], []
+    stops, dac, cuts, heard = [], [], [], []
     try:
         for _ in range(reps):
             started: list[float] = []
-            t0 = time.monotonic()
-            piece = next(iter(engine.synthesize("In front of you,", TtsOptions())))
-            speaker.enqueue(piece.samples, piece.sample_rate, 1, on_start=started.append)
-            speaker.enqueue(clip.samples, clip.sample_rate, 1)
-            speaker.wait(timeout=0.6)  # let it play a while, then barge in
-            cleared = time.monotonic()
-            speaker.clear()
-            deadline = cleared + 1.0
-            while speaker.silenced_at is None and time.monotonic() < deadline:
-                time.sleep(0.002)  # waiting on the audio thread's next block
+            with (virtual.record_speaker() if virtual else contextlib.nullcontext()) as rec:
+                t0 = time.monotonic()
+                piece = next(iter(engine.synthesize("In front of you,", TtsOptions())))
+                speaker.enqueue(piece.samples, piece.sample_rate, 1, on_start=started.append)
+                speaker.enqueue(clip.samples, clip.sample_rate, 1)
+                speaker.wait(timeout=0.6)  # let it play a while, then barge in
+                cleared = time.monotonic()
+                speaker.clear()
+                deadline = cleared + 1.0
+                while speaker.silenced_at is None and time.monotonic() < deadline:
+                    time.sleep(0.002)  # waiting on the audio thread's next block
+                speaker.wait(timeout=1.0)
+                time.sleep(0.2)  # keep recording: the silence after the cut is the measure
             if speaker.silenced_at is not None:
                 stops.append((speaker.silenced_at - cleared) * 1000)
                 cuts.append(speaker.last_cut_ms)
             if started:
                 dac.append((started[0] - t0) * 1000)
-            speaker.wait(timeout=1.0)
-        return {"stop_to_silence_ms_p50": pct(stops, 50), "stop_to_silence_ms_max":
-                max(stops) if stops else None, "espeak_text_to_dac_ms_p50": pct(dac, 50),
+                if rec is not None:
+                    measured = _monitor_stop_ms(rec, started[0], cleared)
+                    if measured is not None:
+                        heard.append(measured)
+        return {"stop_to_silence_ms_p50": pct(stops, 50),
+                "stop_to_silence_ms_max": max(stops) if stops else None,
+                "monitor_stop_to_silence_ms_p50": pct(heard, 50) if heard else None,
+                "monitor_stop_to_silence_ms_max": max(heard) if heard else None,
+                "espeak_text_to_dac_ms_p50": pct(dac, 50),
+                "device": "virtual PulseAudio speaker" if virtual else "system default output",
                 "device_rate": speaker.rate, "output_latency_ms": speaker.output_latency * 1000,
                 "underruns": speaker.underruns, "hard_cut_ms_p50": pct(cuts, 50),
-                "clock": "monotonic; the cut is when the stream abort returned (the device buffer is "
-                         "dropped), else the DAC time of the first silent block"}
+                "clock": "monotonic; the cut is when the stream abort returned (the device buffer "
+                         "is dropped), else the DAC time of the first silent block; the monitor "
+                         "figure is aligned by the first sample's DAC time (about +-10 ms)"}
     finally:
         speaker.close()
+        if virtual is not None:
+            virtual.stop()
 
 
 def _options(args: argparse.Namespace) -> argparse.Namespace:
@@ -172,6 +215,7 @@ def main(args: argparse.Namespace) -> int:
         "rtf_espeak": results.get("espeak-ng", {}).get("rtf"),
         "espeak_first_audio_ms_p50": results.get("espeak-ng", {}).get("first_audio_ms_p50"),
         "stop_to_silence_ms_p50": device.get("stop_to_silence_ms_p50"),
+        "monitor_stop_to_silence_ms_p50": device.get("monitor_stop_to_silence_ms_p50"),
         "goal_first_audio_ms": 80,
     }
     markdown = "\n\n".join([
@@ -180,9 +224,13 @@ def main(args: argparse.Namespace) -> int:
         table(["engine", "first audio p50 ms", "p90 ms", "RTF", "note"], rows),
         f"Streaming speedup over Piper whole-sentence: "
         f"{summary['speedup_vs_sentence']:.1f}x" if summary["speedup_vs_sentence"] else "",
-        "Barge-in stop-to-silence: " + (f"{device['stop_to_silence_ms_p50']:.0f} ms (p50, DAC "
-                                        "clock)" if device.get("stop_to_silence_ms_p50")
-                                        is not None else f"n/a ({device.get('reason')})"),
+        "Barge-in stop-to-silence: " + (
+            f"{device['stop_to_silence_ms_p50']:.0f} ms (p50, speaker clock); on the "
+            f"{device['device']}'s recording: "
+            + (f"{device['monitor_stop_to_silence_ms_p50']:.0f} ms"
+               if device.get("monitor_stop_to_silence_ms_p50") is not None else "n/a")
+            if device.get("stop_to_silence_ms_p50") is not None
+            else f"n/a ({device.get('reason')})"),
     ])
     write(args.json, "tts", summary, {"engines": results, "baseline": baseline,
                                       "device": device, "reps": reps, "answer": ANSWER},

@@ -14,6 +14,8 @@ import threading
 from assistant.cli.common import info, load_config
 from assistant.errors import GlimpseError
 
+AHEAD_S = 20.0  # seconds of speech synthesized ahead of playback
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("say", help="speak text aloud or into a WAV file",
@@ -59,7 +61,8 @@ def _speak(config, text: str, voice: str | None, language: str | None) -> int:
     """Synthesize piece by piece on this thread while the speaker plays the earlier pieces."""
     from assistant.ports import TtsOptions
     from audio.speaker import from_config as speaker_from_config
-    from audio.tts import from_config as tts_from_config, speech_pieces
+    from audio.tts import from_config as tts_from_config
+    from audio.tts import speech_pieces
 
     router = tts_from_config(config)
     options = TtsOptions(voice=voice or "", rate=config.tts.rate, language=language)
@@ -69,15 +72,20 @@ def _speak(config, text: str, voice: str | None, language: str | None) -> int:
         info(router.notice)
     speaker = speaker_from_config(config)
     speaker.open()
+    stop = threading.Event()  # never set: Ctrl+C ends the command (KeyboardInterrupt)
     try:
         volume = config.audio.volume
         from dataclasses import replace
 
         for piece in speech_pieces(text):
+            # Stay at most AHEAD_S ahead of what is heard: a book-length text must not be
+            # synthesized into memory all at once.
+            while speaker.pending() > AHEAD_S:
+                stop.wait(0.05)
             for audio in engine.synthesize(piece, replace(options, voice="")):
                 samples = audio.samples if volume == 1.0 else audio.samples * volume
                 speaker.enqueue(samples, audio.sample_rate, tag=0)
-        speaker.wait(stop=threading.Event())
+        speaker.wait(stop=stop)
     finally:
         speaker.close()
     return 0

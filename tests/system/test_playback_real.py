@@ -109,14 +109,18 @@ def test_no_device_name_matches_gives_the_device_list(sd):
     assert devices[0]["name"] in str(info.value)  # it lists what there is
 
 
-def test_device_is_chosen_by_part_of_its_name(sd):
-    from audio.speaker import SoundDeviceSpeaker, list_output_devices
+def test_device_is_chosen_by_name_or_index(sd):
+    from audio.speaker import SoundDeviceSpeaker, find_output_device, list_output_devices
 
-    name = list_output_devices()[-1]["name"]
-    spk = SoundDeviceSpeaker(device=name[:3].upper())
+    devices = list_output_devices()
+    other = devices[-1]  # not the default when there are several
+    assert find_output_device(other["name"].upper()) == other["index"]  # any case
+    assert find_output_device(str(other["index"])) == other["index"]
+    assert find_output_device("") is None  # the system default
+    spk = SoundDeviceSpeaker(device=other["name"])
     spk.open()
     try:
-        assert spk.device_index == list_output_devices()[-1]["index"] or spk.device_index >= 0
+        assert spk.device_index == other["index"] and spk.rate > 0
     finally:
         spk.close()
 
@@ -202,3 +206,38 @@ def test_earcons_mix_over_speech_and_survive_a_clear(virtual_audio, speaker):
         speaker.wait(timeout=3)
         threading.Event().wait(0.1)  # let the monitor catch the tail
     assert correlation(to16k(tone, RATE), rec.samples) > 0.5
+
+
+def test_pipeline_stop_silences_the_answer(virtual_audio, sd):
+    """Stop in the middle of a spoken answer: the speaker goes quiet at once and nothing of the
+    rest of the answer plays afterwards."""
+    answer = ("This answer is long on purpose. It has many sentences. Each of them would play "
+              "for a while. None of them should be heard after the stop. Here is another one. "
+              "And one more after that.")
+    config = (Config().with_value("earcons.enabled", False)
+              .with_value("tts.engine", "espeak-ng").with_value("tts.voice", "espeak-ng:en-us"))
+    pipeline = bootstrap(config, parts=Parts(audio_in=False, asr=False),
+                         camera=FakeCamera([np.zeros((8, 8, 3), np.uint8)]),
+                         vlm=ScriptedVlm(tokens=[w + " " for w in answer.split()]))
+    pipeline.start()
+    try:
+        assert pipeline.wait_ready(30)
+        log = EventLog(pipeline)
+        with virtual_audio.record_speaker() as rec:
+            pipeline.submit(ev.Ask(text="talk"))
+            started = log.wait_type(ev.PlaybackStarted, timeout=30).played_at
+            while time.monotonic() < started + 1.0:  # let it speak for a second
+                threading.Event().wait(0.01)
+            stop = ev.Stop()
+            pipeline.submit(stop)
+            ended = log.wait_type(ev.TurnEnded, timeout=10)
+            threading.Event().wait(0.5)  # record the silence that must follow
+    finally:
+        pipeline.stop()
+    assert ended.cancelled
+    loud = np.nonzero(envelope(rec.samples))[0]
+    first = rec.first_sound()
+    last_sound_at = started + (loud[-1] + 1) * BLOCK / 16000 - first
+    stop_to_silence = last_sound_at - stop.t
+    print(f"pipeline Stop to silence: {stop_to_silence * 1000:.0f} ms")
+    assert stop_to_silence < 0.25

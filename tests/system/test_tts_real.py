@@ -17,8 +17,14 @@ from assistant.config import Config
 from assistant.errors import ModelError
 from assistant.ports import TtsOptions
 from assistant.stage import Generation, Outbox
-from audio.tts import CoquiEngine, EspeakEngine, PiperEngine, VoiceRouter, from_config, \
-    synthesize_to_wav
+from audio.tts import (
+    CoquiEngine,
+    EspeakEngine,
+    PiperEngine,
+    VoiceRouter,
+    from_config,
+    synthesize_to_wav,
+)
 
 pytestmark = pytest.mark.system
 
@@ -211,3 +217,26 @@ def test_coqui_runs_where_it_imports():
         pytest.skip(f"Coqui imports but its model is not available offline: {exc}")
     audio, rate = synth(engine, "Hello.")
     assert audio.size / rate > 0.2
+
+
+@ESPEAK
+def test_say_command_writes_a_wav_and_prints_only_its_path(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "hello.wav"
+    done = subprocess.run([sys.executable, "-m", "assistant", "say", "--voice", "espeak-ng:en-us",
+                           "--rate", "1.5", "--out", str(out), "Hello **world**."],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(out)
+    with wave.open(str(out)) as w:
+        assert w.getnframes() / w.getframerate() > 0.3
+    piped = subprocess.run([sys.executable, "-m", "assistant", "say", "--voice", "espeak-ng:de",
+                            "--out", str(tmp_path / "de.wav")], input="Guten Tag.",
+                           capture_output=True, text=True, timeout=60)
+    assert piped.returncode == 0 and (tmp_path / "de.wav").exists()
+    bad = subprocess.run([sys.executable, "-m", "assistant", "say", "--voice", "nonsense", "Hi"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and bad.stdout == ""
+    assert len(bad.stderr.strip().splitlines()) == 1 and "Unknown voice" in bad.stderr

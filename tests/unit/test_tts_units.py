@@ -12,12 +12,18 @@ from assistant import events as ev
 from assistant.bootstrap import Parts, bootstrap
 from assistant.config import Config
 from assistant.errors import ConfigError
-from assistant.ports import TtsAudio, TtsOptions
+from assistant.ports import TtsOptions
 from assistant.stage import Generation, Outbox
 from audio.earcons import NAMES, Earcons, synthesize
 from audio.speech_stage import SpeechStage
-from audio.tts import VoiceRouter, clean_for_speech, parse_language_voices, parse_voice, \
-    parse_wav_bytes, speech_pieces
+from audio.tts import (
+    VoiceRouter,
+    clean_for_speech,
+    parse_language_voices,
+    parse_voice,
+    parse_wav_bytes,
+    speech_pieces,
+)
 from tests.fakes import FakeCamera, RecordingSpeaker, ScriptedTts, ScriptedVlm
 from tests.support import EventLog
 
@@ -276,3 +282,32 @@ def test_bootstrap_wires_earcons_to_the_pipeline():
         pipeline.stop()
     # processing (thinking) and done at least: the earcons went to the speaker's earcon lane
     assert len(speaker.earcons) >= 2
+
+
+def test_question_language_picks_the_voice_for_streamed_tokens():
+    seen = []
+
+    class LangTts(ScriptedTts):
+        def synthesize(self, text, options):
+            seen.append((text, options.language))
+            yield from super().synthesize(text, options)
+
+    items = [ev.Question(text="Was siehst du?", language="de", turn_id=1),
+             ev.AnswerToken(text="Ich sehe, ", turn_id=1), ev.AnswerToken(text="eine Katze. ",
+                                                                         turn_id=1),
+             ev.Answer(text="Ich sehe, eine Katze.", turn_id=1)]
+    run_stage(LangTts(), items)
+    assert seen and all(lang == "de" for _, lang in seen)
+
+
+def test_the_configured_voice_is_a_default_not_an_explicit_choice():
+    config = Config().with_value("tts.language_voices", "de=espeak-ng:de")
+    from audio.tts import from_config
+
+    router = from_config(config)
+    options = TtsOptions(voice=config.tts.voice, language="de")  # what bootstrap passes
+    assert router.voice_for(options) == "espeak-ng:de"
+    assert router.voice_for(TtsOptions(voice=config.tts.voice)) == "piper:en_US-joe-medium"
+    # tts.engine wins over a voice of another engine, also when bootstrap passes that voice
+    espeak = from_config(Config().with_value("tts.engine", "espeak-ng"))
+    assert espeak.voice_for(TtsOptions(voice=Config().tts.voice)) == "espeak-ng:en-us"

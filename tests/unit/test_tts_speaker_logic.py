@@ -1,0 +1,83 @@
+"""SoundDeviceSpeaker's queue and mixing, driven block by block through its own audio callback
+(no device: the callback is called directly, as PortAudio would)."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from audio.speaker import SoundDeviceSpeaker
+
+RATE = 16000
+BLOCK = 160
+
+
+def speaker() -> SoundDeviceSpeaker:
+    spk = SoundDeviceSpeaker()
+    spk.rate = RATE  # as if opened on a 16 kHz device (no resampling)
+    spk._stream = SimpleNamespace()  # marks it open; clear() will not need to abort it
+    spk.hard_cut = False
+    return spk
+
+
+def block(spk: SoundDeviceSpeaker, dac_ahead: float = 0.02) -> np.ndarray:
+    out = np.full((BLOCK, 1), 9.0, np.float32)  # garbage: the callback must overwrite it
+    info = SimpleNamespace(currentTime=100.0, outputBufferDacTime=100.0 + dac_ahead)
+    spk._callback(out, BLOCK, info, SimpleNamespace(output_underflow=False))
+    return out[:, 0].copy()
+
+
+def test_chunks_play_back_to_back_and_report_their_dac_start():
+    spk = speaker()
+    starts: list[float] = []
+    a = np.full(250, 0.1, np.float32)
+    b = np.full(100, 0.2, np.float32)
+    spk.enqueue(a, RATE, 1, on_start=starts.append)
+    spk.enqueue(b, RATE, 1, on_start=starts.append)
+    assert abs(spk.pending() - 350 / RATE) < 1e-6
+    first, second, third = block(spk), block(spk), block(spk)
+    played = np.concatenate([first, second, third])
+    assert np.allclose(played[:250], 0.1) and np.allclose(played[250:350], 0.2)
+    assert np.allclose(played[350:], 0.0)
+    assert len(starts) == 2
+    # The second chunk starts 90 samples into the second block: its DAC time says so.
+    assert 0.0 < starts[1] - starts[0] < 0.05
+
+
+def test_clear_silences_the_next_block_and_records_when():
+    spk = speaker()
+    spk.enqueue(np.full(RATE, 0.3, np.float32), RATE, 1)
+    assert np.allclose(block(spk), 0.3)
+    spk.clear()
+    assert spk._queued_samples == 0
+    assert np.allclose(block(spk), 0.0)
+    assert spk.silenced_at is not None
+
+
+def test_earcons_mix_over_speech_and_a_clear_keeps_them():
+    spk = speaker()
+    spk.enqueue(np.full(RATE, 0.3, np.float32), RATE, 1)
+    spk.play_earcon(np.full(BLOCK * 2, 0.2, np.float32), RATE)
+    assert np.allclose(block(spk), 0.5)
+    spk.clear()
+    assert np.allclose(block(spk), 0.2)  # the earcon goes on, the speech is gone
+    assert np.allclose(block(spk), 0.0)
+
+
+def test_clear_before_drops_only_older_generations():
+    spk = speaker()
+    spk.enqueue(np.full(100, 0.1, np.float32), RATE, 1)
+    spk.enqueue(np.full(100, 0.2, np.float32), RATE, 2)
+    spk.clear_before(2)
+    assert abs(spk.pending() - 100 / RATE) < 1e-6
+    assert np.allclose(block(spk)[:100], 0.2)
+
+
+def test_output_is_clipped_and_other_rates_are_resampled():
+    spk = speaker()
+    spk.enqueue(np.full(RATE, 0.9, np.float32), RATE, 1)
+    spk.play_earcon(np.full(BLOCK, 0.9, np.float32), RATE)
+    assert block(spk).max() <= 1.0
+    spk.clear()
+    spk.enqueue(np.zeros(22050, np.float32), 22050, 1)  # one second at 22.05 kHz
+    assert abs(spk.pending() - 1.0) < 0.05  # plus what is still in the device buffer
