@@ -68,6 +68,7 @@ class Bridge(QObject):
     # the bridge's own state: "starting", "running", "failed", "stopped"; detail says why
     state_changed = Signal(str, str)
     config_changed = Signal(object)  # the new Config, after `reconfigure`
+    shortcut_note = Signal(str)  # the global shortcut's state, emitted from its own thread
     # background tasks (downloads, verification): id, done, total (-1 unknown)
     task_progress = Signal(str, int, int)
     task_finished = Signal(str, object, str)  # id, result, error message ("" when it worked)
