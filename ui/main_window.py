@@ -394,7 +394,7 @@ class MainWindow(QMainWindow):
             self._announced_ready = True
             if self.bridge.config.ui.announce_ready:
                 announce(self.live, "Glimpse is ready. Hold Space and ask.")
-                self.bridge.speak("Ready.")
+                self.bridge.say_ready("Ready.")
         elif state == "failed":
             announce(self.live, f"Glimpse could not start: {detail}", assertive=True)
 

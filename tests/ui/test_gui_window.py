@@ -264,3 +264,18 @@ def test_runs_without_a_missing_microphone(qtbot, make_app):
                     timeout=10000)
     assert w.conversation.turns[-1].answer.endswith("asleep.")
     assert vlm.requests[-1].frame is not None
+
+
+@pytest.mark.parametrize("announce", [True, False])
+def test_ready_is_spoken_with_glimpses_own_voice(qtbot, make_app, announce):
+    factory = FakeFactory()
+    config = Config().with_value("ui.announce_ready", announce)
+    app = make_app(factory, config=config)
+    wait_running(qtbot, app)
+    speaker, tts = factory.parts["speaker"], factory.parts["tts"]
+    if announce:
+        qtbot.waitUntil(lambda: bool(speaker.played), timeout=10000)
+        assert tts.texts == ["Ready."] and "ready" in app.window.live.text().lower()
+    else:
+        qtbot.wait(300)  # nothing may come: give a wrong implementation the time to show it
+        assert tts.texts == [] and not speaker.queued
