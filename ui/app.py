@@ -56,6 +56,7 @@ class App:
         self.window.models_requested.connect(self.open_models)
         self.window.help_requested.connect(self.open_help)
         self.bridge.config_changed.connect(self._apply_config)
+        self.bridge.shortcut_note.connect(self._shortcut_note)
         self.shortcut = None
         self.global_note = ""
         self.use_global = global_shortcut
@@ -140,18 +141,28 @@ class App:
         self._restart_shortcut(config)
 
     def _restart_shortcut(self, config: Config) -> None:
-        from ui.shortcuts import GlobalShortcut
+        from ui.shortcuts import GlobalShortcut, session_type
 
         if self.shortcut is not None:
             self.shortcut.stop()
             self.shortcut = None
         if not self.use_global:
-            self.global_note = "Global push-to-talk is off for this run."
+            self._shortcut_note("Global push-to-talk is off for this run.")
             return
-        self.shortcut = GlobalShortcut(config.ui.global_shortcut, self.bridge.submit,
-                                       toggle=config.turns.mode == "toggle")
-        self.global_note = self.shortcut.start()
-        self.window._on_status("global key", self.global_note, "")
+        combo, toggle = config.ui.global_shortcut, config.turns.mode == "toggle"
+        if combo.strip() and session_type() == "wayland":
+            from ui.portal_shortcut import PortalShortcut
+
+            # Its thread reports through a queued signal, never touching widgets itself.
+            self.shortcut = PortalShortcut(combo, self.bridge.submit, toggle,
+                                           on_note=self.bridge.shortcut_note.emit)
+        else:
+            self.shortcut = GlobalShortcut(combo, self.bridge.submit, toggle=toggle)
+        self._shortcut_note(self.shortcut.start())
+
+    def _shortcut_note(self, note: str) -> None:
+        self.global_note = note
+        self.window._on_status("global key", note, "")
 
 
 def run_app(config: Config, *, pipeline_factory=None, config_path: Path | None = None) -> int:

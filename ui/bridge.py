@@ -26,6 +26,7 @@ from assistant.errors import GlimpseError, describe_exception
 
 log = logging.getLogger(__name__)
 
+#: factory(config) -> Pipeline, or (Pipeline, [problems]) when some parts were left out
 PipelineFactory = Callable[[Config], Any]
 #: fn(on_progress(done, total), cancel) -> result; runs on a worker thread.
 TaskBody = Callable[[Callable[[int, int], None], threading.Event], Any]
@@ -34,10 +35,45 @@ PREVIEW_MIN_INTERVAL_S = 1.0 / 30  # the preview never repaints faster than 30 f
 PROGRESS_MIN_INTERVAL_S = 0.05  # download progress reaches the GUI at most 20 times a second
 
 
-def default_factory(config: Config) -> Any:
-    from assistant.bootstrap import bootstrap
+#: Parts the window can run without, tried one group at a time, then together, when the full
+#: pipeline cannot be built: no microphone still allows typed questions, no camera still
+#: answers, no speech still shows answers.
+OPTIONAL_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("microphone and speech recognition", ("audio_in", "asr")),
+    ("camera", ("camera",)),
+    ("speech output", ("speech_out", "playback")),
+    ("answer engine", ("answer",)),
+)
 
-    return bootstrap(config)
+
+def default_factory(config: Config, bootstrap_fn: Callable[..., Any] | None = None
+                    ) -> tuple[Any, list[str]]:
+    """Build the pipeline, or the largest part of it that can be built.
+
+    Returns (pipeline, problems): `problems` says what is left out and why (empty when all is
+    there). Raises the first GlimpseError when not even a reduced pipeline can be built.
+    `bootstrap_fn(config, parts=...)` defaults to `assistant.bootstrap.bootstrap`.
+    """
+    from itertools import combinations
+
+    from assistant.bootstrap import Parts, bootstrap
+
+    build = bootstrap_fn or bootstrap
+    try:
+        return build(config), []
+    except GlimpseError as exc:
+        first = exc
+    # Never all of them: a window with no part working would only pretend to be ready.
+    for size in range(1, len(OPTIONAL_GROUPS)):
+        for groups in combinations(OPTIONAL_GROUPS, size):
+            off = {part: False for _, parts in groups for part in parts}
+            try:
+                pipeline = build(config, parts=Parts(**off))
+            except GlimpseError:
+                continue
+            names = ", ".join(name for name, _ in groups)
+            return pipeline, [f"Glimpse runs without its {names}: {first.message}"]
+    raise first
 
 
 class _Job(QRunnable):
@@ -68,6 +104,7 @@ class Bridge(QObject):
     # the bridge's own state: "starting", "running", "failed", "stopped"; detail says why
     state_changed = Signal(str, str)
     config_changed = Signal(object)  # the new Config, after `reconfigure`
+    shortcut_note = Signal(str)  # the global shortcut's state, emitted from its own thread
     # background tasks (downloads, verification): id, done, total (-1 unknown)
     task_progress = Signal(str, int, int)
     task_finished = Signal(str, object, str)  # id, result, error message ("" when it worked)
@@ -112,7 +149,8 @@ class Bridge(QObject):
 
         def body() -> None:
             try:
-                pipeline = self.factory(config)
+                built = self.factory(config)
+                pipeline, problems = built if isinstance(built, tuple) else (built, [])
                 pipeline.start()
             except GlimpseError as exc:
                 self._built.emit(build_id, None, exc.message, exc.needs_action)
@@ -122,7 +160,7 @@ class Bridge(QObject):
                 message, needs_action = describe_exception(exc)
                 self._built.emit(build_id, None, message, needs_action)
                 return
-            self._built.emit(build_id, pipeline, "", False)
+            self._built.emit(build_id, pipeline, "\n".join(problems), False)
 
         self.pool.start(_Job(body))
 
@@ -169,6 +207,8 @@ class Bridge(QObject):
         self.last_error = ""
         self._timer.start()
         self._set_state("running", "Ready.")
+        if message:  # built without some parts: say which, and how to get them back
+            self.error.emit("pipeline", message, True)
 
     def _set_state(self, state: str, detail: str) -> None:
         self.state = state
@@ -184,15 +224,42 @@ class Bridge(QObject):
         pipeline.submit(command)
         return True
 
-    def can_speak(self) -> bool:
-        return self.pipeline is not None and hasattr(ev, "Speak")
-
     def speak(self, text: str) -> bool:
         """Say `text` with Glimpse's own voice, when the core offers a Speak command."""
         speak_cmd = getattr(ev, "Speak", None)
         if speak_cmd is None or not self.config.ui.speak_answers:
             return False
         return self.submit(speak_cmd(text=text))
+
+    def say_ready(self, text: str = "Ready.") -> bool:
+        """Speak `text` once the pipeline's voice and speaker are loaded (start-up only).
+
+        Runs on the bridge's pool: waits for the stages' setup, synthesizes with the pipeline's
+        own TTS engine and queues the audio on its speaker, tagged with the current generation,
+        so the first press (which clears the speaker) cuts it off. Only used before any turn,
+        when the speech stage is idle. Returns False when there is no voice to say it with.
+        """
+        if self.speak(text):
+            return True
+        pipeline = self.pipeline
+        stages = getattr(pipeline, "stages", None)
+        tts, playback = getattr(stages, "tts", None), getattr(stages, "playback", None)
+        if tts is None or playback is None:
+            return False
+        volume = float(self.config.audio.volume)
+
+        def body(_progress, cancel: threading.Event) -> bool:
+            if not pipeline.wait_ready(60) or cancel.is_set():
+                return False
+            tag = pipeline.generation.value
+            for audio in tts.engine.synthesize(text, tts.options):
+                if cancel.is_set() or pipeline.generation.value != tag:
+                    return False  # the user already pressed: never talk over them
+                playback.speaker.enqueue(audio.samples * volume, audio.sample_rate, tag)
+            return True
+
+        self.run_task("say-ready", body)
+        return True
 
     # -- event pump (GUI thread) ----------------------------------------------------------------
 

@@ -8,22 +8,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QPixmap
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
-                               QMainWindow, QMessageBox, QProgressBar, QPushButton, QSizePolicy,
-                               QSplitter, QVBoxLayout, QWidget, QApplication, QAbstractSpinBox,
-                               QAbstractButton)
+from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QHBoxLayout, QLabel,
+                               QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton,
+                               QSizePolicy, QSplitter, QVBoxLayout, QWidget)
 
 from assistant import events as ev
-from assistant.config import Config
 from ui.a11y import announce, name
 from ui.bridge import Bridge
-from ui.conversation import Conversation, ConversationView, bgr_to_qimage, THUMB_WIDTH
+from ui.conversation import THUMB_WIDTH, Conversation, ConversationView, bgr_to_qimage
+from ui.space_key import SpaceKey
 
 MODES = (("ask", "Ask about the view"), ("describe", "Describe the scene"),
          ("read", "Read text"))
-RELEASE_DEBOUNCE_MS = 15
 STATE_WORDS = {"starting": "Starting", "running": "Ready", "failed": "Not ready",
                "stopped": "Stopped"}
 TIMELINE = (("final_transcript", "transcript"), ("first_token", "first word"),
@@ -42,14 +40,6 @@ class MainWindow(QMainWindow):
         self.bridge = bridge
         self.conversation = Conversation()
         self.talking = False
-        self._space_down = False
-        # Auto-repeat that X does not flag arrives as release+press pairs within a millisecond;
-        # a release counts once no press followed within this many ms.
-        self._release_timer = QTimer(self)
-        self._release_timer.setSingleShot(True)
-        self._release_timer.setInterval(RELEASE_DEBOUNCE_MS)
-        self._release_timer.timeout.connect(self._space_released)
-        self._pending_up: ev.PushToTalkUp | None = None
         self._stage_states: dict[str, str] = {}
         self._detail = ""  # the latest problem or start-up message, kept until the next turn
         self._frame_captured: float | None = None
@@ -68,7 +58,7 @@ class MainWindow(QMainWindow):
         self._frame_timer.setInterval(1000)
         self._frame_timer.timeout.connect(self._update_frame_age)
         self._frame_timer.start()
-        QApplication.instance().installEventFilter(self)
+        self.space = SpaceKey(self, self.press, self.release)
         self._on_state(bridge.state, "")
 
     # -- layout ----------------------------------------------------------------------------------
@@ -311,12 +301,6 @@ class MainWindow(QMainWindow):
         self.bridge.submit(command or ev.PushToTalkUp())
         self._update_talk()
 
-    def _space_released(self) -> None:
-        """The debounce ran out with no new press: Space really came up."""
-        command, self._pending_up = self._pending_up, None
-        self._space_down = False
-        self.release(command)
-
     def _talk_pressed(self) -> None:
         self.press()
 
@@ -333,43 +317,6 @@ class MainWindow(QMainWindow):
         self.talk.setProperty("talking", "true" if self.talking else "false")
         self.talk.style().unpolish(self.talk)
         self.talk.style().polish(self.talk)
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        """Space held anywhere in this window (except text fields) is push-to-talk."""
-        kind = event.type()
-        if kind not in (QEvent.KeyPress, QEvent.KeyRelease, QEvent.ShortcutOverride):
-            return False
-        if event.key() != Qt.Key_Space or not self.isActiveWindow():
-            return False
-        focus = QApplication.focusWidget()
-        if obj is not focus and not (focus is None and obj is self.windowHandle()):
-            return False
-        if focus is not None and (focus.window() is not self
-                                  or isinstance(focus, (QLineEdit, QAbstractSpinBox))
-                                  or (isinstance(focus, QComboBox) and focus.isEditable())):
-            return False
-        if event.modifiers() & ~Qt.KeypadModifier:
-            # Ctrl+Alt+Space and the like: the global shortcut's business. A focused button
-            # would otherwise "click" on it (Qt buttons ignore modifiers), starting a turn.
-            return isinstance(focus, QAbstractButton)
-        if kind == QEvent.ShortcutOverride:
-            event.accept()  # keep Space for us, not for a button's own handling
-            return True
-        if event.isAutoRepeat():
-            return True  # holding the key repeats it: only the first press counts
-        if kind == QEvent.KeyPress and self._release_timer.isActive():
-            # A release and a press in quick succession: X's auto-repeat where the server
-            # does not mark it (plain X11 sends release+press pairs). Still held.
-            self._release_timer.stop()
-            self._pending_up = None
-        elif kind == QEvent.KeyPress and not self._space_down:
-            self._space_down = True
-            self.press()
-        elif kind == QEvent.KeyRelease and self._space_down and not self._release_timer.isActive():
-            # Made now, so the pipeline's timeline starts at the real release.
-            self._pending_up = ev.PushToTalkUp()
-            self._release_timer.start()
-        return True
 
     # -- commands --------------------------------------------------------------------------------
 
@@ -447,7 +394,7 @@ class MainWindow(QMainWindow):
             self._announced_ready = True
             if self.bridge.config.ui.announce_ready:
                 announce(self.live, "Glimpse is ready. Hold Space and ask.")
-                self.bridge.speak("Ready.")
+                self.bridge.say_ready("Ready.")
         elif state == "failed":
             announce(self.live, f"Glimpse could not start: {detail}", assertive=True)
 
@@ -500,8 +447,12 @@ class MainWindow(QMainWindow):
         if self._frame_captured is None:
             return
         age = max(0.0, ev.now() - self._frame_captured)
-        self.frozen_caption.setText(f"Picture of question {self._frame_turn}, taken "
-                                    f"{age:.0f} s ago.")
+        # Coarse steps, so the text (and what a screen reader hears) changes rarely.
+        when = ("just now" if age < 5 else f"{int(age // 5) * 5} s ago" if age < 60
+                else f"{int(age // 60)} min ago")
+        text = f"Picture of question {self._frame_turn}, taken {when}."
+        if text != self.frozen_caption.text():
+            self.frozen_caption.setText(text)
 
     def _on_preview(self, preview: ev.Preview) -> None:
         pix = QPixmap.fromImage(bgr_to_qimage(preview.image))
@@ -617,11 +568,11 @@ class MainWindow(QMainWindow):
             t.answer = answer
         # The turn is over (answered, capped, failed or stopped): unless the key is still held,
         # the next press starts a new question.
-        if self.talking and (self.toggle_mode or not (self._space_down or self.talk.isDown())):
+        if self.talking and (self.toggle_mode or not (self.space.down or self.talk.isDown())):
             self.talking = False
         self._update_talk()
         self.view.refresh()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        QApplication.instance().removeEventFilter(self)
+        self.space.remove()
         super().closeEvent(event)

@@ -1,11 +1,9 @@
 """Keyboard shortcuts: the in-window list (shown under Help) and the global push-to-talk key.
 
-The global key works on X11 through pynput. pynput calls us on its own listener thread, so the
+The global key works on X11 through pynput (here) and on Wayland through the desktop's
+GlobalShortcuts portal (`ui.portal_shortcut`). pynput calls us on its own listener thread, so the
 callbacks only call `bridge.submit(...)` (thread-safe: it puts a command on the pipeline's bus)
-and never touch a widget. On Wayland, applications cannot read keys outside their window; the
-xdg GlobalShortcuts portal is detected and reported (binding through it is not done yet), and the
-status line says how to get the same result (a desktop keyboard shortcut running
-`glimpse ask`, or focusing the window and holding Space).
+and never touch a widget.
 """
 from __future__ import annotations
 
@@ -69,27 +67,6 @@ def session_type() -> str:
     return "other"
 
 
-def wayland_portal_version() -> int | None:
-    """The xdg GlobalShortcuts portal's version, or None when the desktop has none."""
-    try:
-        from PySide6.QtDBus import QDBusConnection, QDBusInterface
-    except ImportError:
-        return None
-    bus = QDBusConnection.sessionBus()
-    if not bus.isConnected():
-        return None
-    props = QDBusInterface("org.freedesktop.portal.Desktop", "/org/freedesktop/portal/desktop",
-                           "org.freedesktop.DBus.Properties", bus)
-    reply = props.call("Get", "org.freedesktop.portal.GlobalShortcuts", "version")
-    args = reply.arguments()
-    if reply.errorName() or not args:
-        return None
-    try:
-        return int(args[0])
-    except (TypeError, ValueError):
-        return None
-
-
 class GlobalShortcut:
     """Push-to-talk from anywhere on the desktop (X11 via pynput).
 
@@ -115,15 +92,6 @@ class GlobalShortcut:
         if not self.combo:
             return "Global push-to-talk is off (Settings, Global shortcut)."
         kind = session_type()
-        if kind == "wayland":
-            version = wayland_portal_version()
-            if version is None:
-                return ("Global push-to-talk is not available on this Wayland desktop (no "
-                        "GlobalShortcuts portal). Hold Space while the Glimpse window has focus, "
-                        "or bind a desktop shortcut to `glimpse ask`.")
-            return (f"This desktop offers the GlobalShortcuts portal (version {version}), which "
-                    "Glimpse does not use yet. Hold Space while the Glimpse window has focus, or "
-                    "bind a desktop shortcut to `glimpse ask`.")
         if kind != "x11":
             return "Global push-to-talk needs an X11 desktop; hold Space in the window instead."
         try:

@@ -22,6 +22,20 @@ class DisplayError(RuntimeError):
     pass
 
 
+def start_session_bus() -> tuple[subprocess.Popen, str]:
+    """A private session D-Bus daemon: (process, address). Stop it with terminate()."""
+    daemon = shutil.which("dbus-daemon")
+    if daemon is None:
+        raise DisplayError("dbus-daemon is missing (Debian package dbus)")
+    proc = subprocess.Popen([daemon, "--session", "--nofork", "--print-address=1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    address = proc.stdout.readline().strip()
+    if not address:
+        proc.terminate()
+        raise DisplayError("dbus-daemon printed no address")
+    return proc, address
+
+
 class VirtualDisplay:
     def __init__(self, size: str = "1280x800x24") -> None:
         self.size = size
@@ -51,17 +65,11 @@ class VirtualDisplay:
 
     def start_accessibility_bus(self) -> str:
         """A private session D-Bus plus the AT-SPI bus launcher; returns the bus address."""
-        daemon = shutil.which("dbus-daemon")
         launcher = Path("/usr/libexec/at-spi-bus-launcher")
-        if daemon is None or not launcher.exists():
-            raise DisplayError("dbus-daemon or at-spi-bus-launcher missing (Debian packages "
-                               "dbus, at-spi2-core)")
-        proc = subprocess.Popen([daemon, "--session", "--nofork", "--print-address=1"],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        if not launcher.exists():
+            raise DisplayError("at-spi-bus-launcher missing (Debian package at-spi2-core)")
+        proc, address = start_session_bus()
         self._procs.append(proc)
-        address = proc.stdout.readline().strip()
-        if not address:
-            raise DisplayError("dbus-daemon printed no address")
         self.bus_address = address
         env = self.env()
         launch = subprocess.Popen([str(launcher), "--launch-immediately"], env=env,

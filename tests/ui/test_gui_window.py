@@ -228,3 +228,54 @@ def test_saved_settings_rebuild_the_pipeline_and_toggle_mode_works(qtbot, make_a
     assert not w.talking
     qtbot.waitUntil(lambda: w.conversation.turns[-1].finished, timeout=10000)
     assert w.conversation.turns[-1].answer.endswith("asleep.")
+
+
+def test_runs_without_a_missing_microphone(qtbot, make_app):
+    """A part that cannot be built is left out and named; the rest works (typed questions)."""
+    from assistant.bootstrap import Parts, bootstrap
+    from assistant.errors import DeviceError
+    from tests.fakes import FakeCamera, RecordingSpeaker, ScriptedAsr, ScriptedTts, ScriptedVlm
+    from tests.ui.support import street_images
+    from ui.bridge import default_factory
+
+    vlm = ScriptedVlm()
+    attempts = []
+
+    def no_mic_bootstrap(config, parts=Parts()):
+        attempts.append(parts)
+        if parts.audio_in:
+            raise DeviceError("No microphone found", "Plug one in, or choose another in Settings",
+                              needs_action=True)
+        return bootstrap(config, parts=parts, camera=FakeCamera(street_images()),
+                         asr=ScriptedAsr(), vlm=vlm, tts=ScriptedTts(),
+                         speaker=RecordingSpeaker())
+
+    app = make_app(lambda config: default_factory(config, no_mic_bootstrap))
+    w = app.window
+    qtbot.waitUntil(lambda: app.bridge.state == "running", timeout=10000)
+    assert attempts[0] == Parts() and not attempts[-1].audio_in and attempts[-1].camera
+    qtbot.waitUntil(lambda: w._error_box is not None and w._error_box.isVisible(), timeout=5000)
+    assert ("runs without its microphone and speech recognition: No microphone found"
+            in w._error_box.text())
+    w._error_box.done(0)
+    w.question.setText("what is this")
+    w.ask_typed()
+    qtbot.waitUntil(lambda: bool(w.conversation.turns) and w.conversation.turns[-1].finished,
+                    timeout=10000)
+    assert w.conversation.turns[-1].answer.endswith("asleep.")
+    assert vlm.requests[-1].frame is not None
+
+
+@pytest.mark.parametrize("announce", [True, False])
+def test_ready_is_spoken_with_glimpses_own_voice(qtbot, make_app, announce):
+    factory = FakeFactory()
+    config = Config().with_value("ui.announce_ready", announce)
+    app = make_app(factory, config=config)
+    wait_running(qtbot, app)
+    speaker, tts = factory.parts["speaker"], factory.parts["tts"]
+    if announce:
+        qtbot.waitUntil(lambda: bool(speaker.played), timeout=10000)
+        assert tts.texts == ["Ready."] and "ready" in app.window.live.text().lower()
+    else:
+        qtbot.wait(300)  # nothing may come: give a wrong implementation the time to show it
+        assert tts.texts == [] and not speaker.queued

@@ -39,6 +39,20 @@ def _wait_file(path: Path, proc: subprocess.Popen, timeout: float) -> bool:
     return False
 
 
+def _listen(pid: str, announce: Path, env: dict) -> list:
+    """Events the AT-SPI listener saw while the window announced its last answer again."""
+    listener = subprocess.Popen([SYSTEM_PYTHON, str(ROOT / "tests/ui/atspi_listen.py"), pid,
+                                 "4"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    first = listener.stdout.readline().strip()
+    if first != "listening":
+        listener.kill()
+        return [{"type": "error", "text": first + listener.stderr.read()[-1000:]}]
+    announce.write_text("go")
+    out, _ = listener.communicate(timeout=30)
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("xvfb")
@@ -53,10 +67,12 @@ def session(tmp_path_factory):
     except (DisplayError, OSError, subprocess.SubprocessError) as exc:
         bus_error = str(exc)
     ready, hold, out = tmp / "ready", tmp / "hold", tmp / "session.json"
+    announce = tmp / "announce"
     env = display.env(QT_LINUX_ACCESSIBILITY_ALWAYS_ON="1", QT_ACCESSIBILITY="1",
                       PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "tests.ui.xvfb_session", str(out),
-                             "--ready", str(ready), "--hold", str(hold)], cwd=ROOT, env=env,
+                              "--ready", str(ready), "--hold", str(hold), "--announce",
+                             str(announce)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     tree: dict = {"error": bus_error} if bus_error else {}
     try:
@@ -75,6 +91,8 @@ def session(tmp_path_factory):
                     tree = json.loads(dump.stdout)
                 except json.JSONDecodeError:
                     tree = {"error": f"AT-SPI reader failed: {dump.stderr[-1500:]}"}
+                tree["announcements"] = _listen(ready.read_text().strip(), announce, env)
+        announce.write_text("go")  # never leave the session waiting
         hold.write_text("done")
         output = proc.communicate(timeout=60)[0]
     finally:
@@ -85,6 +103,7 @@ def session(tmp_path_factory):
     result = json.loads(out.read_text())
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "session.json").write_text(json.dumps(result, indent=2))
+    (ARTIFACTS / "atspi-tree.json").write_text(json.dumps(tree, indent=1))
     return result, tree
 
 
@@ -167,3 +186,13 @@ def test_accessibility_tree_through_atspi(session):
     talk = next(n for n in nodes if n["name"] == "Talk" and n["role"] == "push button")
     assert talk["description"].startswith("Hold to speak")
     assert "focused" in talk["states"], "the Talk button should have focus at start"
+
+
+def test_answers_are_announced_to_screen_readers(session):
+    result, tree = session
+    if "error" in tree:
+        unavailable(f"AT-SPI: {tree['error']}")
+    events = tree.get("announcements", [])
+    answer = result["global_turn"]["answer"].strip()
+    announced = [e for e in events if e["type"].startswith("object:announcement")]
+    assert any(answer in e["text"] for e in announced), events

@@ -24,6 +24,7 @@ def main() -> int:
     parser.add_argument("out")
     parser.add_argument("--hold", default="")
     parser.add_argument("--ready", default="")
+    parser.add_argument("--announce", default="")
     args = parser.parse_args()
     clean_qt_environment()
 
@@ -149,6 +150,11 @@ def main() -> int:
         w.talk.setFocus()
         if args.ready:
             Path(args.ready).write_text(str(os.getpid()))
+        if args.announce:
+            # The AT-SPI listener is up: announce the last answer again (Ctrl+R's action).
+            deadline = time.monotonic() + 30
+            yield lambda: Path(args.announce).exists() or time.monotonic() > deadline
+            w.repeat_last()
         if args.hold:
             deadline = time.monotonic() + 60
             yield lambda: Path(args.hold).exists() or time.monotonic() > deadline
