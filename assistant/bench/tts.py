@@ -147,19 +147,9 @@ def _device_figures(reps: int) -> dict[str, Any]:
             virtual.stop()
 
 
-def _options(args: argparse.Namespace) -> argparse.Namespace:
-    """--json/--quick may land in `args.rest` when given after the benchmark's name."""
-    parser = argparse.ArgumentParser(prog="glimpse bench tts")
-    parser.add_argument("--json", default=getattr(args, "json", None))
-    parser.add_argument("--quick", action="store_true", default=getattr(args, "quick", False))
-    parser.add_argument("--gpu", action="store_true", default=getattr(args, "gpu", False))
-    return parser.parse_args(list(getattr(args, "rest", None) or []))
-
-
 def main(args: argparse.Namespace) -> int:
     from audio.tts import EspeakEngine, PiperEngine
 
-    args = _options(args)
     reps = 2 if args.quick else 10
     options = TtsOptions()
     engines: dict[str, Any] = {}

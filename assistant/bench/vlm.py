@@ -51,10 +51,6 @@ def options(rest: list[str]) -> argparse.Namespace:
     p.add_argument("--hbm-gbs", type=float, default=None,
                    help="GPU mode: memory bandwidth in GB/s if the GPU is not known")
     p.add_argument("--max-image-pixels", type=int, default=512 * 512)
-    # `glimpse bench vlm --quick` hands everything after the name to us: accept the shared ones.
-    p.add_argument("--json", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--gpu", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args([a for a in rest if a != "--"])
 
 
@@ -384,9 +380,6 @@ def gpu_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
 
 def main(args: argparse.Namespace) -> int:
     o = options(list(getattr(args, "rest", None) or []))
-    args.json = getattr(args, "json", None) or o.json
-    args.gpu = bool(getattr(args, "gpu", False) or o.gpu)
-    args.quick = bool(getattr(args, "quick", False) or o.quick)
     if args.gpu:
         return gpu_bench(args, o)
     return cpu_bench(args, o)

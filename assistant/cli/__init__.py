@@ -39,7 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "accepts_extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.rest = [a for a in extra if a != "--"]
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="glimpse: %(levelname)s: %(message)s", stream=sys.stderr)
     if args.command is None:

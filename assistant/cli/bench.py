@@ -18,8 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gpu", action="store_true", help="GPU mode: random weights in real "
                                                       "architecture sizes (needs CUDA)")
     p.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
-    p.add_argument("rest", nargs=argparse.REMAINDER, help="options of the benchmark")
-    p.set_defaults(func=run)
+    # Options of the benchmark itself (e.g. --turns) are left over by the main parser and
+    # handed to the benchmark as `args.rest`; `glimpse bench NAME -- --help` lists them.
+    p.set_defaults(func=run, accepts_extra=True)
 
 
 def run(args: argparse.Namespace) -> int:
