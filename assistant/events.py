@@ -109,6 +109,15 @@ class AskAudio(Command):
 
 
 @dataclass(frozen=True)
+class Speak(Command):
+    """Say something that is not an answer (an error, a notice, "ready") in Glimpse's voice.
+
+    It belongs to no turn, so it never ends one; a new press silences it like any speech."""
+
+    text: str = ""
+
+
+@dataclass(frozen=True)
 class Stop(Command):
     """Cancel the running answer and silence playback."""
 

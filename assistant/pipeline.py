@@ -164,6 +164,10 @@ class Pipeline:
                 listener(event)
             except Exception:  # noqa: BLE001 - a listener bug must not stop the conductor
                 log.exception("event listener failed on %s", type(event).__name__)
+                self.events.put(ev.ErrorEvent(
+                    stage=StageName.PIPELINE, recoverable=True,
+                    message=f"A helper of the window failed on {type(event).__name__} "
+                            "(sounds or announcements may be missing); please report it."))
 
     def _shutdown_stages(self, timeout: float) -> None:
         self._stopped.set()
@@ -272,6 +276,11 @@ class Pipeline:
     def _on_shutdown(self, _cmd: ev.Shutdown) -> None:
         self.generation.bump()
         self._shutdown_stages(2.0)
+
+    def _on_speak(self, cmd: ev.Speak) -> None:
+        if self._speaking_enabled() and cmd.text.strip():
+            self.stages.tts.submit(ev.Answer(text=cmd.text, source="notice", turn_id=0,  # type: ignore[union-attr]
+                                             gen=self.generation.value))
 
     def _on_gate(self, cmd: ev.MicGate) -> None:
         if self.stages.capture is not None:
@@ -404,6 +413,10 @@ class Pipeline:
         return self.options.speak and self.stages.tts is not None
 
     def _on_speech(self, chunk: ev.SpeechChunk) -> None:
+        if chunk.turn_id == 0:  # spoken by Speak: no turn to account for
+            if self.stages.playback is not None and not self.generation.is_stale(chunk.gen):
+                self.stages.playback.submit(chunk)
+            return
         turn = self._current(chunk)
         if turn is None:
             return
@@ -481,6 +494,7 @@ class Pipeline:
         ev.NewFrame: _on_new_frame,
         ev.Shutdown: _on_shutdown,
         ev.MicGate: _on_gate,
+        ev.Speak: _on_speak,
         ev.Utterance: _on_utterance,
         ev.Transcript: _on_transcript,
         ev.Frame: _on_frame,

@@ -225,41 +225,15 @@ class Bridge(QObject):
         return True
 
     def speak(self, text: str) -> bool:
-        """Say `text` with Glimpse's own voice, when the core offers a Speak command."""
-        speak_cmd = getattr(ev, "Speak", None)
-        if speak_cmd is None or not self.config.ui.speak_answers:
+        """Say `text` in Glimpse's own voice (errors, notices, "ready"). The speech stage
+        queues it behind its model loading; the next press silences it like any speech."""
+        if not self.config.ui.speak_answers:
             return False
-        return self.submit(speak_cmd(text=text))
+        return self.submit(ev.Speak(text=text))
 
     def say_ready(self, text: str = "Ready.") -> bool:
-        """Speak `text` once the pipeline's voice and speaker are loaded (start-up only).
-
-        Runs on the bridge's pool: waits for the stages' setup, synthesizes with the pipeline's
-        own TTS engine and queues the audio on its speaker, tagged with the current generation,
-        so the first press (which clears the speaker) cuts it off. Only used before any turn,
-        when the speech stage is idle. Returns False when there is no voice to say it with.
-        """
-        if self.speak(text):
-            return True
-        pipeline = self.pipeline
-        stages = getattr(pipeline, "stages", None)
-        tts, playback = getattr(stages, "tts", None), getattr(stages, "playback", None)
-        if tts is None or playback is None:
-            return False
-        volume = float(self.config.audio.volume)
-
-        def body(_progress, cancel: threading.Event) -> bool:
-            if not pipeline.wait_ready(60) or cancel.is_set():
-                return False
-            tag = pipeline.generation.value
-            for audio in tts.engine.synthesize(text, tts.options):
-                if cancel.is_set() or pipeline.generation.value != tag:
-                    return False  # the user already pressed: never talk over them
-                playback.speaker.enqueue(audio.samples * volume, audio.sample_rate, tag)
-            return True
-
-        self.run_task("say-ready", body)
-        return True
+        """Speak `text` once at start-up, so Glimpse can be used without looking."""
+        return self.speak(text)
 
     # -- event pump (GUI thread) ----------------------------------------------------------------
 
