@@ -415,6 +415,7 @@ class Pipeline:
     def _on_speech(self, chunk: ev.SpeechChunk) -> None:
         if chunk.turn_id == 0:  # spoken by Speak: no turn to account for
             if self.stages.playback is not None and not self.generation.is_stale(chunk.gen):
+                self._publish(chunk)
                 self.stages.playback.submit(chunk)
             return
         turn = self._current(chunk)

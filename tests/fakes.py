@@ -120,6 +120,7 @@ class RecordingSpeaker:
         self.queued: list[tuple[int, np.ndarray, int]] = []
         self.played: list[tuple[int, np.ndarray]] = []
         self.cleared = 0
+        self.started = threading.Event()  # set when the first chunk starts playing
         self._cond = threading.Condition()
         self._queue: list[tuple[np.ndarray, int, int, Callable[[float], None] | None]] = []
         self._busy_until = 0.0
@@ -169,6 +170,7 @@ class RecordingSpeaker:
                     continue
                 samples, rate, tag, on_start = self._queue.pop(0)
                 self.played.append((tag, samples))
+                self.started.set()
                 self._busy_until = now() + len(samples) / rate / self.speed
                 if on_start is not None:
                     on_start(now())
