@@ -78,3 +78,43 @@ def test_no_audio_server_names_the_devices_and_what_to_do():
                          text=True, timeout=60)
     assert "ERR No microphone is available" in out.stdout, out.stdout + out.stderr
     assert "Input devices here:" in out.stdout and "audio server" in out.stdout
+
+
+LOST_SCRIPT = """
+import sys
+from tests.rig.audio import VirtualAudio, RigError
+try:
+    va = VirtualAudio().start()
+except RigError as exc:
+    print('NORIG', exc); sys.exit(0)
+from audio.mic import SoundDeviceMicrophone
+from assistant.errors import DeviceError
+from assistant.events import now
+mic = SoundDeviceMicrophone(); mic.open()
+got, t = 0, now()
+while got < 8000 and now() - t < 10:
+    chunk = mic.read(0.1)
+    got += 0 if chunk is None else len(chunk)
+print('GOT', got)
+va._proc.kill(); va._proc.wait()
+t = now()
+try:
+    while now() - t < 10:
+        mic.read(0.1)
+    print('NOERROR')
+except DeviceError as exc:
+    print('LOST', exc.message)
+va.stop()
+"""
+
+
+def test_server_gone_mid_stream_raises_device_error():
+    """A private PulseAudio server (not the session rig) is killed while the mic streams."""
+    out = subprocess.run([sys.executable, "-c", LOST_SCRIPT], cwd=ROOT, capture_output=True,
+                         text=True, timeout=90)
+    if "NORIG" in out.stdout:
+        from tests.rig import unavailable
+        unavailable(out.stdout)
+    assert "GOT 8" in out.stdout or "GOT" in out.stdout, out.stdout + out.stderr
+    assert "LOST The microphone" in out.stdout, out.stdout + out.stderr
+    assert "Plug it back in" in out.stdout
