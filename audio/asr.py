@@ -316,6 +316,8 @@ class FastWhisperEngine(_WhisperBase):
         self.fast = None
         self._draft: list[int] = []
         self._abort_partial = None
+        # Long audio: called with (seconds done, seconds total) after each window (CLI progress).
+        self.on_progress = None
 
     def set_partial_abort(self, should_abort) -> None:
         """`should_abort()` (checked between decoder steps of a partial decode) says newer audio
@@ -337,6 +339,8 @@ class FastWhisperEngine(_WhisperBase):
         timings = {"encode_s": 0.0, "decode_s": 0.0}
         windows = split_windows(audio)
         for start, end in windows:
+            if self.on_progress is not None and len(windows) > 1:
+                self.on_progress(start / SAMPLE_RATE, len(audio) / SAMPLE_RATE)
             piece = audio[start:end]
             if len(windows) > 1 and not self.guard.before(piece)[1] is None:
                 continue  # a silent window inside a long file

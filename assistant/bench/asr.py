@@ -34,6 +34,8 @@ def _args(rest: list[str]) -> argparse.Namespace:
     p.add_argument("--model", default="", help="openai-whisper .pt, CTranslate2 folder or name "
                                                "(default: tiny.en)")
     p.add_argument("--reps", type=int, default=0)
+    p.add_argument("--lengths", default="2,5,10", help="utterance lengths in seconds (5 is "
+                                                     "always measured: the summary uses it)")
     # `glimpse bench asr --quick` puts the common options after the name: accept them here too.
     p.add_argument("--quick", action="store_true")
     p.add_argument("--json", default=None)
@@ -131,8 +133,9 @@ def main(args: argparse.Namespace) -> int:
         return whisper.transcribe(ref_model, clip, temperature=0.0, fp16=False,
                                   language="en", verbose=None)["text"]
 
+    lengths = sorted({5.0, *(float(x) for x in opts.lengths.split(",") if x.strip())})
     rows, results = [], {}
-    for seconds in LENGTHS:
+    for seconds in lengths:
         clip = np.tile(speech, 2)[: int(seconds * 16000)]
         head = clip[: int((seconds - PARTIAL_LAG_S) * 16000)]
 
