@@ -198,7 +198,7 @@ def resolve_checkpoint(reference: str, config: Any = None) -> Path:
     try:
         from assistant.models import ModelStore
     except ImportError:
-        ModelStore = None  # noqa: N806 - the store is optional until installed
+        ModelStore = None
     if ModelStore is not None:
         return Path(ModelStore(config).whisper_checkpoint(name))
     cached = Path.home() / ".cache" / "whisper" / f"{name}.pt"
@@ -219,7 +219,7 @@ def resolve_ct2(reference: str, config: Any = None) -> Path:
     try:
         from assistant.models import ModelStore
     except ImportError:
-        ModelStore = None  # noqa: N806
+        ModelStore = None
     if ModelStore is not None:
         found = ModelStore(config).ct2_whisper(name, fallback=True)
         if found is not None:
