@@ -50,7 +50,12 @@ class AsrStage(Stage):
                                 turn_id=item.turn_id, gen=item.gen)
             return
         options = self.options if item.final else _partial(self.options)
-        result = self.engine.transcribe(item.samples, options)
+        samples = item.samples
+        if item.sample_rate != 16000:  # e.g. a spoken question from a file (AskAudio)
+            from audio.audio_io import to_mono_16k
+
+            samples = to_mono_16k(samples, item.sample_rate)
+        result = self.engine.transcribe(samples, options)
         if not item.final and result.rejected == "superseded":
             return  # newer audio is waiting; its transcript follows
         yield ev.Transcript(text=result.text, partial=not item.final, language=result.language,

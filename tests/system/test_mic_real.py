@@ -151,3 +151,30 @@ def test_hands_free_question_through_the_virtual_mic(virtual_audio, tmp_path, no
         assert player.wait(30) == 0
     finally:
         pipeline.stop()
+
+
+def test_device_chosen_by_name_or_index(virtual_audio):
+    from assistant.errors import DeviceError
+    from audio.mic import SoundDeviceMicrophone, find_input_device, list_input_devices
+
+    _fresh_portaudio()
+    devices = list_input_devices()
+    assert devices
+    first = devices[0]
+    assert find_input_device(first["name"].upper()[:4]) == first["index"]  # substring, any case
+    assert find_input_device(str(first["index"])) == first["index"]
+    mic = SoundDeviceMicrophone(device=first["name"])
+    mic.open()
+    try:
+        assert mic.device_rate > 0
+        chunk = None
+        for _ in range(50):
+            chunk = mic.read(0.1)
+            if chunk is not None:
+                break
+        assert chunk is not None and chunk.dtype == np.float32
+    finally:
+        mic.close()
+    with pytest.raises(DeviceError, match="Input devices here") as info:
+        SoundDeviceMicrophone(device="no such microphone").open()
+    assert first["name"] in info.value.message

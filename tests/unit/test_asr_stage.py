@@ -69,3 +69,28 @@ def test_a_newer_snapshot_does_not_stop_a_partial():
     assert not stage._final_waiting()
     stage.submit(utt(10000, final=True))
     assert stage._final_waiting()
+
+
+class LengthAsr:
+    name = "length"
+
+    def load(self) -> None:
+        pass
+
+    def transcribe(self, audio: np.ndarray, options: AsrOptions) -> AsrResult:
+        return AsrResult(str(len(audio)))
+
+
+def test_other_sample_rates_are_resampled_to_16k():
+    out = Outbox()
+    stage = AsrStage(out, Generation(), LengthAsr())
+    stage.start()
+    try:
+        stage.submit(ev.Utterance(samples=np.zeros(44100, np.float32), sample_rate=44100,
+                                  turn_id=1, gen=0))
+        got = out.get(timeout=5)
+        while not isinstance(got, ev.Transcript):
+            got = out.get(timeout=5)
+        assert got.text == "16000"
+    finally:
+        stage.stop()
