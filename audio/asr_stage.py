@@ -2,8 +2,8 @@
 
 Partial snapshots (sent while the key is held) are decoded only when nothing newer waits in the
 inbox, so a slow machine skips stale partials instead of falling behind the release. Engines that
-can (`set_partial_abort`) also abandon a partial decode as soon as something newer arrives, so
-the final decode at release starts at once. The fast engine reuses the last finished partial's
+can (`set_partial_abort`) also abandon a partial decode as soon as the final utterance arrives,
+so the final decode at release starts at once. The fast engine reuses the last finished partial's
 tokens as a verified draft for the final decode.
 """
 from __future__ import annotations
@@ -30,8 +30,15 @@ class AsrStage(Stage):
         self.engine.load()
         set_abort = getattr(self.engine, "set_partial_abort", None)
         if set_abort is not None:
-            set_abort(lambda: not self.inbox.empty())
+            set_abort(self._final_waiting)
         self.emit(ev.Status(stage=self.name, state="ready", detail=self.engine.name))
+
+    def _final_waiting(self) -> bool:
+        """True when a final utterance (the release) waits in the inbox. Only that stops a
+        partial decode: on a slow machine, stopping for every newer snapshot would mean no
+        partial transcript ever finishes while the key is held."""
+        with self.inbox.mutex:
+            return any(isinstance(x, ev.Utterance) and x.final for x in self.inbox.queue)
 
     def process(self, item: ev.Event) -> Iterator[ev.Event]:
         if not isinstance(item, ev.Utterance):
@@ -43,7 +50,12 @@ class AsrStage(Stage):
                                 turn_id=item.turn_id, gen=item.gen)
             return
         options = self.options if item.final else _partial(self.options)
-        result = self.engine.transcribe(item.samples, options)
+        samples = item.samples
+        if item.sample_rate != 16000:  # e.g. a spoken question from a file (AskAudio)
+            from audio.audio_io import to_mono_16k
+
+            samples = to_mono_16k(samples, item.sample_rate)
+        result = self.engine.transcribe(samples, options)
         if not item.final and result.rejected == "superseded":
             return  # newer audio is waiting; its transcript follows
         yield ev.Transcript(text=result.text, partial=not item.final, language=result.language,

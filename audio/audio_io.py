@@ -37,7 +37,7 @@ def _ffmpeg(path: Path) -> np.ndarray:
         raise AudioFileError(f"Cannot read {path.name}: its format needs ffmpeg, which is not "
                              "installed", "Install ffmpeg, or convert the file to WAV or FLAC")
     proc = subprocess.run([exe, "-nostdin", "-v", "error", "-i", str(path), "-f", "f32le",
-                           "-ac", "1", "-ar", str(RATE), "-"], capture_output=True)
+                           "-ac", "1", "-ar", str(RATE), "-"], capture_output=True, check=False)
     if proc.returncode != 0:
         reason = proc.stderr.decode(errors="replace").strip().splitlines()
         raise AudioFileError(f"Cannot read {path.name}: "

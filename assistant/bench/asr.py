@@ -34,6 +34,8 @@ def _args(rest: list[str]) -> argparse.Namespace:
     p.add_argument("--model", default="", help="openai-whisper .pt, CTranslate2 folder or name "
                                                "(default: tiny.en)")
     p.add_argument("--reps", type=int, default=0)
+    p.add_argument("--lengths", default="2,5,10", help="utterance lengths in seconds (5 is "
+                                                     "always measured: the summary uses it)")
     # `glimpse bench asr --quick` puts the common options after the name: accept them here too.
     p.add_argument("--quick", action="store_true")
     p.add_argument("--json", default=None)
@@ -131,25 +133,22 @@ def main(args: argparse.Namespace) -> int:
         return whisper.transcribe(ref_model, clip, temperature=0.0, fp16=False,
                                   language="en", verbose=None)["text"]
 
+    lengths = sorted({5.0, *(float(x) for x in opts.lengths.split(",") if x.strip())})
     rows, results = [], {}
-    for seconds in LENGTHS:
+    for seconds in lengths:
         clip = np.tile(speech, 2)[: int(seconds * 16000)]
         head = clip[: int((seconds - PARTIAL_LAG_S) * 16000)]
 
-        def with_draft() -> None:
+        timed: list[float] = []
+        for rep in range(reps + 1):  # the first is a warm-up
             fast.transcribe(head, partial)  # done while the key was held: not timed
             t0 = time.perf_counter()
             fast.transcribe(clip, final)
-            timed.append((time.perf_counter() - t0) * 1000)
-
-        timed: list[float] = []
-        with_draft()
-        timed.clear()
-        for _ in range(reps):
-            with_draft()
-        cold = _time(lambda: fast.transcribe(clip, final), reps)
-        ref = _time(lambda: openai(clip), reps)
-        fw = _time(lambda: faster.transcribe(clip, final), reps) if faster else []
+            if rep:
+                timed.append((time.perf_counter() - t0) * 1000)
+        cold = _time(lambda c=clip: fast.transcribe(c, final), reps)
+        ref = _time(lambda c=clip: openai(c), reps)
+        fw = _time(lambda c=clip: faster.transcribe(c, final), reps) if faster else []
         entry = {"fast_release_to_final_ms": timed, "fast_cold_ms": cold,
                  "openai_whisper_ms": ref, "faster_whisper_ms": fw}
         results[f"{seconds:g}s"] = entry

@@ -53,7 +53,13 @@ def run(args: argparse.Namespace) -> int:
             t0 = time.perf_counter()
             audio = load_audio(path)
             t1 = time.perf_counter()
-            result = engine.transcribe(audio, options)
+            bar = _progress(engine, path, len(audio) / 16000)
+            try:
+                result = engine.transcribe(audio, options)
+            finally:
+                if bar is not None:
+                    bar.close()
+                    engine.on_progress = None
             t2 = time.perf_counter()
         except GlimpseError as exc:
             failed += 1
@@ -78,3 +84,20 @@ def run(args: argparse.Namespace) -> int:
                    {"engine": engine_name, "model": model, "model_load_s": round(load_s, 3),
                     **results[0]})
     return 1 if failed else 0
+
+
+def _progress(engine, path: str, seconds: float):
+    """A tqdm bar on stderr (seconds of audio done) for long files, where the engine reports."""
+    if seconds <= 30 or not hasattr(engine, "on_progress"):
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(total=round(seconds), desc=path, unit="s", file=sys.stderr, leave=False,
+               disable=None)
+
+    def update(done: float, _total: float) -> None:
+        bar.n = round(done)
+        bar.refresh()
+
+    engine.on_progress = update
+    return bar

@@ -128,3 +128,15 @@ def test_partial_decode_gives_way_to_newer_audio(jfk):
         assert sw.word_error_rate(sw.JFK_TEXT, e.transcribe(jfk, AsrOptions()).text) == 0
     finally:
         e.set_partial_abort(None)
+
+
+@pytest.mark.gpu
+def test_fast_engine_on_cuda_matches_cpu(jfk):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU here")
+    gpu = asr.FastWhisperEngine(sw.tiny_en_checkpoint(), device="cuda")
+    gpu.load()
+    for clip in (jfk, sw.piper_speech(sw.QUESTIONS[1])):
+        assert asr.normalize(gpu.transcribe(clip, AsrOptions()).text) == \
+            asr.normalize(engine("fast").transcribe(clip, AsrOptions()).text)

@@ -40,7 +40,10 @@ def test_push_to_talk_through_the_virtual_mic(virtual_audio, tmp_path, no_thread
     wav = tmp_path / "question.wav"
     sf.write(wav, np.concatenate([np.zeros(8000, np.float32), jfk]), 16000)
     engine = FastWhisperEngine(sw.tiny_en_checkpoint(), device="cpu")
-    config = Config().with_value("audio.preroll_ms", 500)
+    # The exact pre-roll arithmetic is checked without threads in test_capture_modes; here the
+    # press goes through the test thread, the bus and the conductor, which on a loaded 2-core CI
+    # machine can take a few hundred ms, so the pre-roll is 1 s to keep the test honest but stable.
+    config = Config().with_value("audio.preroll_ms", 1000)
     pipeline = bootstrap(config, parts=Parts(camera=False, answer=False, speech_out=False),
                          mic=SoundDeviceMicrophone(), asr=engine)
     pipeline.start()
@@ -61,7 +64,8 @@ def test_push_to_talk_through_the_virtual_mic(virtual_audio, tmp_path, no_thread
         final = log.wait_for(lambda e: isinstance(e, ev.Transcript) and not e.partial,
                              timeout=60)
         assert partial.t < final.t
-        assert sw.word_error_rate(sw.JFK_TEXT, final.text) == 0, final.text
+        partials = [e.text for e in log.of(ev.Transcript) if e.partial]
+        assert sw.word_error_rate(sw.JFK_TEXT, final.text) == 0, (final.text, partials)
     finally:
         pipeline.stop()
 
@@ -75,6 +79,102 @@ def test_no_audio_server_names_the_devices_and_what_to_do():
            "HOME": str(ROOT), "ALSA_CONFIG_PATH": ""}
     env = {k: v for k, v in env.items() if v}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=60)
+                         text=True, timeout=60, check=False)
     assert "ERR No microphone is available" in out.stdout, out.stdout + out.stderr
     assert "Input devices here:" in out.stdout and "audio server" in out.stdout
+
+
+LOST_SCRIPT = """
+import sys
+from tests.rig.audio import VirtualAudio, RigError
+try:
+    va = VirtualAudio().start()
+except RigError as exc:
+    print('NORIG', exc); sys.exit(0)
+from audio.mic import SoundDeviceMicrophone
+from assistant.errors import DeviceError
+from assistant.events import now
+mic = SoundDeviceMicrophone(); mic.open()
+got, t = 0, now()
+while got < 8000 and now() - t < 10:
+    chunk = mic.read(0.1)
+    got += 0 if chunk is None else len(chunk)
+print('GOT', got)
+va._proc.kill(); va._proc.wait()
+t = now()
+try:
+    while now() - t < 10:
+        mic.read(0.1)
+    print('NOERROR')
+except DeviceError as exc:
+    print('LOST', exc.message)
+va.stop()
+"""
+
+
+def test_server_gone_mid_stream_raises_device_error():
+    """A private PulseAudio server (not the session rig) is killed while the mic streams."""
+    out = subprocess.run([sys.executable, "-c", LOST_SCRIPT], cwd=ROOT, capture_output=True,
+                         text=True, timeout=90, check=False)
+    if "NORIG" in out.stdout:
+        from tests.rig import unavailable
+        unavailable(out.stdout)
+    assert "GOT 8" in out.stdout or "GOT" in out.stdout, out.stdout + out.stderr
+    assert "LOST The microphone" in out.stdout, out.stdout + out.stderr
+    assert "Plug it back in" in out.stdout
+
+
+def test_hands_free_question_through_the_virtual_mic(virtual_audio, tmp_path, no_thread_leak):
+    """turns.mode=hands_free: Silero VAD starts and ends the turn on real captured speech."""
+    from audio.asr import FastWhisperEngine
+    from audio.mic import SoundDeviceMicrophone
+
+    _fresh_portaudio()
+    question = sw.QUESTIONS[1]
+    wav = tmp_path / "hands_free.wav"
+    silence = np.zeros(16000, np.float32)
+    sf.write(wav, np.concatenate([silence, sw.piper_speech(question), silence, silence]), 16000)
+    config = Config().with_value("turns.mode", "hands_free").with_value("turns.vad_silence_ms",
+                                                                       600)
+    pipeline = bootstrap(config, parts=Parts(camera=False, answer=False, speech_out=False),
+                         mic=SoundDeviceMicrophone(),
+                         asr=FastWhisperEngine(sw.tiny_en_checkpoint(), device="cpu"))
+    pipeline.start()
+    try:
+        assert pipeline.wait_ready(60)
+        log = EventLog(pipeline)
+        player = virtual_audio.play_into_mic(wav)
+        log.wait_type(ev.TurnStarted, timeout=30)
+        final = log.wait_for(lambda e: isinstance(e, ev.Transcript) and not e.partial,
+                             timeout=60)
+        assert sw.word_error_rate(question, final.text) == 0, final.text
+        assert player.wait(30) == 0
+    finally:
+        pipeline.stop()
+
+
+def test_device_chosen_by_name_or_index(virtual_audio):
+    from assistant.errors import DeviceError
+    from audio.mic import SoundDeviceMicrophone, find_input_device, list_input_devices
+
+    _fresh_portaudio()
+    devices = list_input_devices()
+    assert devices
+    first = devices[0]
+    assert find_input_device(first["name"].upper()[:4]) == first["index"]  # substring, any case
+    assert find_input_device(str(first["index"])) == first["index"]
+    mic = SoundDeviceMicrophone(device=first["name"])
+    mic.open()
+    try:
+        assert mic.device_rate > 0
+        chunk = None
+        for _ in range(50):
+            chunk = mic.read(0.1)
+            if chunk is not None:
+                break
+        assert chunk is not None and chunk.dtype == np.float32
+    finally:
+        mic.close()
+    with pytest.raises(DeviceError, match="Input devices here") as info:
+        SoundDeviceMicrophone(device="no such microphone").open()
+    assert first["name"] in info.value.message

@@ -92,7 +92,7 @@ def test_cap_ends_the_utterance_and_partials_grow():
 
 
 def test_hands_free_speech_then_silence_makes_one_press_and_release():
-    clip, onset = jfk_first_phrase()
+    clip, _ = jfk_first_phrase()
     stage, mic = stage_with(CaptureOptions(hands_free=True, vad_silence_ms=800))
     out = feed(stage, mic, np.concatenate([clip, np.zeros(2 * 16000, np.float32)]))
     commands = [e for e in out if isinstance(e, (ev.PushToTalkDown, ev.PushToTalkUp))]
