@@ -17,6 +17,8 @@ Audio is 16 kHz mono float32.
 """
 from __future__ import annotations
 
+import abc
+
 import logging
 import os
 import re
@@ -221,8 +223,8 @@ def resolve_ct2(reference: str, config: Any = None) -> Path:
 # --------------------------------------------------------------------------- engines
 
 
-class _WhisperBase:
-    """Shared by the engines on openai-whisper weights."""
+class _WhisperBase(abc.ABC):
+    """Shared by the engines on openai-whisper weights; subclasses supply `_decode`."""
 
     name = "whisper"
 
@@ -261,8 +263,9 @@ class _WhisperBase:
             return AsrResult("", options.language, 1.0, 0.0, rejected)
         return self.guard.after(self._decode(trimmed, options), options, speech_s)
 
+    @abc.abstractmethod
     def _decode(self, audio: np.ndarray, options: AsrOptions) -> AsrResult:
-        raise NotImplementedError
+        """Decode speech the guard let through (16 kHz mono float32)."""
 
 
 class OpenAIWhisperEngine(_WhisperBase):
