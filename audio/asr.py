@@ -295,7 +295,7 @@ class FastWhisperEngine(_WhisperBase):
 
     name = "fast"
 
-    def __init__(self, *args: Any, min_context_s: float = 6.0, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, min_context_s: float = 10.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.min_context_s = min_context_s
         self.fast = None

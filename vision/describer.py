@@ -25,6 +25,9 @@ _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight"
 _READ_WORDS = re.compile(r"\b(read|text|says?|written|writing|sign|label|words?|letters?)\b", re.I)
 _CHANGE_WORDS = re.compile(r"\b(what('s| has| is)? changed|what('s| is) different|anything "
                            r"new|changes?)\b", re.I)
+# Questions the describer can answer in full: it describes.
+_DESCRIBE_WORDS = re.compile(r"\b(describe|description|what (do|can) you see|what('s| is) (in front|"
+                             r"around|here|there)|where am i|look(ing)? at|surroundings)\b", re.I)
 _PEOPLE_WORDS = re.compile(r"\b(who|anyone|anybody|someone|somebody|person|people|faces?|man|"
                            r"woman|men|women)\b", re.I)
 
@@ -211,14 +214,14 @@ class Describer:
             return read_sentences(result, self.hints)
         if command == "what_changed":
             return what_changed(self._previous, result)
-        if request.mode == Mode.DESCRIBE or not question:
+        if request.mode == Mode.DESCRIBE or not question or _DESCRIBE_WORDS.search(question):
             return describe_sentences(result, self.verbosity, self.hints)
         # A free question: answer what perception can, and say what it cannot.
         if _PEOPLE_WORDS.search(question):
             said = people_sentence(result)
             return [said or "I can't see anyone."]
-        intro = ("I can't answer questions about the picture without the image model, "
-                 "but here is what I can tell.")
+        # A short first clause: it is what the user hears first (speech starts per clause).
+        intro = "Without the image model, I can only tell you what I see."
         return [intro, *describe_sentences(result, "normal", self.hints)]
 
     def stream(self, request: VlmRequest, cancel: CancelToken) -> Iterator[str]:

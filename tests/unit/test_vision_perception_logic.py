@@ -147,7 +147,11 @@ def test_describer_engine_streams_modes_and_what_changed():
     assert "".join(engine.stream(VlmRequest("read the text", fb, Mode.DESCRIBE), never)) == \
         "CLOSED"
     free = "".join(engine.stream(VlmRequest("is it raining?", fb, Mode.ASK), never))
-    assert free.startswith("I can't answer questions about the picture without the image model")
+    assert free.startswith("Without the image model, I can only tell you what I see.")
+    # Questions that ask for a description get one, with no disclaimer.
+    assert "".join(engine.stream(VlmRequest("describe the scene, please", fb, Mode.ASK),
+                                 never)) == "".join(engine.stream(VlmRequest("", fb, Mode.DESCRIBE),
+                                                                  never))
     assert "no picture" in "".join(engine.stream(VlmRequest("", None, Mode.DESCRIBE), never))
 
 
