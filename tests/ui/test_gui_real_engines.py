@@ -178,6 +178,8 @@ def test_the_speaker_played_the_answer(turn):
     result, recording = turn
     assert recording.samples.size > 0, "nothing was recorded from the virtual speaker"
     heard = _heard(recording.samples)
+    report = ARTIFACTS / "real-engines-session.json"
+    report.write_text(json.dumps(dict(result, speaker_heard=heard), indent=2))
     answer_words = set(normalize(result["answer"]).split())
     heard_words = set(normalize(heard).split())
     # The same tolerance as the headless end-to-end test (tests/system/test_e2e_turn.py).
