@@ -82,6 +82,9 @@ def _write_config(folder: Path, video: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def turn(virtual_audio, tmp_path_factory):
+    from tests import support_whisper as sw
+
+    sw.tiny_en_ct2()  # skips with a reason when the Whisper weight package is missing
     tmp = tmp_path_factory.mktemp("real-gui")
     video = _sign_video(tmp / "camera.mp4")
     question = _question(tmp / "question.wav")
