@@ -347,6 +347,8 @@ class Pipeline:
         turn.frame = frame
         turn.frame_resolved = True
         self._publish(frame)
+        if self.stages.answer is not None and not turn.asked:
+            self.stages.answer.submit(frame)  # prepared while the transcript is being made
         self._maybe_ask(turn)
 
     def _on_no_frame(self, nf: ev.NoFrame) -> None:

@@ -150,3 +150,15 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
         for j, h in enumerate(hyp, 1):
             prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
     return d[len(hyp)] / max(1, len(ref))
+
+
+def transcribe_tiny_en(samples: "np.ndarray") -> str:
+    """What real Whisper tiny.en hears in 16 kHz audio (e.g. a recording of the speaker)."""
+    import numpy as np
+
+    from assistant.ports import AsrOptions
+    from audio.asr import FastWhisperEngine
+
+    engine = FastWhisperEngine(tiny_en_checkpoint(), device="cpu")
+    engine.load()
+    return engine.transcribe(np.asarray(samples, np.float32), AsrOptions(language="en")).text

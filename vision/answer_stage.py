@@ -40,6 +40,13 @@ class AnswerStage(Stage):
         self._warned = len(warnings)
 
     def process(self, item: ev.Event) -> Iterator[ev.Event]:
+        if isinstance(item, ev.Frame):
+            # The turn's frame, sent at release: engines that look at it before answering
+            # (OCR, image encoding) do that now, while Whisper is still transcribing.
+            prepare = getattr(self.engine, "prepare", None)
+            if prepare is not None:
+                prepare(item)
+            return
         if not isinstance(item, ev.Question):
             return
         frame_key = item.frame.captured_at if item.frame is not None else -1.0

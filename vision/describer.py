@@ -202,6 +202,10 @@ class Describer:
     def previous(self) -> PerceptionResult | None:
         return self._previous
 
+    def prepare(self, frame) -> None:
+        """Analyze the turn's frame ahead of the question (see AnswerStage)."""
+        self.analyze(frame.image, (frame.captured_at, frame.source, frame.image.shape))
+
     def answer(self, request: VlmRequest) -> list[str]:
         """The answer as pieces (sentences, or lines of text in read mode)."""
         if request.frame is None:

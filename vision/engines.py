@@ -54,6 +54,11 @@ class Grounded:
         log.warning("%s", message)
         self.warnings = (*self.warnings, message)[-5:]
 
+    def prepare(self, frame: Any) -> None:
+        """Run perception on the turn's frame before the question arrives (while Whisper is
+        still transcribing), so the answer does not wait for OCR."""
+        self.grounding_for(VlmRequest(question="", frame=frame))
+
     def grounding_for(self, request: VlmRequest) -> str:
         frame = request.frame
         if frame is None:

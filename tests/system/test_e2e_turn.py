@@ -50,16 +50,6 @@ def _question(path: Path) -> Path:
     return path
 
 
-def _heard(samples: np.ndarray) -> str:
-    """The speaker recording (16 kHz) transcribed by real Whisper tiny.en."""
-    from audio.asr import FastWhisperEngine
-    from assistant.ports import AsrOptions
-
-    engine = FastWhisperEngine(sw.tiny_en_checkpoint(), device="cpu")
-    engine.load()
-    return engine.transcribe(samples.astype(np.float32), AsrOptions(language="en")).text
-
-
 def _is_sign(preview: np.ndarray) -> bool:
     # The sign photo is mostly green and dark; the page is bright grey paper.
     b, g, r = (float(c) for c in preview.reshape(-1, 3).mean(axis=0))
@@ -112,7 +102,7 @@ def test_spoken_question_about_the_camera_is_answered_aloud(virtual_audio, tmp_p
     assert marks["first_token"] <= marks["first_audio_queued"] <= marks["first_audio_played"]
     assert not metrics.cancelled
     # What the speaker played, heard back by real Whisper, is the answer.
-    heard = _heard(recording.samples)
+    heard = sw.transcribe_tiny_en(recording.samples)
     answer_words = set(normalize(ended.answer).split())
     heard_words = set(normalize(heard).split())
     assert answer_words and answer_words <= heard_words | {"text"}, (ended.answer, heard)

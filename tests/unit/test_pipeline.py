@@ -253,3 +253,27 @@ def test_speak_plays_without_a_turn_and_a_press_silences_it(no_thread_leak):
         assert speaker.cleared >= 1
     finally:
         pipeline.stop()
+
+
+def test_answer_engine_prepares_the_frame_before_the_question(no_thread_leak):
+    class Preparing(ScriptedVlm):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def prepare(self, frame):
+            self.calls.append(("prepare", frame.captured_at))
+
+        def stream(self, request, cancel):
+            self.calls.append(("question", request.frame.captured_at))
+            yield from super().stream(request, cancel)
+
+    vlm = Preparing()
+    pipeline, log, parts = make(vlm=vlm, asr=ScriptedAsr(delay=0.3))
+    try:
+        press_and_speak(pipeline, log, parts["mic"])
+        log.wait_type(ev.TurnEnded)
+        assert [kind for kind, _ in vlm.calls] == ["prepare", "question"]
+        assert vlm.calls[0][1] == vlm.calls[1][1]  # the same frame
+    finally:
+        pipeline.stop()
