@@ -42,9 +42,9 @@ class CaptureOptions:
 
 class CaptureStage(Stage):
     name = StageName.CAPTURE
-    # Chunks arrive every ~20 ms; waking at 25 ms keeps idle CPU low. A release is handled at
+    # Chunks arrive every ~40 ms; waking at 40 ms keeps idle CPU low. A release is handled at
     # once (EndUtterance reads whatever is buffered first), so this adds no latency.
-    poll_interval = 0.025
+    poll_interval = 0.04
 
     def __init__(self, outbox: Outbox, generation: Generation, mic: Microphone,
                  options: CaptureOptions = CaptureOptions()) -> None:

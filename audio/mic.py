@@ -84,7 +84,7 @@ class SoundDeviceMicrophone:
 
     sample_rate = RATE
 
-    def __init__(self, device: str = "", block_s: float = 0.02, queue_s: float = 10.0,
+    def __init__(self, device: str = "", block_s: float = 0.04, queue_s: float = 10.0,
                  stall_s: float = 3.0) -> None:
         self.device_spec = device
         self.block_s = block_s
