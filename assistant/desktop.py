@@ -89,7 +89,7 @@ def desktop_entry(command: list[str] | str) -> str:
     return "\n".join([
         "[Desktop Entry]",
         "Type=Application",
-        "Version=1.5",
+        "Version=1.0",  # 1.5 is newer than many validators (desktop-file-utils 0.26)
         "Name=Glimpse",
         "GenericName=Voice and Vision Assistant",
         f"Comment={SUMMARY}",
