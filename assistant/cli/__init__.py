@@ -47,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
                         format="glimpse: %(levelname)s: %(message)s", stream=sys.stderr)
     if args.command is None:
         args = parser.parse_args(["gui", *(argv or sys.argv[1:])])
+    if args.command not in ("install-desktop", "uninstall-desktop"):  # those print it themselves
+        from assistant.config import config_dir
+        from assistant.privacy import first_run_notice
+
+        note = first_run_notice(config_dir())
+        if note:
+            print(note, file=sys.stderr)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
