@@ -1,70 +1,17 @@
 """First run: recommend a preset for this computer and say what stays private."""
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from assistant import config as cfg
+from assistant.presets import Hardware, Preset, detect, recommend  # noqa: F401 (re-exported)
 from ui.a11y import announce, name
 
 PRIVACY = ("Privacy: everything runs on this computer. Your voice and camera pictures never "
            "leave it unless you configure a remote backend in Settings (Privacy page).")
-
-
-@dataclass(frozen=True)
-class Hardware:
-    ram_gb: float
-    vram_gb: float | None  # None: no CUDA GPU (or torch not importable)
-    gpu: str = ""
-
-
-@dataclass(frozen=True)
-class Preset:
-    name: str
-    why: str
-    values: tuple[tuple[str, str], ...]
-
-
-def detect() -> Hardware:
-    """RAM from sysconf; VRAM from torch.cuda when torch and a GPU are there."""
-    try:
-        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError, AttributeError):
-        ram = 0.0
-    vram, gpu = None, ""
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            props = torch.cuda.get_device_properties(0)
-            vram, gpu = props.total_memory / 2**30, props.name
-    except ImportError:
-        pass
-    return Hardware(ram_gb=ram, vram_gb=vram, gpu=gpu)
-
-
-def recommend(hw: Hardware) -> Preset:
-    if hw.vram_gb is not None and hw.vram_gb >= 10:
-        return Preset("Large (GPU)", f"{hw.gpu} with {hw.vram_gb:.0f} GB of video memory",
-                      (("asr.model", "whisper:large-v3-turbo"),
-                       ("vlm.model", "hf:HuggingFaceTB/SmolVLM2-2.2B-Instruct"),
-                       ("vlm.backend", "local"), ("asr.device", "cuda"), ("vlm.device", "cuda")))
-    if hw.vram_gb is not None and hw.vram_gb >= 4:
-        return Preset("Balanced (GPU)", f"{hw.gpu} with {hw.vram_gb:.0f} GB of video memory",
-                      (("asr.model", "whisper:small"),
-                       ("vlm.model", "hf:HuggingFaceTB/SmolVLM2-500M-Video-Instruct"),
-                       ("vlm.backend", "local")))
-    if hw.ram_gb >= 8:
-        return Preset("Balanced (CPU)", f"no GPU, {hw.ram_gb:.0f} GB of memory",
-                      (("asr.model", "whisper:base.en"),
-                       ("vlm.model", "hf:HuggingFaceTB/SmolVLM2-500M-Video-Instruct"),
-                       ("vlm.backend", "auto")))
-    return Preset("Small (offline describer)", f"no GPU, {hw.ram_gb:.0f} GB of memory",
-                  (("asr.model", "whisper:tiny.en"), ("vlm.backend", "describer")))
 
 
 class FirstRunDialog(QDialog):

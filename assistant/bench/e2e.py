@@ -51,7 +51,13 @@ def _parse(rest: list[str]) -> argparse.Namespace:
     p.add_argument("--png", help="where to write the latency picture (default: beside --json)")
     p.add_argument("--camera", default="", help="camera source (default: a generated video)")
     p.add_argument("--idle-seconds", type=float, default=5.0)
-    return p.parse_args(rest)
+    p.add_argument("--presets", default="balanced-gpu,large-gpu,best-gpu",
+                   help="GPU mode: presets to measure (first = the one summarized; `tiny`: "
+                        "small stand-ins for a dry run)")
+    p.add_argument("--device", default="", help="GPU mode on another device (a dry run)")
+    p.add_argument("--asr-tokens", type=int, default=16, help="GPU mode: transcript length")
+    p.add_argument("--answer-tokens", type=int, default=48, help="GPU mode: answer length")
+    return p.parse_args([a for a in rest if a != "--"])
 
 
 def _bench_config(config: Config, camera: str) -> Config:
@@ -117,10 +123,12 @@ def _wait(pipeline, kind: type, turn_id: int | None, timeout: float) -> list[ev.
                        "Run `glimpse doctor`; the pipeline may be missing a model.")
 
 
-def _run_turns(pipeline, audio, questions, turns: int) -> list[dict[str, Any]]:
+def _run_turns(pipeline, audio, questions, turns: int, before_turn=None) -> list[dict[str, Any]]:
     results = []
     for i in range(turns):
         text, wav, _ = questions[i % len(questions)]
+        if before_turn is not None:
+            before_turn(text)
         pipeline.submit(ev.PushToTalkDown())
         started = _wait(pipeline, ev.TurnStarted, None, 10)[-1]
         player = audio.play_into_mic(wav)
@@ -198,7 +206,10 @@ def _idle_cpu(pipeline, seconds: float) -> float:
     return (time.process_time() - c0) / (time.monotonic() - t0) * 100
 
 
-def _picture(path: Path, turns: list[dict[str, Any]], per_stage: dict[str, list[float]]) -> None:
+def _picture(path: Path, turns: list[dict[str, Any]], per_stage: dict[str, list[float]],
+             title: str = "", floors: dict[str, float] | None = None) -> None:
+    """Left: a waterfall of the median turn (with each stage's floor as a black bar when given);
+    right: a box plot per stage over all turns."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -212,12 +223,16 @@ def _picture(path: Path, turns: list[dict[str, Any]], per_stage: dict[str, list[
     for i, (name, label) in enumerate(spans):
         width = median_turn["stages"][name] or 0.0
         ax1.barh(i, width, left=start, color=f"C{i}")
+        if floors and floors.get(name) is not None:
+            ax1.barh(i, floors[name], left=start, height=0.25, color="black")
         ax1.text(start + width + 5, i, f"{width:.0f} ms", va="center", fontsize=9)
         start += width
     ax1.set_yticks(range(len(spans)), [label for _, label in spans], fontsize=9)
     ax1.invert_yaxis()
     ax1.set_xlabel("ms after release")
-    ax1.set_title(f"One turn (median): release -> first audible word {start:.0f} ms")
+    ax1.set_title(f"{title}One turn (median): release -> first audible word {start:.0f} ms"
+                  + ("\n(black: the stage's compute/bandwidth floor)" if floors else ""),
+                  fontsize=10)
     names = [label for name, label in STAGES if per_stage.get(name)]
     ax2.boxplot([per_stage[name] for name, _ in STAGES if per_stage.get(name)], vert=False)
     ax2.set_yticks(range(1, len(names) + 1), names, fontsize=9)
@@ -230,17 +245,9 @@ def _picture(path: Path, turns: list[dict[str, Any]], per_stage: dict[str, list[
     plt.close(fig)
 
 
-def main(args: argparse.Namespace) -> int:
-    opts = _parse(list(args.rest or []))
-    if args.gpu:
-        import torch
-
-        if not torch.cuda.is_available():
-            raise GlimpseError("--gpu needs a CUDA GPU, and none was found",
-                               "Run without --gpu, or on a machine with an NVIDIA GPU.")
-    turns = 3 if args.quick else max(opts.turns, 1)
-    # The spoken questions have to reach a microphone, so the benchmark always runs on its own
-    # private audio server (virtual mic and speaker), also on machines with sound hardware.
+def start_audio():
+    """The spoken questions have to reach a microphone, so the benchmark always runs on its own
+    private audio server (virtual mic and speaker), also on machines with sound hardware."""
     from audio.virtual import RigError, VirtualAudio
 
     try:
@@ -252,6 +259,17 @@ def main(args: argparse.Namespace) -> int:
 
     sd._terminate()  # re-read the device list now that the private server is up
     sd._initialize()
+    return audio
+
+
+def main(args: argparse.Namespace) -> int:
+    opts = _parse(list(args.rest or []))
+    if args.gpu:
+        from assistant.bench import e2e_gpu
+
+        return e2e_gpu.main(args, opts)
+    turns = 3 if args.quick else max(opts.turns, 1)
+    audio = start_audio()
     from assistant.bootstrap import bootstrap
     from audio.virtual import SpeakerProbe
 

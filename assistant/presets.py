@@ -1,0 +1,92 @@
+"""Model presets: which Whisper and which answer engine suit a computer.
+
+The first-run guide recommends one (`recommend`), and `glimpse bench e2e --gpu` measures the GPU
+presets (speed, video memory). A preset is a handful of config values; nothing here loads a model.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Hardware:
+    ram_gb: float
+    vram_gb: float | None  # None: no CUDA GPU (or torch not importable)
+    gpu: str = ""
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str
+    name: str
+    values: tuple[tuple[str, str], ...]
+    min_vram_gb: float | None = None  # None: runs on the CPU
+    why: str = ""
+
+    def value(self, key: str, default: str = "") -> str:
+        return dict(self.values).get(key, default)
+
+    def for_hardware(self, why: str) -> "Preset":
+        from dataclasses import replace
+
+        return replace(self, why=why)
+
+
+SMOLVLM2_2B = "hf:HuggingFaceTB/SmolVLM2-2.2B-Instruct"
+SMOLVLM2_500M = "hf:HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
+QWEN25VL_3B = "hf:Qwen/Qwen2.5-VL-3B-Instruct"
+
+PRESETS: dict[str, Preset] = {p.key: p for p in (
+    Preset("best-gpu", "Best (GPU)", (
+        ("asr.model", "whisper:large-v3"), ("vlm.model", QWEN25VL_3B), ("vlm.backend", "local"),
+        ("asr.device", "cuda"), ("vlm.device", "cuda")), min_vram_gb=16),
+    Preset("large-gpu", "Large (GPU)", (
+        ("asr.model", "whisper:large-v3-turbo"), ("vlm.model", SMOLVLM2_2B),
+        ("vlm.backend", "local"), ("asr.device", "cuda"), ("vlm.device", "cuda")),
+        min_vram_gb=10),
+    # The default for a GPU: it must fit an 8 GB card (measured by `glimpse bench e2e --gpu`).
+    Preset("balanced-gpu", "Balanced (GPU)", (
+        ("asr.model", "whisper:small"), ("vlm.model", SMOLVLM2_2B), ("vlm.backend", "local"),
+        ("asr.device", "cuda"), ("vlm.device", "cuda")), min_vram_gb=6),
+    Preset("small-gpu", "Small (GPU)", (
+        ("asr.model", "whisper:small"), ("vlm.model", SMOLVLM2_500M), ("vlm.backend", "local")),
+        min_vram_gb=4),
+    Preset("balanced-cpu", "Balanced (CPU)", (
+        ("asr.model", "whisper:base.en"), ("vlm.model", SMOLVLM2_500M), ("vlm.backend", "auto"))),
+    Preset("small-cpu", "Small (offline describer)", (
+        ("asr.model", "whisper:tiny.en"), ("vlm.backend", "describer"))),
+)}
+DEFAULT_GPU_PRESET = "balanced-gpu"
+GPU_PRESETS = ("balanced-gpu", "large-gpu", "best-gpu")
+
+
+def detect() -> Hardware:
+    """RAM from sysconf; VRAM from torch.cuda when torch and a GPU are there."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        ram = 0.0
+    vram, gpu = None, ""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            props = torch.cuda.get_device_properties(0)
+            vram, gpu = props.total_memory / 2**30, props.name
+    except ImportError:
+        pass
+    return Hardware(ram_gb=ram, vram_gb=vram, gpu=gpu)
+
+
+def recommend(hw: Hardware) -> Preset:
+    """The preset for this computer: the largest GPU preset that fits its video memory (the
+    best one only from 20 GB, leaving room for other programs), else a CPU preset by RAM."""
+    if hw.vram_gb is not None:
+        for key in ("large-gpu", "balanced-gpu", "small-gpu"):
+            preset = PRESETS[key]
+            if hw.vram_gb >= (preset.min_vram_gb or 0):
+                return preset.for_hardware(f"{hw.gpu} with {hw.vram_gb:.0f} GB of video memory")
+    if hw.ram_gb >= 8:
+        return PRESETS["balanced-cpu"].for_hardware(f"no GPU, {hw.ram_gb:.0f} GB of memory")
+    return PRESETS["small-cpu"].for_hardware(f"no GPU, {hw.ram_gb:.0f} GB of memory")

@@ -1,0 +1,21 @@
+"""Presets: valid config values, and the recommendation by hardware."""
+from assistant.config import Config
+from assistant.presets import DEFAULT_GPU_PRESET, GPU_PRESETS, PRESETS, Hardware, recommend
+
+
+def test_every_preset_is_a_valid_config():
+    for preset in PRESETS.values():
+        config = Config()
+        for key, value in preset.values:
+            config = config.with_value(key, value)
+        assert config.asr.model == preset.value("asr.model")
+
+
+def test_recommendation_follows_video_memory_and_ram():
+    assert recommend(Hardware(ram_gb=4, vram_gb=None)).key == "small-cpu"
+    assert recommend(Hardware(ram_gb=16, vram_gb=None)).key == "balanced-cpu"
+    assert recommend(Hardware(ram_gb=16, vram_gb=4.0, gpu="GTX")).key == "small-gpu"
+    eight = recommend(Hardware(ram_gb=16, vram_gb=7.8, gpu="RTX 4060"))
+    assert eight.key == DEFAULT_GPU_PRESET and "RTX 4060" in eight.why
+    assert recommend(Hardware(ram_gb=64, vram_gb=80, gpu="H100")).key == "large-gpu"
+    assert DEFAULT_GPU_PRESET in GPU_PRESETS
