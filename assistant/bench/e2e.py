@@ -55,6 +55,8 @@ def _parse(rest: list[str]) -> argparse.Namespace:
                    help="GPU mode: presets to measure (first = the one summarized; `tiny`: "
                         "small stand-ins for a dry run)")
     p.add_argument("--device", default="", help="GPU mode on another device (a dry run)")
+    p.add_argument("--dtype", default="", choices=("", "bf16", "fp16", "fp32"),
+                   help="GPU mode: the VLM's dtype (default: bf16 on CUDA, fp32 on a CPU)")
     p.add_argument("--asr-tokens", type=int, default=16, help="GPU mode: transcript length")
     p.add_argument("--answer-tokens", type=int, default=48, help="GPU mode: answer length")
     return p.parse_args([a for a in rest if a != "--"])

@@ -93,6 +93,8 @@ def main(args: argparse.Namespace, opts: argparse.Namespace) -> int:
     cuda = device.startswith("cuda")
     dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if cuda \
         else torch.float32
+    if opts.dtype:
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[opts.dtype]
     name = torch.cuda.get_device_name(0) if cuda else (platform.processor() or "cpu")
     turns = 3 if args.quick else max(opts.turns, 1)
     info(f"measuring the peak throughput of {name} ...")
