@@ -36,6 +36,7 @@ from assistant.errors import ConfigError, GlimpseError, ModelError
 from assistant.events import Mode
 from assistant.ports import VlmRequest
 from assistant.stage import CancelToken
+from vision.vlm_util import crop_to, new_cache, set_size, size_get, stored_half
 
 log = logging.getLogger(__name__)
 
@@ -386,7 +387,7 @@ class TransformersVlm:
         self.dtype = pick_dtype(self.dtype_setting, self.device)
         need = _weights_bytes(self.path)
         if self.dtype in (torch.float32,) and need:
-            need = need * 2 if _stored_half(self.path) else need
+            need = need * 2 if stored_half(self.path) else need
         have = _available_bytes(self.device)
         if need and have is not None and need * 1.15 > have:
             raise ModelError(
@@ -450,11 +451,11 @@ class TransformersVlm:
             t = int(tile)
             if self.device == "cpu":
                 ip.do_image_splitting = False  # one tile: the cost on CPU is per tile
-            _set_size(ip, longest_edge=max(t, (edge // t) * t))
+            set_size(ip, longest_edge=max(t, (edge // t) * t))
         elif hasattr(ip, "merge_size") and hasattr(ip, "temporal_patch_size"):
             # Qwen2-VL family: `size` holds pixel counts (shortest_edge = min_pixels).
-            low = _size_get(ip.size, "shortest_edge") or 0
-            _set_size(ip, longest_edge=self.max_image_pixels,
+            low = size_get(ip.size, "shortest_edge") or 0
+            set_size(ip, longest_edge=self.max_image_pixels,
                       shortest_edge=min(low, self.max_image_pixels))
             if _transformers_major() < 5:
                 ip.max_pixels = self.max_image_pixels  # the attribute transformers 4.x reads
@@ -528,7 +529,7 @@ class TransformersVlm:
     # ----- streaming ----------------------------------------------------------------------
     def stream(self, request: VlmRequest, cancel: CancelToken) -> Iterator[str]:
         import torch
-        from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
+        from transformers import StoppingCriteria, StoppingCriteriaList
 
         if self.model is None:
             self.load()
@@ -543,15 +544,14 @@ class TransformersVlm:
         reuse = self._reusable(key, ids, image_end)
         if reuse:
             cache = self._prefix.cache
-            _crop_to(cache, reuse)
+            crop_to(cache, reuse)
             stats.reused_tokens = reuse
             # The image is in the cache: no pixels go in, so the vision encoder does not run.
             # Other image metadata (Qwen's image_grid_thw) stays: it sets the M-RoPE positions.
             gen_kwargs = {k: v for k, v in inputs.items() if not k.startswith("pixel_")}
         else:
             self._prefix = None  # a new frame: the old cache is useless, free it now
-            cache = DynamicCache(config=self.model.config.get_text_config()) \
-                if _cache_takes_config() else DynamicCache()
+            cache = new_cache(self.model)
         stop = threading.Event()
 
         class _Stop(StoppingCriteria):
@@ -691,54 +691,6 @@ def _pad_id(tokenizer) -> int | None:
 def _nested_images(processor) -> bool:
     # Idefics3-style processors take one list of images per prompt.
     return hasattr(processor, "image_seq_len")
-
-
-def _stored_half(path: Path) -> bool:
-    cfg = path / "config.json"
-    try:
-        data = json.loads(cfg.read_text())
-    except (OSError, ValueError):
-        return False
-    dtype = str(data.get("torch_dtype") or data.get("dtype") or "")
-    return dtype in ("bfloat16", "float16")
-
-
-def _size_get(size, key: str):
-    return size.get(key) if isinstance(size, dict) else getattr(size, key, None)
-
-
-def _set_size(ip, **changes) -> None:
-    """Change an image processor's `size` (a dict in transformers 4, a SizeDict in 5)."""
-    import dataclasses
-
-    size = getattr(ip, "size", None)
-    if size is None or isinstance(size, dict):
-        ip.size = {**(size or {}), **changes}
-    elif dataclasses.is_dataclass(size):
-        ip.size = dataclasses.replace(size, **changes)
-    else:
-        ip.size = {**dict(size), **changes}
-
-
-def _crop_to(cache, length: int) -> None:
-    """Cut a DynamicCache back to `length` positions (the API changed in transformers 5)."""
-    import inspect
-
-    extra = cache.get_seq_length() - length
-    if extra <= 0:
-        return
-    if "tokens_to_remove" in inspect.signature(cache.crop).parameters:
-        cache.crop(-extra)
-    else:
-        cache.crop(length)
-
-
-def _cache_takes_config() -> bool:
-    import inspect
-
-    from transformers import DynamicCache
-
-    return "config" in inspect.signature(DynamicCache.__init__).parameters
 
 
 def from_config(config: Any) -> TransformersVlm:
