@@ -54,3 +54,10 @@ def new_cache(model: Any):
         return DynamicCache(config=model.config.get_text_config())
     return DynamicCache()
 
+
+def accepts(function: Any, name: str) -> bool:
+    """Whether `function` takes a keyword argument `name` (directly, not through **kwargs)."""
+    try:
+        return name in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
