@@ -122,6 +122,11 @@ class VlmRequest:
 
 @runtime_checkable
 class VlmEngine(Protocol):
+    """Answers questions about a frame. Optional hook, looked up with getattr by the answer
+    stage: `prepare_frame(frame)` is called with the turn's Frame at key release, before the
+    question, so the engine can start on the image (OCR, image encoding) while Whisper is still
+    transcribing."""
+
     name: str
 
     def load(self) -> None: ...

@@ -42,10 +42,12 @@ class AnswerStage(Stage):
     def process(self, item: ev.Event) -> Iterator[ev.Event]:
         if isinstance(item, ev.Frame):
             # The turn's frame, sent at release: engines that look at it before answering
-            # (OCR, image encoding) do that now, while Whisper is still transcribing.
-            prepare = getattr(self.engine, "prepare", None)
-            if prepare is not None:
-                prepare(item)
+            # (OCR, image encoding) do that now, while Whisper is still transcribing. The hook
+            # has its own name: an engine's `prepare` may mean something else (TransformersVlm
+            # tokenizes a request with it).
+            prepare_frame = getattr(self.engine, "prepare_frame", None)
+            if prepare_frame is not None:
+                prepare_frame(item)
             return
         if not isinstance(item, ev.Question):
             return

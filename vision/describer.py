@@ -202,7 +202,7 @@ class Describer:
     def previous(self) -> PerceptionResult | None:
         return self._previous
 
-    def prepare(self, frame) -> None:
+    def prepare_frame(self, frame) -> None:
         """Analyze the turn's frame ahead of the question (see AnswerStage)."""
         self.analyze(frame.image, (frame.captured_at, frame.source, frame.image.shape))
 

@@ -54,10 +54,14 @@ class Grounded:
         log.warning("%s", message)
         self.warnings = (*self.warnings, message)[-5:]
 
-    def prepare(self, frame: Any) -> None:
+    def prepare_frame(self, frame: Any) -> None:
         """Run perception on the turn's frame before the question arrives (while Whisper is
-        still transcribing), so the answer does not wait for OCR."""
+        still transcribing), so the answer does not wait for OCR; then let the wrapped engine
+        look at the frame too, if it can (the local VLM encodes the image)."""
         self.grounding_for(VlmRequest(question="", frame=frame))
+        prepare_frame = getattr(self.engine, "prepare_frame", None)
+        if prepare_frame is not None:
+            prepare_frame(frame)
 
     def grounding_for(self, request: VlmRequest) -> str:
         frame = request.frame

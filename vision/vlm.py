@@ -4,18 +4,20 @@
 no torchvision needed) from a local folder or an `hf:` snapshot, builds the prompt with the
 model's own chat template, and streams answer text as it is generated.
 
-Threads: `load()` and `stream()` are called from the answer stage's thread. `stream()` runs
-`model.generate` on a short-lived worker thread and yields the text pieces on the caller's
-thread; a `StoppingCriteria` reads the CancelToken after every decoding step, so a cancel stops
-generation within one step (milliseconds on small models), and the worker is joined before
-`stream()` returns.
+Threads: `load()`, `prepare_frame()` and `stream()` are called from the answer stage's thread.
+`stream()` runs `model.generate` on a short-lived worker thread and yields the text pieces on
+the caller's thread; a `StoppingCriteria` reads the CancelToken after every decoding step, so a
+cancel stops generation within one step (milliseconds on small models), and the worker is
+joined before `stream()` returns.
 
 Follow-up reuse: the prompt starts with the image, so all turns about the same frozen frame
 share the prompt prefix up to and including the image tokens (and, with the chat history, the
 whole first question and answer). After each turn the KV cache of that turn is kept; a follow-up
 question about the same frame crops it to the longest common token prefix (which must cover the
 image) and continues from there: the vision encoder does not run again and the image tokens and
-earlier turns are not re-read.
+earlier turns are not re-read. The first question needs no earlier turn: at key release the
+answer stage hands over the turn's frame (`prepare_frame`), and the image prefix's cache is
+filled while Whisper is still transcribing.
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from assistant.errors import ConfigError, GlimpseError, ModelError
 from assistant.events import Mode
 from assistant.ports import VlmRequest
 from assistant.stage import CancelToken
+from vision.vlm_util import accepts, crop_to, new_cache, set_size, size_get, stored_half
 
 log = logging.getLogger(__name__)
 
@@ -359,6 +362,7 @@ class TransformersVlm:
         self.last = TurnStats()
         self.min_new_tokens = 0  # > 0: ignore end-of-answer before this many (benchmarks)
         self._abort_check = None  # set while generating: True once the turn is cancelled
+        self.last_prepare_s: float | None = None  # how long the last prepare_frame took
 
     @classmethod
     def from_model(cls, model, processor, *, device: str, dtype, **kwargs) -> "TransformersVlm":
@@ -386,7 +390,7 @@ class TransformersVlm:
         self.dtype = pick_dtype(self.dtype_setting, self.device)
         need = _weights_bytes(self.path)
         if self.dtype in (torch.float32,) and need:
-            need = need * 2 if _stored_half(self.path) else need
+            need = need * 2 if stored_half(self.path) else need
         have = _available_bytes(self.device)
         if need and have is not None and need * 1.15 > have:
             raise ModelError(
@@ -450,11 +454,11 @@ class TransformersVlm:
             t = int(tile)
             if self.device == "cpu":
                 ip.do_image_splitting = False  # one tile: the cost on CPU is per tile
-            _set_size(ip, longest_edge=max(t, (edge // t) * t))
+            set_size(ip, longest_edge=max(t, (edge // t) * t))
         elif hasattr(ip, "merge_size") and hasattr(ip, "temporal_patch_size"):
             # Qwen2-VL family: `size` holds pixel counts (shortest_edge = min_pixels).
-            low = _size_get(ip.size, "shortest_edge") or 0
-            _set_size(ip, longest_edge=self.max_image_pixels,
+            low = size_get(ip.size, "shortest_edge") or 0
+            set_size(ip, longest_edge=self.max_image_pixels,
                       shortest_edge=min(low, self.max_image_pixels))
             if _transformers_major() < 5:
                 ip.max_pixels = self.max_image_pixels  # the attribute transformers 4.x reads
@@ -515,27 +519,88 @@ class TransformersVlm:
         common = n if bool(same.all()) else int((~same).nonzero()[0])
         return common if common >= image_end else 0
 
-    def _image_end(self, ids) -> int:
-        """Length of the prefix up to and including the last image token (0 if none)."""
+    def _image_token_id(self) -> int | None:
         image_id = getattr(self.model.config, "image_token_id", None)
         if image_id is None:
             image_id = getattr(self.model.config, "image_token_index", None)
+        return image_id
+
+    def _image_end(self, ids) -> int:
+        """Length of the prefix up to and including the last image token (0 if none)."""
+        image_id = self._image_token_id()
         if image_id is None:
             return 0
         where = (ids == image_id).nonzero()
         return int(where[-1]) + 1 if len(where) else 0
 
+    # ----- the frame, ahead of the question ------------------------------------------------
+    def prepare_frame(self, frame: Any) -> None:
+        """Encode the turn's frame before its question arrives: the answer stage calls this
+        with the Frame at key release, on its own thread, while Whisper is still transcribing.
+
+        One forward pass over the prompt up to and including the last image token fills a KV
+        cache that is kept as the prefix. Every question about this frame starts with that
+        prefix (the image comes first, see `build_messages`), so `stream()` continues from it:
+        the vision encoder does not run when the answer is due. Does nothing without
+        `prefix_reuse`, without a frame, for a model without image tokens, or when the kept
+        prefix is already this frame's (a follow-up keeps its longer cache). Not cancellable:
+        it happens before the turn's question. On an exception the prefix is dropped and the
+        exception propagates (the stage reports it). `last_prepare_s`: seconds it took.
+        """
+        started = time.perf_counter()
+        try:
+            self._prepare_frame(frame)
+        finally:
+            self.last_prepare_s = time.perf_counter() - started
+
+    def _prepare_frame(self, frame: Any) -> None:
+        import torch
+
+        if not self.prefix_reuse or frame is None:
+            return
+        if self.model is None:
+            self.load()
+        key = _frame_key(frame)
+        if self._prefix is not None and self._prefix.key == key:
+            return
+        self._prefix = None  # free the old frame's cache before filling a new one
+        if self._image_token_id() is None:
+            return
+        self._abort_check = None  # no turn to cancel yet: the abort hooks must not fire
+        try:
+            inputs = self.prepare(VlmRequest(question="", frame=frame))
+            ids = inputs["input_ids"][0]
+            end = self._image_end(ids)
+            if not end:
+                return
+            length = int(ids.shape[0])
+            kwargs = {k: v[:, :end] if _per_token(k, v, length) else v
+                      for k, v in inputs.items()}
+            cache = new_cache(self.model)
+            kwargs.update(past_key_values=cache, use_cache=True)
+            if accepts(self.model.forward, "logits_to_keep"):
+                kwargs["logits_to_keep"] = 1  # only the cache is wanted, not the logits
+            with torch.inference_mode():
+                self.model(**kwargs)
+            self._prefix = _Prefix(key=key, ids=ids[:end].clone(), cache=cache)
+        except Exception as exc:
+            self._prefix = None
+            error = _generation_error(exc, self.model_ref)
+            if error is exc:
+                raise
+            raise error from exc
+
     # ----- streaming ----------------------------------------------------------------------
     def stream(self, request: VlmRequest, cancel: CancelToken) -> Iterator[str]:
         import torch
-        from transformers import DynamicCache, StoppingCriteria, StoppingCriteriaList
+        from transformers import StoppingCriteria, StoppingCriteriaList
 
         if self.model is None:
             self.load()
         started = time.perf_counter()
         inputs = self.prepare(request)
         ids = inputs["input_ids"][0]
-        key = _frame_key(request)
+        key = _frame_key(request.frame)
         stats = TurnStats(prompt_tokens=int(ids.shape[0]))
         self.last = stats
         gen_kwargs: dict[str, Any] = dict(inputs)
@@ -543,15 +608,14 @@ class TransformersVlm:
         reuse = self._reusable(key, ids, image_end)
         if reuse:
             cache = self._prefix.cache
-            _crop_to(cache, reuse)
+            crop_to(cache, reuse)
             stats.reused_tokens = reuse
             # The image is in the cache: no pixels go in, so the vision encoder does not run.
             # Other image metadata (Qwen's image_grid_thw) stays: it sets the M-RoPE positions.
             gen_kwargs = {k: v for k, v in inputs.items() if not k.startswith("pixel_")}
         else:
             self._prefix = None  # a new frame: the old cache is useless, free it now
-            cache = DynamicCache(config=self.model.config.get_text_config()) \
-                if _cache_takes_config() else DynamicCache()
+            cache = new_cache(self.model)
         stop = threading.Event()
 
         class _Stop(StoppingCriteria):
@@ -676,11 +740,17 @@ def _generation_error(exc: BaseException, model: str) -> BaseException:
     return exc
 
 
-def _frame_key(request: VlmRequest) -> tuple | None:
-    frame = request.frame
+def _frame_key(frame: Any) -> tuple | None:
     if frame is None:
         return None
     return (frame.captured_at, frame.source, frame.image.shape)
+
+
+def _per_token(name: str, value: Any, length: int) -> bool:
+    """Whether a processor output has one entry per prompt token (input ids, attention mask,
+    Qwen's mm_token_type_ids), as opposed to pixels or image metadata."""
+    shape = tuple(getattr(value, "shape", ()))
+    return shape == (1, length) and not name.startswith(("pixel_", "image_", "video_"))
 
 
 def _pad_id(tokenizer) -> int | None:
@@ -691,54 +761,6 @@ def _pad_id(tokenizer) -> int | None:
 def _nested_images(processor) -> bool:
     # Idefics3-style processors take one list of images per prompt.
     return hasattr(processor, "image_seq_len")
-
-
-def _stored_half(path: Path) -> bool:
-    cfg = path / "config.json"
-    try:
-        data = json.loads(cfg.read_text())
-    except (OSError, ValueError):
-        return False
-    dtype = str(data.get("torch_dtype") or data.get("dtype") or "")
-    return dtype in ("bfloat16", "float16")
-
-
-def _size_get(size, key: str):
-    return size.get(key) if isinstance(size, dict) else getattr(size, key, None)
-
-
-def _set_size(ip, **changes) -> None:
-    """Change an image processor's `size` (a dict in transformers 4, a SizeDict in 5)."""
-    import dataclasses
-
-    size = getattr(ip, "size", None)
-    if size is None or isinstance(size, dict):
-        ip.size = {**(size or {}), **changes}
-    elif dataclasses.is_dataclass(size):
-        ip.size = dataclasses.replace(size, **changes)
-    else:
-        ip.size = {**dict(size), **changes}
-
-
-def _crop_to(cache, length: int) -> None:
-    """Cut a DynamicCache back to `length` positions (the API changed in transformers 5)."""
-    import inspect
-
-    extra = cache.get_seq_length() - length
-    if extra <= 0:
-        return
-    if "tokens_to_remove" in inspect.signature(cache.crop).parameters:
-        cache.crop(-extra)
-    else:
-        cache.crop(length)
-
-
-def _cache_takes_config() -> bool:
-    import inspect
-
-    from transformers import DynamicCache
-
-    return "config" in inspect.signature(DynamicCache.__init__).parameters
 
 
 def from_config(config: Any) -> TransformersVlm:

@@ -165,6 +165,87 @@ def test_follow_up_reuses_the_image_prefix(engine, photo):
     assert "".join(ask(plain, follow)) == answer
 
 
+TINY = {"smolvlm": tiny_smolvlm, "qwen25vl": tiny_qwen25vl}
+
+
+@pytest.mark.parametrize("arch", sorted(TINY))
+def test_frame_prepared_at_release_is_reused_by_its_question(arch, photo):
+    """prepare_frame encodes the image before the question: the question's answer is the same
+    as without it, and the vision encoder runs once, in prepare_frame."""
+    torch.manual_seed(0)
+    eng = TransformersVlm(str(TINY[arch]()), device="cpu", max_new_tokens=10)
+    eng.load()
+    plain = TransformersVlm(str(TINY[arch]()), device="cpu", max_new_tokens=10,
+                            prefix_reuse=False)
+    plain.load()
+    frame = Frame(image=photo, captured_at=7.0, source="test")
+    first = VlmRequest(question="What is this?", frame=frame)
+    calls = VisionCalls(eng)
+    try:
+        eng.prepare_frame(frame)
+        assert calls.count == 1 and eng.last_prepare_s > 0
+        answer = "".join(ask(eng, first))
+        assert calls.count == 1, "the vision encoder ran again for the prepared frame"
+        image_tokens = int((eng.prepare(first)["input_ids"][0]
+                            == eng.model.config.image_token_id).sum())
+        held = eng.last.reused_tokens
+        assert held >= image_tokens > 0
+        assert answer == "".join(ask(plain, first))
+        # The follow-up continues from the whole first turn, as without prepare_frame; the
+        # frame sent again at its release keeps that longer cache.
+        follow = VlmRequest(question="And on the left?", frame=frame,
+                            history=(("What is this?", answer),))
+        eng.prepare_frame(frame)
+        follow_answer = "".join(ask(eng, follow))
+        assert calls.count == 1 and eng.last.reused_tokens > held
+        assert follow_answer == "".join(ask(plain, follow))
+        # A question about another frame does not use the stale prefix.
+        other = VlmRequest(question="What is this?", frame=Frame(image=photo[::2, ::2].copy(),
+                                                                  captured_at=8.0))
+        eng.prepare_frame(frame)
+        other_answer = "".join(ask(eng, other))
+        assert calls.count == 2 and eng.last.reused_tokens == 0
+        assert other_answer == "".join(ask(plain, other))
+    finally:
+        calls.close()
+
+
+def test_prepare_frame_does_nothing_without_reuse_or_frame(photo):
+    eng = TransformersVlm(str(tiny_smolvlm()), device="cpu", max_new_tokens=4,
+                          prefix_reuse=False)
+    eng.prepare_frame(Frame(image=photo, captured_at=1.0))
+    assert eng.model is None and eng._prefix is None  # not even loaded
+    eng.prefix_reuse = True
+    eng.prepare_frame(None)
+    assert eng._prefix is None
+
+
+def test_prepare_frame_after_a_cancelled_turn_and_its_failure(engine, photo, no_thread_leak):
+    """A press during an answer cancels it; the next release's frame is still encoded. A
+    failure while encoding propagates (the stage reports it) and leaves no half-filled cache."""
+    engine.reset()
+    generation = Generation()
+    token = CancelToken(generation, 0)
+    generation.bump()
+    assert ask(engine, VlmRequest(question="What?", frame=Frame(image=photo, captured_at=9.0)),
+               token) == []
+    frame = Frame(image=photo, captured_at=10.0)
+    engine.prepare_frame(frame)
+    assert engine._prefix is not None and engine._prefix.key[0] == 10.0
+
+    def broken(*args):
+        raise RuntimeError("vision encoder failed")
+
+    handle = engine.vision_module.register_forward_hook(broken)
+    try:
+        with pytest.raises(RuntimeError, match="vision encoder failed"):
+            engine.prepare_frame(Frame(image=photo, captured_at=11.0))
+    finally:
+        handle.remove()
+    assert engine._prefix is None
+    assert ask(engine, VlmRequest(question="And now?", frame=frame, max_new_tokens=3))
+
+
 def test_text_only_question_works(engine):
     calls = VisionCalls(engine)
     try:
@@ -279,6 +360,35 @@ def test_answer_stage_with_the_real_engine_streams_and_remembers(engine, photo):
             assert tokens and answers[-1].text == "".join(tokens).strip()
         assert calls.count == 1 and engine.last.reused_tokens > 0
         assert answers[1].source.startswith("vlm")
+    finally:
+        stage.stop()
+        calls.close()
+
+
+def test_answer_stage_prepares_the_frame_with_the_bare_engine(engine, photo):
+    """With grounding off the stage holds the bare engine: the Frame sent at release encodes
+    the image (no error), and the question continues from it."""
+    from assistant import events as ev
+    from assistant.stage import Outbox
+    from vision.answer_stage import AnswerStage
+
+    outbox, generation = Outbox(), Generation()
+    stage = AnswerStage(outbox, generation, engine, memory_turns=4, max_new_tokens=8)
+    engine.reset()
+    frame = Frame(image=photo, captured_at=60.0, turn_id=1, gen=0)
+    calls = VisionCalls(engine)
+    stage.start()
+    try:
+        stage.submit(frame)
+        stage.submit(ev.Question(text="What is this?", frame=frame, turn_id=1, gen=0))
+        deadline = time.monotonic() + 60
+        while True:
+            event = outbox.get(timeout=max(0.0, deadline - time.monotonic()))
+            if isinstance(event, ev.ErrorEvent):
+                pytest.fail(event.message)
+            if isinstance(event, ev.Answer):
+                break
+        assert calls.count == 1 and engine.last.reused_tokens > 0
     finally:
         stage.stop()
         calls.close()

@@ -261,7 +261,7 @@ def test_answer_engine_prepares_the_frame_before_the_question(no_thread_leak):
             super().__init__()
             self.calls = []
 
-        def prepare(self, frame):
+        def prepare_frame(self, frame):
             self.calls.append(("prepare", frame.captured_at))
 
         def stream(self, request, cancel):
@@ -275,5 +275,48 @@ def test_answer_engine_prepares_the_frame_before_the_question(no_thread_leak):
         log.wait_type(ev.TurnEnded)
         assert [kind for kind, _ in vlm.calls] == ["prepare", "question"]
         assert vlm.calls[0][1] == vlm.calls[1][1]  # the same frame
+    finally:
+        pipeline.stop()
+
+
+class _TokenizingVlm(ScriptedVlm):
+    """Shaped like TransformersVlm: its `prepare` tokenizes a request and is no frame hook."""
+
+    def __init__(self):
+        super().__init__()
+        self.prepared = []
+
+    def prepare(self, request):
+        self.prepared.append(request.question)  # a Frame has no question: this would raise
+        return {}
+
+
+@pytest.mark.parametrize("engine", ["bare", "tokenizing", "grounded-tokenizing"])
+def test_an_engine_without_the_frame_hook_answers_without_errors(engine, no_thread_leak):
+    """The Frame sent at release reaches engines with no `prepare_frame` (or with a `prepare`
+    that means something else): nothing is called on them and the turn has no error."""
+    from vision.engines import Grounded
+
+    vlm = ScriptedVlm() if engine == "bare" else _TokenizingVlm()
+
+    class Perception:
+        def load(self):
+            pass
+
+        def analyze(self, image):
+            class Result:
+                def grounding_text(self):
+                    return ""
+            return Result()
+
+    wrapped = Grounded(vlm, Perception()) if engine.startswith("grounded") else vlm
+    pipeline, log, parts = make(vlm=wrapped, asr=ScriptedAsr(delay=0.3))
+    try:
+        press_and_speak(pipeline, log, parts["mic"])
+        ended = log.wait_type(ev.TurnEnded)
+        assert log.of(ev.Frame), "no frame was sent at release"
+        assert not log.of(ev.ErrorEvent), log.of(ev.ErrorEvent)
+        assert ended.answer == "I see a cat on a mat. It is asleep."
+        assert getattr(vlm, "prepared", []) == []
     finally:
         pipeline.stop()

@@ -142,6 +142,26 @@ def test_grounded_wrapper_adds_perception_once_per_frame():
     assert perception.calls == 1
 
 
+def test_grounded_prepares_the_frame_then_lets_the_engine_look_at_it():
+    class Preparing(ScriptedVlm):
+        def __init__(self):
+            super().__init__()
+            self.frames = []
+
+        def prepare_frame(self, frame):
+            self.frames.append(frame)
+
+    inner, perception = Preparing(), _Perception()
+    eng = engines.Grounded(inner, perception)
+    f = frame()
+    eng.prepare_frame(f)
+    assert perception.calls == 1 and inner.frames == [f]
+    list(eng.stream(VlmRequest(question="a", frame=f), CancelToken.never()))
+    assert perception.calls == 1  # done at release, not again for the question
+    # A wrapped engine without the hook is left alone.
+    engines.Grounded(ScriptedVlm(), _Perception()).prepare_frame(f)
+
+
 class _Broken(_Perception):
     def analyze(self, image):
         raise RuntimeError("OCR model missing")
