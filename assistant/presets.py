@@ -27,7 +27,7 @@ class Preset:
     def value(self, key: str, default: str = "") -> str:
         return dict(self.values).get(key, default)
 
-    def for_hardware(self, why: str) -> "Preset":
+    def for_hardware(self, why: str) -> Preset:
         from dataclasses import replace
 
         return replace(self, why=why)

@@ -27,13 +27,32 @@ from typing import Any
 import numpy as np
 
 from assistant.bench import report
-from assistant.bench.e2e import (QUESTIONS, STAGES, _bench_config, _idle_cpu, _make_questions,
-                                 _make_video, _peer_tts, _picture, _run_turns, _stage_times,
-                                 start_audio)
-from assistant.bench.gpu_models import (ANSWER, BENCH_PRESETS, FixedLengthAsr, FixedLengthVlm,
-                                        first_clause_tokens, measure_peaks,
-                                        openai_whisper_decode, random_whisper, vlm_floor_parts,
-                                        weights_gb, whisper_floor_s)
+from assistant.bench.e2e import (
+    QUESTIONS,
+    STAGES,
+    _bench_config,
+    _idle_cpu,
+    _make_questions,
+    _make_video,
+    _peer_tts,
+    _picture,
+    _run_turns,
+    _stage_times,
+    start_audio,
+)
+from assistant.bench.gpu_models import (
+    ANSWER,
+    BENCH_PRESETS,
+    FixedLengthAsr,
+    FixedLengthVlm,
+    first_clause_tokens,
+    measure_peaks,
+    openai_whisper_decode,
+    random_whisper,
+    vlm_floor_parts,
+    weights_gb,
+    whisper_floor_s,
+)
 from assistant.cli.common import info, load_config
 from assistant.errors import GlimpseError
 from assistant.presets import DEFAULT_GPU_PRESET
@@ -183,17 +202,16 @@ def _run_preset(key: str, device: str, dtype, config, audio, questions, tts, tur
                       fits_8gb=bool(reserved + overhead <= EIGHT_GB_USABLE))
 
     # Peers on the same weights and audio, and the floors.
+    from assistant.bench import vlm as vlm_bench
+
+    # On worker threads, as the stages run them (see vlm_bench._timed_in_thread).
     audios = [q[2] for q in questions]
     openai_ms, ours_ms = [], []
-    openai_whisper_decode(wmodel, audios[0], opts.asr_tokens)  # warm-up
+    vlm_bench._timed_in_thread(lambda: openai_whisper_decode(wmodel, audios[0], opts.asr_tokens))
     for a in audios:
-        openai_ms.append(1000 * openai_whisper_decode(wmodel, a, opts.asr_tokens))
-        t = time.perf_counter()
-        asr.decode(a)
-        if cuda:
-            torch.cuda.synchronize()
-        ours_ms.append(1000 * (time.perf_counter() - t))
-    from assistant.bench import vlm as vlm_bench
+        openai_ms.append(1000 * vlm_bench._timed_in_thread(
+            lambda a=a: openai_whisper_decode(wmodel, a, opts.asr_tokens)))
+        ours_ms.append(1000 * vlm_bench._timed_in_thread(lambda a=a: asr.decode(a)))
 
     frame = Frame(image=_photo(), captured_at=1.0, source="bench")
     request = VlmRequest(question=QUESTIONS[0], frame=frame, max_new_tokens=opts.answer_tokens)
@@ -221,11 +239,7 @@ def _run_preset(key: str, device: str, dtype, config, audio, questions, tts, tur
                      "hf_eager_tokens_per_s": hf["hf_decode_tps"]},
            "glimpse_tokens_per_s": decode_tps,
            "image_prefix_ms": 1000 * getattr(engine, "last_prepare_s", float("nan"))}
-    del pipeline, vlm, engine, vmodel, asr, wmodel
-    gc.collect()
-    if cuda:
-        torch.cuda.empty_cache()
-    return out
+    return out  # the models go with this frame; the next preset collects them first
 
 
 def _p(values: list[float], q: float) -> float | None:
@@ -238,13 +252,14 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 def _report(args, opts, config, runs: dict[str, dict], peaks, name: str, dtype,
             peers_tts) -> int:
-    md = [f"## glimpse bench e2e --gpu ({name}, {str(dtype).replace('torch.', '')}, random "
-          f"weights in real dimensions; transcript {opts.asr_tokens} tokens, answer "
-          f"{opts.answer_tokens} tokens)", "",
-          f"Floors from {peaks.source}: {peaks.flops_per_s / 1e12:.3g} TFLOP/s, "
-          f"{peaks.bytes_per_s / 1e9:.3g} GB/s (measured here: "
-          f"{peaks.measured_flops_per_s / 1e12:.3g} TFLOP/s, "
-          f"{peaks.measured_bytes_per_s / 1e9:.3g} GB/s)."]
+    title = (f"## glimpse bench e2e --gpu ({name}, {str(dtype).replace('torch.', '')}, random "
+             f"weights in real dimensions; transcript {opts.asr_tokens} tokens, answer "
+             f"{opts.answer_tokens} tokens)")
+    floors = (f"Floors from {peaks.source}: {peaks.flops_per_s / 1e12:.3g} TFLOP/s, "
+              f"{peaks.bytes_per_s / 1e9:.3g} GB/s (measured here: "
+              f"{peaks.measured_flops_per_s / 1e12:.3g} TFLOP/s, "
+              f"{peaks.measured_bytes_per_s / 1e9:.3g} GB/s).")
+    md = [title, "", floors]
     presets: dict[str, Any] = {}
     whole = _p(peers_tts["whole_answer_synthesis_ms"], 50)
     for key, run in runs.items():

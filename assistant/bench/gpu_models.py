@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -305,10 +306,9 @@ def weights_gb(preset: str) -> dict[str, float]:
     """Parameter count (billions) and bf16 weight size (GB) of a bench preset's models, built on
     the meta device (no memory, no time)."""
     import torch
+    from whisper.model import AudioEncoder, TextDecoder
 
     from assistant.bench.vlm_models import random_vlm
-
-    from whisper.model import AudioEncoder, TextDecoder
 
     whisper_size, vlm_size = BENCH_PRESETS[preset]
     m, a_ctx, a_state, a_head, a_layer, vocab, t_ctx, t_state, t_head, t_layer = \
