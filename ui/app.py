@@ -126,10 +126,15 @@ class App:
 
     def _open(self, dialog):
         self.dialog = dialog
+        dialog.finished.connect(lambda _r: self._closed(dialog))
         dialog.finished.connect(dialog.deleteLater)
         dialog.finished.connect(lambda _r: self.window.show_pending_error())
         dialog.open()  # window-modal, never blocks the event loop
         return dialog
+
+    def _closed(self, dialog) -> None:
+        if self.dialog is dialog:  # it is deleted next; never hand out a dead wrapper
+            self.dialog = None
 
     # -- config changes --------------------------------------------------------------------------
 

@@ -269,13 +269,13 @@ def _report(args, opts, config, runs: dict[str, dict], peaks, name: str, dtype,
         for stage, label in STAGES:
             p50, p95 = _p(per_stage[stage], 50), _p(per_stage[stage], 95)
             floor = run["floors"].get(stage)
-            rows.append([label, p50, p95, round(floor, 1) if floor is not None else "n/a",
+            rows.append([label, p50, p95, float(f"{floor:.3g}") if floor is not None else "n/a",
                          _ratio(p50, floor) or "n/a"])
             s[f"{stage}_ms_p50"], s[f"{stage}_ms_p95"] = p50, p95
         peers = run["peers"]
         ow, ours = _p(peers["openai_whisper_decode_ms"], 50), _p(peers["glimpse_asr_decode_ms"], 50)
         hf_first = _p(peers["hf_eager_first_token_ms"], 50)
-        s.update({"floors_ms": {k: round(v, 1) for k, v in run["floors"].items()},
+        s.update({"floors_ms": {k: float(f"{v:.3g}") for k, v in run["floors"].items()},
                   "openai_whisper_decode_ms_p50": ow, "glimpse_asr_decode_ms_p50": ours,
                   "asr_speedup_vs_openai_whisper": _ratio(ow, ours),
                   "hf_eager_first_token_ms_p50": hf_first,

@@ -9,6 +9,7 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+import shiboken6  # noqa: E402
 from PySide6.QtCore import QEvent, Qt  # noqa: E402
 from PySide6.QtGui import QKeyEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
@@ -186,7 +187,8 @@ def test_error_and_first_run_guide_never_stack(qtbot, make_app, tmp_path):
 
     def visible():
         guide = app.dialog if isinstance(app.dialog, FirstRunDialog) else None
-        return [d for d in (w._error_box, guide) if d is not None and d.isVisible()]
+        return [d for d in (w._error_box, guide)
+                if d is not None and shiboken6.isValid(d) and d.isVisible()]
 
     qtbot.waitUntil(lambda: app.bridge.state == "failed" and len(visible()) == 1, timeout=30000)
     seen = []
@@ -198,7 +200,9 @@ def test_error_and_first_run_guide_never_stack(qtbot, make_app, tmp_path):
             dialog.finish(False)  # "Keep my settings": saves, closes, rebuilds (fails again)
         else:
             dialog.done(0)
-        qtbot.waitUntil(lambda d=dialog: not d.isVisible(), timeout=5000)
+        # Closed, or already deleted once closed.
+        qtbot.waitUntil(lambda d=dialog: not shiboken6.isValid(d) or not d.isVisible(),
+                        timeout=5000)
     assert sorted(seen) == ["FirstRunDialog", "QMessageBox"]
     assert "Plug one in." in w._error_box.text()
 
