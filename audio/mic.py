@@ -96,12 +96,20 @@ class SoundDeviceMicrophone:
         self.device_name = ""
         self._dropped = 0
         self._status_errors = 0
+        self._reported_losses = 0  # overflows + drops already logged
+        self._last_report = 0.0
         self.stall_s = stall_s  # no audio for this long from an "active" stream = lost
         self._last_block = 0.0
 
     @property
     def dropped(self) -> int:
+        """Blocks thrown away because the reader fell more than `queue_s` behind."""
         return self._dropped
+
+    @property
+    def overflows(self) -> int:
+        """Blocks the audio server reported as overflowed (input lost before it reached us)."""
+        return self._status_errors
 
     # -- audio thread -----------------------------------------------------------------------------
 
@@ -136,9 +144,11 @@ class SoundDeviceMicrophone:
             try:
                 sd.check_input_settings(device=index, samplerate=rate, channels=1,
                                         dtype="float32")
+                # The host's high-latency buffer rides out a busy moment (a long GIL hold, a
+                # loaded CPU) instead of losing input; the blocks still come every block_s.
                 stream = sd.InputStream(device=index, samplerate=rate, channels=1,
                                         dtype="float32", blocksize=int(rate * self.block_s),
-                                        callback=self._callback)
+                                        latency="high", callback=self._callback)
                 stream.start()
             except (sd.PortAudioError, ValueError) as exc:
                 last = exc
@@ -172,10 +182,20 @@ class SoundDeviceMicrophone:
         self._last_block = time.monotonic()
         if overflow:
             self._status_errors += 1
+        self._report_losses()
         mono = block[:, 0] if block.ndim == 2 else block
         if self._resampler is not None:
             mono = self._resampler.resample_chunk(mono)
         return np.ascontiguousarray(mono, dtype=np.float32)
+
+    def _report_losses(self, every_s: float = 10.0) -> None:
+        lost = self._status_errors + self._dropped
+        now = time.monotonic()
+        if lost > self._reported_losses and now - self._last_report >= every_s:
+            log.warning("microphone '%s' lost audio: %d overflowed and %d dropped blocks so far "
+                        "(the machine was too busy to keep up; speech may be misheard)",
+                        self.device_name, self._status_errors, self._dropped)
+            self._reported_losses, self._last_report = lost, now
 
     def _lost(self) -> None:
         name = self.device_name

@@ -44,8 +44,9 @@ def test_push_to_talk_through_the_virtual_mic(virtual_audio, tmp_path, no_thread
     # press goes through the test thread, the bus and the conductor, which on a loaded 2-core CI
     # machine can take a few hundred ms, so the pre-roll is 1 s to keep the test honest but stable.
     config = Config().with_value("audio.preroll_ms", 1000)
+    mic = SoundDeviceMicrophone()
     pipeline = bootstrap(config, parts=Parts(camera=False, answer=False, speech_out=False),
-                         mic=SoundDeviceMicrophone(), asr=engine)
+                         mic=mic, asr=engine)
     pipeline.start()
     try:
         assert pipeline.wait_ready(60)
@@ -65,7 +66,8 @@ def test_push_to_talk_through_the_virtual_mic(virtual_audio, tmp_path, no_thread
                              timeout=60)
         assert partial.t < final.t
         partials = [e.text for e in log.of(ev.Transcript) if e.partial]
-        assert sw.word_error_rate(sw.JFK_TEXT, final.text) == 0, (final.text, partials)
+        assert sw.word_error_rate(sw.JFK_TEXT, final.text) == 0, \
+            (final.text, partials, f"mic overflows {mic.overflows}, dropped {mic.dropped}")
     finally:
         pipeline.stop()
 
@@ -178,3 +180,27 @@ def test_device_chosen_by_name_or_index(virtual_audio):
     with pytest.raises(DeviceError, match="Input devices here") as info:
         SoundDeviceMicrophone(device="no such microphone").open()
     assert first["name"] in info.value.message
+
+
+def test_a_reader_that_falls_behind_is_told_what_was_lost(virtual_audio, caplog):
+    """Blocks thrown away while the reader was stalled are counted and logged, never silent."""
+    import threading
+
+    from audio.mic import SoundDeviceMicrophone
+
+    _fresh_portaudio()
+    mic = SoundDeviceMicrophone(queue_s=0.2)  # room for 8 blocks (0.32 s)
+    mic.open()
+    try:
+        stalled = threading.Event()
+        deadline = 20.0
+        while mic.dropped == 0 and deadline > 0:  # the reader stalls: the queue fills up
+            stalled.wait(0.1)
+            deadline -= 0.1
+        assert mic.dropped > 0
+        with caplog.at_level("WARNING", logger="audio.mic"):
+            assert mic.read(1.0) is not None
+        assert any("lost audio" in r.getMessage() and "dropped" in r.getMessage()
+                   for r in caplog.records)
+    finally:
+        mic.close()

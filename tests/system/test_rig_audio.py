@@ -34,5 +34,5 @@ def test_virtual_mic_and_speaker_carry_real_audio(virtual_audio, tmp_path):
     assert correlation(ref16, frames[:, 0]) > 0.5
 
     with virtual_audio.record_speaker() as rec:
-        sd.play(ref16, 16000, blocking=True)
+        sd.play(ref16, 16000, blocking=True, latency="high")
     assert correlation(ref16, rec.samples) > 0.5
