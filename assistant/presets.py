@@ -14,6 +14,7 @@ class Hardware:
     ram_gb: float
     vram_gb: float | None  # None: no CUDA GPU (or torch not importable)
     gpu: str = ""
+    cpu_cores: int = 0  # usable by this process; 0: unknown
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ def detect() -> Hardware:
         ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     except (ValueError, OSError, AttributeError):
         ram = 0.0
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 0
     vram, gpu = None, ""
     try:
         import torch
@@ -76,17 +81,22 @@ def detect() -> Hardware:
             vram, gpu = props.total_memory / 2**30, props.name
     except ImportError:
         pass
-    return Hardware(ram_gb=ram, vram_gb=vram, gpu=gpu)
+    return Hardware(ram_gb=ram, vram_gb=vram, gpu=gpu, cpu_cores=cores)
 
 
 def recommend(hw: Hardware) -> Preset:
     """The preset for this computer: the largest GPU preset that fits its video memory (the
-    best one only from 20 GB, leaving room for other programs), else a CPU preset by RAM."""
+    best one only from 20 GB, leaving room for other programs), else a CPU preset by RAM and
+    cores. With fewer than 4 cores the small models are the ones that answer within a second
+    (`glimpse bench e2e` on 2 cores: release to first audible word about 0.65 s with tiny.en,
+    1.1 s with base.en)."""
     if hw.vram_gb is not None:
         for key in ("large-gpu", "balanced-gpu", "small-gpu"):
             preset = PRESETS[key]
             if hw.vram_gb >= (preset.min_vram_gb or 0):
                 return preset.for_hardware(f"{hw.gpu} with {hw.vram_gb:.0f} GB of video memory")
-    if hw.ram_gb >= 8:
-        return PRESETS["balanced-cpu"].for_hardware(f"no GPU, {hw.ram_gb:.0f} GB of memory")
-    return PRESETS["small-cpu"].for_hardware(f"no GPU, {hw.ram_gb:.0f} GB of memory")
+    cores = f", {hw.cpu_cores} CPU cores" if hw.cpu_cores else ""
+    why = f"no GPU, {hw.ram_gb:.0f} GB of memory{cores}"
+    if hw.ram_gb >= 8 and (hw.cpu_cores == 0 or hw.cpu_cores >= 4):
+        return PRESETS["balanced-cpu"].for_hardware(why)
+    return PRESETS["small-cpu"].for_hardware(why)

@@ -51,6 +51,11 @@ def _parse(rest: list[str]) -> argparse.Namespace:
     p.add_argument("--png", help="where to write the latency picture (default: beside --json)")
     p.add_argument("--camera", default="", help="camera source (default: a generated video)")
     p.add_argument("--idle-seconds", type=float, default=5.0)
+    p.add_argument("--preset", default="auto",
+                   help="CPU mode: the model preset to measure (small-cpu: the offline pack's "
+                        "tiny.en and the describer; balanced-cpu; ...). auto (default): the one "
+                        "the first-run guide recommends for this computer until you have been "
+                        "through the guide, then your settings; none: your settings")
     p.add_argument("--presets", default="balanced-gpu,large-gpu,best-gpu",
                    help="GPU mode: presets to measure (first = the one summarized; `tiny`: "
                         "small stand-ins for a dry run)")
@@ -67,6 +72,23 @@ def _bench_config(config: Config, camera: str) -> Config:
                        ("ui.announce_ready", "false"), ("asr.partial_interval_s", "0.5")):
         config = config.with_value(key, value)
     return config
+
+
+def _with_preset(config: Config, key: str) -> tuple[Config, str]:
+    """The config with preset `key` applied, and the preset's key ("" when none was)."""
+    from assistant.presets import PRESETS, detect, recommend
+
+    if key == "none" or (key == "auto" and not config.ui.show_first_run):
+        return config, ""
+    if key == "auto":
+        key = recommend(detect()).key
+
+    if key not in PRESETS:
+        raise GlimpseError(f"There is no preset '{key}'",
+                           f"Choose one of: {', '.join(PRESETS)}")
+    for name, value in PRESETS[key].values:
+        config = config.with_value(name, value)
+    return config, key
 
 
 def _make_video(path: Path) -> str:
@@ -278,8 +300,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="glimpse-bench-") as tmp:
             folder = Path(tmp)
-            config = _bench_config(load_config(args),
-                                   opts.camera or _make_video(folder / "camera.mp4"))
+            config, opts.preset = _with_preset(load_config(args), opts.preset)
+            config = _bench_config(config, opts.camera or _make_video(folder / "camera.mp4"))
             questions = _make_questions(config, folder)
             pipeline = bootstrap(config)
             pipeline.start()
@@ -326,6 +348,7 @@ def _report(args, opts, config, results, peers, idle_cpu) -> int:
         "vlm_peer": "not run: the offline describer answered (no VLM weights offline)",
         "idle_cpu_percent_of_core": round(idle_cpu, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "preset": opts.preset or None, "asr_model": config.asr.model,
         "turns": len(results),
         "answered_turns": sum(1 for t in results if t["answer"]),
     })
@@ -339,6 +362,7 @@ def _report(args, opts, config, results, peers, idle_cpu) -> int:
           ]), "",
           f"Idle CPU with the camera preview on: {idle_cpu:.1f}% of one core. "
           f"Peak RSS {summary['peak_rss_mb']} MB.",
+          (f"Preset {opts.preset}. " if opts.preset else "") +
           f"Models: asr {config.asr.engine} {config.asr.model}; answer {config.vlm.backend}; "
           f"tts {config.tts.engine} {config.tts.voice}."]
     details = {"config": config.to_dict(), "turns": [

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from assistant.presets import detect, recommend
 from audio.virtual import VirtualAudio
 from tests.rig import unavailable
 
@@ -51,6 +52,9 @@ def test_e2e_on_the_cpu_writes_json_table_and_picture(tmp_path):
     assert summary["openai_whisper_transcribe_ms_p50"] > 0
     assert summary["asr_speedup_vs_openai_whisper"] > 0
     assert 0 <= summary["idle_cpu_percent_of_core"] < 200
+    # No settings yet (a new install): the preset the first-run guide recommends here is measured.
+    assert summary["preset"] == recommend(detect()).key
+    assert f"Preset {summary['preset']}." in (tmp_path / "e2e.md").read_text()
     # Real speech through the real microphone path: the questions come back as spoken.
     for turn in document["turns"]:
         assert turn["transcript"].strip(" .?!").lower() == turn["question"].strip(" .?!").lower()

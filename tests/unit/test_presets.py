@@ -14,8 +14,21 @@ def test_every_preset_is_a_valid_config():
 def test_recommendation_follows_video_memory_and_ram():
     assert recommend(Hardware(ram_gb=4, vram_gb=None)).key == "small-cpu"
     assert recommend(Hardware(ram_gb=16, vram_gb=None)).key == "balanced-cpu"
+    assert recommend(Hardware(ram_gb=16, vram_gb=None, cpu_cores=8)).key == "balanced-cpu"
+    # Two cores: base.en alone takes most of a second; the small models answer in time.
+    two = recommend(Hardware(ram_gb=24, vram_gb=None, cpu_cores=2))
+    assert two.key == "small-cpu" and "2 CPU cores" in two.why
     assert recommend(Hardware(ram_gb=16, vram_gb=4.0, gpu="GTX")).key == "small-gpu"
     eight = recommend(Hardware(ram_gb=16, vram_gb=7.8, gpu="RTX 4060"))
     assert eight.key == DEFAULT_GPU_PRESET and "RTX 4060" in eight.why
     assert recommend(Hardware(ram_gb=64, vram_gb=80, gpu="H100")).key == "large-gpu"
     assert DEFAULT_GPU_PRESET in GPU_PRESETS
+
+
+def test_detect_counts_the_cores_this_process_may_use():
+    import os
+
+    from assistant.presets import detect
+
+    hw = detect()
+    assert hw.cpu_cores == len(os.sched_getaffinity(0)) and hw.ram_gb > 0
