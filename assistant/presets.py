@@ -88,8 +88,8 @@ def recommend(hw: Hardware) -> Preset:
     """The preset for this computer: the largest GPU preset that fits its video memory (the
     best one only from 20 GB, leaving room for other programs), else a CPU preset by RAM and
     cores. With fewer than 4 cores the small models are the ones that answer within a second
-    (`glimpse bench e2e` on 2 cores: release to first audible word about 0.65 s with tiny.en,
-    1.1 s with base.en)."""
+    on every such machine (`glimpse bench e2e`, release to first audible word, p50, on two
+    different 2-core machines: 0.34 and 0.67 s with tiny.en, 0.60 and 1.08 s with base)."""
     if hw.vram_gb is not None:
         for key in ("large-gpu", "balanced-gpu", "small-gpu"):
             preset = PRESETS[key]

@@ -13,6 +13,7 @@ synthesizing the whole answer before playback.
 from __future__ import annotations
 
 import argparse
+import logging
 import queue
 import resource
 import tempfile
@@ -286,6 +287,19 @@ def start_audio():
     return audio
 
 
+class _Warnings(logging.Handler):
+    """The warnings logged while the benchmark runs (a model substituted, say), for the report."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if text not in self.messages:
+            self.messages.append(text)
+
+
 def main(args: argparse.Namespace) -> int:
     opts = _parse(list(args.rest or []))
     if args.gpu:
@@ -297,6 +311,8 @@ def main(args: argparse.Namespace) -> int:
     from assistant.bootstrap import bootstrap
     from audio.virtual import SpeakerProbe
 
+    warnings = _Warnings()
+    logging.getLogger().addHandler(warnings)
     try:
         with tempfile.TemporaryDirectory(prefix="glimpse-bench-") as tmp:
             folder = Path(tmp)
@@ -322,11 +338,12 @@ def main(args: argparse.Namespace) -> int:
             peers = _peer_asr(config, questions)
             peers.update(_peer_tts(config, [t["answer"] for t in results[:5] if t["answer"]]))
     finally:
+        logging.getLogger().removeHandler(warnings)
         audio.stop()
-    return _report(args, opts, config, results, peers, idle_cpu)
+    return _report(args, opts, config, results, peers, idle_cpu, warnings.messages)
 
 
-def _report(args, opts, config, results, peers, idle_cpu) -> int:
+def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
     per_stage = {name: [t["stages"][name] for t in results if t["stages"][name] is not None]
                  for name, _ in STAGES}
     rows, summary = [], {}
@@ -365,7 +382,10 @@ def _report(args, opts, config, results, peers, idle_cpu) -> int:
           (f"Preset {opts.preset}. " if opts.preset else "") +
           f"Models: asr {config.asr.engine} {config.asr.model}; answer {config.vlm.backend}; "
           f"tts {config.tts.engine} {config.tts.voice}."]
-    details = {"config": config.to_dict(), "turns": [
+    if warnings:
+        md += ["", "Warnings during the run (what was measured instead):", "",
+               *[f"- {text}" for text in warnings]]
+    details = {"config": config.to_dict(), "warnings": list(warnings), "turns": [
         {"question": t["question"], "transcript": t["transcript"], "answer": t["answer"],
          "stages_ms": t["stages"], "metrics": t["metrics"].as_dict()} for t in results],
         "peers": peers}

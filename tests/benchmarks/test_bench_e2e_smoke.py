@@ -60,6 +60,19 @@ def test_e2e_on_the_cpu_writes_json_table_and_picture(tmp_path):
         assert turn["transcript"].strip(" .?!").lower() == turn["question"].strip(" .?!").lower()
 
 
+def test_e2e_says_what_stood_in_for_the_settings(tmp_path):
+    # The default settings ask for Whisper base.en and a VLM, which the offline pack lacks: the run
+    # measures base and the describer instead, and says so in the JSON and under the table.
+    document = _bench(tmp_path, "--", "--idle-seconds", "1", "--preset", "none")
+    summary = document["summary"]
+    assert summary["preset"] is None and summary["asr_model"] == "whisper:base.en"
+    warnings = document["warnings"]
+    assert any("base.en" in text and "whisper:base" in text for text in warnings), warnings
+    assert any("describer" in text for text in warnings), warnings
+    md = (tmp_path / "e2e.md").read_text()
+    assert "Warnings during the run" in md and "Preset" not in md
+
+
 def test_gpu_mode_dry_run_on_the_cpu(tmp_path):
     document = _bench(tmp_path, "--gpu", "--", "--device", "cpu", "--presets", "tiny",
                       "--idle-seconds", "1", "--answer-tokens", "24")
