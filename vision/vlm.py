@@ -38,7 +38,8 @@ from assistant.errors import ConfigError, GlimpseError, ModelError
 from assistant.events import Mode
 from assistant.ports import VlmRequest
 from assistant.stage import CancelToken
-from vision.vlm_util import accepts, crop_to, new_cache, set_size, size_get, stored_half
+from vision.vlm_util import (accepts, cache_kwarg, crop_to, new_cache, set_size, size_get,
+                              stored_half)
 
 log = logging.getLogger(__name__)
 
@@ -577,7 +578,7 @@ class TransformersVlm:
             kwargs = {k: v[:, :end] if _per_token(k, v, length) else v
                       for k, v in inputs.items()}
             cache = new_cache(self.model)
-            kwargs.update(past_key_values=cache, use_cache=True)
+            kwargs.update({cache_kwarg(self.model): cache, "use_cache": True})
             if accepts(self.model.forward, "logits_to_keep"):
                 kwargs["logits_to_keep"] = 1  # only the cache is wanted, not the logits
             with torch.inference_mode():
@@ -644,7 +645,7 @@ class TransformersVlm:
             try:
                 with torch.inference_mode():
                     output.append(self.model.generate(
-                        **gen_kwargs, past_key_values=cache, streamer=streamer,
+                        **gen_kwargs, **{cache_kwarg(self.model): cache}, streamer=streamer,
                         max_new_tokens=max_new, do_sample=False,
                         min_new_tokens=min(self.min_new_tokens, max_new) or None,
                         stopping_criteria=StoppingCriteriaList([_Stop()]),

@@ -55,6 +55,12 @@ def new_cache(model: Any):
     return DynamicCache()
 
 
+def cache_kwarg(model: Any) -> str:
+    """The keyword that hands a KV cache to `forward()` and `generate()`: `cache` in newer
+    transformers (where `past_key_values` is deprecated), `past_key_values` before."""
+    return "cache" if accepts(model.forward, "cache") else "past_key_values"
+
+
 def accepts(function: Any, name: str) -> bool:
     """Whether `function` takes a keyword argument `name` (directly, not through **kwargs)."""
     try:
