@@ -87,6 +87,9 @@ def test_gpu_mode_dry_run_on_the_cpu(tmp_path):
         assert tiny[f"{stage}_ms_p50"] >= floors[stage] * 0.5, stage
     assert tiny["asr_speedup_vs_openai_whisper"] > 0
     assert tiny["hf_eager_first_token_ms_p50"] > 0
+    # The non-streaming peer waits for the rest of the answer, then synthesizes all of it.
+    assert tiny["whole_answer_then_tts_ms_p50"] > document["tts_peer"][
+        "whole_answer_synthesis_ms"][0] * 0.5 and tiny["tts_first_audio_speedup_vs_whole_answer"] > 0
     assert tiny["memory"]["rss_peak_mb"] > 0 and tiny["memory"]["weights_gb_bf16"] > 0
     assert "fits_8gb" not in tiny["memory"]  # no VRAM on a CPU
     turns = document["per_preset"]["tiny"]["turns"]
