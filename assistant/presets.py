@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assistant.config import Config
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,12 @@ class Preset:
 
     def value(self, key: str, default: str = "") -> str:
         return dict(self.values).get(key, default)
+
+    def apply(self, config: Config) -> Config:
+        """`config` with this preset's values set (each checked as `Config.with_value` does)."""
+        for key, value in self.values:
+            config = config.with_value(key, value)
+        return config
 
     def for_hardware(self, why: str) -> Preset:
         from dataclasses import replace

@@ -54,8 +54,7 @@ class FirstRunDialog(QDialog):
         new = self.config
         try:
             if use:
-                for key, value in self.preset.values:
-                    new = new.with_value(key, value)
+                new = self.preset.apply(new)
             new = new.with_value("ui.show_first_run", False)
             cfg.save(new, self.path)
         except (cfg.ConfigError, OSError) as exc:

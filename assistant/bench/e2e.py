@@ -83,13 +83,10 @@ def _with_preset(config: Config, key: str) -> tuple[Config, str]:
         return config, ""
     if key == "auto":
         key = recommend(detect()).key
-
     if key not in PRESETS:
         raise GlimpseError(f"There is no preset '{key}'",
                            f"Choose one of: {', '.join(PRESETS)}")
-    for name, value in PRESETS[key].values:
-        config = config.with_value(name, value)
-    return config, key
+    return PRESETS[key].apply(config), key
 
 
 def _make_video(path: Path) -> str:

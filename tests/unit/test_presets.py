@@ -5,10 +5,11 @@ from assistant.presets import DEFAULT_GPU_PRESET, GPU_PRESETS, PRESETS, Hardware
 
 def test_every_preset_is_a_valid_config():
     for preset in PRESETS.values():
-        config = Config()
-        for key, value in preset.values:
-            config = config.with_value(key, value)
+        config = preset.apply(Config())
         assert config.asr.model == preset.value("asr.model")
+        for key, value in preset.values:
+            section, name = key.split(".")
+            assert str(getattr(getattr(config, section), name)) == value, key
 
 
 def test_recommendation_follows_video_memory_and_ram():
