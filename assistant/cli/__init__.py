@@ -37,16 +37,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The command line as a namespace. With no command, `gui`: the global options
+    (`glimpse --offline --set ...`) then apply to the window."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    if args.command is None and not extra:
+        args, extra = parser.parse_known_args([*argv, "gui"])
     if extra and not getattr(args, "accepts_extra", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.rest = [a for a in extra if a != "--"]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else list(argv))
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="glimpse: %(levelname)s: %(message)s", stream=sys.stderr)
-    if args.command is None:
-        args = parser.parse_args(["gui", *(argv or sys.argv[1:])])
     if args.command not in ("install-desktop", "uninstall-desktop"):  # those print it themselves
         from assistant.config import config_dir
         from assistant.privacy import first_run_notice

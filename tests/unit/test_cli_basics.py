@@ -143,3 +143,14 @@ def test_pull_import_list_verify_end_to_end(tmp_path):
     assert cached == {"piper:en_GB-alba-medium", "piper:en_US-kathleen-low"}
     out = glimpse("models", "verify", "piper:en_US-kathleen-low", env=env)
     assert out.returncode == 0 and out.stdout.startswith("OK"), out.stdout + out.stderr
+
+
+def test_with_no_command_the_global_options_go_to_the_window():
+    from assistant.cli import parse
+
+    args = parse(["--offline", "--set", "camera.source=clip.mp4"])
+    assert args.command == "gui" and args.offline and args.overrides == ["camera.source=clip.mp4"]
+    assert parse([]).command == "gui"
+    assert parse(["--offline", "describe", "--image", "x.jpg"]).command == "describe"
+    with pytest.raises(SystemExit):  # an unknown option is still a usage error, not the window
+        parse(["--offline", "--bogus"])
