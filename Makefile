@@ -25,6 +25,7 @@ test: env
 	$(VENV)/bin/python -m pytest
 
 bench: env
+	$(PIP) -q -e ".[offline,bench]"
 	$(VENV)/bin/glimpse bench asr --json artifacts/bench-asr.json
 	$(VENV)/bin/glimpse bench tts --json artifacts/bench-tts.json
 	$(VENV)/bin/glimpse bench vlm --json artifacts/bench-vlm.json

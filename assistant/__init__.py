@@ -1,7 +1,8 @@
 """Glimpse: an on-device voice + vision assistant.
 
-The `assistant` package is the core: events, stages, the pipeline, configuration, the model store
-and the CLI. It never imports Qt; the window lives in `ui/` and talks to the core through one bridge.
+The `assistant` package is the kernel every part builds on: events, stages, ports, errors,
+configuration, the pipeline and the model store. It imports nothing of the project above it
+(`audio/`, `vision/`, `ui/`) and never imports Qt; docs/architecture.md draws the layers.
 """
 
 __version__ = "0.1.0"

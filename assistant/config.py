@@ -15,13 +15,13 @@ import dataclasses
 import logging
 import os
 import time
-import tomllib
 import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import platformdirs
+import tomllib
 
 from assistant.errors import ConfigError
 

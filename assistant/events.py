@@ -32,7 +32,7 @@ class Mode(str, Enum):
     READ = "read"  # read the text in the frame verbatim
 
 
-class Stage(str, Enum):
+class StageName(str, Enum):
     """Stage names, used in ErrorEvent and Status."""
 
     CAPTURE = "capture"
@@ -303,7 +303,7 @@ class Preview(Urgent):
 class Status(Urgent):
     """A stage's state, for the status line: idle, loading, listening, thinking, speaking, ..."""
 
-    stage: Stage = Stage.PIPELINE
+    stage: StageName = StageName.PIPELINE
     state: str = "idle"
     detail: str = ""
     turn_id: int = 0
@@ -322,7 +322,7 @@ class Notice(Urgent):
 class ErrorEvent(Urgent):
     """A failure, turned into data. `message` says what happened and what to do."""
 
-    stage: Stage = Stage.PIPELINE
+    stage: StageName = StageName.PIPELINE
     message: str = ""
     recoverable: bool = True
     turn_id: int = 0

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 from assistant import offline_pack
 from assistant.download import sha256_file
 from assistant.errors import ModelError
+from assistant.model_refs import Check, ModelInfo, parse_ref
 
 if TYPE_CHECKING:
-    from assistant.models import Check, ModelInfo, ModelStore
+    from assistant.models import ModelStore
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,6 @@ def _check_ct2(folder: Path, first: Path | None = None) -> str:
 def verify(store: "ModelStore", ref: str | None = None) -> list["Check"]:
     """Check each installed model (or those matching `ref`): SHA-256 where known, and that it
     opens safely. Returns one Check per model; never raises for a bad model."""
-    from assistant.models import Check, parse_ref
 
     WHISPER_MODELS = store.whisper_models  # noqa: N806 - the store's table
     infos = store.installed()
@@ -180,7 +180,6 @@ def import_dir(store: "ModelStore", src: Path, name: str | None = None) -> list[
     Piper voices (`.onnx` + `.onnx.json`), a CTranslate2 Whisper folder, and a Hugging Face
     snapshot folder (`name` = "hf:owner/repo", unless the folder sits in a hub cache layout).
     """
-    from assistant.models import ModelInfo, parse_ref
 
     if not src.exists():
         raise ModelError(f"{src} does not exist", "Give the folder that holds the model files")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from assistant import events as ev
-from assistant.events import Mode, Stage as StageName
+from assistant.events import Mode, StageName
 from assistant.stage import Generation, Outbox, Stage
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class Stages:
     answer: Stage | None = None
     tts: Stage | None = None
     playback: Stage | None = None
-    scene: Stage | None = None  # scene-description mode's watcher (vision.scene)
+    scene: Stage | None = None  # scene-description mode's watcher (vision.scene_stage)
 
     def all(self) -> list[Stage]:
         return [s for s in (self.capture, self.asr, self.camera, self.answer, self.tts,

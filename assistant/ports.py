@@ -1,7 +1,7 @@
 """Ports: what the pipeline needs from devices and engines.
 
 Each port has a real adapter (sounddevice, OpenCV, Whisper, transformers, Piper...) in `audio/`
-or `vision/`, and a fake in `tests/fakes.py`. `assistant/bootstrap.py` picks which.
+or `vision/`, and a fake in `tests/fakes.py`. `ui/bootstrap.py` picks which.
 
 Engines follow whisper's shape: `load()` once (on a stage thread), then calls with frozen
 options in and a typed result out. Audio is float32 mono in [-1, 1].

@@ -17,7 +17,7 @@ import threading
 from typing import Callable, Iterator
 
 from assistant.errors import describe_exception
-from assistant.events import Data, ErrorEvent, Event, InboxItem, Stage as StageName
+from assistant.events import Data, ErrorEvent, Event, InboxItem, StageName
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Whisper speech recognition behind the `AsrEngine` port.
 
 Engines (config `asr.engine`):
-- `fast` (default): `audio.whisper_fast` on openai-whisper's weights: encoder context cut to the
+- `fast` (default): `audio.whisper_trimmed` on openai-whisper's weights: encoder context cut to the
   utterance, a hand-written greedy decoder with KV cache and SDPA, and the last partial
   transcript reused as a verified draft at release.
 - `openai-whisper`: the reference, `whisper.transcribe()` (greedy, temperature fallback).
@@ -18,7 +18,6 @@ Audio is 16 kHz mono float32.
 from __future__ import annotations
 
 import abc
-
 import logging
 import os
 import re
@@ -197,10 +196,12 @@ def resolve_checkpoint(reference: str, config: Any = None) -> Path:
             convert_ct2_to_openai(local, out)
         return out
     from assistant.models import ModelStore
+    from audio.whisper_convert import convert_ct2_to_openai
 
     # The store searches ~/.cache/whisper, its cache and the offline pack, downloads when
     # allowed, and raises a ModelError that names the places searched and the command to run.
-    return Path(ModelStore(config).whisper_checkpoint(model_name(reference)))
+    return Path(ModelStore(config, convert_whisper=convert_ct2_to_openai)
+                .whisper_checkpoint(model_name(reference)))
 
 
 def resolve_ct2(reference: str, config: Any = None) -> Path:
@@ -290,8 +291,8 @@ class OpenAIWhisperEngine(_WhisperBase):
         return AsrResult(out["text"].strip(), out.get("language"), no_speech, avg)
 
 
-class FastWhisperEngine(_WhisperBase):
-    """openai-whisper weights, cut-context encoder, own greedy decoder (see audio.whisper_fast)."""
+class TrimmedWhisperEngine(_WhisperBase):
+    """openai-whisper weights, cut-context encoder, own greedy decoder (see audio.whisper_trimmed)."""
 
     name = "fast"
 
@@ -313,7 +314,7 @@ class FastWhisperEngine(_WhisperBase):
     def load(self) -> None:
         super().load()
         if self.fast is None:
-            from audio.whisper_fast import FastWhisper
+            from audio.whisper_trimmed import FastWhisper
 
             self.fast = FastWhisper(self.model, min_context_s=self.min_context_s)
 
@@ -330,7 +331,7 @@ class FastWhisperEngine(_WhisperBase):
             if len(windows) > 1 and not self.guard.before(piece)[1] is None:
                 continue  # a silent window inside a long file
             draft = self._draft if (len(windows) == 1 and not options.partial) else ()
-            from audio.whisper_fast import Superseded
+            from audio.whisper_trimmed import Superseded
 
             try:
                 d = self.fast.decode(piece, language=language, prompt=prompt, draft=draft,
@@ -414,7 +415,7 @@ class FasterWhisperEngine:
 def create(engine: str, model: str, *, config: Any = None, device: str = "auto"):
     """An engine by name for a model reference (name, `whisper:<name>` or local path)."""
     if engine == "fast":
-        return FastWhisperEngine(reference=model, config=config, device=device)
+        return TrimmedWhisperEngine(reference=model, config=config, device=device)
     if engine == "openai-whisper":
         return OpenAIWhisperEngine(reference=model, config=config, device=device)
     if engine == "faster-whisper":

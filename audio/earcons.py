@@ -100,7 +100,7 @@ class Earcons:
     # -- pipeline listener (conductor thread) ---------------------------------------------------
 
     def on_event(self, event: ev.Event) -> None:
-        if isinstance(event, ev.Status) and event.stage == ev.Stage.PIPELINE:
+        if isinstance(event, ev.Status) and event.stage == ev.StageName.PIPELINE:
             if event.state == "listening":
                 self._stop_ticks()
                 self.play("listening")

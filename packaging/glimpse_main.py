@@ -1,5 +1,5 @@
 """Entry script of the PyInstaller bundle: the same `glimpse` command pip installs."""
-from assistant.cli import main
+from ui.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -3,7 +3,7 @@
 One geometry, two renderings: `resources/icons/glimpse.svg` (scalable) and PNGs drawn with PIL
 at 16..512 px (plus .ico and .icns for the Windows and macOS bundles). The PNGs are drawn 4x
 larger and scaled down, which anti-aliases the curves. Also rewrites the packaged .desktop and
-AppStream files from `assistant.desktop`, so the installed and packaged copies never differ.
+AppStream files from `ui.desktop`, so the installed and packaged copies never differ.
 
     python packaging/make_icons.py
 """
@@ -117,7 +117,7 @@ def main() -> int:
     images[512].save(ICONS / "glimpse.icns")
 
     sys.path.insert(0, str(ROOT))
-    from assistant import desktop
+    from ui import desktop
 
     packaging = ROOT / "packaging"
     (packaging / desktop.DESKTOP_FILE).write_text(desktop.desktop_entry("glimpse"),

@@ -1,6 +1,6 @@
 """Test support for the VLM engine: tiny random-weight models and an OpenAI-protocol server.
 
-The tiny models are built by `assistant.bench.vlm_models` (the benchmark uses the same ones);
+The tiny models are built by `ui.bench.vlm_models` (the benchmark uses the same ones);
 tests cache them under ~/.cache/glimpse-test.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 import os
 from pathlib import Path
 
-from assistant.bench import vlm_models
+from ui.bench import vlm_models
 
 CACHE = Path(os.environ.get("GLIMPSE_TEST_CACHE", Path.home() / ".cache" / "glimpse-test"))
 

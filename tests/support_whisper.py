@@ -140,16 +140,10 @@ def piper_speech(text: str) -> np.ndarray:
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Word-level edit distance / reference words, after normalizing case and punctuation."""
-    from audio.asr import normalize
+    """Word error rate after normalizing case and punctuation (the benchmarks' scorer)."""
+    from ui.bench.scoring import wer
 
-    ref, hyp = normalize(reference).split(), normalize(hypothesis).split()
-    d = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, d[0] = d[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
-    return d[len(hyp)] / max(1, len(ref))
+    return wer(reference, hypothesis)
 
 
 def transcribe_tiny_en(samples: "np.ndarray") -> str:
@@ -157,8 +151,8 @@ def transcribe_tiny_en(samples: "np.ndarray") -> str:
     import numpy as np
 
     from assistant.ports import AsrOptions
-    from audio.asr import FastWhisperEngine
+    from audio.asr import TrimmedWhisperEngine
 
-    engine = FastWhisperEngine(tiny_en_checkpoint(), device="cpu")
+    engine = TrimmedWhisperEngine(tiny_en_checkpoint(), device="cpu")
     engine.load()
     return engine.transcribe(np.asarray(samples, np.float32), AsrOptions(language="en")).text

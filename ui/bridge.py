@@ -1,7 +1,7 @@
 """The one object between the window and the core.
 
 `Bridge` owns the pipeline. It builds it (with `pipeline_factory(config)`, by default
-`assistant.bootstrap.bootstrap`) on a worker thread of its own pool, starts it there, and then
+`ui.bootstrap.bootstrap`) on a worker thread of its own pool, starts it there, and then
 drains `pipeline.events` on the GUI thread with a QTimer (every `poll_ms`, at most `batch` events
 per tick), re-emitting each event as a typed Qt signal. Widgets only connect to signals and call
 `submit(command)`; they never start threads and never call the pipeline.
@@ -35,45 +35,13 @@ PREVIEW_MIN_INTERVAL_S = 1.0 / 30  # the preview never repaints faster than 30 f
 PROGRESS_MIN_INTERVAL_S = 0.05  # download progress reaches the GUI at most 20 times a second
 
 
-#: Parts the window can run without, tried one group at a time, then together, when the full
-#: pipeline cannot be built: no microphone still allows typed questions, no camera still
-#: answers, no speech still shows answers.
-OPTIONAL_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("microphone and speech recognition", ("audio_in", "asr")),
-    ("camera", ("camera",)),
-    ("speech output", ("speech_out", "playback")),
-    ("answer engine", ("answer",)),
-)
-
-
 def default_factory(config: Config, bootstrap_fn: Callable[..., Any] | None = None
                     ) -> tuple[Any, list[str]]:
-    """Build the pipeline, or the largest part of it that can be built.
+    """The shell's policy (`ui.bootstrap.build_reduced`): the whole pipeline, or the largest
+    part of it that can be built, with the problems that left parts out."""
+    from ui.bootstrap import build_reduced
 
-    Returns (pipeline, problems): `problems` says what is left out and why (empty when all is
-    there). Raises the first GlimpseError when not even a reduced pipeline can be built.
-    `bootstrap_fn(config, parts=...)` defaults to `assistant.bootstrap.bootstrap`.
-    """
-    from itertools import combinations
-
-    from assistant.bootstrap import Parts, bootstrap
-
-    build = bootstrap_fn or bootstrap
-    try:
-        return build(config), []
-    except GlimpseError as exc:
-        first = exc
-    # Never all of them: a window with no part working would only pretend to be ready.
-    for size in range(1, len(OPTIONAL_GROUPS)):
-        for groups in combinations(OPTIONAL_GROUPS, size):
-            off = {part: False for _, parts in groups for part in parts}
-            try:
-                pipeline = build(config, parts=Parts(**off))
-            except GlimpseError:
-                continue
-            names = ", ".join(name for name, _ in groups)
-            return pipeline, [f"Glimpse runs without its {names}: {first.message}"]
-    raise first
+    return build_reduced(config, bootstrap_fn)
 
 
 class _Job(QRunnable):

@@ -7,8 +7,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from assistant import config as cfg
-from assistant.presets import Hardware, Preset, detect, recommend  # noqa: F401 (re-exported)
 from ui.a11y import announce, name
+from ui.presets import Hardware, Preset, detect, recommend  # noqa: F401 (re-exported)
 
 PRIVACY = ("Privacy: everything runs on this computer. Your voice and camera pictures never "
            "leave it unless you configure a remote backend in Settings (Privacy page).")

@@ -16,9 +16,20 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget, QHeaderView)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from assistant.config import Config
 from ui.a11y import announce, name
@@ -83,9 +94,9 @@ class StoreBackend:
     """The model store, seen through the few calls this dialog needs."""
 
     def __init__(self, config: Config) -> None:
-        from assistant.models import ModelStore  # may not exist yet: the caller shows a note
+        from ui.bootstrap import model_store
 
-        self.store = ModelStore(config)
+        self.store = model_store(config)
 
     def installed(self) -> list[dict[str, str]]:
         return [_row(item) for item in self.store.installed()]

@@ -9,7 +9,7 @@ from collections import deque
 from typing import Iterator
 
 from assistant import events as ev
-from assistant.events import Stage as StageName
+from assistant.events import StageName
 from assistant.ports import VlmEngine, VlmRequest
 from assistant.stage import Generation, Outbox, Stage
 

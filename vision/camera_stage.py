@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from assistant import events as ev
-from assistant.events import Stage as StageName
+from assistant.events import StageName
 from assistant.ports import Camera
 from assistant.stage import Generation, Outbox, Stage
 

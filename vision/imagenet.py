@@ -31,8 +31,8 @@ CLASSES_FILE = Path(__file__).resolve().parent.parent / "resources" / "imagenet_
 
 def _build_model():
     import torch
-    from torch import nn
     import torch.nn.functional as F
+    from torch import nn
 
     class SameConv(nn.Conv2d):
         """Conv2d with TensorFlow "SAME" padding (extra pixel at the bottom/right)."""

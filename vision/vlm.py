@@ -38,8 +38,15 @@ from assistant.errors import ConfigError, GlimpseError, ModelError
 from assistant.events import Mode
 from assistant.ports import VlmRequest
 from assistant.stage import CancelToken
-from vision.vlm_util import (accepts, cache_kwarg, crop_to, new_cache, set_size, size_get,
-                              stored_half)
+from vision.vlm_util import (
+    accepts,
+    cache_kwarg,
+    crop_to,
+    new_cache,
+    set_size,
+    size_get,
+    stored_half,
+)
 
 log = logging.getLogger(__name__)
 

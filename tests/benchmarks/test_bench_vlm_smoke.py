@@ -15,7 +15,7 @@ KEYS = ("first_token_ms_p50", "tokens_per_s", "hf_eager_first_token_ms_p50", "oc
 @pytest.mark.slow
 def test_quick_cpu_bench_writes_the_summary(tmp_path):
     out = tmp_path / "vlm.json"
-    run = subprocess.run([sys.executable, "-m", "assistant", "bench", "vlm", "--quick",
+    run = subprocess.run([sys.executable, "-m", "ui.cli", "bench", "vlm", "--quick",
                           "--json", str(out), "--", "--frames", "1", "--new-tokens", "4"],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.gpu, pytest.mark.slow,
 
 def test_default_gpu_preset_runs_and_fits_an_8gb_card(tmp_path):
     out = tmp_path / "e2e-gpu.json"
-    code = "import sys; from assistant.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from ui.cli import main; sys.exit(main(sys.argv[1:]))"
     run = subprocess.run([sys.executable, "-c", code, "--offline", "bench", "e2e", "--gpu",
                           "--quick", "--json", str(out), "--", "--presets", "balanced-gpu"],
                          capture_output=True, text=True, timeout=1800)

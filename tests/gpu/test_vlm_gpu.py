@@ -82,7 +82,7 @@ def test_cancel_on_cuda_within_100_ms(engine):
 
 def test_gpu_bench_quick_writes_the_summary(tmp_path):
     out = tmp_path / "vlm-gpu.json"
-    run = subprocess.run([sys.executable, "-m", "assistant", "bench", "vlm", "--gpu", "--quick",
+    run = subprocess.run([sys.executable, "-m", "ui.cli", "bench", "vlm", "--gpu", "--quick",
                           "--json", str(out), "--", "--frames", "1", "--followups", "1",
                           "--new-tokens", "16", "--layers", "2"],
                          capture_output=True, text=True, timeout=900)

@@ -1,3 +1,3 @@
-"""The virtual audio rig lives in the product (`audio.virtual`), since `glimpse bench e2e` uses it
-too; tests import it from here."""
-from audio.virtual import Recording, RigError, VirtualAudio, correlation  # noqa: F401
+"""The virtual audio rig. `glimpse bench` runs on it too, so it lives with the benchmarks
+(`ui.bench.rig`); tests import it from here."""
+from ui.bench.rig import Recording, RigError, VirtualAudio, correlation  # noqa: F401

@@ -11,8 +11,14 @@ from __future__ import annotations
 import sys
 import time
 
-from jeepney import DBusAddress, HeaderFields, MessageType, message_bus, new_method_return, \
-    new_signal
+from jeepney import (
+    DBusAddress,
+    HeaderFields,
+    MessageType,
+    message_bus,
+    new_method_return,
+    new_signal,
+)
 from jeepney.io.blocking import open_dbus_connection
 
 NAME, PATH = "org.freedesktop.portal.Desktop", "/org/freedesktop/portal/desktop"

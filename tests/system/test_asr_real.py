@@ -25,7 +25,7 @@ def engine(kind: str):
         if kind == "faster-whisper":
             e = asr.FasterWhisperEngine(sw.tiny_en_ct2(), device="cpu")
         elif kind == "fast":
-            e = asr.FastWhisperEngine(sw.tiny_en_checkpoint(), device="cpu")
+            e = asr.TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu")
         else:
             e = asr.OpenAIWhisperEngine(sw.tiny_en_checkpoint(), device="cpu")
         e.load()
@@ -99,7 +99,7 @@ def test_prompt_and_fixed_language(jfk):
 
 
 def test_base_multilingual_detects_english(jfk):
-    e = asr.FastWhisperEngine(sw.base_checkpoint(), device="cpu")
+    e = asr.TrimmedWhisperEngine(sw.base_checkpoint(), device="cpu")
     e.load()
     result = e.transcribe(jfk, AsrOptions(language=None))
     assert result.language == "en"
@@ -114,7 +114,7 @@ def test_long_audio_is_windowed(jfk):
 
 def test_from_config_and_unknown_engine(tmp_path):
     e = asr.from_config(Config().with_value("asr.model", str(sw.tiny_en_checkpoint())))
-    assert isinstance(e, asr.FastWhisperEngine)
+    assert isinstance(e, asr.TrimmedWhisperEngine)
     with pytest.raises(ConfigError, match="Unknown speech recognizer"):
         asr.create("nope", "tiny.en")
 
@@ -135,7 +135,7 @@ def test_fast_engine_on_cuda_matches_cpu(jfk):
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("no CUDA GPU here")
-    gpu = asr.FastWhisperEngine(sw.tiny_en_checkpoint(), device="cuda")
+    gpu = asr.TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cuda")
     gpu.load()
     for clip in (jfk, sw.piper_speech(sw.QUESTIONS[1])):
         assert asr.normalize(gpu.transcribe(clip, AsrOptions()).text) == \

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
+from assistant.config import Config
 from assistant.errors import DeviceError
 from tests.rig.camera import photo, scene_cut_video, udp_camera, write_scene_video  # noqa: F401
-from assistant.config import Config
 from vision.camera import ImageCamera, OpenCVCamera, from_config
 
 pytestmark = pytest.mark.system

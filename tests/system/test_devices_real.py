@@ -17,7 +17,7 @@ pytestmark = pytest.mark.system
 def glimpse(virtual_audio, *args: str) -> subprocess.CompletedProcess:
     # A fresh process, so PortAudio starts with the rig's server in its environment.
     env = {**os.environ, **virtual_audio.env, "GLIMPSE_CONFIG_DIR": "/nonexistent-glimpse-config"}
-    return subprocess.run([sys.executable, "-m", "assistant", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "ui.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

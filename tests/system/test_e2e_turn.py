@@ -20,12 +20,12 @@ import pytest
 import soundfile as sf
 
 from assistant import events as ev
-from assistant.bootstrap import bootstrap
 from assistant.config import Config
 from audio.asr import normalize
 from tests import support_whisper as sw
 from tests.rig.camera import shaken
 from tests.support import EventLog
+from ui.bootstrap import bootstrap
 
 pytestmark = pytest.mark.system
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -11,11 +11,11 @@ import pytest
 import soundfile as sf
 
 from assistant import events as ev
-from assistant.bootstrap import Parts, bootstrap
 from assistant.config import Config
 from tests import support_whisper as sw
 from tests.fakes import read_wav_16k
 from tests.support import EventLog
+from ui.bootstrap import Parts, bootstrap
 
 pytestmark = pytest.mark.system
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ def _fresh_portaudio():
 
 
 def test_push_to_talk_through_the_virtual_mic(virtual_audio, tmp_path, no_thread_leak):
-    from audio.asr import FastWhisperEngine
+    from audio.asr import TrimmedWhisperEngine
     from audio.mic import SoundDeviceMicrophone, list_input_devices
 
     _fresh_portaudio()
@@ -39,7 +39,7 @@ def test_push_to_talk_through_the_virtual_mic(virtual_audio, tmp_path, no_thread
     jfk = read_wav_16k(ROOT / "tests" / "data" / "jfk.flac")
     wav = tmp_path / "question.wav"
     sf.write(wav, np.concatenate([np.zeros(8000, np.float32), jfk]), 16000)
-    engine = FastWhisperEngine(sw.tiny_en_checkpoint(), device="cpu")
+    engine = TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu")
     # The exact pre-roll arithmetic is checked without threads in test_capture_modes; here the
     # press goes through the test thread, the bus and the conductor, which on a loaded 2-core CI
     # machine can take a few hundred ms, so the pre-roll is 1 s to keep the test honest but stable.
@@ -128,7 +128,7 @@ def test_server_gone_mid_stream_raises_device_error():
 
 def test_hands_free_question_through_the_virtual_mic(virtual_audio, tmp_path, no_thread_leak):
     """turns.mode=hands_free: Silero VAD starts and ends the turn on real captured speech."""
-    from audio.asr import FastWhisperEngine
+    from audio.asr import TrimmedWhisperEngine
     from audio.mic import SoundDeviceMicrophone
 
     _fresh_portaudio()
@@ -140,7 +140,7 @@ def test_hands_free_question_through_the_virtual_mic(virtual_audio, tmp_path, no
                                                                        600)
     pipeline = bootstrap(config, parts=Parts(camera=False, answer=False, speech_out=False),
                          mic=SoundDeviceMicrophone(),
-                         asr=FastWhisperEngine(sw.tiny_en_checkpoint(), device="cpu"))
+                         asr=TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu"))
     pipeline.start()
     try:
         assert pipeline.wait_ready(60)

@@ -104,7 +104,7 @@ def test_describer_on_the_sign_says_only_what_it_found(perception):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "assistant", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "ui.cli", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=180,
                           env={"GLIMPSE_CONFIG_DIR": "/nonexistent-glimpse-config",
                                "PATH": "/usr/bin:/bin", "HOME": str(ROOT)})

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from assistant import events as ev
-from assistant.bootstrap import Parts, bootstrap
 from assistant.config import Config
 from assistant.errors import DeviceError
 from tests.fakes import FakeCamera, ScriptedVlm
 from tests.rig.audio import correlation
 from tests.support import EventLog
+from ui.bootstrap import Parts, bootstrap
 
 pytestmark = pytest.mark.system
 

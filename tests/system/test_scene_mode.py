@@ -7,14 +7,14 @@ import time
 import pytest
 
 from assistant import events as ev
-from assistant.bootstrap import Parts, bootstrap
 from assistant.config import Config
 from assistant.events import Mode
 from tests.rig.camera import photo, write_scene_video
 from tests.support import EventLog
+from ui.bootstrap import Parts, bootstrap
 from vision.camera import OpenCVCamera
 from vision.describer import Describer
-from vision.scene import distance, signature
+from vision.scene_stage import distance, signature
 
 pytestmark = pytest.mark.system
 

@@ -25,6 +25,7 @@ from audio.tts import (
     from_config,
     synthesize_to_wav,
 )
+from ui.bench.scoring import wer
 
 pytestmark = pytest.mark.system
 
@@ -33,17 +34,6 @@ ESPEAK = pytest.mark.skipif(not EspeakEngine.available(), reason="espeak-ng is n
 
 def normalize(text: str) -> list[str]:
     return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
-
-
-def wer(heard: str, said: str) -> float:
-    """Word error rate of `heard` against `said` (normalized), by edit distance."""
-    h, r = normalize(heard), normalize(said)
-    d = list(range(len(h) + 1))
-    for i, rw in enumerate(r, 1):
-        prev, d[0] = d[0], i
-        for j, hw in enumerate(h, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (rw != hw))
-    return d[len(h)] / max(1, len(r))
 
 
 # Piper samples noise (VITS), so a word may come out differently run to run: one slip in a
@@ -95,7 +85,7 @@ def test_piper_joe_voice_round_trips_through_whisper(piper, whisper):
     audio, rate = synth(piper, SENTENCE)
     assert rate == 22050
     assert 1.5 < audio.size / rate < 6.0
-    assert wer(whisper(to16k(audio, rate)), SENTENCE) <= MAX_WER
+    assert wer(SENTENCE, whisper(to16k(audio, rate))) <= MAX_WER
 
 
 @ESPEAK
@@ -103,7 +93,7 @@ def test_espeak_round_trips_through_whisper(whisper):
     engine = EspeakEngine("en-us")
     engine.load()
     audio, rate = synth(engine, SENTENCE)
-    assert wer(whisper(to16k(audio, rate)), SENTENCE) <= MAX_WER
+    assert wer(SENTENCE, whisper(to16k(audio, rate))) <= MAX_WER
 
 
 def test_piper_rate_is_native_and_changes_duration(piper):
@@ -122,7 +112,7 @@ def test_espeak_rate_is_words_per_minute_up_to_screen_reader_speeds(whisper):
     assert quick.size < 0.8 * normal.size
     assert very_fast.size < 0.3 * normal.size and np.abs(very_fast).max() > 0.1
     # Whisper tiny still follows 1.4x (it gives up on much faster speech, people do not).
-    assert wer(whisper(to16k(quick, rate)), SENTENCE) <= 0.25
+    assert wer(SENTENCE, whisper(to16k(quick, rate))) <= 0.25
 
 
 def test_markup_and_emoji_are_not_read_out(piper, whisper):
@@ -144,7 +134,7 @@ def test_missing_piper_voice_falls_back_to_espeak_with_a_notice(whisper, tmp_pat
     assert router.name.startswith("espeak-ng")
     assert router.notice and "missing.onnx" in router.notice and "espeak-ng" in router.notice
     audio, rate = synth(router, SENTENCE)
-    assert wer(whisper(to16k(audio, rate)), SENTENCE) <= MAX_WER
+    assert wer(SENTENCE, whisper(to16k(audio, rate))) <= MAX_WER
 
 
 @ESPEAK
@@ -177,7 +167,7 @@ def test_synthesize_to_wav_writes_a_playable_file(piper, whisper, tmp_path):
     with wave.open(str(out)) as w:
         assert w.getnchannels() == 1 and w.getsampwidth() == 2 and w.getframerate() == 22050
         audio = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
-    assert wer(whisper(to16k(audio, 22050)), text) <= 0.15
+    assert wer(text, whisper(to16k(audio, 22050))) <= 0.15
     empty = synthesize_to_wav(Config(), "", tmp_path / "empty.wav")
     with wave.open(str(empty)) as w:
         assert w.getnframes() == 0
@@ -187,10 +177,10 @@ def test_synthesize_to_wav_writes_a_playable_file(piper, whisper, tmp_path):
 def test_five_thousand_word_answer_streams_in_small_chunks():
     """A huge answer is never synthesized in one go: the first chunk comes at once and every
     chunk stays short; a Stop ends the synthesis."""
-    from audio.speech_stage import SpeechStage
+    from audio.tts_stage import TtsStage
 
     bus, generation = Outbox(), Generation()
-    stage = SpeechStage(bus, generation, VoiceRouter("espeak-ng:en"))
+    stage = TtsStage(bus, generation, VoiceRouter("espeak-ng:en"))
     stage.start()
     try:
         text = "The quick brown fox jumps over the lazy dog near the river today. " * 385
@@ -228,18 +218,18 @@ def test_say_command_writes_a_wav_and_prints_only_its_path(tmp_path):
     import sys
 
     out = tmp_path / "hello.wav"
-    done = subprocess.run([sys.executable, "-m", "assistant", "say", "--voice", "espeak-ng:en-us",
+    done = subprocess.run([sys.executable, "-m", "ui.cli", "say", "--voice", "espeak-ng:en-us",
                            "--rate", "1.5", "--out", str(out), "Hello **world**."],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(out)
     with wave.open(str(out)) as w:
         assert w.getnframes() / w.getframerate() > 0.3
-    piped = subprocess.run([sys.executable, "-m", "assistant", "say", "--voice", "espeak-ng:de",
+    piped = subprocess.run([sys.executable, "-m", "ui.cli", "say", "--voice", "espeak-ng:de",
                             "--out", str(tmp_path / "de.wav")], input="Guten Tag.",
                            capture_output=True, text=True, timeout=60)
     assert piped.returncode == 0 and (tmp_path / "de.wav").exists()
-    bad = subprocess.run([sys.executable, "-m", "assistant", "say", "--voice", "nonsense", "Hi"],
+    bad = subprocess.run([sys.executable, "-m", "ui.cli", "say", "--voice", "nonsense", "Hi"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and bad.stdout == ""
     assert len(bad.stderr.strip().splitlines()) == 1 and "Unknown voice" in bad.stderr

@@ -3,7 +3,7 @@ tests/ui/test_gui_real_engines.py in a subprocess, with DISPLAY set to a private
 PULSE_SERVER / XDG_RUNTIME_DIR set to the virtual audio server).
 
 It loads the config the way `glimpse gui` does (GLIMPSE_CONFIG_DIR points at the test's own
-folder), opens the window with the default pipeline factory (assistant.bootstrap: PortAudio
+folder), opens the window with the default pipeline factory (ui.bootstrap: PortAudio
 microphone and speaker, the video-file camera, Whisper, the offline describer, Piper), waits
 until every stage says it is ready, then holds Space with real X key events (XTest through
 pynput's controller). It writes PRESSED once the window took the key; the test then plays the
@@ -46,7 +46,7 @@ def main() -> int:
 
     qapp = QApplication(sys.argv[:1])
     config = config_mod.load()
-    # The default pipeline factory: the real engines, built by assistant.bootstrap.
+    # The default pipeline factory: the real engines, built by ui.bootstrap.
     app = App(config, config_path=config_mod.config_path())
     w = app.window
     result: dict = {"platform": qapp.platformName(), "errors": [], "metrics": None}

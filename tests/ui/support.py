@@ -3,10 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.bootstrap import bootstrap
 from assistant.config import Config
-from tests.fakes import FakeCamera, FakeMicrophone, RecordingSpeaker, ScriptedAsr, ScriptedTts, \
-    ScriptedVlm
+from tests.fakes import (
+    FakeCamera,
+    FakeMicrophone,
+    RecordingSpeaker,
+    ScriptedAsr,
+    ScriptedTts,
+    ScriptedVlm,
+)
+from ui.bootstrap import bootstrap
 
 
 def speech(seconds: float = 1.0) -> np.ndarray:
@@ -16,9 +22,9 @@ def speech(seconds: float = 1.0) -> np.ndarray:
 
 def street_images() -> list[np.ndarray]:
     """The test photo (and a darker copy) as BGR frames, so previews and thumbnails are real."""
-    import cv2
-
     from pathlib import Path
+
+    import cv2
 
     image = cv2.imread(str(Path(__file__).parents[1] / "data" / "extreme_ironing.jpg"))
     image = cv2.resize(image, (320, int(320 * image.shape[0] / image.shape[1])))

@@ -236,10 +236,10 @@ def test_saved_settings_rebuild_the_pipeline_and_toggle_mode_works(qtbot, make_a
 
 def test_runs_without_a_missing_microphone(qtbot, make_app):
     """A part that cannot be built is left out and named; the rest works (typed questions)."""
-    from assistant.bootstrap import Parts, bootstrap
     from assistant.errors import DeviceError
     from tests.fakes import FakeCamera, RecordingSpeaker, ScriptedAsr, ScriptedTts, ScriptedVlm
     from tests.ui.support import street_images
+    from ui.bootstrap import Parts, bootstrap
     from ui.bridge import default_factory
 
     vlm = ScriptedVlm()

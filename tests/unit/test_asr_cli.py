@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli import main
 from tests import support_whisper as sw
+from ui.cli import main
 
 JFK = Path(__file__).resolve().parents[1] / "data" / "jfk.flac"
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from assistant.ports import AsrOptions, AsrResult
 from audio.asr import Guard, normalize, split_windows
-from audio.whisper_fast import repeats
+from audio.whisper_trimmed import repeats
 
 
 def test_known_silence_phrases_are_dropped_only_without_speech_evidence():

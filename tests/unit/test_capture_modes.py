@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 
 from assistant import events as ev
-from assistant.bootstrap import Parts, bootstrap
 from assistant.config import Config
 from assistant.stage import Generation, Outbox
-from audio.capture import CaptureOptions, CaptureStage
+from audio.capture_stage import CaptureOptions, CaptureStage
 from tests.fakes import FakeMicrophone, ScriptedAsr, read_wav_16k
 from tests.support import EventLog
+from ui.bootstrap import Parts, bootstrap
 
 JFK = Path(__file__).resolve().parents[1] / "data" / "jfk.flac"
 CHUNK = 320  # 20 ms

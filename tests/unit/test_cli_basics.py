@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def glimpse(*args: str, env: dict | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "GLIMPSE_CONFIG_DIR": "/nonexistent-glimpse-config", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "assistant", *args], cwd=ROOT, env=full_env,
+    return subprocess.run([sys.executable, "-m", "ui.cli", *args], cwd=ROOT, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -146,7 +146,7 @@ def test_pull_import_list_verify_end_to_end(tmp_path):
 
 
 def test_with_no_command_the_global_options_go_to_the_window():
-    from assistant.cli import parse
+    from ui.cli import parse
 
     args = parse(["--offline", "--set", "camera.source=clip.mp4"])
     assert args.command == "gui" and args.offline and args.overrides == ["camera.source=clip.mp4"]

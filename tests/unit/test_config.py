@@ -90,13 +90,13 @@ def test_set_overrides_env_and_file(tmp_path):
 
 def test_set_on_the_command_line(tmp_path):
     env = {**os.environ, "GLIMPSE_CONFIG_DIR": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-m", "assistant", "--set", "asr.model=whisper:tiny.en",
+    out = subprocess.run([sys.executable, "-m", "ui.cli", "--set", "asr.model=whisper:tiny.en",
                           "--offline", "config", "show"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["asr"]["model"] == "whisper:tiny.en" and doc["models"]["offline"] is True
-    bad = subprocess.run([sys.executable, "-m", "assistant", "--set", "audio.volume=9",
+    bad = subprocess.run([sys.executable, "-m", "ui.cli", "--set", "audio.volume=9",
                           "config", "show"], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 1 and "Traceback" not in bad.stderr

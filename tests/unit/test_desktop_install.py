@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from assistant import desktop
-from assistant.privacy import PRIVACY_NOTE, first_run_notice, marker_path
+from ui import desktop
+from ui.privacy import PRIVACY_NOTE, first_run_notice, marker_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,14 +49,14 @@ def test_packaged_files_match_what_install_writes():
 def test_cli_install_desktop_uses_xdg_data_home_and_prints_privacy_note(tmp_path):
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"),
                GLIMPSE_CONFIG_DIR=str(tmp_path / "config"))
-    run = subprocess.run([sys.executable, "-m", "assistant", "install-desktop"], cwd=ROOT,
+    run = subprocess.run([sys.executable, "-m", "ui.cli", "install-desktop"], cwd=ROOT,
                          env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     entry = tmp_path / "data" / "applications" / desktop.DESKTOP_FILE
     assert str(entry) in run.stdout.splitlines()
     assert "Exec=" in entry.read_text()
     assert "stays on this computer" in run.stderr
-    run = subprocess.run([sys.executable, "-m", "assistant", "uninstall-desktop"], cwd=ROOT,
+    run = subprocess.run([sys.executable, "-m", "ui.cli", "uninstall-desktop"], cwd=ROOT,
                          env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert not entry.exists()

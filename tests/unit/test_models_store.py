@@ -15,7 +15,13 @@ from assistant.config import from_dict
 from assistant.download import sha256_file
 from assistant.errors import ModelError
 from assistant.models import WHISPER_MODELS, ModelStore, WhisperModel, parse_ref
+from audio.whisper_convert import convert_ct2_to_openai
 from tests.loopback_http import LoopbackServer
+
+
+def Store(*args, **kwargs) -> ModelStore:  # noqa: N802 - reads as the class it builds
+    """A store as the shell builds it: with the audio side's Whisper converter injected."""
+    return ModelStore(*args, convert_whisper=convert_ct2_to_openai, **kwargs)
 
 HAVE_PACK = offline_pack.find("whisper:tiny.en") is not None
 HAVE_VOICE = offline_pack.find("piper:en_US-joe-medium") is not None
@@ -44,7 +50,7 @@ def store_for(tmp_path: Path, *, offline: bool = False, environ: dict | None = N
     cfg = from_dict({"models": {"cache_dir": str(tmp_path / "store"), "offline": offline}})
     env = {"XDG_CACHE_HOME": str(tmp_path / "xdg"), "HF_HUB_CACHE": str(tmp_path / "hub"),
            **(environ or {})}
-    return ModelStore(cfg, environ=env, whisper_models=table)
+    return Store(cfg, environ=env, whisper_models=table)
 
 
 @pytest.fixture
@@ -172,7 +178,7 @@ def test_pack_conversion_happens_once(tmp_path):
         pytest.skip("audio.whisper_convert (the CTranslate2 converter) is not in this build")
     cache = Path(os.environ.get("GLIMPSE_TEST_CACHE", Path.home() / ".cache" / "glimpse-test"))
     cfg = from_dict({"models": {"cache_dir": str(cache / "models"), "offline": True}})
-    store = ModelStore(cfg, environ={"XDG_CACHE_HOME": str(tmp_path / "xdg"),
+    store = Store(cfg, environ={"XDG_CACHE_HOME": str(tmp_path / "xdg"),
                                      "HF_HUB_CACHE": str(tmp_path / "hub")})
     first = store.whisper_checkpoint("tiny.en")
     assert first == store.converted_path("tiny.en")
@@ -185,7 +191,7 @@ def test_pack_conversion_happens_once(tmp_path):
 # ----- offline pack, fallbacks -------------------------------------------------------------
 @needs_pack
 def test_best_offline_respects_language():
-    store = ModelStore()
+    store = Store()
     assert store.best_offline("asr", "en", requested="base.en").ref == "whisper:base"
     assert store.best_offline("asr", "en", requested="tiny.en").ref == "whisper:tiny.en"
     assert store.best_offline("asr", "auto", requested="tiny").ref == "whisper:base"
@@ -207,13 +213,9 @@ def test_offline_piper_falls_back_to_the_pack_and_says_so(tmp_path, server, capl
 
 @needs_pack
 def test_offline_whisper_falls_back_to_pack(tmp_path):
-    try:
-        import audio.whisper_convert  # noqa: F401
-    except ImportError:
-        pytest.skip("audio.whisper_convert (the CTranslate2 converter) is not in this build")
     cache = Path(os.environ.get("GLIMPSE_TEST_CACHE", Path.home() / ".cache" / "glimpse-test"))
     cfg = from_dict({"models": {"cache_dir": str(cache / "models"), "offline": True}})
-    store = ModelStore(cfg, environ={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    store = Store(cfg, environ={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
     got = store.whisper_checkpoint("small.en", language="en")
     assert got == store.converted_path("base")
     assert "whisper:base" in store.notes[0]
@@ -223,7 +225,7 @@ def test_offline_whisper_falls_back_to_pack(tmp_path):
 def test_split_base_model_is_joined_once(tmp_path):
     cache = Path(os.environ.get("GLIMPSE_TEST_CACHE", Path.home() / ".cache" / "glimpse-test"))
     cfg = from_dict({"models": {"cache_dir": str(cache / "models"), "offline": True}})
-    store = ModelStore(cfg)
+    store = Store(cfg)
     d = store.ct2_whisper("base")
     pack = offline_pack.find("whisper:base")
     parts = [f for f in pack.files if ".part" in f.name]
@@ -360,7 +362,7 @@ def test_import_empty_folder_says_what_is_expected(tmp_path):
 def test_installed_and_missing(tmp_path):
     cfg = from_dict({"models": {"cache_dir": str(tmp_path / "store"), "offline": True},
                      "tts": {"voice": "piper:de_DE-thorsten-medium"}, "asr": {"language": "de"}})
-    store = ModelStore(cfg, environ={"XDG_CACHE_HOME": str(tmp_path / "xdg"),
+    store = Store(cfg, environ={"XDG_CACHE_HOME": str(tmp_path / "xdg"),
                                      "HF_HUB_CACHE": str(tmp_path / "hub")})
     pack = {i.ref for i in store.installed() if i.source == "offline pack"}
     assert {"whisper:tiny.en", "whisper:base", "piper:en_US-joe-medium", "silero-vad",
@@ -389,7 +391,7 @@ def test_ct2_fallback_is_opt_in_and_said(tmp_path):
     # The joined base model lives in the shared test cache: built once, not per run.
     cache = Path(os.environ.get("GLIMPSE_TEST_CACHE", Path.home() / ".cache" / "glimpse-test"))
     cfg = from_dict({"models": {"cache_dir": str(cache / "models"), "offline": True}})
-    store = ModelStore(cfg, environ={"XDG_CACHE_HOME": str(tmp_path / "xdg"),
+    store = Store(cfg, environ={"XDG_CACHE_HOME": str(tmp_path / "xdg"),
                                      "HF_HUB_CACHE": str(tmp_path / "hub")})
     assert store.ct2_whisper("small.en") is None and not store.notes
     got = store.ct2_whisper("small.en", fallback=True, language="en")

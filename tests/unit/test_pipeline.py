@@ -7,11 +7,17 @@ import numpy as np
 import pytest
 
 from assistant import events as ev
-from assistant.bootstrap import Parts, bootstrap
 from assistant.config import Config
-from tests.fakes import FakeCamera, FakeMicrophone, RecordingSpeaker, ScriptedAsr, ScriptedTts, \
-    ScriptedVlm
+from tests.fakes import (
+    FakeCamera,
+    FakeMicrophone,
+    RecordingSpeaker,
+    ScriptedAsr,
+    ScriptedTts,
+    ScriptedVlm,
+)
 from tests.support import EventLog
+from ui.bootstrap import bootstrap
 
 
 def speech(seconds: float = 1.0) -> np.ndarray:
@@ -113,7 +119,7 @@ def test_stage_error_is_an_event_and_next_turn_works(no_thread_leak):
     try:
         pipeline.submit(ev.Ask(text="first"))
         err = log.wait_type(ev.ErrorEvent)
-        assert err.stage == ev.Stage.ANSWER and "scripted VLM failure" in err.message
+        assert err.stage == ev.StageName.ANSWER and "scripted VLM failure" in err.message
         first = log.wait_type(ev.TurnEnded)
         assert first.answer == ""
         pipeline.submit(ev.Ask(text="second"))
@@ -201,7 +207,7 @@ def test_device_lost_mid_utterance_still_transcribes(no_thread_leak):
         log.wait_for(lambda e: isinstance(e, ev.Transcript) and e.partial)
         mic.lose()
         err = log.wait_type(ev.ErrorEvent, timeout=5)
-        assert err.stage == ev.Stage.CAPTURE and "disconnected" in err.message
+        assert err.stage == ev.StageName.CAPTURE and "disconnected" in err.message
         ended = log.wait_type(ev.TurnEnded)
         assert ended.transcript == "what do you see"
     finally:

@@ -1,6 +1,6 @@
 """Presets: valid config values, and the recommendation by hardware."""
 from assistant.config import Config
-from assistant.presets import DEFAULT_GPU_PRESET, GPU_PRESETS, PRESETS, Hardware, recommend
+from ui.presets import DEFAULT_GPU_PRESET, GPU_PRESETS, PRESETS, Hardware, recommend
 
 
 def test_every_preset_is_a_valid_config():
@@ -29,7 +29,7 @@ def test_recommendation_follows_video_memory_and_ram():
 def test_detect_counts_the_cores_this_process_may_use():
     import os
 
-    from assistant.presets import detect
+    from ui.presets import detect
 
     hw = detect()
     assert hw.cpu_cores == len(os.sched_getaffinity(0)) and hw.ram_gb > 0

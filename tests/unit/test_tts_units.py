@@ -9,13 +9,11 @@ import numpy as np
 import pytest
 
 from assistant import events as ev
-from assistant.bootstrap import Parts, bootstrap
 from assistant.config import Config
 from assistant.errors import ConfigError
 from assistant.ports import TtsOptions
 from assistant.stage import Generation, Outbox
 from audio.earcons import NAMES, Earcons, synthesize
-from audio.speech_stage import SpeechStage
 from audio.tts import (
     VoiceRouter,
     clean_for_speech,
@@ -24,8 +22,10 @@ from audio.tts import (
     parse_wav_bytes,
     speech_pieces,
 )
+from audio.tts_stage import TtsStage
 from tests.fakes import FakeCamera, RecordingSpeaker, ScriptedTts, ScriptedVlm
 from tests.support import EventLog
+from ui.bootstrap import Parts, bootstrap
 
 # --------------------------------------------------------------------------- text clean-up
 
@@ -143,7 +143,7 @@ class NoticeTts(ScriptedTts):
 
 def run_stage(engine, items, timeout=5.0):
     bus, gen = Outbox(), Generation()
-    stage = SpeechStage(bus, gen, engine)
+    stage = TtsStage(bus, gen, engine)
     stage.start()
     for item in items:
         stage.submit(item)

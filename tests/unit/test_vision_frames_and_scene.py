@@ -14,7 +14,7 @@ from assistant.stage import Generation, Outbox
 from tests.fakes import FakeCamera
 from tests.rig.camera import photo, shaken
 from vision.camera_stage import CameraStage, CameraStageOptions, choose_sharpest
-from vision.scene import ChangeDetector, SceneOptions, SceneWatcher, distance, signature
+from vision.scene_stage import ChangeDetector, SceneOptions, SceneStage, distance, signature
 
 
 class Drain:
@@ -146,7 +146,7 @@ def test_change_detector_waits_for_the_minimum_interval():
 def test_scene_watcher_asks_for_a_description_only_in_describe_mode():
     outbox, gen = Outbox(), Generation()
     camera = FakeCamera(scene_frames("astronaut", 3, 9), fps=10.0)
-    watcher = SceneWatcher(outbox, gen, camera, SceneOptions(poll_s=0.05), mode=Mode.ASK)
+    watcher = SceneStage(outbox, gen, camera, SceneOptions(poll_s=0.05), mode=Mode.ASK)
     camera.open()
     watcher.start()
     drain = Drain(outbox)
@@ -180,7 +180,7 @@ def test_camera_stage_turns_camera_outages_into_events():
     drain = Drain(outbox)
     camera.on_error("The camera udp://x stopped sending pictures; reconnecting.")
     err = drain.until(lambda e: isinstance(e, ev.ErrorEvent))
-    assert err.stage == ev.Stage.CAMERA and "stopped sending" in err.message and err.recoverable
+    assert err.stage == ev.StageName.CAMERA and "stopped sending" in err.message and err.recoverable
     camera.on_recovered()
     assert "is back" in drain.until(lambda e: isinstance(e, ev.Notice)).message
     camera.on_notice("Skipped b.jpg: damaged.")
@@ -204,10 +204,10 @@ def test_camera_source_kinds_and_fitting(tmp_path):
 
 
 def test_pipeline_routes_set_mode_to_scene_mode_and_describes_once():
-    from assistant.bootstrap import Parts, bootstrap
     from assistant.config import Config
     from tests.fakes import ScriptedVlm
     from tests.support import EventLog
+    from ui.bootstrap import Parts, bootstrap
 
     camera = FakeCamera(scene_frames("chelsea", 3, 11), fps=10.0)
     vlm = ScriptedVlm(tokens=("A cat.",))

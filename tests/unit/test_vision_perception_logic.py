@@ -12,8 +12,17 @@ from assistant.stage import CancelToken
 from tests.rig.camera import photo
 from vision import prompts
 from vision.describer import Describer, describe_sentences, read_sentences, what_changed
-from vision.perception import Detection, PerceptionResult, TextLine, blur_score, brightness, \
-    clock_position, cut_edges, fit, reading_order
+from vision.perception import (
+    Detection,
+    PerceptionResult,
+    TextLine,
+    blur_score,
+    brightness,
+    clock_position,
+    cut_edges,
+    fit,
+    reading_order,
+)
 
 
 def line(text, x0, y0, x1, y1, conf=0.9):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from assistant import events as ev
-from assistant.events import Stage as StageName
+from assistant.events import StageName
 from assistant.ports import Speaker
 from assistant.stage import Generation, Outbox, Stage
 

@@ -185,7 +185,7 @@ class SpeakerProbe:
         import sys
 
         env = dict(os.environ, **self.audio.env, PULSE_SOURCE="speaker.monitor")
-        self._proc = subprocess.Popen([sys.executable, "-m", "audio.virtual", "probe",
+        self._proc = subprocess.Popen([sys.executable, "-m", "ui.bench.rig", "probe",
                                        str(self.path), str(self.rate)], env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self._proc.stdout.readline() if self._proc.stdout else ""

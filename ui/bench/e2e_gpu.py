@@ -2,7 +2,7 @@
 
 The same turns as the CPU benchmark (spoken questions into the virtual microphone, the real
 pipeline, Piper, the speaker's monitor read back), with the preset's models built in memory with
-random weights in their real dimensions (see `assistant.bench.gpu_models`): Whisper small /
+random weights in their real dimensions (see `ui.bench.gpu_models`): Whisper small /
 large-v3-turbo / large-v3 and SmolVLM2-2.2B / Qwen2.5-VL-3B, fixed decode lengths. Nothing is
 downloaded. Every stage is set against its floor, worked out from the FLOPs and bytes it must
 move and the device's peak throughput and bandwidth. Per preset: peak VRAM and RSS; the default
@@ -27,21 +27,23 @@ from typing import Any
 
 import numpy as np
 
-from assistant.bench import report
-from assistant.bench.e2e import (
+from assistant.errors import GlimpseError
+from ui.bench import report
+from ui.bench.e2e import (
     QUESTIONS,
     STAGES,
     _bench_config,
     _idle_cpu,
     _make_questions,
     _make_video,
+    _parse,
     _peer_tts,
     _picture,
     _run_turns,
     _stage_times,
     start_audio,
 )
-from assistant.bench.gpu_models import (
+from ui.bench.gpu_models import (
     ANSWER,
     BENCH_PRESETS,
     FixedLengthAsr,
@@ -54,9 +56,8 @@ from assistant.bench.gpu_models import (
     weights_gb,
     whisper_floor_s,
 )
-from assistant.cli.common import info, load_config
-from assistant.errors import GlimpseError
-from assistant.presets import DEFAULT_GPU_PRESET
+from ui.cli.common import info, load_config
+from ui.presets import DEFAULT_GPU_PRESET
 
 EIGHT_GB_USABLE = 7.5 * 2**30  # an 8 GB card, less what a desktop keeps for itself
 
@@ -97,8 +98,10 @@ def _tts_device() -> str:
         "cpu (onnxruntime has no CUDA provider here)"
 
 
-def main(args: argparse.Namespace, opts: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     import torch
+
+    opts = _parse(list(args.rest or []))
 
     device = opts.device or "cuda"
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -126,7 +129,7 @@ def main(args: argparse.Namespace, opts: argparse.Namespace) -> int:
             config = _bench_config(load_config(args),
                                    opts.camera or _make_video(folder / "camera.mp4"))
             questions = _make_questions(config, folder)
-            from assistant.bootstrap import build
+            from ui.bootstrap import build
 
             tts = build("tts", config)
             tts.load()
@@ -145,11 +148,11 @@ def _run_preset(key: str, device: str, dtype, config, audio, questions, tts, tur
                 opts, peaks, idle: bool) -> dict[str, Any]:
     import torch
 
-    from assistant.bench.vlm_models import random_vlm
-    from assistant.bootstrap import bootstrap
     from assistant.events import Frame
     from assistant.ports import VlmRequest
-    from audio.virtual import SpeakerProbe
+    from ui.bench.rig import SpeakerProbe
+    from ui.bench.vlm_models import random_vlm
+    from ui.bootstrap import bootstrap
     from vision.vlm import TransformersVlm, load_processor
 
     cuda = device.startswith("cuda")
@@ -203,7 +206,7 @@ def _run_preset(key: str, device: str, dtype, config, audio, questions, tts, tur
                       fits_8gb=bool(reserved + overhead <= EIGHT_GB_USABLE))
 
     # Peers on the same weights and audio, and the floors.
-    from assistant.bench import vlm as vlm_bench
+    from ui.bench import vlm as vlm_bench
 
     # On worker threads, as the stages run them (see vlm_bench._timed_in_thread).
     audios = [q[2] for q in questions]

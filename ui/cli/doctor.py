@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from assistant.cli.common import load_config, print_json
 from assistant.errors import GlimpseError
+from ui.cli.common import load_config, print_json
 
 # Shared libraries Qt's xcb platform plugin needs -> the Debian/Ubuntu package that has them.
 QT_LIB_PACKAGES = {
@@ -71,7 +71,7 @@ def _core_libraries(_config) -> Result:
 
 
 def _portaudio(_config) -> Result:
-    from assistant.cli.devices import audio_devices
+    from ui.cli.devices import audio_devices
 
     mics, speakers, problem = audio_devices()
     if problem:
@@ -169,9 +169,9 @@ def _cuda(_config) -> Result:
 
 
 def _disk(config) -> Result:
-    from assistant.models import ModelStore
+    from ui.bootstrap import model_store
 
-    where = ModelStore(config).cache_dir
+    where = model_store(config).cache_dir
     probe = where
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
@@ -185,9 +185,9 @@ def _disk(config) -> Result:
 
 def _models(config) -> list[Result]:
     from assistant import offline_pack
-    from assistant.models import ModelStore
+    from ui.bootstrap import model_store
 
-    store = ModelStore(config)
+    store = model_store(config)
     out = []
     pack = [m.ref for m in offline_pack.discover()]
     out.append(Result("OK", "offline pack", ", ".join(pack)) if any(

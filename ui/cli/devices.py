@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from assistant.cli.common import print_json
+from ui.cli.common import print_json
 
 NO_AUDIO_SERVER = ("no audio server: start PulseAudio or PipeWire (e.g. `systemctl --user start "
                    "pipewire-pulse` or `pulseaudio --start`), and check that a sound card or "

@@ -8,15 +8,24 @@ time.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from itertools import combinations
+from typing import Any, Callable
 
 from assistant.config import Config
 from assistant.errors import GlimpseError
 from assistant.events import Mode
 from assistant.pipeline import Pipeline, PipelineOptions, Stages
-from assistant.ports import AsrEngine, AsrOptions, Camera, Microphone, Speaker, TtsEngine, \
-    TtsOptions, VlmEngine
+from assistant.ports import (
+    AsrEngine,
+    AsrOptions,
+    Camera,
+    Microphone,
+    Speaker,
+    TtsEngine,
+    TtsOptions,
+    VlmEngine,
+)
 from assistant.stage import Generation, Outbox
 
 # Real adapters and engines: "module:function", each called as function(config) -> object.
@@ -54,6 +63,14 @@ def build(kind: str, config: Config) -> Any:
     return getattr(module, func)(config)
 
 
+def model_store(config: Config | None = None) -> Any:
+    """The model store with the converters it needs from the audio side injected."""
+    from assistant.models import ModelStore
+    from audio.whisper_convert import convert_ct2_to_openai
+
+    return ModelStore(config, convert_whisper=convert_ct2_to_openai)
+
+
 def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
               mic: Microphone | None = None, speaker: Speaker | None = None,
               camera: Camera | None = None, asr: AsrEngine | None = None,
@@ -61,9 +78,9 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
               mode: Mode | None = None) -> Pipeline:
     """Assemble a pipeline. Stages are created here but started by `Pipeline.start()`."""
     from audio.asr_stage import AsrStage
-    from audio.capture import CaptureOptions, CaptureStage
-    from audio.playback import PlaybackStage
-    from audio.speech_stage import SpeechStage
+    from audio.capture_stage import CaptureOptions, CaptureStage
+    from audio.playback_stage import PlaybackStage
+    from audio.tts_stage import TtsStage
     from vision.answer_stage import AnswerStage
     from vision.camera_stage import CameraStage, CameraStageOptions
 
@@ -90,8 +107,8 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
         stages.camera = CameraStage(bus, generation, camera, CameraStageOptions(
             preview_fps=config.camera.preview_fps, burst_frames=config.camera.burst_frames))
         # Scene-description mode: watches the same camera, active while the mode is DESCRIBE.
-        from vision.scene import SceneWatcher, options_from_config
-        stages.scene = SceneWatcher(bus, generation, camera, options_from_config(config),
+        from vision.scene_stage import SceneStage, options_from_config
+        stages.scene = SceneStage(bus, generation, camera, options_from_config(config),
                                     mode=mode or Mode.ASK)
     if parts.answer:
         vlm = vlm or build("vlm", config)
@@ -99,7 +116,7 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
                                     max_new_tokens=config.vlm.max_new_tokens)
     if parts.speech_out and config.tts.engine != "none":
         tts = tts or build("tts", config)
-        stages.tts = SpeechStage(bus, generation, tts, TtsOptions(voice=config.tts.voice,
+        stages.tts = TtsStage(bus, generation, tts, TtsOptions(voice=config.tts.voice,
                                                                   rate=config.tts.rate))
         if parts.playback:
             speaker = speaker or build("speaker", config)
@@ -123,3 +140,45 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
         if earcons is not None:
             pipeline.add_listener(earcons.on_event)
     return pipeline
+
+
+#: Parts the window can run without, tried one group at a time, then together, when the full
+#: pipeline cannot be built: no microphone still allows typed questions, no camera still
+#: answers, no speech still shows answers.
+OPTIONAL_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("microphone and speech recognition", ("audio_in", "asr")),
+    ("camera", ("camera",)),
+    ("speech output", ("speech_out", "playback")),
+    ("answer engine", ("answer",)),
+)
+
+
+def build_reduced(config: Config, bootstrap_fn: Callable[..., Any] | None = None, *,
+                  parts: Parts = Parts(), required: tuple[str, ...] = ()
+                  ) -> tuple[Any, list[str]]:
+    """Build the pipeline, or the largest part of it that can be built.
+
+    Returns (pipeline, problems): `problems` says what is left out and why (empty when all is
+    there). Raises the first GlimpseError when not even a reduced pipeline can be built.
+    `bootstrap_fn(config, parts=...)` defaults to `bootstrap`; `parts` is what the caller wants
+    and `required` names the groups of OPTIONAL_GROUPS it cannot do without. The window and
+    the command line share this policy.
+    """
+    build = bootstrap_fn or bootstrap
+    try:
+        return build(config, parts=parts), []
+    except GlimpseError as exc:
+        first = exc
+    wanted = [(name, group) for name, group in OPTIONAL_GROUPS if name not in required
+              and any(getattr(parts, part) for part in group)]
+    # Never all of them: a window with no part working would only pretend to be ready.
+    for size in range(1, len(OPTIONAL_GROUPS)):
+        for groups in combinations(wanted, size):
+            off = {part: False for _, group in groups for part in group}
+            try:
+                pipeline = build(config, parts=replace(parts, **off))
+            except GlimpseError:
+                continue
+            names = ", ".join(name for name, _ in groups)
+            return pipeline, [f"Glimpse runs without its {names}: {first.message}"]
+    raise first

@@ -11,8 +11,8 @@ import argparse
 import sys
 import threading
 
-from assistant.cli.common import info, load_config
 from assistant.errors import GlimpseError
+from ui.cli.common import info, load_config
 
 AHEAD_S = 20.0  # seconds of speech synthesized ahead of playback
 

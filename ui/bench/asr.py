@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.bench import report
+from ui.bench import report
+from ui.bench.scoring import wer
 
 REFERENCE = ("And so my fellow Americans, ask not what your country can do for you, "
              "ask what you can do for your country.")
@@ -95,18 +96,6 @@ def _time(fn, reps: int) -> list[float]:
     return out
 
 
-def wer(reference: str, hypothesis: str) -> float:
-    from audio.asr import normalize
-
-    ref, hyp = normalize(reference).split(), normalize(hypothesis).split()
-    d = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, d[0] = d[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
-    return d[len(hyp)] / max(1, len(ref))
-
-
 def main(args: argparse.Namespace) -> int:
     import whisper
 
@@ -120,7 +109,7 @@ def main(args: argparse.Namespace) -> int:
     checkpoint, ct2 = _weights(opts.model)
     speech = _speech()
     print(f"glimpse: bench asr with {checkpoint.name}, {reps} reps", file=sys.stderr)
-    fast = asr.FastWhisperEngine(checkpoint, device="cpu")
+    fast = asr.TrimmedWhisperEngine(checkpoint, device="cpu")
     fast.load()
     ref_model = whisper.load_model(str(checkpoint), device="cpu")
     faster = None

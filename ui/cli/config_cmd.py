@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from assistant import config as cfg
-from assistant.cli.common import load_config, print_json
+from ui.cli.common import load_config, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -16,13 +16,13 @@ from typing import Iterator
 import numpy as np
 
 from assistant import events as ev
-from assistant.events import Stage as StageName
+from assistant.events import StageName
 from assistant.ports import TtsEngine, TtsOptions
 from assistant.stage import Generation, Outbox, Stage
 from audio.chunker import SentenceChunker
 
 
-class SpeechStage(Stage):
+class TtsStage(Stage):
     name = StageName.TTS
 
     def __init__(self, outbox: Outbox, generation: Generation, engine: TtsEngine,

@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--offline", action="store_true", help="never use the network")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"assistant.cli.{name}").register(sub)
+        importlib.import_module(f"ui.cli.{name}").register(sub)
     return parser
 
 
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="glimpse: %(levelname)s: %(message)s", stream=sys.stderr)
     if args.command not in ("install-desktop", "uninstall-desktop"):  # those print it themselves
         from assistant.config import config_dir
-        from assistant.privacy import first_run_notice
+        from ui.privacy import first_run_notice
 
         note = first_run_notice(config_dir())
         if note:

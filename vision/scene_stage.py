@@ -1,6 +1,6 @@
 """Scene-description mode (accessibility): say what is in front of the camera when it changes.
 
-`SceneWatcher` is a stage that, while the pipeline's mode is DESCRIBE, looks at the camera a few
+`SceneStage` is a stage that, while the pipeline's mode is DESCRIBE, looks at the camera a few
 times a second and puts a `Describe(mode=DESCRIBE)` command on the bus when the scene has really
 changed; the normal pipeline then answers and speaks it (hazards first, clock directions, "I
 think" when unsure: that is the answer engine's job, see `vision.describer` and the describe
@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from assistant import events as ev
-from assistant.events import Mode, Stage as StageName
+from assistant.events import Mode, StageName
 from assistant.ports import Camera
 from assistant.stage import Generation, Outbox, Stage
 
@@ -112,7 +112,7 @@ class ChangeDetector:
         return t - self.last_described >= self.options.min_interval_s
 
 
-class SceneWatcher(Stage):
+class SceneStage(Stage):
     """Puts `Describe(mode=DESCRIBE)` on the bus when the scene changes, in DESCRIBE mode."""
 
     name = StageName.CAMERA

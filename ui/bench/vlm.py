@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from assistant.bench import report
 from assistant.errors import GlimpseError
+from ui.bench import report
 
 # Peak HBM bandwidth in bytes/s, from the vendors' data sheets, by device name.
 HBM_BYTES_PER_S = (("H200", 4.8e12), ("H100 NVL", 3.9e12), ("H100 PCIe", 2.0e12),
@@ -263,7 +263,7 @@ def cpu_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
                                "a Hugging Face snapshot folder")
         path, what = o.model, f"model folder {o.model}"
     else:
-        from assistant.bench.vlm_models import tiny_smolvlm
+        from ui.bench.vlm_models import tiny_smolvlm
 
         path = str(tiny_smolvlm())
         what = ("tiny random-weight SmolVLM (2 layers, 64 px, seeded): the times show the "
@@ -316,7 +316,7 @@ def decode_bytes_per_token(model) -> int:
 def gpu_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
     import torch
 
-    from assistant.bench.vlm_models import random_vlm
+    from ui.bench.vlm_models import random_vlm
     from vision.vlm import TransformersVlm, load_processor
 
     device = o.device or "cuda"

@@ -1,10 +1,11 @@
 """`glimpse bench asr | vlm | tts | e2e [--json OUT]`: benchmarks with the peer baseline in the
 same run. Each prints a readable Markdown table and writes JSON whose top-level `summary`
-object holds the named figures. The work is in `assistant.bench.<name>`."""
+object holds the named figures. The work is in `ui.bench.<name>`."""
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 
 from assistant.errors import GlimpseError
 
@@ -23,11 +24,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run, accepts_extra=True)
 
 
+# What the `bench` extra adds; without them `glimpse bench` says how to install it.
+BENCH_MODULES = {"matplotlib": "charts", "skimage": "the real photos", "jiwer": "word error rate"}
+
+
+def missing_bench_extra() -> list[str]:
+    """The modules of the `bench` extra that are not installed (import names)."""
+    return [name for name in BENCH_MODULES if importlib.util.find_spec(name) is None]
+
+
 def run(args: argparse.Namespace) -> int:
+    missing = missing_bench_extra()
+    if missing:
+        raise GlimpseError(
+            f"Benchmarks need the bench extra ({', '.join(missing)} not installed)",
+            'Install it with: pip install "glimpse-assistant[bench]" (from a source checkout: '
+            "pip install -c constraints.txt -e \".[bench]\")", needs_action=True)
+    # `bench e2e --gpu` is its own module: random weights in real dimensions on CUDA.
+    name = "e2e_gpu" if args.name == "e2e" and getattr(args, "gpu", False) else args.name
     try:
-        module = importlib.import_module(f"assistant.bench.{args.name}")
+        module = importlib.import_module(f"ui.bench.{name}")
     except ModuleNotFoundError as exc:
-        if exc.name != f"assistant.bench.{args.name}":
+        if exc.name != f"ui.bench.{name}":
             raise
         raise GlimpseError(f"The {args.name} benchmark is not built yet",
                            "It arrives in a later version.") from exc

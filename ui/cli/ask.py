@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import queue
 import sys
+from functools import partial
 
 from assistant import events as ev
-from assistant.bootstrap import Parts, bootstrap
-from assistant.cli.common import info, load_config, print_json
 from assistant.errors import GlimpseError
+from ui.bootstrap import Parts, bootstrap, build_reduced
+from ui.cli.common import info, load_config, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,7 +48,12 @@ def run(args: argparse.Namespace) -> int:
         samples = load_audio(args.audio)
     parts = Parts(audio_in=False, asr=args.audio is not None, camera=bool(source),
                   speech_out=speaker is not None, playback=speaker is not None)
-    pipeline = bootstrap(config, parts=parts, speaker=speaker)
+    required = ["answer engine"] + (["microphone and speech recognition"] if samples is not None
+                                    else [])
+    pipeline, problems = build_reduced(config, partial(bootstrap, speaker=speaker), parts=parts,
+                                       required=tuple(required))
+    for problem in problems:
+        info(problem)
     pipeline.start()
     try:
         # Timings start at the question, not at model loading.

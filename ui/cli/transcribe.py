@@ -11,8 +11,8 @@ import argparse
 import sys
 import time
 
-from assistant.cli.common import info, load_config, print_json
 from assistant.errors import GlimpseError
+from ui.cli.common import info, load_config, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from assistant.bench.report import pct, table, write
 from assistant.config import Config
 from assistant.ports import TtsOptions
+from ui.bench.report import pct, table, write
 
 ANSWER = ("In front of you, there is a wooden table with a red cup and a blue book on it. "
           "The lamp next to them is switched on, and the room looks tidy. "
@@ -81,7 +81,7 @@ def _device_figures(reps: int) -> dict[str, Any]:
     virtual = None
     try:
         if not list_output_devices():
-            from audio.virtual import RigError, VirtualAudio
+            from ui.bench.rig import RigError, VirtualAudio
 
             try:
                 virtual = VirtualAudio().start()

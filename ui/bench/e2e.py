@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from assistant import events as ev
-from assistant.bench import report
-from assistant.cli.common import info, load_config
 from assistant.config import Config
 from assistant.errors import GlimpseError
+from ui.bench import report
+from ui.cli.common import info, load_config
 
 QUESTIONS = (
     "What do you see in front of me?",
@@ -77,7 +77,7 @@ def _bench_config(config: Config, camera: str) -> Config:
 
 def _with_preset(config: Config, key: str) -> tuple[Config, str]:
     """The config with preset `key` applied, and the preset's key ("" when none was)."""
-    from assistant.presets import PRESETS, detect, recommend
+    from ui.presets import PRESETS, detect, recommend
 
     if key == "none" or (key == "auto" and not config.ui.show_first_run):
         return config, ""
@@ -110,8 +110,8 @@ def _make_questions(config: Config, folder: Path) -> list[tuple[str, Path, np.nd
     import soundfile as sf
     import soxr
 
-    from assistant.bootstrap import build
     from assistant.ports import TtsOptions
+    from ui.bootstrap import build
 
     tts = build("tts", config)
     tts.load()
@@ -186,11 +186,11 @@ def _peer_asr(config: Config, questions) -> dict[str, Any]:
     """openai-whisper transcribe() on the same audio and weights (greedy, warm)."""
     import whisper
 
-    from assistant.models import ModelStore
+    from ui.bootstrap import model_store
 
     name = config.asr.model.split(":", 1)[1] if config.asr.model.startswith("whisper:") else \
         config.asr.model
-    model = whisper.load_model(str(ModelStore(config).whisper_checkpoint(name)), device="cpu")
+    model = whisper.load_model(str(model_store(config).whisper_checkpoint(name)), device="cpu")
     model.transcribe(questions[0][2], temperature=0.0, fp16=False)  # warm-up
     times = []
     for _, _, audio in questions:
@@ -202,8 +202,8 @@ def _peer_asr(config: Config, questions) -> dict[str, Any]:
 
 def _peer_tts(config: Config, answers: list[str]) -> dict[str, Any]:
     """The TTS engine synthesizing the whole answer before anything can play."""
-    from assistant.bootstrap import build
     from assistant.ports import TtsOptions
+    from ui.bootstrap import build
 
     tts = build("tts", config)
     tts.load()
@@ -270,7 +270,7 @@ def _picture(path: Path, turns: list[dict[str, Any]], per_stage: dict[str, list[
 def start_audio():
     """The spoken questions have to reach a microphone, so the benchmark always runs on its own
     private audio server (virtual mic and speaker), also on machines with sound hardware."""
-    from audio.virtual import RigError, VirtualAudio
+    from ui.bench.rig import RigError, VirtualAudio
 
     try:
         audio = VirtualAudio().start()
@@ -299,14 +299,10 @@ class _Warnings(logging.Handler):
 
 def main(args: argparse.Namespace) -> int:
     opts = _parse(list(args.rest or []))
-    if args.gpu:
-        from assistant.bench import e2e_gpu
-
-        return e2e_gpu.main(args, opts)
     turns = 3 if args.quick else max(opts.turns, 1)
     audio = start_audio()
-    from assistant.bootstrap import bootstrap
-    from audio.virtual import SpeakerProbe
+    from ui.bench.rig import SpeakerProbe
+    from ui.bootstrap import bootstrap
 
     warnings = _Warnings()
     logging.getLogger().addHandler(warnings)

@@ -21,7 +21,6 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import resources
-from assistant import __version__
 from assistant.errors import GlimpseError
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ def glimpse_command() -> list[str]:
     """The command that starts the Glimpse that is running now, as absolute paths.
 
     A bundle runs its own executable; a pip install runs the `glimpse` script (argv[0], or the
-    one on PATH); `python -m assistant` is written as exactly that, with this interpreter.
+    one on PATH); `python -m ui.cli` is written as exactly that, with this interpreter.
     """
     if getattr(sys, "frozen", False):
         return [os.path.abspath(sys.executable)]
@@ -70,7 +69,7 @@ def glimpse_command() -> list[str]:
     found = shutil.which("glimpse")
     if found:
         return [os.path.abspath(found)]
-    return [os.path.abspath(sys.executable), "-m", "assistant"]
+    return [os.path.abspath(sys.executable), "-m", "ui.cli"]
 
 
 def _exec_quote(arg: str) -> str:

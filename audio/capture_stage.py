@@ -22,7 +22,7 @@ import numpy as np
 
 from assistant import events as ev
 from assistant.errors import DeviceError
-from assistant.events import Stage as StageName
+from assistant.events import StageName
 from assistant.ports import Microphone
 from assistant.stage import Generation, Outbox, Stage
 

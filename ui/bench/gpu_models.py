@@ -33,7 +33,7 @@ WHISPER_DIMS: dict[str, tuple[int, ...]] = {
     "large-v3-turbo": (128, 1500, 1280, 20, 32, 51866, 448, 1280, 20, 4),
     "large-v3": (128, 1500, 1280, 20, 32, 51866, 448, 1280, 20, 32),
 }
-# What each preset of assistant.presets is made of, for the benchmark (random weights), and the
+# What each preset of ui.presets is made of, for the benchmark (random weights), and the
 # small stand-ins for a dry run on a CPU (`--presets tiny`).
 BENCH_PRESETS: dict[str, tuple[str, str]] = {
     "balanced-gpu": ("small", "smolvlm2-2.2b"),
@@ -72,11 +72,11 @@ class FixedLengthAsr:
     of the question being spoken, set by the benchmark before each turn."""
 
     def __init__(self, model, size: str, tokens: int = 16, min_context_s: float | None = None):
-        from audio.asr import FastWhisperEngine
-        from audio.whisper_fast import FastWhisper
+        from audio.asr import TrimmedWhisperEngine
+        from audio.whisper_trimmed import FastWhisper
 
         if min_context_s is None:  # the production engine's default
-            min_context_s = FastWhisperEngine().min_context_s
+            min_context_s = TrimmedWhisperEngine().min_context_s
         self.model = model
         self.fast = FastWhisper(model, min_context_s=min_context_s)
         self.name = f"whisper:{size} (random weights)"
@@ -92,7 +92,7 @@ class FixedLengthAsr:
         self._abort = should_abort
 
     def transcribe(self, audio: np.ndarray, options: AsrOptions) -> AsrResult:
-        from audio.whisper_fast import Superseded
+        from audio.whisper_trimmed import Superseded
 
         audio = np.asarray(audio, np.float32).reshape(-1)
         try:
@@ -109,7 +109,7 @@ class FixedLengthAsr:
     def decode(self, audio: np.ndarray, abort=None) -> list[int]:
         import torch
 
-        from audio.whisper_fast import Superseded
+        from audio.whisper_trimmed import Superseded
 
         fw = self.fast
         with torch.inference_mode():
@@ -208,7 +208,7 @@ def measure_peaks(device: str, dtype, name: str = "") -> Peaks:
     else what a large matrix product and a large copy reach here (both are always measured)."""
     import torch
 
-    from assistant.bench.vlm import HBM_BYTES_PER_S
+    from ui.bench.vlm import HBM_BYTES_PER_S
 
     n = 8192 if device.startswith("cuda") else 1024
     a = torch.randn(n, n, device=device, dtype=dtype)
@@ -269,7 +269,7 @@ def vlm_floor_parts(engine, request: VlmRequest, peaks: Peaks) -> dict[str, floa
     `image_prefix` (vision encoder + the prompt up to the image, done at release),
     `question_first_token` (the rest of the prompt, the prefix reused), `per_token` (one decode
     step: the language model's weights and the output layer read once)."""
-    from assistant.bench.vlm import decode_bytes_per_token
+    from ui.bench.vlm import decode_bytes_per_token
 
     model = engine.model
     inputs = engine.prepare(request)
@@ -308,7 +308,7 @@ def weights_gb(preset: str) -> dict[str, float]:
     import torch
     from whisper.model import AudioEncoder, TextDecoder
 
-    from assistant.bench.vlm_models import random_vlm
+    from ui.bench.vlm_models import random_vlm
 
     whisper_size, vlm_size = BENCH_PRESETS[preset]
     m, a_ctx, a_state, a_head, a_layer, vocab, t_ctx, t_state, t_head, t_layer = \

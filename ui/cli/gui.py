@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from assistant.cli.common import load_config
+from ui.cli.common import load_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from assistant.cli.common import info, print_json
+from ui.cli.common import info, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _data_home(args: argparse.Namespace) -> Path:
-    from assistant import desktop
+    from ui import desktop
 
     return Path(args.data_dir).expanduser().resolve() if args.data_dir else \
         desktop.default_data_home()
@@ -41,9 +41,9 @@ def _report(files: list[Path], as_json: bool, key: str) -> None:
 
 
 def run_install(args: argparse.Namespace) -> int:
-    from assistant import desktop
     from assistant.config import config_dir
-    from assistant.privacy import PRIVACY_NOTE, first_run_notice
+    from ui import desktop
+    from ui.privacy import PRIVACY_NOTE, first_run_notice
 
     if not sys.platform.startswith("linux"):
         info("install-desktop writes freedesktop menu entries; on this system it has no effect "
@@ -58,7 +58,7 @@ def run_install(args: argparse.Namespace) -> int:
 
 
 def run_uninstall(args: argparse.Namespace) -> int:
-    from assistant import desktop
+    from ui import desktop
 
     files = desktop.uninstall(_data_home(args))
     _report(files, args.json, "removed")

@@ -15,9 +15,9 @@ import argparse
 import sys
 import time
 
-from assistant.cli.common import info, load_config, print_json
 from assistant.errors import DeviceError, GlimpseError
 from assistant.events import Frame, Mode
+from ui.cli.common import info, load_config, print_json
 
 MODES = {
     # name: (pipeline mode, verbosity or None for the config's)
@@ -106,8 +106,8 @@ def synthesize(text: str, path: str, config) -> float:
     import numpy as np
     import soundfile
 
-    from assistant.bootstrap import build
     from assistant.ports import TtsOptions
+    from ui.bootstrap import build
 
     tts = build("tts", config)
     tts.load()

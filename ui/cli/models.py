@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from assistant.cli.common import info, load_config, print_json, progress_bar
 from assistant.errors import GlimpseError
+from ui.cli.common import info, load_config, print_json, progress_bar
 
 
 def human(size: int) -> str:
@@ -42,9 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _store(args: argparse.Namespace):
-    from assistant.models import ModelStore
+    from ui.bootstrap import model_store
 
-    return ModelStore(load_config(args))
+    return model_store(load_config(args))
 
 
 def run(args: argparse.Namespace) -> int:

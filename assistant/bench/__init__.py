@@ -1,1 +1,0 @@
-"""Benchmarks. Each module has `main(args) -> int`; `assistant.bench.report` writes the outputs."""

@@ -1,0 +1,1 @@
+"""Benchmarks. Each module has `main(args) -> int`; `ui.bench.report` writes the outputs."""
