@@ -30,7 +30,15 @@ BENCH_MODULES = {"matplotlib": "charts", "skimage": "the real photos", "jiwer": 
 
 def missing_bench_extra() -> list[str]:
     """The modules of the `bench` extra that are not installed (import names)."""
-    return [name for name in BENCH_MODULES if importlib.util.find_spec(name) is None]
+    missing = []
+    for name in BENCH_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ValueError:  # a None entry in sys.modules: the import is blocked
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
 
 
 def run(args: argparse.Namespace) -> int:
