@@ -21,7 +21,13 @@ import platformdirs
 from assistant import offline_pack
 from assistant.download import is_offline, sha256_file
 from assistant.errors import ModelError
-from assistant.model_refs import HF_ENDPOINT, OFFLINE_EXTRA, WHISPER_MODELS, WhisperModel, english_ok
+from assistant.model_refs import (
+    HF_ENDPOINT,
+    OFFLINE_EXTRA,
+    WHISPER_MODELS,
+    WhisperModel,
+    english_ok,
+)
 
 log = logging.getLogger(__name__)
 

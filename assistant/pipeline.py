@@ -297,9 +297,9 @@ class Pipeline:
 
     def _say(self, text: str) -> None:
         """Speak `text` outside any turn (turn 0): it never ends one; a press silences it."""
-        if self._speaking_enabled() and text.strip():
-            self.stages.tts.submit(ev.Answer(text=text, source="notice", turn_id=0,  # type: ignore[union-attr]
-                                             gen=self.generation.value))
+        tts = self.stages.tts
+        if tts is not None and self.options.speak and text.strip():
+            tts.submit(ev.Answer(text=text, source="notice", turn_id=0, gen=self.generation.value))
 
     def _on_gate(self, cmd: ev.MicGate) -> None:
         if self.stages.capture is not None:
