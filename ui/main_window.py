@@ -515,9 +515,7 @@ class MainWindow(QMainWindow):
         else:
             self.conversation.general.append(message)
         self.view.refresh()
-        announce(self.live, message)
-        if speak:
-            self.bridge.speak(message)  # Glimpse's own voice, when the core offers it
+        announce(self.live, message)  # a spoken notice (`speak`) is said by the pipeline itself
 
     def _on_error(self, stage: str, message: str, needs_action: bool) -> None:
         current = self.conversation.current()
