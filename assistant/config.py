@@ -161,6 +161,14 @@ class ModelsConfig:
 
 
 @dataclass(frozen=True)
+class HistoryConfig:
+    enabled: bool = _f(True, "Keep every finished turn on this computer, in the user data "
+                             "folder; off = nothing is kept on disk")
+    keep_days: int = _f(30, "Turns older than this many days are deleted", range=(1, 3650))
+    show_on_start: bool = _f(True, "Show the previous session's turns when the window opens")
+
+
+@dataclass(frozen=True)
 class Config:
     audio: AudioConfig = field(default_factory=AudioConfig)
     turns: TurnsConfig = field(default_factory=TurnsConfig)
@@ -172,6 +180,7 @@ class Config:
     earcons: EarconsConfig = field(default_factory=EarconsConfig)
     ui: UiConfig = field(default_factory=UiConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
+    history: HistoryConfig = field(default_factory=HistoryConfig)
 
     def get(self, key: str) -> Any:
         section, name = _split_key(key)
@@ -198,6 +207,12 @@ def config_dir() -> Path:
 
 def config_path() -> Path:
     return config_dir() / "config.toml"
+
+
+def data_dir() -> Path:
+    """Where Glimpse keeps what it records (the history): GLIMPSE_DATA_DIR or the user data
+    dir."""
+    return Path(os.environ.get("GLIMPSE_DATA_DIR") or platformdirs.user_data_dir(APP))
 
 
 def _split_key(key: str) -> tuple[str, str]:
@@ -360,6 +375,31 @@ def save(config: Config, path: Path | None = None) -> Path:
     return path
 
 
+def save_changes(changes: Mapping[str, Any], path: Path | None = None) -> Config:
+    """Save only `changes` ({key: value}, what the user chose) on top of the file as it is now.
+
+    The running config also holds the environment's and the command line's one-run overrides
+    (`GLIMPSE_...`, `--set`, `--offline`); saving it whole would make those permanent. Here the
+    file alone is read, the changes are applied and checked, and the result is written
+    atomically. Returns the file's new config (without any override). A file that is not valid
+    TOML is never overwritten: ConfigError says where it is, so nothing in it is lost.
+    """
+    path = path or config_path()
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"The config file {path} is not valid TOML ({exc}), so the "
+                              "settings were not saved",
+                              "Fix the file or move it away, then save again.") from exc
+    config = from_dict(data, origin=str(path))
+    for key, value in changes.items():
+        config = config.with_value(key, value)
+    save(config, path)
+    return config
+
+
 def describe() -> list[tuple[str, Any, str, str]]:
     """(key, default, allowed, help) for every setting: the reference in README and the dialog."""
     rows = []
@@ -374,5 +414,5 @@ def describe() -> list[tuple[str, Any, str, str]]:
     return rows
 
 
-__all__ = ["Config", "load", "save", "from_dict", "describe", "config_path", "parse_overrides",
+__all__ = ["Config", "load", "save", "save_changes", "from_dict", "data_dir", "describe", "config_path", "parse_overrides",
            "SECTIONS"]

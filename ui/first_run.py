@@ -51,12 +51,15 @@ class FirstRunDialog(QDialog):
         self.use.setFocus()
 
     def finish(self, use: bool) -> None:
+        # Only what the user chose is saved, never the one-run overrides (--set, --offline,
+        # GLIMPSE_...) that are part of the running config; this run keeps them.
+        changes = dict(self.preset.values) if use else {}
+        changes["ui.show_first_run"] = False
         new = self.config
         try:
-            if use:
-                new = self.preset.apply(new)
-            new = new.with_value("ui.show_first_run", False)
-            cfg.save(new, self.path)
+            for key, value in changes.items():
+                new = new.with_value(key, value)
+            cfg.save_changes(changes, self.path)
         except (cfg.ConfigError, OSError) as exc:
             announce(self.message, f"Could not save: {exc}. Check the config folder.", True)
             return

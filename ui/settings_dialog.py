@@ -303,8 +303,14 @@ class SettingsDialog(QDialog):
             announce(self.general_error, f"{len(bad)} setting(s) need fixing. "
                                          f"{bad[first]}", assertive=True)
             return False
+        # Only the fields the user changed are written: the running config also holds one-run
+        # overrides (--set, --offline, GLIMPSE_...), which must never become permanent.
+        changes = {key: new.get(key) for key in self.editors if new.get(key) != self.config.get(key)}
         try:
-            cfg.save(new, self.path)
+            cfg.save_changes(changes, self.path)
+        except ConfigError as exc:
+            announce(self.general_error, exc.message, assertive=True)
+            return False
         except OSError as exc:
             announce(self.general_error, f"Could not save the settings ({exc}). Check that "
                                          "the config folder is writable.", assertive=True)
