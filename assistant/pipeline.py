@@ -132,6 +132,11 @@ class Pipeline:
             self._thread.join(timeout)
         self._shutdown_stages(timeout)
 
+    def continue_turns(self, first_turn_id: int) -> None:
+        """Number the next turn `first_turn_id` (or later). Call before `start()`: a rebuilt or
+        restarted pipeline then never reuses the number of a turn the user already has."""
+        self._next_turn_id = max(self._next_turn_id, int(first_turn_id))
+
     @property
     def history(self) -> list[ev.TurnEnded]:
         """Finished turns, oldest first."""

@@ -77,6 +77,20 @@ class Conversation:
         self.turns.append(t)
         return t
 
+    def add_record(self, record: Any) -> Turn:
+        """Add a finished turn saved in history (an `assistant.history.TurnRecord`)."""
+        thumb = None
+        if record.thumbnail:
+            image = QImage.fromData(record.thumbnail)
+            thumb = None if image.isNull() else image
+        t = Turn(id=record.turn_id, mode=record.mode, started=record.started,
+                 question=record.question, answer=record.answer, source=record.engine,
+                 thumbnail=thumb, frame_age_s=record.frame_age_s, finished=True,
+                 cancelled=record.cancelled, timeline_ms=dict(record.timings_ms),
+                 notes=list(record.notes))
+        self.turns.append(t)
+        return t
+
     def current(self) -> Turn | None:
         return self.turns[-1] if self.turns and not self.turns[-1].finished else None
 
