@@ -34,6 +34,26 @@ class DeviceError(GlimpseError):
     """A microphone, speaker or camera is missing, busy or gone."""
 
 
+def refused_pickle(path: object, exc: BaseException) -> "ModelError | None":
+    """The error for a model file the safe loader refused because it carries code or objects
+    other than weights (`torch.load(weights_only=True)` raises UnpicklingError); None when `exc`
+    is something else. torch's own text advises re-running with `weights_only=False`, which
+    would run that code: it is never repeated, only the offending name is kept."""
+    import pickle
+    import re
+
+    text = str(exc)
+    if not isinstance(exc, pickle.UnpicklingError) and "Weights only load failed" not in text:
+        return None
+    found = re.search(r"GLOBAL ([\w.]+)", text)
+    what = f" (it asks for {found.group(1)})" if found else ""
+    where = f"{path} " if path else "A model file "
+    return ModelError(f"{where}holds code or objects that are not weights{what}; Glimpse "
+                      "refused it and ran nothing from it",
+                      "Delete it and get it again: `glimpse models verify` names the bad file, "
+                      "`glimpse models pull` downloads a clean copy", needs_action=True)
+
+
 def describe_exception(exc: BaseException) -> tuple[str, bool]:
     """Turn any exception into (message for the user, needs_action).
 
@@ -42,6 +62,9 @@ def describe_exception(exc: BaseException) -> tuple[str, bool]:
     """
     if isinstance(exc, GlimpseError):
         return exc.message, exc.needs_action
+    refused = refused_pickle("", exc)
+    if refused is not None:
+        return refused.message, True
     name = type(exc).__name__
     text = str(exc) or name
     if name == "PortAudioError":

@@ -20,6 +20,7 @@ from __future__ import annotations
 import abc
 import logging
 import os
+import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import ConfigError, ModelError
+from assistant.errors import ConfigError, ModelError, refused_pickle
 from assistant.ports import AsrOptions, AsrResult
 
 log = logging.getLogger(__name__)
@@ -279,6 +280,8 @@ class _WhisperBase(_WhisperEngine):
 
         try:
             model = whisper.load_model(str(path), device=self.device)
+        except pickle.UnpicklingError as exc:  # code in the file: refused, never run
+            raise refused_pickle(path, exc) or ModelError(str(path)) from None
         except (RuntimeError, KeyError, EOFError, OSError) as exc:
             raise ModelError(f"The Whisper model {path} could not be loaded ({exc})",
                              "The file may be damaged: delete it and run `glimpse models "
