@@ -110,6 +110,7 @@ class HistoryStore:
         self.notify = notify or (lambda message: log.warning("%s", message))
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self.read_only = False  # readable, but nothing can be written (read-only folder)
         self._open()
 
     # -- opening ------------------------------------------------------------------------------
@@ -134,8 +135,11 @@ class HistoryStore:
         try:
             self._db = self._connect()
             return
-        except sqlite3.DatabaseError as exc:  # corrupt, not a database, locked
+        except sqlite3.DatabaseError as exc:  # corrupt, not a database, locked, or no access
             problem = str(exc)
+            if _no_access(exc):
+                self._open_read_only(problem)
+                return
         aside = self.set_aside()
         try:
             self._db = self._connect()
@@ -147,6 +151,23 @@ class HistoryStore:
         where = f"moved to {aside}" if aside else "left as it was"
         self.notify(f"The history file could not be used ({problem}); it was {where} and a "
                     "new one was started.")
+
+    def _open_read_only(self, problem: str) -> None:
+        """The folder cannot be written (read-only, no permission): keep what is there readable
+        and touch nothing, so the earlier turns are shown and none is damaged."""
+        try:
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro&immutable=1", uri=True,
+                                 check_same_thread=False, isolation_level=None)
+            db.execute("SELECT COUNT(*) FROM turns").fetchone()
+            self._db, self.read_only = db, True
+        except (sqlite3.Error, OSError):
+            self._db = None
+        shown = "earlier turns are shown, but " if self._db is not None else ""
+        reason = _why_text(problem)
+        if not os.access(self.path.parent, os.W_OK):
+            reason = f"the data folder {self.path.parent} is read-only"
+        self.notify(f"History cannot be kept ({reason}); {shown}your turns still "
+                    "work and are not saved this session.")
 
     def set_aside(self) -> Path | None:
         """Move the store (and its journal files) to `<name>.bad-<time>`; returns the new path."""
@@ -293,13 +314,22 @@ def _rollback(db: sqlite3.Connection) -> None:
         pass  # no transaction left to roll back: SQLite already did it
 
 
+def _no_access(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "unable to open" in text or "readonly" in text or "read-only" in text)
+
+
 def _why(exc: BaseException) -> str:
-    text = str(exc)
+    return _why_text(str(exc) or type(exc).__name__)
+
+
+def _why_text(text: str) -> str:
     if "disk" in text.lower() and "full" in text.lower():
         return "the disk is full"
     if "readonly" in text.lower() or "read-only" in text.lower():
         return "the data folder is read-only"
-    return text or type(exc).__name__
+    return text
 
 
 def _record(row: Any) -> TurnRecord:
@@ -437,7 +467,7 @@ def open_store(data_dir: Path, enabled: bool, keep_days: float,
     if not enabled:
         return None
     store = HistoryStore(store_path(data_dir), notify)
-    if store.available:
+    if store.available and not store.read_only:
         try:
             store.prune(keep_days)
         except HistoryError as exc:

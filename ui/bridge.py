@@ -189,11 +189,16 @@ class Bridge(QObject):
         self.history = open_store(self.history_dir, True, config.history.keep_days,
                                   self._side_notices.put)
         if self.history.available:
+            self._last_turn_id = max(self._last_turn_id, self._saved_last_turn())
+        if self.history.available and not self.history.read_only:
             self.recorder = HistoryRecorder(self.history, self._side_notices.put)
-            try:
-                self._last_turn_id = max(self._last_turn_id, self.history.last_turn_id())
-            except HistoryError as exc:
-                self._side_notices.put(f"History could not be read ({exc}).")
+
+    def _saved_last_turn(self) -> int:
+        try:
+            return self.history.last_turn_id() if self.history is not None else 0
+        except HistoryError as exc:
+            self._side_notices.put(f"History could not be read ({exc}).")
+            return 0
 
     def previous_turns(self) -> list[TurnRecord]:
         """The turns of the previous session (empty when history is off or unreadable)."""
