@@ -61,7 +61,10 @@ PAGES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
                  ("ui.global_shortcut", "&Global push-to-talk key"))),
     ("Privacy", (("models.offline", "&Offline: never use the network"),
                  ("vlm.remote_url", "Remote &backend URL"),
-                 ("vlm.remote_model", "Remote &model name"))),
+                 ("vlm.remote_model", "Remote &model name"),
+                 ("history.enabled", "&Keep a history of turns on this computer"),
+                 ("history.keep_days", "&Days of history kept"),
+                 ("history.show_on_start", "Show the previous session at &start"))),
     ("Display", (("ui.theme", "&Theme"), ("ui.font_scale", "&Text size"),
                  ("ui.announce_ready", "Say \"&ready\" at start"))),
 )

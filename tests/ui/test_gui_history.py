@@ -84,3 +84,38 @@ def test_history_off_keeps_nothing_on_disk(qtbot, tmp_path):
     ask(qtbot, app, "what is on the taxi?", 1)
     app.close()
     assert not data.exists()
+
+
+def test_settings_turn_history_off_and_no_later_turn_is_kept(qtbot, tmp_path):
+    data = tmp_path / "data"
+    app = App(cfg.Config(), pipeline_factory=FakeFactory(), global_shortcut=False,
+              first_run=False, history_dir=data, config_path=tmp_path / "config.toml")
+    qtbot.addWidget(app.window)
+    app.start()
+    qtbot.waitUntil(lambda: app.bridge.state == "running", timeout=10000)
+    ask(qtbot, app, "kept", 1)
+    old = app.bridge.pipeline
+    dialog = app.open_settings()
+    dialog.set_raw("history.enabled", False)
+    dialog.set_raw("history.keep_days", "7")
+    assert dialog.save()
+    assert cfg.load(tmp_path / "config.toml", environ={}).history.keep_days == 7
+    qtbot.waitUntil(lambda: app.bridge.state == "running" and app.bridge.pipeline is not old,
+                    timeout=10000)
+    ask(qtbot, app, "not kept", 2)
+    app.close()
+    assert [r.question for r in HistoryStore(store_path(data)).turns()] == ["kept"]
+
+
+def test_privacy_notes_say_where_history_is(qtbot, tmp_path, monkeypatch):
+    from ui.first_run import FirstRunDialog, Hardware
+    from ui.privacy import first_run_notice
+
+    monkeypatch.setenv("GLIMPSE_DATA_DIR", str(tmp_path / "mine"))
+    where = str(tmp_path / "mine" / "history.sqlite3")
+    assert where in first_run_notice(tmp_path / "cfg")
+    dialog = FirstRunDialog(cfg.Config(), tmp_path / "config.toml",
+                            hardware=Hardware(ram_gb=8.0, vram_gb=None))
+    qtbot.addWidget(dialog)
+    from PySide6.QtWidgets import QLabel
+    assert any(where in label.text() for label in dialog.findChildren(QLabel))
