@@ -35,23 +35,37 @@ class DeviceError(GlimpseError):
 
 
 def refused_pickle(path: object, exc: BaseException) -> "ModelError | None":
-    """The error for a model file the safe loader refused because it carries code or objects
-    other than weights (`torch.load(weights_only=True)` raises UnpicklingError); None when `exc`
-    is something else. torch's own text advises re-running with `weights_only=False`, which
-    would run that code: it is never repeated, only the offending name is kept."""
+    """The error for a model file the safe loader refused, or found damaged; None when `exc`
+    is something else.
+
+    A file carrying code or objects other than weights makes `torch.load(weights_only=True)`
+    raise UnpicklingError with advice to re-run with `weights_only=False`, which would run that
+    code: that advice is never repeated, only the offending name is kept. A truncated file or
+    garbage fails to unpickle or to unzip: the message says it is damaged. Both name the file
+    and the fix."""
     import pickle
     import re
 
     text = str(exc)
-    if not isinstance(exc, pickle.UnpicklingError) and "Weights only load failed" not in text:
-        return None
-    found = re.search(r"GLOBAL ([\w.]+)", text)
-    what = f" (it asks for {found.group(1)})" if found else ""
     where = f"{path} " if path else "A model file "
-    return ModelError(f"{where}holds code or objects that are not weights{what}; Glimpse "
-                      "refused it and ran nothing from it",
-                      "Delete it and get it again: `glimpse models verify` names the bad file, "
-                      "`glimpse models pull` downloads a clean copy", needs_action=True)
+    fix = ("Delete it and get it again: `glimpse models verify` names the bad file, "
+           "`glimpse models pull` downloads a clean copy")
+    found = re.search(r"GLOBAL ([\w.]+)", text)
+    if "Weights only load failed" in text and found:
+        return ModelError(f"{where}holds code or objects that are not weights (it asks for "
+                          f"{found.group(1)}); Glimpse refused it and ran nothing from it", fix,
+                          needs_action=True)
+    damaged = ("Weights only load failed", "PytorchStreamReader", "invalid load key",
+               "truncated", "central directory", "Ran out of input", "not a zip file")
+    if isinstance(exc, (pickle.UnpicklingError, EOFError)) or any(d in text for d in damaged):
+        # torch's own lines advise loading it unsafely: only the line saying what broke is kept
+        advice = ("weights_only", "Weights only", "Check the documentation", "Please file")
+        lines = [x.strip(" :") for x in text.splitlines()
+                 if x.strip() and not any(a in x for a in advice)]
+        first = (lines or [type(exc).__name__])[0][:160]
+        return ModelError(f"{where}is damaged or not a model file ({first})", fix,
+                          needs_action=True)
+    return None
 
 
 def describe_exception(exc: BaseException) -> tuple[str, bool]:

@@ -280,12 +280,13 @@ class _WhisperBase(_WhisperEngine):
 
         try:
             model = whisper.load_model(str(path), device=self.device)
-        except pickle.UnpicklingError as exc:  # code in the file: refused, never run
-            raise refused_pickle(path, exc) or ModelError(str(path)) from None
-        except (RuntimeError, KeyError, EOFError, OSError) as exc:
+        except (pickle.UnpicklingError, RuntimeError, KeyError, EOFError, OSError) as exc:
+            refused = refused_pickle(path, exc)  # code in the file (never run), or damaged
+            if refused is not None:
+                raise refused from None
             raise ModelError(f"The Whisper model {path} could not be loaded ({exc})",
-                             "The file may be damaged: delete it and run `glimpse models "
-                             "download` again") from exc
+                             "The file may be damaged: `glimpse models verify` names it, "
+                             "`glimpse models pull` downloads it again") from exc
         return model.half() if self.device == "cuda" else model
 
 
