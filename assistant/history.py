@@ -28,6 +28,7 @@ import queue
 import sqlite3
 import threading
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -382,7 +383,8 @@ class HistoryRecorder:
                  session: str | None = None) -> None:
         self.store = store
         self.notify = notify
-        self.session = session or time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+        # Unique even for two sessions of one process within a second.
+        self.session = session or f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
         self.saved = 0
         self.failed = 0
         self._pending: dict[int, _Pending] = {}
