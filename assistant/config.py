@@ -414,5 +414,5 @@ def describe() -> list[tuple[str, Any, str, str]]:
     return rows
 
 
-__all__ = ["Config", "load", "save", "save_changes", "from_dict", "data_dir", "describe", "config_path", "parse_overrides",
-           "SECTIONS"]
+__all__ = ["Config", "load", "save", "save_changes", "from_dict", "data_dir", "describe",
+           "config_path", "parse_overrides", "SECTIONS"]

@@ -340,7 +340,8 @@ def _record(row: Any) -> TurnRecord:
         turn_id=row["turn_id"], started=row["started"], mode=row["mode"],
         question=row["question"], transcript=row["transcript"], answer=row["answer"],
         engine=row["engine"], cancelled=bool(row["cancelled"]),
-        timings_ms=json.loads(row["timings"] or "{}"), notes=tuple(json.loads(row["notes"] or "[]")),
+        timings_ms=json.loads(row["timings"] or "{}"),
+        notes=tuple(json.loads(row["notes"] or "[]")),
         frame_age_s=row["frame_age_s"], thumbnail=row["thumbnail"], session=row["session"])
 
 

@@ -308,7 +308,8 @@ class SettingsDialog(QDialog):
             return False
         # Only the fields the user changed are written: the running config also holds one-run
         # overrides (--set, --offline, GLIMPSE_...), which must never become permanent.
-        changes = {key: new.get(key) for key in self.editors if new.get(key) != self.config.get(key)}
+        changes = {key: new.get(key) for key in self.editors
+                   if new.get(key) != self.config.get(key)}
         try:
             cfg.save_changes(changes, self.path)
         except ConfigError as exc:

@@ -104,7 +104,8 @@ def main() -> int:
     if db_path.exists() and args.fault == "full":  # read-only: the test checks it outside
         db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
         result["integrity"] = db.execute("PRAGMA integrity_check").fetchone()[0]
-        result["saved_after"] = [r[0] for r in db.execute("SELECT question FROM turns ORDER BY seq")]
+        rows = db.execute("SELECT question FROM turns ORDER BY seq")
+        result["saved_after"] = [r[0] for r in rows]
         db.close()
     result["conversation"] = [t.question for t in app.window.conversation.turns]
     Path(args.out).write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -86,8 +86,8 @@ def main() -> int:
             except queue.Empty:
                 continue
             if isinstance(event, (ev.ErrorEvent, ev.Notice, ev.TurnEnded, ev.Utterance)):
-                out["events"].append(f"{type(event).__name__}: "
-                                     f"{getattr(event, 'message', '') or getattr(event, 'answer', '')}")
+                text = getattr(event, "message", "") or getattr(event, "answer", "")
+                out["events"].append(f"{type(event).__name__}: {text}")
             if predicate(event):
                 return event
         raise TimeoutError(what)

@@ -67,7 +67,8 @@ def test_read_only_data_folder(tmp_path):
         (3, False, True)]
     # One notice: earlier turns shown, new ones not saved; numbering goes on after them.
     notices = [n for n in result["notices"] if "History cannot be kept" in n]
-    assert len(notices) == 1 and f"the data folder {data} is read-only" in notices[0], result["notices"]
+    assert len(notices) == 1, result["notices"]
+    assert f"the data folder {data} is read-only" in notices[0]
     assert "earlier turns are shown" in notices[0] and "not saved this session" in notices[0]
     assert result["conversation"] == ["earlier 1", "earlier 2", "on a read-only folder"]
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in data.iterdir()}

@@ -1,6 +1,7 @@
 """`glimpse bench asr | vlm | tts | e2e | soak [--json OUT]`: benchmarks with the peer baseline
-in the same run (soak: a long session, see `ui.bench.soak`). Each prints a readable Markdown table and writes JSON whose top-level `summary`
-object holds the named figures. The work is in `ui.bench.<name>`."""
+in the same run (soak: a long session, see `ui.bench.soak`). Each prints a readable Markdown
+table and writes JSON whose top-level `summary` object holds the named figures. The work is in
+`ui.bench.<name>`."""
 from __future__ import annotations
 
 import argparse
