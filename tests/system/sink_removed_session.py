@@ -38,6 +38,21 @@ def main() -> int:
     pipeline = bootstrap(config, parts=Parts(audio_in=False, asr=False),
                          vlm=ScriptedVlm(tokens=["word " * 60]), tts=ScriptedTts())
     out: dict = {"errors": []}
+    # Playback starts and ends are the pipeline's own events: they reach listeners only.
+    playback: "queue.Queue[ev.Event]" = queue.Queue()
+    pipeline.add_listener(lambda e: isinstance(e, (ev.PlaybackStarted, ev.PlaybackDone))
+                          and playback.put(e))
+
+    def wait_playback(kind: type, turn_id: int, timeout: float, what: str):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                event = playback.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if isinstance(event, kind) and event.turn_id == turn_id:
+                return event
+        raise TimeoutError(what)
 
     def wait(predicate, timeout: float, what: str):
         deadline = time.monotonic() + timeout
@@ -56,7 +71,7 @@ def main() -> int:
     try:
         assert pipeline.wait_ready(20)
         pipeline.submit(ev.Ask(text="what is there?"))
-        wait(lambda e: isinstance(e, ev.PlaybackStarted), 20, "the answer to play")
+        wait_playback(ev.PlaybackStarted, 1, 20, "the answer to play")
         removed_at = time.monotonic()
         for module in ("module-remap-source", "module-null-sink"):
             pactl("unload-module", module)
@@ -69,10 +84,8 @@ def main() -> int:
               "norewinds=1")
         pactl("set-default-sink", "speaker")
         pipeline.submit(ev.Ask(text="and now?"))
-        wait(lambda e: isinstance(e, ev.PlaybackStarted) and e.turn_id == 2, 20,
-             "turn 2 to play")
-        done = wait(lambda e: isinstance(e, ev.PlaybackDone) and e.turn_id == 2, 30,
-                    "turn 2 to finish playing")
+        wait_playback(ev.PlaybackStarted, 2, 20, "turn 2 to play")
+        done = wait_playback(ev.PlaybackDone, 2, 30, "turn 2 to finish playing")
         out["turn2_played"] = done is not None
     except (TimeoutError, AssertionError) as exc:
         out["failed"] = str(exc) or type(exc).__name__

@@ -55,11 +55,27 @@ def sample() -> dict[str, float]:
 
 
 class _Events:
-    """Reads `pipeline.events` and keeps what the soak needs: ends, errors, playback starts."""
+    """Reads `pipeline.events` and keeps what the soak needs: ends and errors. Playback starts
+    are internal to the pipeline: they arrive through a listener (`on_event`, conductor
+    thread)."""
 
     def __init__(self, pipeline) -> None:
         self.pipeline = pipeline
         self.errors: list[str] = []
+        self._played: set[int] = set()
+        self._played_cond = threading.Condition()
+        pipeline.add_listener(self.on_event)
+
+    def on_event(self, event: ev.Event) -> None:
+        if isinstance(event, ev.PlaybackStarted):
+            with self._played_cond:
+                self._played.add(event.turn_id)
+                self._played_cond.notify_all()
+
+    def wait_played(self, turn_id: int, timeout: float) -> None:
+        with self._played_cond:
+            if not self._played_cond.wait_for(lambda: turn_id in self._played, timeout):
+                raise TimeoutError
 
     def until(self, predicate, timeout: float) -> list[ev.Event]:
         seen: list[ev.Event] = []
@@ -99,8 +115,7 @@ def run_soak(pipeline, audio, events: _Events, questions, turns: int) -> list[di
             turn_id = _ask(pipeline, audio, events, wav)
             if i % BARGE_IN_EVERY == 0:
                 # Barge in: the next question while this answer plays.
-                events.until(lambda e, t=turn_id: isinstance(e, ev.PlaybackStarted)
-                             and e.turn_id == t, TURN_TIMEOUT_S)
+                events.wait_played(turn_id, TURN_TIMEOUT_S)
                 row["barged_in"] = True
                 turn_id = _ask(pipeline, audio, events, questions[(i + 1) % len(questions)][1])
             seen = events.until(lambda e, t=turn_id: isinstance(e, ev.TurnEnded)
@@ -146,11 +161,11 @@ def main(args: argparse.Namespace) -> int:
             store = HistoryStore(store_path(folder / "data"), notify=info)
             recorder = HistoryRecorder(store, info)
             pipeline.add_listener(recorder.on_event)
+            events = _Events(pipeline)
             pipeline.start()
             if not pipeline.wait_ready(300):
                 raise GlimpseError("The pipeline did not finish loading in 5 minutes",
                                    "Check `glimpse doctor`.")
-            events = _Events(pipeline)
             t0 = time.monotonic()
             try:
                 results = run_soak(pipeline, audio, events, questions, turns)
