@@ -163,8 +163,9 @@ class Pipeline:
 
     def add_listener(self, listener: Callable[[ev.Event], None]) -> None:
         """Call `listener(event)` for every event published to the user (status, errors, turn
-        ends...) and for the current turn's speech chunks and playback start, which never go
-        to `events`. On the conductor thread: it must return at once (earcons queue a sound)."""
+        ends...) and for the current turn's speech chunks, playback start and playback end, which
+        never go to `events`. On the conductor thread: it must return at once (earcons queue a
+        sound)."""
         self._listeners.append(listener)
 
     def _publish(self, event: ev.Event, outward: bool = True) -> None:
@@ -465,6 +466,7 @@ class Pipeline:
         turn = self._current(done)
         if turn is None:
             return
+        self._publish(done, outward=False)
         self._end_turn(turn)
 
     def _on_error(self, err: ev.ErrorEvent) -> None:
