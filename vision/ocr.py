@@ -1,0 +1,262 @@
+"""The OCR port and its two engines: RapidOCR (scene text) and Tesseract (documents).
+
+Both read an upright image and return `OcrLine`s (text, confidence 0..1, pixel box). The reader
+(`vision.reading`) decides orientation, skew, scale and which engine to use; the engines only
+recognize.
+
+- `RapidOcrEngine` wraps RapidOCR's PP-OCRv4 detector and recognizer (ONNX, shipped in the
+  `rapidocr-onnxruntime` package). Its English output often drops the space between words whose
+  gap is small ("ofthisdataset"). `split_words` puts it back from the ink: a blank run of
+  columns between two recognized characters that is as wide as the line's word gaps is a space.
+  Characters are never added or changed, only spaces.
+- `TesseractEngine` runs Debian's `tesseract` through `pytesseract` (optional: `tesseract_status`
+  says what is missing and how to add it).
+
+Threads: an engine is used by one thread at a time; `load()` runs on that thread. Coordinates are
+pixels of the image handed in.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import cv2
+import numpy as np
+
+from assistant.errors import ModelError
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1
+
+#: A blank run at least this fraction of the line height between two characters is a word gap
+#: when the line has no spaces to learn the gap from (serif body text: word gaps ~0.25, letter
+#: gaps under 0.1 of the crop height).
+WORD_GAP = 0.17
+#: RapidOCR's recognizer input height (PP-OCRv4: 48 px).
+REC_HEIGHT = 48
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    """One line of recognized text in the image it was read from. `confidence` 0..1."""
+
+    text: str
+    confidence: float
+    box: Box
+
+
+class OcrEngine(Protocol):
+    """The OCR port: `read(upright_bgr) -> lines`, in any order."""
+
+    name: str
+
+    def load(self) -> None: ...
+
+    def read(self, image_bgr: np.ndarray) -> list[OcrLine]: ...
+
+
+def tesseract_status() -> tuple[bool, str]:
+    """(usable, why not / version) for the optional Tesseract engine."""
+    if shutil.which("tesseract") is None:
+        return False, ("Tesseract is not installed; documents are read with RapidOCR only. "
+                       "To add it: sudo apt install tesseract-ocr tesseract-ocr-eng, then "
+                       "pip install pytesseract")
+    try:
+        import pytesseract
+    except ImportError:
+        return False, ("pytesseract is not installed, so the tesseract program can't be used; "
+                       "pip install pytesseract")
+    try:
+        return True, f"Tesseract {pytesseract.get_tesseract_version()}"
+    except Exception as exc:  # pytesseract raises its own errors for a broken binary
+        return False, f"tesseract does not run ({exc}); reinstall tesseract-ocr"
+
+
+# --------------------------------------------------------------------------- RapidOCR
+
+
+def quad_box(quad: np.ndarray) -> Box:
+    pts = np.asarray(quad, dtype=np.float32).reshape(-1, 2)
+    return (int(pts[:, 0].min()), int(pts[:, 1].min()), int(np.ceil(pts[:, 0].max())),
+            int(np.ceil(pts[:, 1].max())))
+
+
+def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """The quad's content as an axis-aligned strip (its first edge becomes the top edge)."""
+    pts = np.asarray(quad, dtype=np.float32).reshape(4, 2)
+    w = int(max(np.linalg.norm(pts[0] - pts[1]), np.linalg.norm(pts[2] - pts[3])))
+    h = int(max(np.linalg.norm(pts[0] - pts[3]), np.linalg.norm(pts[1] - pts[2])))
+    w, h = max(w, 1), max(h, 1)
+    dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(pts, dst)
+    return cv2.warpPerspective(image, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE,
+                               flags=cv2.INTER_CUBIC)
+
+
+def ink_columns(crop_bgr: np.ndarray) -> np.ndarray:
+    """A bool per column of the strip: does it hold ink? Ink is the minority Otsu class, so
+    light text on a dark sign works too; only the middle rows count (neighbours' ascenders)."""
+    grey = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2GRAY) if crop_bgr.ndim == 3 else crop_bgr
+    _t, binary = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink = binary == 0
+    if ink.mean() > 0.5:
+        ink = ~ink
+    h = ink.shape[0]
+    band = ink[int(h * 0.15):max(int(h * 0.85), int(h * 0.15) + 1)]
+    return band.sum(axis=0) >= 1
+
+
+def split_words(text: str, centres: Sequence[float], ink: np.ndarray, height: float) -> str:
+    """`text` with spaces added where the ink has a word gap between two characters.
+
+    `centres[i]` is character i's x (pixels in the strip, `ink` its columns). The gap between
+    two characters is the longest blank run between their centres; the line's own spaces, when
+    it has some, say how wide a word gap is here, otherwise `WORD_GAP` of the height.
+    """
+    if len(text) < 2 or len(centres) != len(text):
+        return text
+
+    def blank_run(a: float, b: float) -> int:
+        seg = ~ink[int(max(a, 0)):int(min(b, len(ink)))]
+        best = run = 0
+        for blank in seg:
+            run = run + 1 if blank else 0
+            best = max(best, run)
+        return best
+
+    known = [blank_run(centres[i - 1], centres[i + 1]) for i in range(1, len(text) - 1)
+             if text[i] == " " and text[i - 1] != " " and text[i + 1] != " "]
+    threshold = WORD_GAP * height
+    if known:
+        threshold = max(0.6 * float(np.median(known)), 0.1 * height)
+    out = [text[0]]
+    for i in range(1, len(text)):
+        prev, cur = text[i - 1], text[i]
+        if cur != " " and prev != " " and (prev.isalnum() or prev in ".,;:!?)") and \
+                cur.isalnum() and blank_run(centres[i - 1], centres[i]) >= threshold:
+            out.append(" ")
+        out.append(cur)
+    return "".join(out)
+
+
+class RapidOcrEngine:
+    """PP-OCRv4 detection and recognition (ONNX). `detect` and `recognize` are separate so the
+    reader can find the page's orientation from the detected boxes before recognizing."""
+
+    name = "rapidocr"
+
+    def __init__(self, *, threads: int = 0, min_confidence: float = 0.5) -> None:
+        self.threads = threads
+        self.min_confidence = min_confidence
+        self._ocr = None
+
+    def load(self) -> None:
+        if self._ocr is not None:
+            return
+        try:
+            from rapidocr_onnxruntime import RapidOCR
+        except ImportError as exc:
+            raise ModelError("The text reader (rapidocr-onnxruntime) is not installed",
+                             "Reinstall Glimpse with its dependencies.") from exc
+        kwargs = {}
+        if self.threads:
+            kwargs = {"intra_op_num_threads": self.threads, "inter_op_num_threads": 1}
+        self._ocr = RapidOCR(**kwargs)
+
+    def detect(self, image_bgr: np.ndarray) -> list[np.ndarray]:
+        """Text-line quads (4x2 float32, pixels of `image_bgr`), unordered."""
+        self.load()
+        boxes, _elapsed = self._ocr.text_det(image_bgr)
+        if boxes is None:
+            return []
+        return [np.asarray(b, dtype=np.float32).reshape(4, 2) for b in boxes]
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float, list[float]]]:
+        """(text, confidence, x centre of each character in the crop's pixels) per crop."""
+        self.load()
+        rec = self._ocr.text_rec
+        out: list[tuple[str, float, list[float]]] = [("", 0.0, [])] * len(crops)
+        order = np.argsort([c.shape[1] / max(c.shape[0], 1) for c in crops])
+        chars = rec.postprocess_op.character
+        for start in range(0, len(crops), 6):
+            idx = order[start:start + 6]
+            ratios = [crops[i].shape[1] / max(crops[i].shape[0], 1) for i in idx]
+            max_ratio = max(max(ratios), 320 / REC_HEIGHT)
+            batch = np.stack([rec.resize_norm_img(crops[i], max_ratio) for i in idx])
+            preds = rec.session(batch.astype(np.float32))[0]  # (n, T, classes)
+            width = batch.shape[3]
+            for row, i in enumerate(idx):
+                best, prob = preds[row].argmax(axis=1), preds[row].max(axis=1)
+                keep = best != 0
+                keep[1:] &= best[1:] != best[:-1]
+                cols = np.where(keep)[0]
+                text = "".join(chars[int(best[c])] for c in cols)
+                conf = float(prob[cols].mean()) if len(cols) else 0.0
+                # Column c covers [c, c+1) * width / T of the resized strip.
+                resized_w = min(width, int(np.ceil(REC_HEIGHT * ratios[row])))
+                px = crops[i].shape[1] / max(resized_w, 1)
+                centres = [(c + 0.5) * width / preds.shape[1] * px for c in cols]
+                out[i] = (text, conf, centres)
+        return out
+
+    def read_quads(self, image_bgr: np.ndarray, quads: Sequence[np.ndarray]) -> list[OcrLine]:
+        """Recognize the given quads of `image_bgr` (upright), with spaces repaired."""
+        crops = [crop_quad(image_bgr, q) for q in quads]
+        lines = []
+        for quad, crop, (text, conf, centres) in zip(quads, crops, self.recognize(crops)):
+            text = text.strip() if not centres else split_words(
+                text, centres, ink_columns(crop), crop.shape[0]).strip()
+            if text and conf >= self.min_confidence:
+                lines.append(OcrLine(" ".join(text.split()), conf, quad_box(quad)))
+        return lines
+
+    def read(self, image_bgr: np.ndarray) -> list[OcrLine]:
+        return self.read_quads(image_bgr, self.detect(image_bgr))
+
+
+# --------------------------------------------------------------------------- Tesseract
+
+
+class TesseractEngine:
+    """Tesseract 4/5 LSTM (`--psm 3`, automatic layout) on an upright page."""
+
+    name = "tesseract"
+
+    def __init__(self, *, language: str = "eng", min_confidence: float = 0.3) -> None:
+        self.language = language
+        self.min_confidence = min_confidence
+        self._loaded = False
+
+    def load(self) -> None:
+        if self._loaded:
+            return
+        ok, why = tesseract_status()
+        if not ok:
+            raise ModelError(why.split(";")[0], why.split(";", 1)[-1].strip())
+        self._loaded = True
+
+    def read(self, image_bgr: np.ndarray) -> list[OcrLine]:
+        import pytesseract
+
+        self.load()
+        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+        data = pytesseract.image_to_data(rgb, lang=self.language, config="--psm 3",
+                                         output_type=pytesseract.Output.DICT)
+        groups: dict[tuple[int, int, int], list[int]] = {}
+        for i, word in enumerate(data["text"]):
+            if str(word).strip() and float(data["conf"][i]) >= 0:
+                key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
+                groups.setdefault(key, []).append(i)
+        lines = []
+        for key in sorted(groups):
+            idx = groups[key]
+            conf = float(np.mean([float(data["conf"][i]) for i in idx])) / 100.0
+            if conf < self.min_confidence:
+                continue
+            text = " ".join(str(data["text"][i]).strip() for i in idx)
+            x0 = min(data["left"][i] for i in idx)
+            y0 = min(data["top"][i] for i in idx)
+            x1 = max(data["left"][i] + data["width"][i] for i in idx)
+            y1 = max(data["top"][i] + data["height"][i] for i in idx)
+            lines.append(OcrLine(text, conf, (x0, y0, x1, y1)))
+        return lines
