@@ -34,6 +34,8 @@ Box = tuple[int, int, int, int]  # x0, y0, x1, y1
 WORD_GAP = 0.17
 #: RapidOCR's recognizer input height (PP-OCRv4: 48 px).
 REC_HEIGHT = 48
+#: Longest strip (width / height) recognized in one piece.
+CHUNK_ASPECT = 10.0
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,11 @@ def split_words(text: str, centres: Sequence[float], ink: np.ndarray, height: fl
     threshold = WORD_GAP * height
     if known:
         threshold = max(0.6 * float(np.median(known)), 0.1 * height)
+    else:
+        # No space to learn from: only a gap that stands out from the letter gaps counts
+        # (a letter-spaced sign, "E M E R G E N C Y", has wide but even gaps).
+        gaps = [blank_run(centres[i - 1], centres[i]) for i in range(1, len(text))]
+        threshold = max(threshold, 2.5 * float(np.median(gaps)) + 1)
     out = [text[0]]
     for i in range(1, len(text)):
         prev, cur = text[i - 1], text[i]
@@ -137,6 +144,31 @@ def split_words(text: str, centres: Sequence[float], ink: np.ndarray, height: fl
             out.append(" ")
         out.append(cur)
     return "".join(out)
+
+
+def chunk_strip(crop: np.ndarray) -> list[np.ndarray]:
+    """A text strip cut at its widest blank runs (clear word gaps, at least a third of the
+    height) into pieces no wider than `CHUNK_ASPECT` heights; a strip with no such gap stays
+    whole."""
+    h, w = crop.shape[:2]
+    limit = int(CHUNK_ASPECT * h)
+    if w <= limit or h < 4:
+        return [crop]
+    blank = ~ink_columns(crop)
+    pieces, start = [], 0
+    while w - start > limit:
+        lo, hi = start + limit // 2, min(start + limit, w)
+        best, best_run, run = -1, 0, 0
+        for x in range(lo, hi):
+            run = run + 1 if blank[x] else 0
+            if run > best_run:
+                best, best_run = x - run // 2, run
+        if best_run < h / 3:
+            break
+        pieces.append(crop[:, start:best])
+        start = best
+    pieces.append(crop[:, start:])
+    return pieces
 
 
 class RapidOcrEngine:
@@ -199,15 +231,44 @@ class RapidOcrEngine:
                 out[i] = (text, conf, centres)
         return out
 
+    def upside_down(self, crops: Sequence[np.ndarray]) -> bool:
+        """Are these upright-looking strips upside down? PP-OCR's small 0/180 classifier votes,
+        each line weighted by its confidence."""
+        self.load()
+        _imgs, results, _elapsed = self._ocr.text_cls([c.copy() for c in crops])
+        flipped = sum(score for label, score in results if label == "180")
+        upright = sum(score for label, score in results if label != "180")
+        return flipped > upright
+
     def read_quads(self, image_bgr: np.ndarray, quads: Sequence[np.ndarray]) -> list[OcrLine]:
-        """Recognize the given quads of `image_bgr` (upright), with spaces repaired."""
+        """Recognize the given quads of `image_bgr` (upright), with spaces repaired.
+
+        Long lines are cut at clear word gaps into pieces of at most `CHUNK_ASPECT` widths per
+        height: the recognizer's attention costs grow faster than the width (a 1200-column
+        strip takes 7x a 320-column one)."""
         crops = [crop_quad(image_bgr, q) for q in quads]
-        lines = []
-        for quad, crop, (text, conf, centres) in zip(quads, crops, self.recognize(crops)):
+        pieces: list[np.ndarray] = []
+        owner: list[int] = []
+        for i, crop in enumerate(crops):
+            for piece in chunk_strip(crop):
+                pieces.append(piece)
+                owner.append(i)
+        texts: list[list[str]] = [[] for _ in crops]
+        confs: list[list[tuple[float, int]]] = [[] for _ in crops]
+        for i, piece, (text, conf, centres) in zip(owner, pieces, self.recognize(pieces)):
             text = text.strip() if not centres else split_words(
-                text, centres, ink_columns(crop), crop.shape[0]).strip()
-            if text and conf >= self.min_confidence:
-                lines.append(OcrLine(" ".join(text.split()), conf, quad_box(quad)))
+                text, centres, ink_columns(piece), piece.shape[0]).strip()
+            if text:
+                texts[i].append(text)
+                confs[i].append((conf, len(text)))
+        lines = []
+        for quad, parts, cl in zip(quads, texts, confs):
+            if not parts:
+                continue
+            conf = float(np.average([c for c, _n in cl], weights=[n for _c, n in cl]))
+            text = " ".join(" ".join(parts).split())
+            if conf >= self.min_confidence:
+                lines.append(OcrLine(text, conf, quad_box(quad)))
         return lines
 
     def read(self, image_bgr: np.ndarray) -> list[OcrLine]:
@@ -239,8 +300,7 @@ class TesseractEngine:
         import pytesseract
 
         self.load()
-        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
-        data = pytesseract.image_to_data(rgb, lang=self.language, config="--psm 3",
+        data = pytesseract.image_to_data(image_bgr[:, :, ::-1], lang=self.language, config="--psm 3",
                                          output_type=pytesseract.Output.DICT)
         groups: dict[tuple[int, int, int], list[int]] = {}
         for i, word in enumerate(data["text"]):

@@ -51,6 +51,8 @@ UNSURE = 0.80
 TESS_SURE = 0.80
 #: A document has at least this many lines, with a median width/height of at least DOC_ASPECT.
 DOC_LINES, DOC_ASPECT = 3, 6.0
+#: Tesseract's lines must cover this share of the detected text, else RapidOCR reads too.
+COVERED = 0.85
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,13 @@ class ReadResult:
         of more than one line height, or a much shorter line before it)."""
         out: list[list[str]] = []
         prev: OcrLine | None = None
+        widths = [ln.box[2] - ln.box[0] for ln in self.lines]
+        full = float(np.median(widths)) if widths else 0.0
         for line in self.lines:
             h = max(line.box[3] - line.box[1], 1)
             new = prev is None or line.box[1] - prev.box[3] > 1.0 * h or \
-                line.box[3] < prev.box[1]
+                line.box[3] < prev.box[1] or (
+                    prev.box[2] - prev.box[0] < 0.6 * full and not prev.text.endswith("-"))
             if new:
                 out.append([line.text])
             else:
@@ -318,15 +323,12 @@ class Reader:
     # -- parts --------------------------------------------------------------------------------
 
     def _upside_down(self, image: np.ndarray, quads: Sequence[np.ndarray]) -> bool:
-        longest = sorted(quads, key=lambda q: -float(np.hypot(*(q[1] - q[0]))))[:5]
+        longest = sorted(quads, key=lambda q: -float(np.hypot(*(q[1] - q[0]))))[:6]
         crops = [crop_quad(image, q) for q in longest]
-        crops = [c for c in crops if c.shape[1] >= c.shape[0]]
+        crops = [c for c in crops if c.shape[1] >= 1.5 * c.shape[0]]
         if not crops:
             return False
-        both = self.rapid.recognize(crops + [cv2.rotate(c, cv2.ROTATE_180) for c in crops])
-        score = [conf * len(text.strip()) for text, conf, _c in both]
-        n = len(crops)
-        return sum(score[n:]) > 1.15 * sum(score[:n])
+        return self.rapid.upside_down(crops)
 
     def _recognize(self, image: np.ndarray, quads: Sequence[np.ndarray]
                    ) -> tuple[list[OcrLine], str]:
@@ -334,15 +336,42 @@ class Reader:
             self.engine == "tesseract" or (self.engine == "auto" and _document(quads)))
         if not use_tess:
             return self.rapid.read_quads(image, quads), "rapidocr"
-        tess = self.tesseract.read(_text_region(image, quads))
+        tess = self.tesseract.read(flatten(_text_region(image, quads), quads))
         tess_result = ReadResult(tuple(tess), 0, 0)
-        if self.engine == "tesseract" or (tess and tess_result.confidence >= TESS_SURE):
+        if self.engine == "tesseract" or (tess and tess_result.confidence >= TESS_SURE
+                                          and _covered(quads, tess) >= COVERED):
             return tess, "tesseract"
         rapid = self.rapid.read_quads(image, quads)
         rapid_result = ReadResult(tuple(rapid), 0, 0)
         if _strength(tess_result) >= _strength(rapid_result):
             return tess, "tesseract"
         return rapid, "rapidocr"
+
+
+def flatten(image: np.ndarray, quads: Sequence[np.ndarray]) -> np.ndarray:
+    """Grey with uneven lighting divided out: the page's background (a closing wider than a
+    line removes the ink) becomes even white, so a shadowed corner is not lost to
+    Tesseract's binarization."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    height = float(np.median([np.hypot(*(q[3] - q[0])) for q in quads])) if quads else 20.0
+    k = int(max(height * 1.5, 15)) | 1
+    background = cv2.morphologyEx(grey, cv2.MORPH_CLOSE,
+                                  cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    flat = grey.astype(np.float32) / np.maximum(background.astype(np.float32), 1.0) * 235.0
+    return cv2.cvtColor(np.clip(flat, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+
+
+def _covered(quads: Sequence[np.ndarray], lines: Sequence[OcrLine]) -> float:
+    """The share of the detected text lines' length that `lines`' boxes cover."""
+    total = hit = 0.0
+    for quad in quads:
+        x0, y0, x1, y1 = quad_box(quad)
+        cy, length = (y0 + y1) / 2, max(x1 - x0, 1)
+        total += length
+        for ln in lines:
+            if ln.box[1] <= cy <= ln.box[3]:
+                hit += max(0, min(x1, ln.box[2]) - max(x0, ln.box[0]))
+    return min(hit / total, 1.0) if total else 1.0
 
 
 def _strength(result: ReadResult) -> float:
