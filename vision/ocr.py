@@ -97,14 +97,18 @@ def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
 
 def ink_columns(crop_bgr: np.ndarray) -> np.ndarray:
     """A bool per column of the strip: does it hold ink? Ink is the minority Otsu class, so
-    light text on a dark sign works too; only the middle rows count (neighbours' ascenders)."""
+    light text on a dark sign works too."""
     grey = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2GRAY) if crop_bgr.ndim == 3 else crop_bgr
     _t, binary = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     ink = binary == 0
     if ink.mean() > 0.5:
         ink = ~ink
-    h = ink.shape[0]
-    band = ink[int(h * 0.15):max(int(h * 0.85), int(h * 0.15) + 1)]
+    # The core band (x-height rows: those with at least half the busiest row's ink) keeps
+    # ascenders, descenders and neighbours' strokes out: the hook of an "f" overhangs the gap
+    # before the next word.
+    rows = ink.sum(axis=1)
+    core = np.where(rows >= 0.5 * rows.max())[0] if rows.max() > 0 else np.arange(len(rows))
+    band = ink[core.min():core.max() + 1]
     return band.sum(axis=0) >= 1
 
 
@@ -147,8 +151,8 @@ def split_words(text: str, centres: Sequence[float], ink: np.ndarray, height: fl
 
 
 def chunk_strip(crop: np.ndarray) -> list[np.ndarray]:
-    """A text strip cut at its widest blank runs (clear word gaps, at least a third of the
-    height) into pieces no wider than `CHUNK_ASPECT` heights; a strip with no such gap stays
+    """A text strip cut at its widest blank runs (word gaps, at least 0.15 of the height in
+    the x-height band) into pieces no wider than `CHUNK_ASPECT` heights; a strip with no such gap stays
     whole."""
     h, w = crop.shape[:2]
     limit = int(CHUNK_ASPECT * h)
@@ -163,7 +167,7 @@ def chunk_strip(crop: np.ndarray) -> list[np.ndarray]:
             run = run + 1 if blank[x] else 0
             if run > best_run:
                 best, best_run = x - run // 2, run
-        if best_run < h / 3:
+        if best_run < 0.15 * h:
             break
         pieces.append(crop[:, start:best])
         start = best

@@ -87,7 +87,7 @@ class ReadResult:
         out: list[list[str]] = []
         prev: OcrLine | None = None
         widths = [ln.box[2] - ln.box[0] for ln in self.lines]
-        full = float(np.median(widths)) if widths else 0.0
+        full = float(np.percentile(widths, 90)) if widths else 0.0
         for line in self.lines:
             h = max(line.box[3] - line.box[1], 1)
             new = prev is None or line.box[1] - prev.box[3] > 1.0 * h or \

@@ -133,7 +133,7 @@ def read_pictures(args: argparse.Namespace, config) -> int:
 
     The camera's frame size cap is not applied to files: small print in a big photo is read at
     up to the reader's own limit."""
-    from vision.camera import source_kind
+    from vision.camera import read_image, source_kind
     from vision.reading import Reader
 
     t0 = time.perf_counter()
@@ -145,7 +145,7 @@ def read_pictures(args: argparse.Namespace, config) -> int:
     documents = []
     for index, source in enumerate(sources):
         if args.image or source_kind(source) == "image":
-            frame_image = _read_picture(source)
+            frame_image = read_image(source)
         else:
             frame_image = grab_frame(args, config).image
         t1 = time.perf_counter()
@@ -170,24 +170,6 @@ def read_pictures(args: argparse.Namespace, config) -> int:
             doc["total_seconds"] = round(time.perf_counter() - t0, 3)
         print_json(documents[0] if len(documents) == 1 else documents)
     return 0
-
-
-def _read_picture(path: str):
-    """The picture file as BGR, or one clear error."""
-    import cv2
-    import numpy as np
-
-    from pathlib import Path
-
-    file = Path(path)
-    if not file.is_file():
-        raise GlimpseError(f"No picture file at {path}", "Check the path and try again.")
-    data = np.fromfile(str(file), dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None or image.size == 0:
-        raise GlimpseError(f"{path} is not a picture Glimpse can read (empty or damaged)",
-                           "Use a JPEG or PNG file.")
-    return image
 
 
 def run(args: argparse.Namespace) -> int:
