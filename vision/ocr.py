@@ -134,20 +134,43 @@ def split_words(text: str, centres: Sequence[float], ink: np.ndarray, height: fl
              if text[i] == " " and text[i - 1] != " " and text[i + 1] != " "]
     threshold = WORD_GAP * height
     if known:
-        threshold = max(0.6 * float(np.median(known)), 0.1 * height)
+        threshold = max(0.75 * float(np.median(known)), 0.1 * height)
     else:
         # No space to learn from: only a gap that stands out from the letter gaps counts
         # (a letter-spaced sign, "E M E R G E N C Y", has wide but even gaps).
         gaps = [blank_run(centres[i - 1], centres[i]) for i in range(1, len(text))]
         threshold = max(threshold, 2.5 * float(np.median(gaps)) + 1)
-    out = [text[0]]
-    for i in range(1, len(text)):
-        prev, cur = text[i - 1], text[i]
-        if cur != " " and prev != " " and (prev.isalnum() or prev in ".,;:!?)") and \
-                cur.isalnum() and blank_run(centres[i - 1], centres[i]) >= threshold:
-            out.append(" ")
-        out.append(cur)
-    return "".join(out)
+    cuts = {i for i in range(1, len(text))
+            if text[i] != " " and text[i - 1] != " " and
+            (text[i - 1].isalnum() or text[i - 1] in ".,;:!?)") and text[i].isalnum() and
+            blank_run(centres[i - 1], centres[i]) >= threshold}
+    if not cuts:
+        return text
+    # A known word is never split: the gap inside "The" (the T's arm overhangs) is wide in
+    # the x-height band but it is one word.
+    lexicon = _lexicon()
+    start = 0
+    for end in [i for i, ch in enumerate(text) if ch == " "] + [len(text)]:
+        word = "".join(ch for ch in text[start:end].lower() if ch.isalpha())
+        if lexicon is not None and word in lexicon:
+            cuts -= set(range(start, end))
+        start = end + 1
+    return "".join((" " if i in cuts else "") + ch for i, ch in enumerate(text))
+
+
+_WORDS: set[str] | None = None
+
+
+def _lexicon() -> set[str] | None:
+    """English words (wordninja's list of 126,000 by frequency), or None when not installed."""
+    global _WORDS
+    if _WORDS is None:
+        try:
+            import wordninja
+        except ImportError:
+            return None
+        _WORDS = set(wordninja.DEFAULT_LANGUAGE_MODEL._wordcost)
+    return _WORDS
 
 
 def chunk_strip(crop: np.ndarray) -> list[np.ndarray]:
