@@ -119,7 +119,7 @@ def test_cli_describe_reads_a_real_photo_offline():
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     # Read mode without a VLM loads only the reader (vision.reading), not all of perception.
-    assert doc["engine"].startswith("reader:") and doc["text"].startswith("Region")
+    assert doc["engine"].startswith("reader:") and doc["reading"]["text"].startswith("Region")
     assert doc["reading"]["lines"][0]["confidence"] > 0.5
 
 
