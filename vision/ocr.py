@@ -320,7 +320,10 @@ class TesseractEngine:
             return
         ok, why = tesseract_status()
         if not ok:
-            raise ModelError(why.split(";")[0], why.split(";", 1)[-1].strip())
+            problem, _sep, fix = why.partition(";")
+            raise ModelError(f"ocr.engine is tesseract, but {problem[0].lower()}{problem[1:]}",
+                             fix.strip().replace("documents are read with RapidOCR only. ", "")
+                             + ", or set ocr.engine = auto")
         self._loaded = True
 
     def read(self, image_bgr: np.ndarray) -> list[OcrLine]:

@@ -101,6 +101,20 @@ def test_warm_read_of_one_page_is_timed(rapid_reader):
     assert seconds < 30
 
 
+def test_without_tesseract_auto_reads_with_rapidocr_and_says_how_to_add_it(monkeypatch, tmp_path):
+    from assistant.errors import ModelError
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # a machine where `tesseract` is not installed
+    reader = Reader("auto")
+    reader.load()
+    assert reader.tesseract is None and "apt install tesseract-ocr" in reader.note
+    spec = SPECS["upright-sans"]
+    result = reader.read(make_page(spec))
+    assert result.engine == "rapidocr" and wer(spec.reference, result.text) <= 0.05
+    with pytest.raises(ModelError, match="ocr.engine is tesseract, but tesseract is not"):
+        Reader("tesseract").load()
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ui.cli", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=240,
