@@ -83,6 +83,32 @@ def quad_box(quad: np.ndarray) -> Box:
             int(np.ceil(pts[:, 1].max())))
 
 
+def cut_edges(image: np.ndarray, quads: Sequence[np.ndarray]) -> tuple[str, ...]:
+    """Edges where a text line's box touches the picture's border *and* dark-or-light ink of
+    that line reaches the outermost pixels: a whole page small in the frame has neither."""
+    h, w = image.shape[:2]
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    found: list[str] = []
+    margin = max(2, int(0.004 * max(h, w)))
+    for quad in quads:
+        x0, y0, x1, y1 = quad_box(quad)
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        region = grey[y0:y1, x0:x1]
+        thresh, _b = cv2.threshold(region, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        dark_ink = (region < thresh).mean() < 0.5
+        ink = (region < thresh) if dark_ink else (region >= thresh)
+        if float(region.std()) < 12:
+            continue
+        strips = {"left": (x0 <= margin, ink[:, :2]), "right": (x1 >= w - margin, ink[:, -2:]),
+                  "top": (y0 <= margin, ink[:2, :]), "bottom": (y1 >= h - margin, ink[-2:, :])}
+        for edge, (touches, strip) in strips.items():
+            if touches and strip.mean() > 0.08 and edge not in found:
+                found.append(edge)
+    return tuple(e for e in ("left", "right", "top", "bottom") if e in found)
+
+
 def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
     """The quad's content as an axis-aligned strip (its first edge becomes the top edge)."""
     pts = np.asarray(quad, dtype=np.float32).reshape(4, 2)

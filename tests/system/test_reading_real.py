@@ -152,3 +152,23 @@ def test_cli_bad_pictures_are_one_clear_line(tmp_path):
         lines = [ln for ln in done.stderr.splitlines() if ln.startswith("glimpse:")]
         assert len(lines) >= 1 and "Traceback" not in done.stderr, done.stderr
         assert str(path.name) in lines[0]
+
+
+def test_a_whole_page_with_narrow_margins_is_not_cut_off(rapid_reader):
+    """The issue's page: a clean photo cropped close around the paragraph. The detector's
+    padded boxes touch the frame, the ink does not: no "cut off" hint, in read mode or from
+    the scene coach."""
+    from vision.perception import Perception
+
+    page = make_page(SPECS["upright-serif"])
+    grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)
+    rows, cols = np.where(grey < 128)
+    tight = page[max(rows.min() - 3, 0):rows.max() + 4, max(cols.min() - 3, 0):cols.max() + 4]
+    result = rapid_reader.read(tight)
+    assert result.cut_edges == () and wer(SPECS["upright-serif"].reference, result.text) <= 0.05
+    assert not any("cut off" in s for s in result.sentences())
+    seen = Perception(faces=False, persons=False, labels=False).analyze(tight)
+    assert seen.cut_edges == ()
+    # cut through the words on the left: now it is cut off, and said so
+    cut = rapid_reader.read(tight[:, 40:])
+    assert "left" in cut.cut_edges

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from ui.bench.read_pages import PageSpec, font_path, make_page
-from vision.ocr import OcrLine, chunk_strip, ink_columns, split_words
-from vision.reading import (ReadResult, Reader, cut_edges, join_lines, reading_order, rotate,
-                            text_angle, upright_quad)
+from vision.ocr import OcrLine, chunk_strip, cut_edges, ink_columns, split_words
+from vision.reading import (ReadResult, Reader, join_lines, reading_order, rotate, text_angle,
+                            upright_quad)
 
 
 def _quad(cx: float, cy: float, length: float, height: float, degrees: float) -> np.ndarray:
