@@ -10,11 +10,13 @@
    direction: a length-weighted mean of the doubled angles (so 5 deg and 185 deg agree), which is
    the skew plus any quarter turn. The picture is turned by that angle onto a larger canvas, so
    nothing is cut, and the quads with it.
-3. **Upside down?** The five longest lines are recognized as they are and turned 180 degrees;
-   whichever way the recognizer is more sure of (confidence times characters) wins.
+3. **Upside down?** PP-OCR's small 0/180 classifier votes over the six longest lines, each
+   vote weighted by its score (much cheaper than recognizing every line both ways).
 4. **Recognize.** `ocr.engine = auto` uses Tesseract for a document (three or more long lines)
    when it is installed and RapidOCR otherwise, and for scene text; when Tesseract is unsure
-   (mean confidence under `TESS_SURE`) the RapidOCR reading is made too and the surer one wins.
+   (mean confidence under `TESS_SURE`) or its lines cover less than `COVERED` of the detected
+   text, the RapidOCR reading is made too and the stronger one (confidence times characters)
+   wins.
    RapidOCR's missing word spaces are put back from the ink (`vision.ocr.split_words`).
 5. **Order.** In the upright frame: columns (separated by a blank strip wider than two line
    heights) left to right, rows top to bottom, left to right within a row.
