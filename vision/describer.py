@@ -186,6 +186,8 @@ class Describer:
 
     def load(self) -> None:
         self.perception.load()
+        if self.reader is not None:  # at start-up, not on the first "read this" turn
+            self.reader.load()
 
     def analyze(self, image, key: tuple | None = None) -> PerceptionResult:
         """Perception of an image, cached for the same frame (`key`: its capture time and id).
