@@ -172,3 +172,22 @@ def test_a_whole_page_with_narrow_margins_is_not_cut_off(rapid_reader):
     # cut through the words on the left: now it is cut off, and said so
     cut = rapid_reader.read(tight[:, 40:])
     assert "left" in cut.cut_edges
+
+
+def test_the_describer_answers_read_mode_and_read_questions_with_the_reader(rapid_reader):
+    from assistant.events import Frame, Mode
+    from assistant.ports import VlmRequest
+    from assistant.stage import CancelToken
+    from vision.describer import Describer
+    from vision.perception import Perception
+
+    engine = Describer(Perception(faces=False, persons=False, labels=False),
+                       reader=rapid_reader)
+    spec = SPECS["rot180"]
+    frame = Frame(image=make_page(spec), captured_at=1.0, source="page")
+    said = "".join(engine.stream(VlmRequest("", frame, Mode.READ), CancelToken.never()))
+    # one paragraph, read the right way up, lines joined into running text
+    assert said == " ".join(spec.reference.splitlines()), said
+    asked = "".join(engine.stream(VlmRequest("what does it say?", frame, Mode.ASK),
+                                  CancelToken.never()))
+    assert wer(spec.reference, asked) <= 0.05, asked
