@@ -124,6 +124,13 @@ class SceneConfig:
 
 
 @dataclass(frozen=True)
+class OcrConfig:
+    engine: str = _f("auto", "Text reader for read mode: auto picks Tesseract for printed pages "
+                             "when it is installed and RapidOCR for signs and scene text",
+                     choices=("auto", "rapidocr", "tesseract"))
+
+
+@dataclass(frozen=True)
 class TtsConfig:
     engine: str = _f("piper", "Speech engine", choices=("piper", "espeak-ng", "coqui", "none"))
     voice: str = _f("piper:en_US-joe-medium", "Voice: piper:<voice>, espeak-ng:<voice>, "
@@ -176,6 +183,7 @@ class Config:
     camera: CameraConfig = field(default_factory=CameraConfig)
     vlm: VlmConfig = field(default_factory=VlmConfig)
     scene: SceneConfig = field(default_factory=SceneConfig)
+    ocr: OcrConfig = field(default_factory=OcrConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
     earcons: EarconsConfig = field(default_factory=EarconsConfig)
     ui: UiConfig = field(default_factory=UiConfig)
