@@ -155,6 +155,9 @@ class UiConfig:
     theme: str = _f("system", "Colours", choices=("system", "light", "dark", "high-contrast"))
     font_scale: float = _f(1.0, "Text size relative to the system font", range=(0.5, 4.0))
     speak_answers: bool = _f(True, "Speak answers aloud")
+    answer_voice: str = _f("auto", "Who speaks answers: Glimpse's voice, the screen reader's "
+                                   "voice, or both; auto = the screen reader's when one runs",
+                           choices=("auto", "glimpse", "screen_reader", "both"))
     announce_ready: bool = _f(True, "Say 'ready' when Glimpse has started")
     global_shortcut: str = _f("<ctrl>+<alt>+space", "Push-to-talk anywhere on the desktop; "
                                                     "empty = off")

@@ -42,6 +42,7 @@ class App:
         from PySide6.QtWidgets import QApplication
 
         from ui import theme
+        from ui.announce import settle_answer_voice
         from ui.bridge import Bridge
         from ui.main_window import MainWindow
 
@@ -53,6 +54,8 @@ class App:
         theme.apply(self.qapp, config.ui.theme, config.ui.font_scale)
         from assistant.config import data_dir
 
+        # "auto" is settled once, here: a screen reader running now speaks the answers.
+        config = settle_answer_voice(config)
         # History lives in the user data dir (GLIMPSE_DATA_DIR overrides it); off = no file.
         self.bridge = Bridge(config, pipeline_factory, history_dir=history_dir or data_dir())
         self.window = MainWindow(self.bridge)

@@ -128,7 +128,9 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
     options = PipelineOptions(
         min_press_s=config.audio.min_press_ms / 1000,
         mode=mode or Mode.ASK,
-        speak=config.ui.speak_answers,
+        # The window settles ui.answer_voice "auto" before building; with "screen_reader" the
+        # screen reader speaks the answers and Glimpse's voice stays quiet.
+        speak=config.ui.speak_answers and config.ui.answer_voice != "screen_reader",
         hands_free=config.turns.mode == "hands_free",
         follow_up_s=config.turns.follow_up_s,
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from ui.a11y import name
@@ -13,17 +14,20 @@ INTRO = ("Hold Space (or the Talk button) while you ask about what the camera se
          "decides what a question does: ask, describe the scene, or read text.")
 
 ACCESS = ("Every control can be reached with Tab and has a name for screen readers. New "
-          "answers, notices and errors are announced. The Display page of Settings has a "
-          "high-contrast theme and text size; states are always written out, never shown by "
-          "colour alone.")
+          "answers, notices, errors and mode changes are announced through the screen reader "
+          "(Orca speaks them as notifications); Settings, Speech, Answer voice chooses whether "
+          "answers are spoken by Glimpse's voice, the screen reader's, or both. The Display "
+          "page of Settings has a high-contrast theme and text size; states are always written "
+          "out, never shown by colour alone.")
 
 
 def help_html(global_note: str = "") -> str:
-    rows = "".join(f"<tr><td><b>{html.escape(s.keys)}</b></td><td>{html.escape(s.action)}</td>"
-                   "</tr>" for s in SHORTCUTS)
+    # One shortcut a line (not a table): the caret, and a screen reader, read it line by line.
+    rows = "".join(f"<p><b>{html.escape(s.keys)}</b>: {html.escape(s.action)}</p>"
+                   for s in SHORTCUTS)
     note = f"<p>{html.escape(global_note)}</p>" if global_note else ""
     return (f"<h2>Using Glimpse</h2><p>{html.escape(INTRO)}</p>"
-            f"<h2>Keyboard shortcuts</h2><table cellpadding='4'>{rows}</table>{note}"
+            f"<h2>Keyboard shortcuts</h2>{rows}{note}"
             f"<h2>Accessibility</h2><p>{html.escape(ACCESS)}</p>")
 
 
@@ -35,7 +39,12 @@ class HelpDialog(QDialog):
         layout = QVBoxLayout(self)
         self.text = QTextBrowser()
         self.text.setHtml(help_html(global_note))
-        name(self.text, "Help text", "Use the arrow keys to read.")
+        # A caret, so the arrow keys move through the text (and Orca reads each line) instead
+        # of scrolling it silently.
+        self.text.setTextInteractionFlags(Qt.TextSelectableByKeyboard | Qt.TextSelectableByMouse
+                                          | Qt.LinksAccessibleByKeyboard)
+        self.text.setTabChangesFocus(True)
+        name(self.text, "Help text", "Use the arrow keys to read line by line.")
         layout.addWidget(self.text)
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         buttons.rejected.connect(self.reject)

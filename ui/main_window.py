@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from assistant import events as ev
-from ui.a11y import announce, name
+from ui.a11y import name
+from ui.announce import VOICES, Announcer, ReadableText
 from ui.bridge import Bridge
 from ui.conversation import THUMB_WIDTH, Conversation, ConversationView, bgr_to_qimage
 from ui.space_key import SpaceKey
@@ -179,21 +180,14 @@ class MainWindow(QMainWindow):
         outer.addLayout(controls)
 
         # Status: the state of each stage, the last turn's timeline, the last message.
-        self.status_text = QLabel()
-        self.status_text.setWordWrap(True)
-        self.status_text.setTextInteractionFlags(Qt.TextSelectableByMouse
-                                                 | Qt.TextSelectableByKeyboard)
-        self.status_text.setFocusPolicy(Qt.StrongFocus)
-        name(self.status_text, "Status", "What Glimpse is doing, stage by stage.")
+        self.status_text = ReadableText("Status", "What Glimpse is doing, stage by stage.")
         self.timeline = QLabel("Last turn: none yet.")
         self.timeline.setFocusPolicy(Qt.StrongFocus)
         self.timeline.setAccessibleDescription(
             "Milliseconds from letting go of the key to each step of the answer.")
-        self.live = QLabel("")
-        self.live.setWordWrap(True)
-        self.live.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
-        self.live.setFocusPolicy(Qt.StrongFocus)  # after the flags, which reset the policy
-        name(self.live, "Last message", "The latest answer, notice or error, also announced.")
+        self.live = ReadableText("Last message",
+                                 "The latest answer, notice or error, also announced.", lines=3)
+        self.announcer = Announcer(self, self.live)
         outer.addWidget(self.live)
         outer.addWidget(self.status_text)
         outer.addWidget(self.timeline)
@@ -348,7 +342,7 @@ class MainWindow(QMainWindow):
                 self.mode.setCurrentIndex(index)  # comes back here with from_combo=True
                 return
         self.bridge.submit(ev.SetMode(mode=ev.Mode(value)))
-        announce(self.live, f"Mode: {dict(MODES)[value]}.")
+        self.announce(f"Mode: {dict(MODES)[value]}.")
 
     def describe_now(self) -> None:
         if self.bridge.state != "running":
@@ -360,7 +354,7 @@ class MainWindow(QMainWindow):
     def ask_typed(self) -> None:
         text = self.question.text().strip()
         if not text:
-            announce(self.live, "Type a question first, then press Enter.")
+            self.announce("Type a question first, then press Enter.")
             return
         if self.bridge.state != "running":
             self._say_not_ready()
@@ -368,13 +362,23 @@ class MainWindow(QMainWindow):
         self.bridge.submit(ev.Ask(text=text))
         self.question.clear()
 
+    @property
+    def answer_voice(self) -> str:
+        """Who speaks answers: "glimpse", "screen_reader" or "both" (the app settles "auto")."""
+        voice = self.bridge.config.ui.answer_voice
+        return voice if voice in VOICES else "glimpse"
+
+    def announce(self, text: str, assertive: bool = False) -> None:
+        """Show `text` as the last message and say it through the screen reader."""
+        self.announcer.say(text, assertive)
+
     def repeat_last(self) -> None:
         text = self.conversation.last_answer()
-        announce(self.live, text or "No answer yet.")
+        self.announce(text or "No answer yet.")
 
     def copy_conversation(self) -> None:
         QGuiApplication.clipboard().setText(self.conversation.to_markdown())
-        announce(self.live, "Conversation copied.")
+        self.announce("Conversation copied.")
 
     def export_conversation(self, path: str | None = None) -> Path | None:
         if not path:
@@ -389,7 +393,7 @@ class MainWindow(QMainWindow):
             self._show_error("export", f"Could not save {path}: {exc.strerror or exc}. Choose "
                                        "another folder.", needs_action=True)
             return None
-        announce(self.live, f"Conversation saved to {out}.")
+        self.announce(f"Conversation saved to {out}.")
         return out
 
     def load_history(self, records) -> None:
@@ -421,11 +425,11 @@ class MainWindow(QMainWindow):
         self.conversation.turns = [t for t in self.conversation.turns if not t.finished]
         self.conversation.general.clear()
         self.view.refresh()
-        announce(self.live, "History cleared.")
+        self.announce("History cleared.")
 
     def _say_not_ready(self) -> None:
         why = self.bridge.last_error or "it is still starting"
-        announce(self.live, f"Glimpse is not ready: {why} Fix it in Settings or Models, then "
+        self.announce(f"Glimpse is not ready: {why} Fix it in Settings or Models, then "
                             "choose Glimpse, Try starting again.", assertive=True)
 
     # -- pipeline events -------------------------------------------------------------------------
@@ -440,10 +444,11 @@ class MainWindow(QMainWindow):
         if state == "running" and not self._announced_ready:
             self._announced_ready = True
             if self.bridge.config.ui.announce_ready:
-                announce(self.live, "Glimpse is ready. Hold Space and ask.")
-                self.bridge.say_ready("Ready.")
+                self.announce("Glimpse is ready. Hold Space and ask.")
+                if self.answer_voice != "screen_reader":
+                    self.bridge.say_ready("Ready.")
         elif state == "failed":
-            announce(self.live, f"Glimpse could not start: {detail}", assertive=True)
+            self.announce(f"Glimpse could not start: {detail}", assertive=True)
 
     def _on_turn_started(self, turn_id: int, mode: str) -> None:
         self.conversation.turn(turn_id, mode)
@@ -469,7 +474,8 @@ class MainWindow(QMainWindow):
             t.answer = text
         t.source = source
         self.view.refresh()
-        announce(self.live, t.answer)
+        # With Glimpse's own voice only, the screen reader would read the answer a second time.
+        self.announcer.say(t.answer, to_screen_reader=self.answer_voice != "glimpse")
 
     def _on_frame(self, frame: ev.Frame) -> None:
         image = bgr_to_qimage(frame.image)
@@ -530,7 +536,6 @@ class MainWindow(QMainWindow):
         if self._detail:
             parts.append(self._detail)
         self.status_text.setText(" | ".join(parts))
-        self.status_text.setAccessibleDescription(self.status_text.text())
 
     def _on_metrics(self, metrics: ev.Metrics) -> None:
         d = metrics.durations_ms()
@@ -549,7 +554,7 @@ class MainWindow(QMainWindow):
         else:
             self.conversation.general.append(message)
         self.view.refresh()
-        announce(self.live, message)  # a spoken notice (`speak`) is said by the pipeline itself
+        self.announce(message)  # a spoken notice (`speak`) is said by the pipeline itself
 
     def _on_error(self, stage: str, message: str, needs_action: bool) -> None:
         current = self.conversation.current()
@@ -562,7 +567,7 @@ class MainWindow(QMainWindow):
         self._show_error(stage, message, needs_action)
 
     def _show_error(self, stage: str, message: str, needs_action: bool) -> None:
-        announce(self.live, f"Problem with {stage}: {message}", assertive=True)
+        self.announce(f"Problem with {stage}: {message}", assertive=True)
         if not needs_action:
             return
         if self._error_box is not None and self._error_box.isVisible():

@@ -56,6 +56,7 @@ PAGES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Speech", (("asr.language", "&Language"), ("tts.rate", "Speech &rate"),
                 ("audio.volume", "&Volume"), ("scene.verbosity", "Ver&bosity"),
                 ("ui.speak_answers", "Speak &answers aloud"),
+                ("ui.answer_voice", "Answer &voice"),
                 ("earcons.enabled", "&Earcons (short sounds)"))),
     ("Talking", (("turns.mode", "&How a question starts"),
                  ("ui.global_shortcut", "&Global push-to-talk key"))),
@@ -71,6 +72,11 @@ PAGES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 
 CHOICE_WORDS = {"push_to_talk": "Push to talk (hold)", "toggle": "Toggle (press, press again)",
                 "hands_free": "Hands-free (voice detection)"}
+#: Words for a choice that only one key has, where a plain value would mean something else.
+KEY_CHOICE_WORDS = {"ui.answer_voice": {
+    "auto": "Automatic (my screen reader's voice when one is running)",
+    "glimpse": "Glimpse's own voice", "screen_reader": "My screen reader's voice",
+    "both": "Both voices"}}
 
 
 def audio_devices(kind: str) -> tuple[list[tuple[str, str]], str]:
@@ -172,7 +178,8 @@ class SettingsDialog(QDialog):
         if f.metadata.get("choices"):
             combo = QComboBox()
             for choice in f.metadata["choices"]:
-                combo.addItem(CHOICE_WORDS.get(choice, str(choice)), choice)
+                words = KEY_CHOICE_WORDS.get(key, CHOICE_WORDS)
+                combo.addItem(words.get(choice, str(choice)), choice)
             combo.setCurrentIndex(max(0, combo.findData(value)))
             editor = combo
         elif isinstance(value, bool):

@@ -1,0 +1,134 @@
+"""The real Orca screen reader on a private X display, for tests that assert on what a blind
+user hears.
+
+`OrcaSession.start()` brings up, each private to the session and stopped by `stop()` by process
+id: Xvfb, a session D-Bus with the AT-SPI bus, a PulseAudio server (speech-dispatcher will not
+start without one), and Orca with its debug log. `spoken()` reads the log's `SPEECH OUTPUT:`
+lines: what Orca said, in order. The log is block-buffered by Orca, so `wait_spoken()` polls it
+with a deadline rather than reading once.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from tests.rig.display import DisplayError, VirtualDisplay
+
+SPEECH = re.compile(r"SPEECH OUTPUT: '(.*)'")
+ORCA_READY_S = 90.0  # Orca needs 5-20 s on an idle machine; far more on a loaded 2-core one
+
+
+class OrcaError(RuntimeError):
+    pass
+
+
+def missing_tools() -> list[str]:
+    tools = {"orca": "orca", "speech-dispatcher": "speech-dispatcher", "xdotool": "xdotool",
+             "Xvfb": "xvfb", "pulseaudio": "pulseaudio", "gsettings": "libglib2.0-bin",
+             "dbus-daemon": "dbus"}
+    return [package for tool, package in tools.items() if shutil.which(tool) is None]
+
+
+class OrcaSession:
+    """Threads: the test's thread only."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="glimpse-orca-"))
+        self.display = VirtualDisplay()
+        self.log = self.dir / "orca-debug.log"
+        self._procs: list[subprocess.Popen] = []
+        self._audio = None
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment of a client of this session (Orca, the app, xdotool)."""
+        home = self.dir / "home"
+        env = self.display.env(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
+                               XDG_DATA_HOME=str(home / ".local" / "share"),
+                               XDG_CACHE_HOME=str(home / ".cache"), GTK_A11Y="atspi",
+                               NO_AT_BRIDGE="0", GSETTINGS_BACKEND="keyfile")
+        if self._audio is not None:
+            env.update(self._audio.env)
+        env.update(extra)
+        return env
+
+    def start(self) -> "OrcaSession":
+        missing = missing_tools()
+        if missing:
+            raise OrcaError(f"missing Debian packages: {', '.join(missing)}")
+        from tests.rig.audio import VirtualAudio
+
+        (self.dir / "home" / ".config").mkdir(parents=True)
+        try:
+            self.display.start()
+            self.display.start_accessibility_bus()
+            self._audio = VirtualAudio()
+            self._audio.start()
+        except (DisplayError, OSError, subprocess.SubprocessError, RuntimeError) as exc:
+            self.stop()
+            raise OrcaError(str(exc)) from exc
+        env = self.env()
+        subprocess.run(["gsettings", "set", "org.gnome.desktop.interface",
+                        "toolkit-accessibility", "true"], env=env, check=False,
+                       capture_output=True, timeout=30)
+        orca = subprocess.Popen(["orca", "--replace", "--debug-file", str(self.log)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=open(self.dir / "orca.err", "w"))
+        self._procs.append(orca)
+        # Orca is up once it has spoken its greeting (the log then exists and is flushed).
+        if not self.wait_spoken(lambda lines: bool(lines), ORCA_READY_S):
+            err = (self.dir / "orca.err").read_text(errors="replace")[-2000:]
+            self.stop()
+            raise OrcaError(f"Orca said nothing within {ORCA_READY_S:.0f} s: {err}")
+        return self
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def spoken(self) -> list[str]:
+        """Everything Orca said so far, one string per utterance, in order."""
+        return SPEECH.findall(self.log_text())
+
+    def wait_spoken(self, condition, timeout: float) -> bool:
+        """Poll the debug log until `condition(spoken lines)` holds; False at the deadline."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if condition(self.spoken()):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            if self._procs and self._procs[0].poll() is not None:
+                return condition(self.spoken())
+            time.sleep(0.05)  # polling a file another process writes, with a deadline
+
+    def xdotool(self, *args: str, timeout: float = 20.0) -> str:
+        out = subprocess.run(["xdotool", *args], env=self.env(), capture_output=True,
+                             text=True, timeout=timeout)
+        if out.returncode != 0:
+            raise OrcaError(f"xdotool {' '.join(args)} failed: {out.stderr.strip()}")
+        return out.stdout.strip()
+
+    def stop(self) -> None:
+        for proc in reversed(self._procs):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+        self._procs.clear()
+        # speech-dispatcher was started by Orca (autospawn) in this session: stop it by the
+        # process id it wrote into the private runtime folder.
+        for pidfile in (self.dir / "home").rglob("speech-dispatcher.pid"):
+            try:
+                os.kill(int(pidfile.read_text().split()[0]), 15)
+            except (ValueError, ProcessLookupError, OSError):
+                pass  # already gone
+        if self._audio is not None:
+            self._audio.stop()
+            self._audio = None
+        self.display.stop()

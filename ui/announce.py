@@ -1,0 +1,167 @@
+"""Announcements that reach the screen readers people actually run, and text they can read.
+
+A message (an answer, an error, a mode change, a notice) goes out three ways at once, because
+no single one reaches every screen reader:
+
+- the **Last message** field: read-only text, readable with focus and the caret at any time;
+- Qt's **announcement event** (Qt >= 6.8: AT-SPI `object:announcement`, UIA notifications on
+  Windows), polite or assertive, for screen readers that listen for it;
+- a **notification object**: a one-pixel child of the window, role Notification, that is hidden
+  and shown again with the message as its name. Orca 43.1 (Debian 12) ignores announcement events
+  and reads text and name changes only on the focused control, but speaks a notification as soon
+  as it is shown ("notification <message>") and keeps it in its notification list. Measured with
+  Orca 43.1's debug log; see docs/accessibility.md.
+
+Threads: GUI thread only. Partial transcripts and answer tokens are never announced: callers
+announce finished answers only.
+"""
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAccessible, QFontMetrics
+from PySide6.QtWidgets import QAccessibleWidget, QPlainTextEdit, QWidget
+
+from assistant.config import Config
+
+log = logging.getLogger(__name__)
+
+try:  # Qt >= 6.8
+    from PySide6.QtGui import QAccessibleAnnouncementEvent
+except ImportError:  # pragma: no cover - older Qt: the notification object carries the text
+    QAccessibleAnnouncementEvent = None  # type: ignore[assignment,misc]
+
+#: The voices an answer can be spoken in (`ui.answer_voice` once "auto" is settled).
+VOICES = ("glimpse", "screen_reader", "both")
+
+
+class NotificationSpot(QWidget):
+    """A one-pixel widget whose accessible role is Notification and whose name is `message`."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.message = ""
+        self.setGeometry(0, 0, 1, 1)
+        self.setFocusPolicy(Qt.NoFocus)
+        self.setAttribute(Qt.WA_TransparentForMouseEvents)
+        self.hide()
+
+
+class _NotificationAccessible(QAccessibleWidget):
+    def __init__(self, widget: NotificationSpot) -> None:
+        super().__init__(widget, QAccessible.Role.Notification)
+
+    def text(self, kind: QAccessible.Text) -> str:
+        if kind == QAccessible.Text.Name:
+            return self.widget().message  # type: ignore[attr-defined]
+        return super().text(kind)
+
+
+def _factory(_class_name: str, obj: QObject) -> QAccessibleWidget | None:
+    if isinstance(obj, NotificationSpot):
+        return _NotificationAccessible(obj)
+    return None
+
+
+_installed = False
+
+
+def install() -> None:
+    """Register the accessible of NotificationSpot with Qt (once per process)."""
+    global _installed
+    if not _installed:
+        QAccessible.installFactory(_factory)
+        _installed = True
+
+
+class ReadableText(QPlainTextEdit):
+    """A read-only text field screen readers read with focus and caret navigation.
+
+    Labels keep their text where Orca does not look (it reads a label's text only as the name of
+    something else), so values a user must be able to read are read-only text instead. Tab leaves
+    the field; the arrow keys move the caret through the text, line by line.
+    """
+
+    def __init__(self, accessible_name: str, description: str, lines: int = 2,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setTextInteractionFlags(Qt.TextSelectableByKeyboard | Qt.TextSelectableByMouse)
+        self.setTabChangesFocus(True)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setFrameShape(QPlainTextEdit.NoFrame)
+        self.setLineWrapMode(QPlainTextEdit.WidgetWidth)
+        self.setFixedHeight(QFontMetrics(self.font()).lineSpacing() * lines + 12)
+        self.setAccessibleName(accessible_name)
+        self.setAccessibleDescription(description)
+        self.setToolTip(description)
+
+    def text(self) -> str:
+        return self.toPlainText()
+
+    def setText(self, text: str) -> None:  # noqa: N802 - the QLabel spelling it replaces
+        """Replace the text, unless it is unchanged (no needless events for screen readers)."""
+        if self.toPlainText() != text:
+            self.setPlainText(text)
+
+
+class Announcer:
+    """Says messages to screen readers and shows them in the Last message field."""
+
+    def __init__(self, window: QWidget, field: ReadableText) -> None:
+        install()
+        self.field = field
+        self.spot = NotificationSpot(window)
+        self.history: list[str] = []  # what was announced, for tests and "repeat"
+
+    def say(self, text: str, assertive: bool = False, to_screen_reader: bool = True) -> None:
+        """Show `text` in the Last message field and, unless told not to, announce it."""
+        text = " ".join(text.split())
+        self.field.setText(text)
+        if not to_screen_reader or not text:
+            return
+        self.history.append(text)
+        if not QAccessible.isActive():
+            return
+        if QAccessibleAnnouncementEvent is not None:
+            event = QAccessibleAnnouncementEvent(self.field, text)
+            if assertive:
+                event.setPoliteness(QAccessible.AnnouncementPoliteness.Assertive)
+            QAccessible.updateAccessibility(event)
+        # Hidden, renamed, shown: screen readers that present notifications speak it on show.
+        self.spot.hide()
+        self.spot.message = text
+        self.spot.show()
+        self.spot.raise_()
+
+
+def screen_reader_running(timeout_ms: int = 2000) -> bool:
+    """Whether the desktop says a screen reader is on (AT-SPI `ScreenReaderEnabled`).
+
+    GNOME and other desktops set it when the user turns the screen reader on. False when there is
+    no session bus or no accessibility bus (then nothing could read Glimpse anyway).
+    """
+    from PySide6.QtDBus import QDBusConnection, QDBusMessage
+
+    bus = QDBusConnection.sessionBus()
+    if not bus.isConnected():
+        return False
+    call = QDBusMessage.createMethodCall("org.a11y.Bus", "/org/a11y/bus",
+                                         "org.freedesktop.DBus.Properties", "Get")
+    call.setArguments(["org.a11y.Status", "ScreenReaderEnabled"])
+    reply = bus.call(call, QDBusConnection.Block, timeout_ms)
+    if reply.type() != QDBusMessage.ReplyMessage or not reply.arguments():
+        log.info("no answer about a screen reader: %s", reply.errorMessage())
+        return False
+    value = reply.arguments()[0]
+    return bool(getattr(value, "variant", lambda: value)())
+
+
+def settle_answer_voice(config: Config, reader_running: bool | None = None) -> Config:
+    """Turn `ui.answer_voice = "auto"` into a voice: the screen reader's when one is running,
+    Glimpse's own otherwise. Other values are the user's choice and stay."""
+    if config.ui.answer_voice != "auto":
+        return config
+    running = screen_reader_running() if reader_running is None else reader_running
+    return config.with_value("ui.answer_voice", "screen_reader" if running else "glimpse")
