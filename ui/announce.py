@@ -6,8 +6,8 @@ no single one reaches every screen reader:
 - the **Last message** field: read-only text, readable with focus and the caret at any time;
 - Qt's **announcement event** (Qt >= 6.8: AT-SPI `object:announcement`, UIA notifications on
   Windows), polite or assertive, for screen readers that listen for it;
-- a **notification object**: a one-pixel child of the window, role Notification, that is hidden
-  and shown again with the message as its name. Orca 43.1 (Debian 12) ignores announcement events
+- a **notification object**: a one-pixel child of the window, role Notification, that is shown
+  with the message as its name. Orca 43.1 (Debian 12) ignores announcement events
   and reads text and name changes only on the focused control, but speaks a notification as soon
   as it is shown ("notification <message>") and keeps it in its notification list. Measured with
   Orca 43.1's debug log; see docs/accessibility.md.
@@ -18,10 +18,11 @@ announce finished answers only.
 from __future__ import annotations
 
 import logging
+import time
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAccessible, QFontMetrics
-from PySide6.QtWidgets import QAccessibleWidget, QPlainTextEdit, QWidget
+from PySide6.QtGui import QAccessible, QAccessibleEvent, QFontMetrics
+from PySide6.QtWidgets import QAccessibleWidget, QLineEdit, QPlainTextEdit, QWidget
 
 from assistant.config import Config
 
@@ -106,14 +107,35 @@ class ReadableText(QPlainTextEdit):
             self.setPlainText(text)
 
 
+class QuestionBox(QLineEdit):
+    """A line edit whose focus reaches Orca before its caret does.
+
+    On Tab, QLineEdit moves its caret and selection first and announces focus after; Orca 43
+    then takes the caret event as the focus change, silently, and ignores the focus event that
+    follows, so the field is never spoken. Announcing focus first makes Orca read the field's
+    name and role like any other control.
+    """
+
+    def focusInEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if QAccessible.isActive():
+            QAccessible.updateAccessibility(QAccessibleEvent(self, QAccessible.Event.Focus))
+        super().focusInEvent(event)
+
+
 class Announcer:
     """Says messages to screen readers and shows them in the Last message field."""
+
+    #: Notification objects used in turn. A screen reader reads an object's name when it gets
+    #: to the event, which may be after the next message: each message keeps its own object
+    #: until this many newer ones have been shown.
+    SPOTS = 4
 
     def __init__(self, window: QWidget, field: ReadableText) -> None:
         install()
         self.field = field
-        self.spot = NotificationSpot(window)
-        self.history: list[str] = []  # what was announced, for tests and "repeat"
+        self.spots = [NotificationSpot(window) for _ in range(self.SPOTS)]
+        self._next = 0
+        self.history: list[tuple[float, str]] = []  # (wall clock, text) of each announcement
 
     def say(self, text: str, assertive: bool = False, to_screen_reader: bool = True) -> None:
         """Show `text` in the Last message field and, unless told not to, announce it."""
@@ -121,7 +143,7 @@ class Announcer:
         self.field.setText(text)
         if not to_screen_reader or not text:
             return
-        self.history.append(text)
+        self.history.append((time.time(), text))
         if not QAccessible.isActive():
             return
         if QAccessibleAnnouncementEvent is not None:
@@ -129,11 +151,12 @@ class Announcer:
             if assertive:
                 event.setPoliteness(QAccessible.AnnouncementPoliteness.Assertive)
             QAccessible.updateAccessibility(event)
-        # Hidden, renamed, shown: screen readers that present notifications speak it on show.
-        self.spot.hide()
-        self.spot.message = text
-        self.spot.show()
-        self.spot.raise_()
+        # Screen readers that present notifications speak it when it is shown.
+        spot = self.spots[self._next]
+        self._next = (self._next + 1) % len(self.spots)
+        spot.hide()
+        spot.message = text
+        spot.show()
 
 
 def screen_reader_running(timeout_ms: int = 2000) -> bool:
@@ -142,7 +165,7 @@ def screen_reader_running(timeout_ms: int = 2000) -> bool:
     GNOME and other desktops set it when the user turns the screen reader on. False when there is
     no session bus or no accessibility bus (then nothing could read Glimpse anyway).
     """
-    from PySide6.QtDBus import QDBusConnection, QDBusMessage
+    from PySide6.QtDBus import QDBus, QDBusConnection, QDBusMessage
 
     bus = QDBusConnection.sessionBus()
     if not bus.isConnected():
@@ -150,7 +173,7 @@ def screen_reader_running(timeout_ms: int = 2000) -> bool:
     call = QDBusMessage.createMethodCall("org.a11y.Bus", "/org/a11y/bus",
                                          "org.freedesktop.DBus.Properties", "Get")
     call.setArguments(["org.a11y.Status", "ScreenReaderEnabled"])
-    reply = bus.call(call, QDBusConnection.Block, timeout_ms)
+    reply = bus.call(call, QDBus.CallMode.Block, timeout_ms)
     if reply.type() != QDBusMessage.ReplyMessage or not reply.arguments():
         log.info("no answer about a screen reader: %s", reply.errorMessage())
         return False

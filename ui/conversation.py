@@ -1,7 +1,8 @@
 """The conversation: what was asked, what was answered, with each turn's frame.
 
 `Conversation` is plain data (no widgets) so export and tests need no window. `ConversationView`
-shows it in a read-only QTextBrowser, re-rendered at most every 60 ms however fast tokens stream
+shows it in read-only text (a QTextEdit: Qt exposes a QTextBrowser as a label, which
+Orca does not read), re-rendered at most every 60 ms however fast tokens stream
 in (a long answer must never stall the event loop). Finished turns stay when a later turn fails.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QImage, QTextDocument
-from PySide6.QtWidgets import QTextBrowser, QWidget
+from PySide6.QtWidgets import QTextEdit, QWidget
 
 MODE_NAMES = {"ask": "Ask", "describe": "Describe scene", "read": "Read text"}
 THUMB_WIDTH = 160
@@ -143,7 +144,7 @@ class Conversation:
         return path
 
 
-class ConversationView(QTextBrowser):
+class ConversationView(QTextEdit):
     """Read-only, keyboard-navigable view of the conversation (caret browsing for screen readers)."""
 
     RENDER_INTERVAL_MS = 60
@@ -151,10 +152,9 @@ class ConversationView(QTextBrowser):
     def __init__(self, conversation: Conversation, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.conversation = conversation
-        self.setOpenLinks(False)
         self.setReadOnly(True)
-        self.setTextInteractionFlags(Qt.TextSelectableByKeyboard | Qt.TextSelectableByMouse
-                                     | Qt.LinksAccessibleByKeyboard)
+        self.setTextInteractionFlags(Qt.TextSelectableByKeyboard | Qt.TextSelectableByMouse)
+        self.setTabChangesFocus(True)
         self.setAccessibleName("Conversation")
         self.setAccessibleDescription("Your questions and Glimpse's answers, newest at the "
                                       "bottom. Use the arrow keys to read; Ctrl+Shift+C copies "
@@ -203,8 +203,10 @@ class ConversationView(QTextBrowser):
             name = f"thumb://turn/{t.id}"
             doc.addResource(QTextDocument.ImageResource, QUrl(name), t.thumbnail)
             age = "" if t.frame_age_s is None else f"{t.frame_age_s:.1f} s old when chosen"
+            # The alternative text is what Glimpse said about the picture, once it has.
+            alt = f"Picture of turn {t.id}" + (f": {t.answer}" if t.finished and t.answer else "")
             out.append(f'<td valign="top"><img src="{name}" width="{THUMB_WIDTH}" '
-                       f'alt="Frame of turn {t.id}"><br><small>{age}</small></td>')
+                       f'alt="{html.escape(alt, quote=True)}"><br><small>{age}</small></td>')
         out.append('<td valign="top" style="padding-left:8px">')
         if t.question:
             label = "You (still listening)" if t.partial else "You"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextEdit, QVBoxLayout, QWidget
 
 from ui.a11y import name
 from ui.shortcuts import SHORTCUTS
@@ -37,12 +37,12 @@ class HelpDialog(QDialog):
         self.setWindowTitle("Glimpse help")
         name(self, "Glimpse help", "How to use Glimpse and all keyboard shortcuts.")
         layout = QVBoxLayout(self)
-        self.text = QTextBrowser()
+        self.text = QTextEdit()  # not a QTextBrowser: Qt exposes that as a label
+        self.text.setReadOnly(True)
         self.text.setHtml(help_html(global_note))
         # A caret, so the arrow keys move through the text (and Orca reads each line) instead
         # of scrolling it silently.
-        self.text.setTextInteractionFlags(Qt.TextSelectableByKeyboard | Qt.TextSelectableByMouse
-                                          | Qt.LinksAccessibleByKeyboard)
+        self.text.setTextInteractionFlags(Qt.TextSelectableByKeyboard | Qt.TextSelectableByMouse)
         self.text.setTabChangesFocus(True)
         name(self.text, "Help text", "Use the arrow keys to read line by line.")
         layout.addWidget(self.text)

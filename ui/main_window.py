@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -29,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from assistant import events as ev
 from ui.a11y import name
-from ui.announce import VOICES, Announcer, ReadableText
+from ui.announce import VOICES, Announcer, QuestionBox, ReadableText
 from ui.bridge import Bridge
 from ui.conversation import THUMB_WIDTH, Conversation, ConversationView, bgr_to_qimage
 from ui.space_key import SpaceKey
@@ -94,10 +93,11 @@ class MainWindow(QMainWindow):
         self.frozen.setFixedHeight(120)
         name(self.frozen, "Frame of the current question",
              "The picture Glimpse is answering about.")
-        self.frozen_caption = QLabel("No frame chosen yet.")
-        self.frozen_caption.setWordWrap(True)
-        # Value labels keep no accessible name of their own: their text is what is read.
-        self.frozen_caption.setAccessibleDescription("How old the picture of the question is.")
+        # Values are read-only text, not labels: Orca reads a focused field's text, and a
+        # focusable label makes Qt send text events for an object without a text interface.
+        self.frozen_caption = ReadableText("Frame age", "How old the picture of the question is.",
+                                           lines=1)
+        self.frozen_caption.setText("No frame chosen yet.")
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
@@ -107,7 +107,7 @@ class MainWindow(QMainWindow):
 
         # Right: the conversation and the typed-question box.
         self.view = ConversationView(self.conversation)
-        self.question = QLineEdit()
+        self.question = QuestionBox()
         self.question.setPlaceholderText("Or type a question and press Enter")
         name(self.question, "Question box", "Type a question about the camera picture and "
                                             "press Enter. Ctrl+L comes here.")
@@ -167,8 +167,8 @@ class MainWindow(QMainWindow):
         self.meter.setFormat("Mic %p%")
         self.meter.setTextVisible(True)
         name(self.meter, "Microphone level", "How loud the microphone hears you, in percent.")
-        self.meter_text = QLabel("Mic: silent")
-        self.meter_text.setAccessibleDescription("The microphone level in words.")
+        self.meter_text = ReadableText("Microphone", "The microphone level in words.", lines=1)
+        self.meter_text.setText("Mic: silent")
         meter_box = QVBoxLayout()
         meter_box.addWidget(self.meter)
         meter_box.addWidget(self.meter_text)
@@ -181,10 +181,10 @@ class MainWindow(QMainWindow):
 
         # Status: the state of each stage, the last turn's timeline, the last message.
         self.status_text = ReadableText("Status", "What Glimpse is doing, stage by stage.")
-        self.timeline = QLabel("Last turn: none yet.")
-        self.timeline.setFocusPolicy(Qt.StrongFocus)
-        self.timeline.setAccessibleDescription(
-            "Milliseconds from letting go of the key to each step of the answer.")
+        self.timeline = ReadableText(
+            "Timing", "Milliseconds from letting go of the key to each step of the answer.",
+            lines=1)
+        self.timeline.setText("Last turn: none yet.")
         self.live = ReadableText("Last message",
                                  "The latest answer, notice or error, also announced.", lines=3)
         self.announcer = Announcer(self, self.live)
@@ -196,8 +196,6 @@ class MainWindow(QMainWindow):
         self._update_talk()
 
         # Tab order: the main action first, then the rest left to right, top to bottom.
-        for label in (self.frozen_caption, self.meter_text):
-            label.setFocusPolicy(Qt.StrongFocus)  # readable with Tab, like the status
         order = [self.talk, self.stop_button, self.mode, self.describe_button, self.question,
                  self.ask_button, self.copy_button, self.export_button, self.view, self.live,
                  self.frozen_caption, self.meter_text, self.status_text, self.timeline]

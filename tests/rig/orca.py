@@ -13,13 +13,15 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from tests.rig.display import DisplayError, VirtualDisplay
 
-SPEECH = re.compile(r"SPEECH OUTPUT: '(.*)'")
+SPEECH = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) - SPEECH OUTPUT: '(.*?)'(?:\{'established.*)?$",
+                    re.MULTILINE)
 ORCA_READY_S = 90.0  # Orca needs 5-20 s on an idle machine; far more on a loaded 2-core one
 
 
@@ -88,9 +90,38 @@ class OrcaSession:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
+    @property
+    def audio(self):
+        """The session's virtual audio server (tests.rig.audio.VirtualAudio)."""
+        return self._audio
+
+    def utterances(self) -> list[tuple[float, str]]:
+        """Everything Orca said so far: (seconds since local midnight, text), in order."""
+        return [(int(h) * 3600 + int(m) * 60 + float(sec), text)
+                for h, m, sec, text in SPEECH.findall(self.log_text())]
+
     def spoken(self) -> list[str]:
         """Everything Orca said so far, one string per utterance, in order."""
-        return SPEECH.findall(self.log_text())
+        return [text for _, text in self.utterances()]
+
+    def keyboard_repeat(self, on: bool) -> None:
+        """Turn the X server's key auto-repeat on or off (what `xset r` does)."""
+        code = ("from Xlib import X, display; d = display.Display(); d.change_keyboard_control("
+                f"auto_repeat_mode=X.AutoRepeatMode{'On' if on else 'Off'}); d.sync()")
+        out = subprocess.run([sys.executable, "-c", code], env=self.env(), capture_output=True,
+                             text=True, timeout=20)
+        if out.returncode != 0:
+            raise OrcaError(f"could not change key auto-repeat: {out.stderr.strip()[-400:]}")
+
+    def set_screen_reader_enabled(self, on: bool = True) -> None:
+        """Tell the desktop a screen reader is on, as GNOME does when the user turns Orca on."""
+        out = subprocess.run(
+            ["dbus-send", "--session", "--print-reply", "--dest=org.a11y.Bus", "/org/a11y/bus",
+             "org.freedesktop.DBus.Properties.Set", "string:org.a11y.Status",
+             "string:ScreenReaderEnabled", f"variant:boolean:{'true' if on else 'false'}"],
+            env=self.env(), capture_output=True, text=True, timeout=20)
+        if out.returncode != 0:
+            raise OrcaError(f"could not set ScreenReaderEnabled: {out.stderr.strip()}")
 
     def wait_spoken(self, condition, timeout: float) -> bool:
         """Poll the debug log until `condition(spoken lines)` holds; False at the deadline."""
@@ -123,7 +154,8 @@ class OrcaSession:
         self._procs.clear()
         # speech-dispatcher was started by Orca (autospawn) in this session: stop it by the
         # process id it wrote into the private runtime folder.
-        for pidfile in (self.dir / "home").rglob("speech-dispatcher.pid"):
+        folders = [self.dir] + ([self._audio.dir] if self._audio is not None else [])
+        for pidfile in (p for folder in folders for p in folder.rglob("speech-dispatcher.pid")):
             try:
                 os.kill(int(pidfile.read_text().split()[0]), 15)
             except (ValueError, ProcessLookupError, OSError):
