@@ -20,8 +20,8 @@ from __future__ import annotations
 import logging
 import time
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAccessible, QAccessibleEvent, QFontMetrics
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QAccessible, QFocusEvent, QFontMetrics
 from PySide6.QtWidgets import QAccessibleWidget, QLineEdit, QPlainTextEdit, QWidget
 
 from assistant.config import Config
@@ -110,15 +110,18 @@ class ReadableText(QPlainTextEdit):
 class QuestionBox(QLineEdit):
     """A line edit whose focus reaches Orca before its caret does.
 
-    On Tab, QLineEdit moves its caret and selection first and announces focus after; Orca 43
-    then takes the caret event as the focus change, silently, and ignores the focus event that
-    follows, so the field is never spoken. Announcing focus first makes Orca read the field's
-    name and role like any other control.
+    Tabbing into a QLineEdit selects its text first and announces the focus after; Orca 43 takes
+    the selection and caret events as the focus change, silently, and then ignores the focus
+    event as old news, so the field is never spoken. Here the text is selected only after the
+    focus has been announced (on the next pass of the event loop).
     """
 
-    def focusInEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if QAccessible.isActive():
-            QAccessible.updateAccessibility(QAccessibleEvent(self, QAccessible.Event.Focus))
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt API
+        if event.reason() in (Qt.TabFocusReason, Qt.BacktabFocusReason, Qt.ShortcutFocusReason):
+            super().focusInEvent(QFocusEvent(QEvent.FocusIn, Qt.OtherFocusReason))
+            if self.text():
+                QTimer.singleShot(0, self.selectAll)
+            return
         super().focusInEvent(event)
 
 

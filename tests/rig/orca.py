@@ -4,8 +4,10 @@ user hears.
 `OrcaSession.start()` brings up, each private to the session and stopped by `stop()` by process
 id: Xvfb, a session D-Bus with the AT-SPI bus, a PulseAudio server (speech-dispatcher will not
 start without one), and Orca with its debug log. `spoken()` reads the log's `SPEECH OUTPUT:`
-lines: what Orca said, in order. The log is block-buffered by Orca, so `wait_spoken()` polls it
-with a deadline rather than reading once.
+lines: what Orca said, in order. Orca writes its log block-buffered to a file, so a line could
+wait minutes on an idle machine; here it writes through a pseudo-terminal instead (Python
+buffers a terminal by line), and a reader thread copies each line to the log file at once.
+`wait_spoken()` polls that file with a deadline.
 """
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import tty
 from pathlib import Path
 
 from tests.rig.display import DisplayError, VirtualDisplay
@@ -45,6 +49,8 @@ class OrcaSession:
         self.log = self.dir / "orca-debug.log"
         self._procs: list[subprocess.Popen] = []
         self._audio = None
+        self._pty: tuple[int, int] | None = None
+        self._reader: threading.Thread | None = None
 
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of a client of this session (Orca, the app, xdotool)."""
@@ -77,7 +83,13 @@ class OrcaSession:
         subprocess.run(["gsettings", "set", "org.gnome.desktop.interface",
                         "toolkit-accessibility", "true"], env=env, check=False,
                        capture_output=True, timeout=30)
-        orca = subprocess.Popen(["orca", "--replace", "--debug-file", str(self.log)], env=env,
+        master, slave = os.openpty()
+        tty.setraw(slave)  # no "\r\n" translation, no echo
+        self._pty = (master, slave)
+        self._reader = threading.Thread(target=self._copy_log, args=(master,),
+                                        name="orca-log", daemon=True)
+        self._reader.start()
+        orca = subprocess.Popen(["orca", "--replace", "--debug-file", os.ttyname(slave)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=open(self.dir / "orca.err", "w"))
         self._procs.append(orca)
         # Orca is up once it has spoken its greeting (the log then exists and is flushed).
@@ -86,6 +98,19 @@ class OrcaSession:
             self.stop()
             raise OrcaError(f"Orca said nothing within {ORCA_READY_S:.0f} s: {err}")
         return self
+
+    def _copy_log(self, master: int) -> None:
+        """Reader thread: the pseudo-terminal's output, appended to the log file as it comes."""
+        with self.log.open("ab") as out:
+            while True:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # the terminal was closed by stop()
+                    return
+                if not data:
+                    return
+                out.write(data)
+                out.flush()
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -164,3 +189,10 @@ class OrcaSession:
             self._audio.stop()
             self._audio = None
         self.display.stop()
+        if self._pty is not None:
+            for fd in self._pty:
+                os.close(fd)
+            self._pty = None
+        if self._reader is not None:
+            self._reader.join(5)
+            self._reader = None
