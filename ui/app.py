@@ -70,6 +70,10 @@ class App:
         self._restart_shortcut(config)
         self.show_first_run = config.ui.show_first_run if first_run is None else first_run
         self.dialog = None  # the dialog open now, for tests and screenshots
+        # Closed dialogs, deleted when the next one opens: a screen reader still asks about a
+        # dialog just after it closes (which window, which control), and Qt warns about every
+        # question on a deleted object.
+        self._closed_dialogs: list = []
 
     def start(self) -> None:
         """Show the window and start the pipeline (returns at once)."""
@@ -134,15 +138,18 @@ class App:
         return self._open(dialog)
 
     def _open(self, dialog):
+        for old in self._closed_dialogs:
+            old.deleteLater()
+        self._closed_dialogs = []
         self.dialog = dialog
         dialog.finished.connect(lambda _r: self._closed(dialog))
-        dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(lambda _r: self._closed_dialogs.append(dialog))
         dialog.finished.connect(lambda _r: self.window.show_pending_error())
         dialog.open()  # window-modal, never blocks the event loop
         return dialog
 
     def _closed(self, dialog) -> None:
-        if self.dialog is dialog:  # it is deleted next; never hand out a dead wrapper
+        if self.dialog is dialog:  # it is deleted later; never hand out a closed dialog
             self.dialog = None
 
     # -- config changes --------------------------------------------------------------------------

@@ -103,6 +103,12 @@ def _said(utterances, *texts: str) -> bool:
     return all(any(_words(t) in s for s in spoken) for t in texts)
 
 
+def _named(utterances, name: str) -> bool:
+    """One utterance says both the control's name and a role: "Stop push button."."""
+    return any(_words(name) in _words(text) and any(role in text for role in ROLE_WORDS)
+               for _, text in utterances)
+
+
 def _question(path: Path) -> Path:
     import soundfile as sf
 
@@ -161,7 +167,7 @@ def _drive(s: Scenario, question: Path, stderr: Path) -> dict:
 
     # Focus through every control with Tab.
     for index, expected in enumerate(FOCUS_NAMES):
-        s.step(f"tab{index}", ("Tab",), lambda said, e=expected: _said(said, e))
+        s.step(f"tab{index}", ("Tab",), lambda said, e=expected: _named(said, e))
 
     # Help: F1, then the arrow keys move line by line.
     s.step("help", ("F1",), lambda said: _said(said, "Help text"))
@@ -260,9 +266,7 @@ def test_mode_switch_is_spoken(scenario, key, mode):
 def test_tab_reaches_every_control_with_name_and_role(scenario):
     for index, expected in enumerate(FOCUS_NAMES):
         said = scenario["steps"][f"tab{index}"]
-        # One utterance has both: "Stop push button.", "Status read only text."
-        assert any(_words(expected) in _words(text) and any(role in text for role in ROLE_WORDS)
-                   for _, text in said), (expected, said)
+        assert _named(said, expected), (expected, said)
 
 
 def test_help_reads_line_by_line(scenario):
