@@ -147,19 +147,17 @@ class Announcer:
         if not to_screen_reader or not text:
             return
         self.history.append((time.time(), text))
-        if not QAccessible.isActive():
-            return
-        if QAccessibleAnnouncementEvent is not None:
-            event = QAccessibleAnnouncementEvent(self.field, text)
-            if assertive:
-                event.setPoliteness(QAccessible.AnnouncementPoliteness.Assertive)
-            QAccessible.updateAccessibility(event)
         # Screen readers that present notifications speak it when it is shown.
         spot = self.spots[self._next]
         self._next = (self._next + 1) % len(self.spots)
         spot.hide()
         spot.message = text
         spot.show()
+        if QAccessibleAnnouncementEvent is not None and QAccessible.isActive():
+            event = QAccessibleAnnouncementEvent(self.field, text)
+            if assertive:
+                event.setPoliteness(QAccessible.AnnouncementPoliteness.Assertive)
+            QAccessible.updateAccessibility(event)
 
 
 def screen_reader_running(timeout_ms: int = 2000) -> bool:

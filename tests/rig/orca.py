@@ -73,7 +73,7 @@ class OrcaSession:
         (self.dir / "home" / ".config").mkdir(parents=True)
         try:
             self.display.start()
-            self.display.start_accessibility_bus()
+            self._start_accessibility_bus()
             self._audio = VirtualAudio()
             self._audio.start()
         except (DisplayError, OSError, subprocess.SubprocessError, RuntimeError) as exc:
@@ -111,6 +111,38 @@ class OrcaSession:
                     return
                 out.write(data)
                 out.flush()
+
+    def _start_accessibility_bus(self) -> None:
+        """A session bus and the AT-SPI bus launcher, both with the session's private HOME.
+
+        The launcher keeps ScreenReaderEnabled in step with the desktop setting
+        (org.gnome.desktop.a11y.applications screen-reader-enabled); with the user's HOME it
+        would write the user's own setting when the test turns the screen reader on.
+        """
+        launcher = Path("/usr/libexec/at-spi-bus-launcher")
+        if not launcher.exists():
+            raise DisplayError("at-spi-bus-launcher missing (Debian package at-spi2-core)")
+        bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                               env=self.env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+        self._procs.append(bus)
+        address = bus.stdout.readline().strip()
+        if not address:
+            raise DisplayError("dbus-daemon printed no address")
+        self.display.bus_address = address
+        self._procs.append(subprocess.Popen([str(launcher), "--launch-immediately"],
+                                            env=self.env(), stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            out = subprocess.run(["dbus-send", "--session", "--print-reply",
+                                  "--dest=org.a11y.Bus", "/org/a11y/bus",
+                                  "org.a11y.Bus.GetAddress"],
+                                 env=self.env(), capture_output=True, text=True, timeout=10)
+            if out.returncode == 0 and 'string "' in out.stdout:
+                return
+            time.sleep(0.1)  # polling the bus's startup, with a deadline
+        raise DisplayError("the AT-SPI bus did not come up within 20 s")
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""

@@ -31,7 +31,10 @@ SIZE = (640, 480)
 SETTINGS = (("models.offline", True), ("asr.model", "whisper:tiny.en"),
             ("vlm.backend", "describer"), ("tts.voice", "piper:en_US-joe-medium"),
             ("earcons.enabled", False), ("ui.show_first_run", False),
-            ("ui.announce_ready", False))
+            ("ui.announce_ready", False),
+            # Glimpse's own voice, whatever the desktop says about a screen reader: the speaker
+            # must play the answer.
+            ("ui.answer_voice", "glimpse"))
 
 
 def _wait_file(path: Path, proc: subprocess.Popen, timeout: float) -> bool:

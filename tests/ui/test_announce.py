@@ -1,0 +1,88 @@
+"""Announcements and the answer voice, on fakes (offscreen Qt). What Orca makes of them is
+tests/ui/test_orca.py's business; here: who gets which message, and what is never announced."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtGui import QAccessible  # noqa: E402
+from PySide6.QtWidgets import QWidget  # noqa: E402
+
+from assistant.config import Config  # noqa: E402
+from tests.ui.support import FakeFactory, speech  # noqa: E402
+from ui.announce import Announcer, ReadableText, settle_answer_voice  # noqa: E402
+from ui.app import App  # noqa: E402
+
+
+@pytest.mark.parametrize("chosen,running,settled", (
+    ("auto", True, "screen_reader"), ("auto", False, "glimpse"),
+    ("glimpse", True, "glimpse"), ("both", False, "both"),
+    ("screen_reader", False, "screen_reader")))
+def test_auto_voice_is_settled_by_the_screen_reader(chosen, running, settled):
+    config = Config().with_value("ui.answer_voice", chosen)
+    assert settle_answer_voice(config, reader_running=running).ui.answer_voice == settled
+
+
+def test_each_recent_message_keeps_its_own_notification(qtbot):
+    window = QWidget()
+    qtbot.addWidget(window)
+    field = ReadableText("Last message", "The latest message.")
+    announcer = Announcer(window, field)
+    for i in range(Announcer.SPOTS):
+        announcer.say(f"message {i}")
+    assert field.text() == f"message {Announcer.SPOTS - 1}"
+    assert [spot.message for spot in announcer.spots] == [f"message {i}"
+                                                          for i in range(Announcer.SPOTS)]
+    interface = QAccessible.queryAccessibleInterface(announcer.spots[0])
+    assert interface.role() == QAccessible.Role.Notification
+    assert interface.text(QAccessible.Text.Name) == "message 0"
+    announcer.say("shown only", to_screen_reader=False)
+    assert field.text() == "shown only" and announcer.history[-1][1] == "message 3"
+
+
+def _turn(qtbot, voice: str):
+    factory = FakeFactory(tokens=["A cat ", "on a ", "mat."])
+    config = Config().with_value("ui.answer_voice", voice).with_value(
+        "ui.announce_ready", False)
+    app = App(config, pipeline_factory=factory, global_shortcut=False, first_run=False)
+    qtbot.addWidget(app.window)
+    app.start()
+    w = app.window
+    qtbot.waitUntil(lambda: app.bridge.state == "running", timeout=10000)
+    assert app.bridge.pipeline.wait_ready(10)
+    factory.parts["mic"].play(speech(1.0))
+    t0 = time.monotonic()
+    qtbot.mousePress(w.talk, Qt.LeftButton)
+    qtbot.waitUntil(lambda: time.monotonic() - t0 > 0.5, timeout=5000)
+    qtbot.mouseRelease(w.talk, Qt.LeftButton)
+    qtbot.waitUntil(lambda: bool(w.conversation.turns) and w.conversation.turns[-1].finished,
+                    timeout=10000)
+    qtbot.waitUntil(lambda: w.live.text() == "A cat on a mat.", timeout=5000)
+    return app, factory
+
+
+def test_screen_reader_voice_announces_answers_and_keeps_glimpse_quiet(qtbot):
+    app, factory = _turn(qtbot, "screen_reader")
+    try:
+        announced = [text for _, text in app.window.announcer.history]
+        assert announced == ["A cat on a mat."]  # no partial transcript, no token
+        assert factory.parts["tts"].texts == []
+    finally:
+        app.close()
+
+
+def test_glimpse_voice_speaks_answers_and_the_screen_reader_does_not_repeat_them(qtbot):
+    app, factory = _turn(qtbot, "glimpse")
+    try:
+        assert [text for _, text in app.window.announcer.history] == []
+        qtbot.waitUntil(lambda: "".join(factory.parts["tts"].texts).strip() != "", timeout=5000)
+        assert "cat" in "".join(factory.parts["tts"].texts)
+        app.window.set_mode("read")  # mode changes reach the screen reader whatever the voice
+        assert app.window.announcer.history[-1][1] == "Mode: Read text."
+    finally:
+        app.close()
