@@ -47,6 +47,7 @@ FOCUS_NAMES = ("Stop", "Mode", "Describe now", "Question box", "Ask typed questi
                "Copy conversation", "Export conversation", "Conversation", "Last message",
                "Frame age", "Microphone", "Status", "Timing")
 ROLE_WORDS = ("push button", "combo box", "text")
+FOCUS_ROLES = ("push button.", "combo box.", "read only text.", "text.", "frame.", "dialog.")
 WARNINGS = ("invalid interface", "Could not find accessible")
 
 
@@ -237,6 +238,9 @@ def _answer_spoken_in_time(result: dict, answers: list[dict], step: str) -> None
     assert spoken, (answer["text"], result["steps"][step])
     lag = spoken[0][0] - _seconds_of_day(answer["time"])
     assert lag <= ANSWER_LAG_S, f"Orca spoke the answer {lag:.2f} s after it ended"
+    # No focus move: Orca presented no control ("... push button.") on the way.
+    moved = [text for _, text in result["steps"][step] if text.endswith(FOCUS_ROLES)]
+    assert not moved, moved
 
 
 def test_the_screen_reader_voice_was_chosen(scenario):
