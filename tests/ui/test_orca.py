@@ -47,7 +47,7 @@ FOCUS_NAMES = ("Stop", "Mode", "Describe now", "Question box", "Ask typed questi
                "Copy conversation", "Export conversation", "Conversation", "Last message",
                "Frame age", "Microphone", "Status", "Timing")
 ROLE_WORDS = ("push button", "combo box", "text")
-FOCUS_ROLES = ("push button.", "combo box.", "read only text.", "text.", "frame.", "dialog.")
+FOCUS_ROLES = ("push button.", "combo box.", "read only text.", "frame.", "dialog.")
 WARNINGS = ("invalid interface", "Could not find accessible")
 
 
