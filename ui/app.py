@@ -42,8 +42,8 @@ class App:
         from PySide6.QtWidgets import QApplication
 
         from ui import theme
-        from ui.announce import settle_answer_voice
-        from ui.bridge import Bridge
+        from ui.announce import screen_reader_running, settle_answer_voice
+        from ui.bridge import Bridge, default_factory
         from ui.main_window import MainWindow
 
         self.qapp = QApplication.instance() or QApplication(sys.argv[:1])
@@ -54,11 +54,17 @@ class App:
         theme.apply(self.qapp, config.ui.theme, config.ui.font_scale)
         from assistant.config import data_dir
 
-        # "auto" is settled once, here: a screen reader running now speaks the answers.
-        config = settle_answer_voice(config)
+        # ui.answer_voice "auto": the screen reader speaks answers when one runs at start. The
+        # config keeps "auto"; each pipeline is built with the voice it stands for.
+        self.screen_reader = screen_reader_running()
+        factory = pipeline_factory or default_factory
+
+        def settled_factory(cfg: Config):
+            return factory(settle_answer_voice(cfg, self.screen_reader))
+
         # History lives in the user data dir (GLIMPSE_DATA_DIR overrides it); off = no file.
-        self.bridge = Bridge(config, pipeline_factory, history_dir=history_dir or data_dir())
-        self.window = MainWindow(self.bridge)
+        self.bridge = Bridge(config, settled_factory, history_dir=history_dir or data_dir())
+        self.window = MainWindow(self.bridge, screen_reader=self.screen_reader)
         self.window.settings_requested.connect(self.open_settings)
         self.window.models_requested.connect(self.open_models)
         self.window.help_requested.connect(self.open_help)

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from assistant import events as ev
 from ui.a11y import name
-from ui.announce import VOICES, Announcer, QuestionBox, ReadableText
+from ui.announce import VOICES, Announcer, QuestionBox, ReadableText, settle_answer_voice
 from ui.bridge import Bridge
 from ui.conversation import THUMB_WIDTH, Conversation, ConversationView, bgr_to_qimage
 from ui.space_key import SpaceKey
@@ -48,9 +48,11 @@ class MainWindow(QMainWindow):
     models_requested = Signal()
     help_requested = Signal()
 
-    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None, *,
+                 screen_reader: bool = False) -> None:
         super().__init__(parent)
         self.bridge = bridge
+        self.screen_reader = screen_reader  # one was running at start (ui.answer_voice "auto")
         self.conversation = Conversation()
         self.talking = False
         self._stage_states: dict[str, str] = {}
@@ -362,8 +364,8 @@ class MainWindow(QMainWindow):
 
     @property
     def answer_voice(self) -> str:
-        """Who speaks answers: "glimpse", "screen_reader" or "both" (the app settles "auto")."""
-        voice = self.bridge.config.ui.answer_voice
+        """Who speaks answers: "glimpse", "screen_reader" or "both"."""
+        voice = settle_answer_voice(self.bridge.config, self.screen_reader).ui.answer_voice
         return voice if voice in VOICES else "glimpse"
 
     def announce(self, text: str, assertive: bool = False) -> None:
