@@ -31,7 +31,7 @@ from ui.a11y import name
 from ui.announce import VOICES, Announcer, QuestionBox, ReadableText, settle_answer_voice
 from ui.bridge import Bridge
 from ui.conversation import THUMB_WIDTH, Conversation, ConversationView, bgr_to_qimage
-from ui.space_key import SpaceKey
+from ui.space_key import RELEASE_DEBOUNCE_MS, SCREEN_READER_DEBOUNCE_MS, SpaceKey
 
 MODES = (("ask", "Ask about the view"), ("describe", "Describe the scene"),
          ("read", "Read text"))
@@ -73,7 +73,8 @@ class MainWindow(QMainWindow):
         self._frame_timer.setInterval(1000)
         self._frame_timer.timeout.connect(self._update_frame_age)
         self._frame_timer.start()
-        self.space = SpaceKey(self, self.press, self.release)
+        self.space = SpaceKey(self, self.press, self.release, debounce_ms=SCREEN_READER_DEBOUNCE_MS
+                              if screen_reader else RELEASE_DEBOUNCE_MS)
         self._on_state(bridge.state, "")
 
     # -- layout ----------------------------------------------------------------------------------

@@ -23,6 +23,10 @@ from PySide6.QtWidgets import (
 from assistant import events as ev
 
 RELEASE_DEBOUNCE_MS = 15
+# With a screen reader on, Qt hands every key event to it over D-Bus before the window sees it,
+# so the two halves of a repeat arrive as far apart as that round trip (tens of ms on a busy
+# machine). The release still carries the moment the key really came up.
+SCREEN_READER_DEBOUNCE_MS = 120
 
 
 class SpaceKey(QObject):
@@ -30,7 +34,8 @@ class SpaceKey(QObject):
     while `window` is active and the focus is not in a text field. GUI thread only."""
 
     def __init__(self, window: QWidget, press: Callable[[], None],
-                 release: Callable[[ev.PushToTalkUp], None]) -> None:
+                 release: Callable[[ev.PushToTalkUp], None], *,
+                 debounce_ms: int = RELEASE_DEBOUNCE_MS) -> None:
         super().__init__(window)
         self.window = window
         self.press = press
@@ -39,7 +44,7 @@ class SpaceKey(QObject):
         self._pending: ev.PushToTalkUp | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(RELEASE_DEBOUNCE_MS)
+        self._timer.setInterval(debounce_ms)
         self._timer.timeout.connect(self._released)
         QApplication.instance().installEventFilter(self)
 

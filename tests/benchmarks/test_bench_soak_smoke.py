@@ -13,7 +13,8 @@ import pytest
 from tests.rig import unavailable
 from ui.bench.rig import VirtualAudio
 
-pytestmark = [pytest.mark.slow, pytest.mark.system]
+# 50 turns take a few minutes on 2 cores; more when the machine is busy.
+pytestmark = [pytest.mark.slow, pytest.mark.system, pytest.mark.timeout(1500)]
 
 TURNS = int(os.environ.get("GLIMPSE_SOAK_TURNS", "50"))
 
