@@ -45,13 +45,21 @@ _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight"
 class FinderOptions:
     """`grid`: tiles per side (3: nine half-size tiles plus the whole picture); `found` and
     `maybe`: score thresholds for "yes" and "I think"; `ocr`: "auto" (read text when the query
-    names a sign or label, or when no class means the word), "always" or "never"."""
+    names a sign or label, or when no class means the word), "always" or "never"; `refine`:
+    look closer at the best tile (four more crops) for a sharper direction; `size`: the side
+    of the classifier's input in pixels (224, as trained; watch mode uses 160, half the work);
+    `threads`: torch threads for the classifier's batch (0: torch's default). Watch mode uses 1:
+    it runs beside speech recognition and synthesis, and two threads fighting over busy cores
+    were 5-8x slower than one on the two-core development machine."""
 
     grid: int = 3
     found: float = 0.45
     maybe: float = 0.15
     ocr: str = "auto"
     people: bool = True
+    refine: bool = True
+    size: int = 224
+    threads: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.grid <= 6:
@@ -59,8 +67,14 @@ class FinderOptions:
         if not 0.0 < self.maybe <= self.found <= 1.0:
             raise ValueError(f"thresholds must satisfy 0 < maybe <= found <= 1, "
                              f"not maybe={self.maybe}, found={self.found}")
+        if not 96 <= self.size <= 448:
+            raise ValueError(f"size must be 96..448 pixels, not {self.size}")
         if self.ocr not in ("auto", "always", "never"):
             raise ValueError(f"ocr must be auto, always or never, not {self.ocr!r}")
+
+
+#: Watch mode's options: five crops at 160 px, no closer look (several frames a second).
+WATCH = FinderOptions(grid=2, refine=False, size=160, threads=1)
 
 
 @dataclass(frozen=True)
@@ -231,14 +245,44 @@ def tiles(width: int, height: int, grid: int) -> list[Box]:
     return out
 
 
-def tile_probabilities(classifier: Any, image_bgr: np.ndarray, boxes: list[Box]) -> np.ndarray:
-    """Softmax over the 1000 ImageNet classes for each box, in one batch: (len(boxes), 1000)."""
+_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+_STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+def preprocess(crop_bgr: np.ndarray, size: int = 224) -> np.ndarray:
+    """The classifier's preprocessing at any input size: short side to size/0.875, centre
+    crop size x size, RGB, ImageNet mean/std, NCHW float32 (at 224 the same as
+    `Classifier.preprocess`)."""
+    import cv2
+
+    h, w = crop_bgr.shape[:2]
+    short = round(size / 0.875)
+    scale = short / min(h, w)
+    resized = cv2.resize(crop_bgr, (max(size, round(w * scale)), max(size, round(h * scale))),
+                         interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    rh, rw = resized.shape[:2]
+    y, x = (rh - size) // 2, (rw - size) // 2
+    crop = resized[y:y + size, x:x + size, ::-1].astype(np.float32) / 255.0
+    return np.ascontiguousarray(((crop - _MEAN) / _STD).transpose(2, 0, 1)[None])
+
+
+def tile_probabilities(classifier: Any, image_bgr: np.ndarray, boxes: list[Box],
+                       size: int = 224, threads: int = 0) -> np.ndarray:
+    """Softmax over the 1000 ImageNet classes for each box, in one batch: (len(boxes), 1000).
+    `threads` > 0 sets torch's (process-wide) thread count for this batch and puts it back."""
     import torch
 
-    batch = np.concatenate([classifier.preprocess(image_bgr[y0:y1, x0:x1])
+    batch = np.concatenate([preprocess(image_bgr[y0:y1, x0:x1], size)
                             for x0, y0, x1, y1 in boxes])
-    with torch.inference_mode():
-        logits = classifier.model(torch.from_numpy(batch))
+    before = torch.get_num_threads()
+    if threads and threads != before:
+        torch.set_num_threads(threads)
+    try:
+        with torch.inference_mode():
+            logits = classifier.model(torch.from_numpy(batch))
+    finally:
+        if threads and threads != before:
+            torch.set_num_threads(before)
     return torch.softmax(logits, 1).numpy()
 
 
@@ -266,8 +310,7 @@ def places(scores: np.ndarray, grid: int, keep: float) -> list[list[int]]:
 
 class OfflineFinder:
     """A FinderEngine from the offline pack: classifier tiles, text reader, face and people
-    detectors. `classifier` may be injected (any object with `preprocess`, `model` and
-    `classes`, like `vision.imagenet.Classifier`); without it `load()` builds one, and if the
+    detectors. `classifier` may be injected (any object with `model` and `classes`, like `vision.imagenet.Classifier`); without it `load()` builds one, and if the
     weights are missing the finder still answers from text and people, and says so in
     `notes`."""
 
@@ -301,6 +344,9 @@ class OfflineFinder:
         self._people = Perception(ocr=False, faces=True, persons=True, labels=False)
         self._reader.load()
         self._people.load()
+        if self.classifier is not None:  # warm up: the first batch of a size is slow
+            tile_probabilities(self.classifier, np.zeros((64, 64, 3), np.uint8),
+                               [(0, 0, 64, 64)], self.options.size, self.options.threads)
         self._loaded = True
 
     def meaning(self, query: str) -> Meaning:
@@ -323,10 +369,11 @@ class OfflineFinder:
         if self.classifier is not None and min(h, w) >= 16 and meaning.classes:
             t0 = time.perf_counter()
             boxes = tiles(w, h, self.options.grid)
-            probs = tile_probabilities(self.classifier, image, boxes)
+            probs = tile_probabilities(self.classifier, image, boxes, self.options.size,
+                                       self.options.threads)
             timings["classifier"] = (time.perf_counter() - t0) * 1000
             found, best = self._from_tiles(meaning, probs, boxes)
-            if found and found[0].box != boxes[0] and not sign_words:
+            if found and found[0].box != boxes[0] and not sign_words and self.options.refine:
                 found[0] = self._refine(image, meaning, found[0])
             if sign_words:
                 # "the exit sign": a sign is not enough, the word must be on it.
@@ -369,7 +416,8 @@ class OfflineFinder:
         instead: tuple[str, ...] = ()
         if not matches:
             if probs is None and self.classifier is not None and min(h, w) >= 16:
-                probs = tile_probabilities(self.classifier, image, tiles(w, h, 1))
+                probs = tile_probabilities(self.classifier, image, tiles(w, h, 1),
+                                           self.options.size, self.options.threads)
             instead = self._instead(probs, perception, meaning, sign_words)
         query_label = meaning.query
         if meaning.person or meaning.face:
@@ -419,7 +467,8 @@ class OfflineFinder:
         sub = [(bx0 + x0, by0 + y0, bx1 + x0, by1 + y0)
                for bx0, by0, bx1, by1 in tiles(x1 - x0, y1 - y0, 2)[1:]]
         classes = sorted(meaning.classes)
-        scores = tile_probabilities(self.classifier, image, sub)[:, classes].sum(axis=1)
+        scores = tile_probabilities(self.classifier, image, sub, self.options.size,
+                                    self.options.threads)[:, classes].sum(axis=1)
         top = float(scores.max())
         if top < 0.5 * match.score or top < self.options.maybe:
             return match
@@ -479,3 +528,30 @@ def _weighted_box(boxes: list[Box], weights: np.ndarray) -> Box:
     cy = float(np.average((arr[:, 1] + arr[:, 3]) / 2, weights=weights))
     tw, th = float(np.mean(arr[:, 2] - arr[:, 0])), float(np.mean(arr[:, 3] - arr[:, 1]))
     return (int(cx - tw / 2), int(cy - th / 2), int(cx + tw / 2), int(cy + th / 2))
+
+
+def choose(config: Any) -> tuple[str, str]:
+    """(engine, why) for `[finder] engine`: "auto" is the open-vocabulary models when both are
+    on disk (never a download at start-up), else the offline finder."""
+    wanted = config.finder.engine
+    if wanted != "auto":
+        return wanted, f"finder.engine = {wanted}"
+    from vision.vlm import model_present
+
+    f = config.finder
+    if model_present(f.detector, config) and model_present(f.ranker, config):
+        return "open", f"{f.detector} and {f.ranker} are on disk"
+    return "offline", (f"the open-vocabulary models are not downloaded, so the offline finder "
+                       f"answers (get them with `glimpse models pull {f.detector}` and "
+                       f"`glimpse models pull {f.ranker}`)")
+
+
+def from_config(config: Any, *, watch: bool = False) -> FinderEngine:
+    """The configured finder, not loaded yet. `watch`: fewer crops (a 2x2 grid, no closer
+    look), so a live camera is looked at several times a second."""
+    engine, _why = choose(config)
+    if engine == "open":
+        from vision.finder_open import OpenVocabularyFinder
+
+        return OpenVocabularyFinder.from_config(config)
+    return OfflineFinder(WATCH if watch else FinderOptions())
