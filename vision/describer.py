@@ -17,6 +17,7 @@ from typing import Iterator
 from assistant.events import Mode
 from assistant.ports import VlmRequest
 from assistant.stage import CancelToken
+from vision.intents import IntentAnswerer, intent
 from vision.perception import Perception, PerceptionResult
 
 VERBOSITIES = ("brief", "normal", "detailed")
@@ -181,6 +182,7 @@ class Describer:
         self._last_key: tuple | None = None
         self._last: PerceptionResult | None = None
         self._previous: PerceptionResult | None = None
+        self.intents = IntentAnswerer()  # find, colour, light: the finder loads on first use
 
     def load(self) -> None:
         self.perception.load()
@@ -213,6 +215,9 @@ class Describer:
         frame = request.frame
         result = self.analyze(frame.image, (frame.captured_at, frame.source, frame.image.shape))
         question = (request.question or "").strip()
+        direct = intent(question) if request.mode != Mode.READ else None
+        if direct is not None:  # "is my mug in view?", "what colour is this?", "light on?"
+            return self.intents.answer(direct, frame.image, result)
         command = spoken_command(question)
         if request.mode == Mode.READ or command == "read":
             return read_sentences(result, self.hints)
