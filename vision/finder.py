@@ -529,29 +529,3 @@ def _weighted_box(boxes: list[Box], weights: np.ndarray) -> Box:
     tw, th = float(np.mean(arr[:, 2] - arr[:, 0])), float(np.mean(arr[:, 3] - arr[:, 1]))
     return (int(cx - tw / 2), int(cy - th / 2), int(cx + tw / 2), int(cy + th / 2))
 
-
-def choose(config: Any) -> tuple[str, str]:
-    """(engine, why) for `[finder] engine`: "auto" is the open-vocabulary models when both are
-    on disk (never a download at start-up), else the offline finder."""
-    wanted = config.finder.engine
-    if wanted != "auto":
-        return wanted, f"finder.engine = {wanted}"
-    from vision.vlm import model_present
-
-    f = config.finder
-    if model_present(f.detector, config) and model_present(f.ranker, config):
-        return "open", f"{f.detector} and {f.ranker} are on disk"
-    return "offline", (f"the open-vocabulary models are not downloaded, so the offline finder "
-                       f"answers (get them with `glimpse models pull {f.detector}` and "
-                       f"`glimpse models pull {f.ranker}`)")
-
-
-def from_config(config: Any, *, watch: bool = False) -> FinderEngine:
-    """The configured finder, not loaded yet. `watch`: fewer crops (a 2x2 grid, no closer
-    look), so a live camera is looked at several times a second."""
-    engine, _why = choose(config)
-    if engine == "open":
-        from vision.finder_open import OpenVocabularyFinder
-
-        return OpenVocabularyFinder.from_config(config)
-    return OfflineFinder(WATCH if watch else FinderOptions())

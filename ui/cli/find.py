@@ -56,7 +56,7 @@ def query_of(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vision import finder as finders
+    from vision import finder_engines as finders
     from vision.finder_words import wants_watch
 
     config = load_config(args)

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def analyser_for(config, engine: str, ocr: str):
-    from vision import finder
+    from vision import finder_engines as finder
 
     chosen, why = finder.choose(config.with_value("finder.engine", engine) if engine else config)
     if chosen == "open":
