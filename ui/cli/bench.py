@@ -1,4 +1,4 @@
-"""`glimpse bench asr | vlm | tts | e2e [--json OUT]`: benchmarks with the peer baseline in the
+"""`glimpse bench asr | vlm | tts | e2e | find [--json OUT]`: benchmarks with the peer baseline in the
 same run. Each prints a readable Markdown table and writes JSON whose top-level `summary`
 object holds the named figures. The work is in `ui.bench.<name>`."""
 from __future__ import annotations
@@ -9,11 +9,12 @@ import importlib.util
 
 from assistant.errors import GlimpseError
 
-BENCHES = ("asr", "vlm", "tts", "e2e")
+BENCHES = ("asr", "vlm", "tts", "e2e", "find")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="benchmarks against peers in the same run: asr, vlm, tts, e2e")
+    p = sub.add_parser("bench", help="benchmarks against peers in the same run: asr, vlm, tts, "
+                                     "e2e, find")
     p.add_argument("name", choices=BENCHES)
     p.add_argument("--json", metavar="OUT", help="write the results as JSON here")
     p.add_argument("--gpu", action="store_true", help="GPU mode: random weights in real "
