@@ -1,5 +1,5 @@
-"""`glimpse bench asr | vlm | tts | e2e | find [--json OUT]`: benchmarks with the peer baseline in the
-same run. Each prints a readable Markdown table and writes JSON whose top-level `summary`
+"""`glimpse bench asr | vlm | tts | e2e | find [--json OUT]`: benchmarks with the peer baseline
+in the same run. Each prints a readable Markdown table and writes JSON whose top-level `summary`
 object holds the named figures. The work is in `ui.bench.<name>`."""
 from __future__ import annotations
 
