@@ -124,6 +124,13 @@ class SceneConfig:
 
 
 @dataclass(frozen=True)
+class OcrConfig:
+    engine: str = _f("auto", "Text reader for read mode: auto picks Tesseract for printed pages "
+                             "when it is installed and RapidOCR for signs and scene text",
+                     choices=("auto", "rapidocr", "tesseract"))
+
+
+@dataclass(frozen=True)
 class TtsConfig:
     engine: str = _f("piper", "Speech engine", choices=("piper", "espeak-ng", "coqui", "none"))
     voice: str = _f("piper:en_US-joe-medium", "Voice: piper:<voice>, espeak-ng:<voice>, "
@@ -161,6 +168,14 @@ class ModelsConfig:
 
 
 @dataclass(frozen=True)
+class HistoryConfig:
+    enabled: bool = _f(True, "Keep every finished turn on this computer, in the user data "
+                             "folder; off = nothing is kept on disk")
+    keep_days: int = _f(30, "Turns older than this many days are deleted", range=(1, 3650))
+    show_on_start: bool = _f(True, "Show the previous session's turns when the window opens")
+
+
+@dataclass(frozen=True)
 class FinderConfig:
     engine: str = _f("auto", "What finds things: auto (the open-vocabulary model when it is "
                              "downloaded, else offline), offline (classifier, text, people) or "
@@ -180,10 +195,12 @@ class Config:
     camera: CameraConfig = field(default_factory=CameraConfig)
     vlm: VlmConfig = field(default_factory=VlmConfig)
     scene: SceneConfig = field(default_factory=SceneConfig)
+    ocr: OcrConfig = field(default_factory=OcrConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
     earcons: EarconsConfig = field(default_factory=EarconsConfig)
     ui: UiConfig = field(default_factory=UiConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
+    history: HistoryConfig = field(default_factory=HistoryConfig)
     finder: FinderConfig = field(default_factory=FinderConfig)
 
     def get(self, key: str) -> Any:
@@ -211,6 +228,12 @@ def config_dir() -> Path:
 
 def config_path() -> Path:
     return config_dir() / "config.toml"
+
+
+def data_dir() -> Path:
+    """Where Glimpse keeps what it records (the history): GLIMPSE_DATA_DIR or the user data
+    dir."""
+    return Path(os.environ.get("GLIMPSE_DATA_DIR") or platformdirs.user_data_dir(APP))
 
 
 def _split_key(key: str) -> tuple[str, str]:
@@ -373,6 +396,31 @@ def save(config: Config, path: Path | None = None) -> Path:
     return path
 
 
+def save_changes(changes: Mapping[str, Any], path: Path | None = None) -> Config:
+    """Save only `changes` ({key: value}, what the user chose) on top of the file as it is now.
+
+    The running config also holds the environment's and the command line's one-run overrides
+    (`GLIMPSE_...`, `--set`, `--offline`); saving it whole would make those permanent. Here the
+    file alone is read, the changes are applied and checked, and the result is written
+    atomically. Returns the file's new config (without any override). A file that is not valid
+    TOML is never overwritten: ConfigError says where it is, so nothing in it is lost.
+    """
+    path = path or config_path()
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"The config file {path} is not valid TOML ({exc}), so the "
+                              "settings were not saved",
+                              "Fix the file or move it away, then save again.") from exc
+    config = from_dict(data, origin=str(path))
+    for key, value in changes.items():
+        config = config.with_value(key, value)
+    save(config, path)
+    return config
+
+
 def describe() -> list[tuple[str, Any, str, str]]:
     """(key, default, allowed, help) for every setting: the reference in README and the dialog."""
     rows = []
@@ -387,5 +435,5 @@ def describe() -> list[tuple[str, Any, str, str]]:
     return rows
 
 
-__all__ = ["Config", "load", "save", "from_dict", "describe", "config_path", "parse_overrides",
-           "SECTIONS"]
+__all__ = ["Config", "load", "save", "save_changes", "from_dict", "data_dir", "describe",
+           "config_path", "parse_overrides", "SECTIONS"]

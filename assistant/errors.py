@@ -34,6 +34,40 @@ class DeviceError(GlimpseError):
     """A microphone, speaker or camera is missing, busy or gone."""
 
 
+def refused_pickle(path: object, exc: BaseException) -> "ModelError | None":
+    """The error for a model file the safe loader refused, or found damaged; None when `exc`
+    is something else.
+
+    A file carrying code or objects other than weights makes `torch.load(weights_only=True)`
+    raise UnpicklingError with advice to re-run with `weights_only=False`, which would run that
+    code: that advice is never repeated, only the offending name is kept. A truncated file or
+    garbage fails to unpickle or to unzip: the message says it is damaged. Both name the file
+    and the fix."""
+    import pickle
+    import re
+
+    text = str(exc)
+    where = f"{path} " if path else "A model file "
+    fix = ("Delete it and get it again: `glimpse models verify` names the bad file, "
+           "`glimpse models pull` downloads a clean copy")
+    found = re.search(r"GLOBAL ([\w.]+)", text)
+    if "Weights only load failed" in text and found:
+        return ModelError(f"{where}holds code or objects that are not weights (it asks for "
+                          f"{found.group(1)}); Glimpse refused it and ran nothing from it", fix,
+                          needs_action=True)
+    damaged = ("Weights only load failed", "PytorchStreamReader", "invalid load key",
+               "truncated", "central directory", "Ran out of input", "not a zip file")
+    if isinstance(exc, (pickle.UnpicklingError, EOFError)) or any(d in text for d in damaged):
+        # torch's own lines advise loading it unsafely: only the line saying what broke is kept
+        advice = ("weights_only", "Weights only", "Check the documentation", "Please file")
+        lines = [x.strip(" :") for x in text.splitlines()
+                 if x.strip() and not any(a in x for a in advice)]
+        first = (lines or [type(exc).__name__])[0][:160]
+        return ModelError(f"{where}is damaged or not a model file ({first})", fix,
+                          needs_action=True)
+    return None
+
+
 def describe_exception(exc: BaseException) -> tuple[str, bool]:
     """Turn any exception into (message for the user, needs_action).
 
@@ -42,6 +76,9 @@ def describe_exception(exc: BaseException) -> tuple[str, bool]:
     """
     if isinstance(exc, GlimpseError):
         return exc.message, exc.needs_action
+    refused = refused_pickle("", exc)
+    if refused is not None:
+        return refused.message, True
     name = type(exc).__name__
     text = str(exc) or name
     if name == "PortAudioError":

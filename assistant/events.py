@@ -1,10 +1,14 @@
 """Everything that moves through the pipeline, as frozen dataclasses.
 
 Two kinds, as in pipecat:
-- *Urgent* events (`Urgent` subclasses) are handled at once and are never dropped: commands from the
-  user (push-to-talk, stop, shutdown), errors and status.
-- *Data* events carry a turn (`turn_id`) and a generation (`gen`). When the generation moves on
-  (a new press, Stop), every data event of an older generation is dropped unseen.
+- *Urgent* events (`Urgent` subclasses): commands from the user (push-to-talk, stop, shutdown),
+  errors and status. They travel in their own lane of every queue (`assistant.stage.Lanes`),
+  which is served before any queued data and never drops, and no generation check applies to
+  them. A Stop behind a thousand queued tokens is handled next.
+- *Data* events carry a turn (`turn_id`) and a generation (`gen`). They wait in order behind
+  urgent events; a stage inbox that is full refuses them (counted and reported). When the
+  generation moves on (a new press, Stop), every data event of an older generation is dropped
+  unseen.
 
 Audio is float32 mono in [-1, 1] unless a field says otherwise; times are `time.monotonic()` seconds.
 Queue element types are named at the bottom of this module.
@@ -57,7 +61,7 @@ class Event:
 
 @dataclass(frozen=True)
 class Urgent(Event):
-    """Handled at once, never dropped by an interruption."""
+    """Served before queued data, never dropped (by a full inbox or an interruption)."""
 
 
 @dataclass(frozen=True)
@@ -138,14 +142,6 @@ class Shutdown(Command):
 
 
 # --------------------------------------------------------------------------- data events
-
-
-@dataclass(frozen=True)
-class AudioChunk(Data):
-    """Microphone audio at `sample_rate` (16 kHz after capture's resampler)."""
-
-    samples: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
-    sample_rate: int = 16000
 
 
 @dataclass(frozen=True)
@@ -245,8 +241,12 @@ class Question(Data):
 
 @dataclass(frozen=True)
 class AnswerToken(Data):
+    """A piece of the answer as the engine streams it. `language` is the question's language
+    (None: the configured one), so the speech stage picks the voice from the token itself."""
+
     text: str = ""
     index: int = 0
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -311,7 +311,10 @@ class Status(Urgent):
 
 @dataclass(frozen=True)
 class Notice(Urgent):
-    """Something the user should hear or read that is not an error (cap reached, fallback used)."""
+    """Something the user should read that is not an error (cap reached, fallback used).
+
+    `speak=True`: the pipeline also says it in Glimpse's voice (when answers are spoken), so
+    every shell (window, command line) hears the same; a shell only shows it."""
 
     message: str = ""
     turn_id: int = 0
@@ -392,5 +395,6 @@ class TurnEnded(Urgent):
 
 #: What a stage inbox holds. `None` is the end sentinel.
 InboxItem = Union[Event, None]
-#: What the pipeline's output queue (drained by the UI bridge or the CLI) holds.
+#: What the pipeline's output queue (drained by the UI bridge or the CLI) holds: what a shell
+#: shows. Speech chunks and playback marks stay inside (listeners see them; see Pipeline).
 OutputItem = Event

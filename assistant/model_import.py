@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from assistant import offline_pack
 from assistant.download import sha256_file
-from assistant.errors import ModelError
+from assistant.errors import ModelError, refused_pickle
 from assistant.model_refs import Check, ModelInfo, parse_ref
 
 if TYPE_CHECKING:
@@ -37,6 +37,9 @@ def safe_load(path: Path) -> object:
                 raise
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure means "not a safe, loadable file"
+        refused = refused_pickle(path, exc)
+        if refused is not None:
+            raise refused from None  # torch's text suggests running the code: never shown
         raise ModelError(f"{path} does not load as a plain weights file ({type(exc).__name__}: "
                          f"{str(exc).splitlines()[0][:200]})",
                          "It may be damaged or contain code; delete it and download it again"

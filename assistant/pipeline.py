@@ -8,8 +8,15 @@ Data flows one way:
 
 Every stage puts its output on the shared bus (`Outbox`). The conductor thread reads the bus,
 keeps the state of the current turn, forwards each event to the next stage and copies what the
-user should see to `events` (drained by the UI bridge or the CLI). Commands from the UI enter the
-same bus through `submit()`, so there is one ordered stream and one thread that decides.
+user should see to `events` (drained by the UI bridge or the CLI): transcripts, tokens, answers,
+frames, status, notices, errors, metrics, turn starts and ends; never the speech chunks. Commands
+from the UI enter the same bus through `submit()`, so there is one stream and one thread that
+decides. The bus serves urgent events (commands, status, errors) before queued data, so a Stop
+or a new press is handled next however many tokens wait.
+
+Notices marked `speak` are said by the pipeline itself (through the TTS stage, outside any turn),
+so the window and the command line hear the same; `PipelineOptions.speak` False mutes answers
+and notices alike.
 
 Interruption: a new press, a typed question or Stop bumps the shared `Generation`; stages drop
 everything tagged with an older generation, and each stage's `interrupt()` runs at once (the
@@ -34,7 +41,7 @@ log = logging.getLogger(__name__)
 class PipelineOptions:
     min_press_s: float = 0.2  # a tap shorter than this is ignored
     mode: Mode = Mode.ASK
-    speak: bool = True  # send answers to TTS/playback when those stages exist
+    speak: bool = True  # say answers and spoken notices (TTS/playback) when those stages exist
     hands_free: bool = False  # gate the microphone while speaking
     # A question within this many seconds of the last turn, with no new frame asked for,
     # is a follow-up about the same frozen frame.
@@ -125,6 +132,11 @@ class Pipeline:
             self._thread.join(timeout)
         self._shutdown_stages(timeout)
 
+    def continue_turns(self, first_turn_id: int) -> None:
+        """Number the next turn `first_turn_id` (or later). Call before `start()`: a rebuilt or
+        restarted pipeline then never reuses the number of a turn the user already has."""
+        self._next_turn_id = max(self._next_turn_id, int(first_turn_id))
+
     @property
     def history(self) -> list[ev.TurnEnded]:
         """Finished turns, oldest first."""
@@ -151,11 +163,15 @@ class Pipeline:
 
     def add_listener(self, listener: Callable[[ev.Event], None]) -> None:
         """Call `listener(event)` for every event published to the user (status, errors, turn
-        ends...), on the conductor thread: it must return at once (earcons queue a sound)."""
+        ends...) and for the current turn's speech chunks, playback start and playback end, which
+        never go to `events`. On the conductor thread: it must return at once (earcons queue a
+        sound)."""
         self._listeners.append(listener)
 
-    def _publish(self, event: ev.Event) -> None:
-        self.events.put(event)
+    def _publish(self, event: ev.Event, outward: bool = True) -> None:
+        """Tell listeners; `outward` events also go to `events`, for the shell to show."""
+        if outward:
+            self.events.put(event)
         # Scene mode must know when a turn runs (never describe over it) and what was said.
         if self.stages.scene is not None and isinstance(event, (ev.TurnStarted, ev.TurnEnded)):
             self.stages.scene.submit(event)
@@ -219,7 +235,7 @@ class Pipeline:
         turn.mark("release", cmd.t)
         if turn.marks["release"] - turn.marks["press"] < self.options.min_press_s:
             self.generation.bump()  # drop the capture and the burst
-            self._publish(ev.Notice(turn_id=turn.id, message="Too short: hold the key while you "
+            self._on_notice(ev.Notice(turn_id=turn.id, message="Too short: hold the key while you "
                                                              "speak, then let go."))
             self._end_turn(turn, cancelled=True)
             return
@@ -278,9 +294,18 @@ class Pipeline:
         self._shutdown_stages(2.0)
 
     def _on_speak(self, cmd: ev.Speak) -> None:
-        if self._speaking_enabled() and cmd.text.strip():
-            self.stages.tts.submit(ev.Answer(text=cmd.text, source="notice", turn_id=0,  # type: ignore[union-attr]
-                                             gen=self.generation.value))
+        self._say(cmd.text)
+
+    def _on_notice(self, notice: ev.Notice) -> None:
+        self._publish(notice)
+        if notice.speak:
+            self._say(notice.message)
+
+    def _say(self, text: str) -> None:
+        """Speak `text` outside any turn (turn 0): it never ends one; a press silences it."""
+        tts = self.stages.tts
+        if tts is not None and self.options.speak and text.strip():
+            tts.submit(ev.Answer(text=text, source="notice", turn_id=0, gen=self.generation.value))
 
     def _on_gate(self, cmd: ev.MicGate) -> None:
         if self.stages.capture is not None:
@@ -309,7 +334,7 @@ class Pipeline:
             turn.mark("release", utt.t)
             self._request_frame(turn, ev.EndBurst(**self._tag(turn)))
         if utt.final and utt.reason == "cap":
-            self._publish(ev.Notice(turn_id=turn.id, speak=True,
+            self._on_notice(ev.Notice(turn_id=turn.id, speak=True,
                                     message="That was the longest question I take; I stopped "
                                             "listening and will answer what I heard."))
         if self.stages.asr is not None:
@@ -332,7 +357,7 @@ class Pipeline:
         turn.language = language
         if not text and turn.mode == Mode.ASK:
             why = f" ({rejected})" if rejected else ""
-            self._publish(ev.Notice(turn_id=turn.id, speak=True,
+            self._on_notice(ev.Notice(turn_id=turn.id, speak=True,
                                     message=f"I didn't catch a question{why}. Hold the key and "
                                             "speak, then let go."))
             self._end_turn(turn)
@@ -379,11 +404,6 @@ class Pipeline:
         self.stages.answer.submit(ev.Question(text=turn.transcript, frame=turn.frame,
                                               mode=turn.mode, language=turn.language,
                                               follow_up=follow_up, **self._tag(turn)))
-        if turn.language and self._speaking_enabled():
-            # The TTS stage picks the voice for the question's language before tokens arrive.
-            tts = self.stages.tts
-            tts.submit(ev.Question(text=turn.transcript, language=turn.language,  # type: ignore
-                                   **self._tag(turn)))
         self._status("thinking", turn)
 
     def _on_token(self, token: ev.AnswerToken) -> None:
@@ -417,7 +437,7 @@ class Pipeline:
     def _on_speech(self, chunk: ev.SpeechChunk) -> None:
         if chunk.turn_id == 0:  # spoken by Speak: no turn to account for
             if self.stages.playback is not None and not self.generation.is_stale(chunk.gen):
-                self._publish(chunk)
+                self._publish(chunk, outward=False)
                 self.stages.playback.submit(chunk)
             return
         turn = self._current(chunk)
@@ -429,7 +449,7 @@ class Pipeline:
                 self.stages.capture.submit(ev.MicGate(open=False))
         if chunk.final:
             turn.spoken = True
-        self._publish(chunk)
+        self._publish(chunk, outward=False)
         if self.stages.playback is not None:
             self.stages.playback.submit(chunk)
         elif chunk.final:
@@ -440,12 +460,13 @@ class Pipeline:
         if turn is None:
             return
         turn.mark("first_audio_played", started.played_at)
-        self._publish(started)
+        self._publish(started, outward=False)
 
     def _on_playback_done(self, done: ev.PlaybackDone) -> None:
         turn = self._current(done)
         if turn is None:
             return
+        self._publish(done, outward=False)
         self._end_turn(turn)
 
     def _on_error(self, err: ev.ErrorEvent) -> None:
@@ -498,6 +519,7 @@ class Pipeline:
         ev.Shutdown: _on_shutdown,
         ev.MicGate: _on_gate,
         ev.Speak: _on_speak,
+        ev.Notice: _on_notice,
         ev.Utterance: _on_utterance,
         ev.Transcript: _on_transcript,
         ev.Frame: _on_frame,

@@ -8,16 +8,23 @@
 - An exception in `setup` or `process` becomes an `ErrorEvent` on the outbox; the stage goes on
   serving the next item (a failed setup is retried on the next item).
 - `stop()` sets the stop event and puts the end sentinel, then joins.
+
+Two lanes: every queue here (the pipeline's bus and each stage's inbox) is a `Lanes`. Urgent
+events (`events.Urgent`: commands such as Stop or a new press, status, errors) go in an
+unbounded lane that is always served first and never drops; data events wait in a FIFO lane
+behind them, bounded in a stage inbox (a full inbox refuses data, counted and reported). So a
+Stop overtakes any number of queued tokens, and the end sentinel overtakes queued work.
 """
 from __future__ import annotations
 
 import logging
 import queue
 import threading
-from typing import Callable, Iterator
+from collections import deque
+from typing import Callable, Generic, Iterator, TypeVar
 
 from assistant.errors import describe_exception
-from assistant.events import Data, ErrorEvent, Event, InboxItem, StageName
+from assistant.events import Data, ErrorEvent, Event, InboxItem, StageName, Urgent
 
 log = logging.getLogger(__name__)
 
@@ -76,23 +83,58 @@ class CancelToken:
         return cls(Generation(), 0)
 
 
-class Outbox:
-    """Where stages put their output: a thread-safe, unbounded queue owned by the pipeline."""
+T = TypeVar("T")
 
-    def __init__(self) -> None:
-        self._q: queue.Queue[Event] = queue.Queue()
 
-    def put(self, event: Event) -> None:
-        self._q.put_nowait(event)
+class Lanes(Generic[T]):
+    """A queue with two FIFO lanes: urgent items (`Urgent` events and the `None` end sentinel)
+    are always taken before data. The urgent lane is unbounded; the data lane holds at most
+    `max_data` items (0: unbounded). Thread-safe; `put` never blocks."""
 
-    def get(self, timeout: float | None = None) -> Event:
-        return self._q.get(timeout=timeout)
+    def __init__(self, max_data: int = 0) -> None:
+        self.max_data = max_data
+        self._urgent: deque[T] = deque()
+        self._data: deque[T] = deque()
+        self._ready = threading.Condition()
 
-    def get_nowait(self) -> Event:
-        return self._q.get_nowait()
+    def put(self, item: T) -> bool:
+        """Queue `item`; False (nothing queued) only when it is data and the data lane is full."""
+        with self._ready:
+            if item is None or isinstance(item, Urgent):
+                self._urgent.append(item)
+            elif self.max_data and len(self._data) >= self.max_data:
+                return False
+            else:
+                self._data.append(item)
+            self._ready.notify()
+            return True
+
+    def get(self, timeout: float | None = None) -> T:
+        """The oldest urgent item, else the oldest data item; `queue.Empty` after `timeout` s."""
+        with self._ready:
+            if not self._ready.wait_for(lambda: self._urgent or self._data, timeout):
+                raise queue.Empty
+            return (self._urgent or self._data).popleft()
+
+    def get_nowait(self) -> T:
+        return self.get(timeout=0)
 
     def empty(self) -> bool:
-        return self._q.empty()
+        with self._ready:
+            return not self._urgent and not self._data
+
+    def any(self, predicate: Callable[[T], bool]) -> bool:
+        """True when a waiting item satisfies `predicate` (called under the lock: keep it short)."""
+        with self._ready:
+            return any(predicate(x) for x in self._urgent) or any(predicate(x) for x in self._data)
+
+    def __len__(self) -> int:
+        with self._ready:
+            return len(self._urgent) + len(self._data)
+
+
+class Outbox(Lanes[Event]):
+    """Where stages put their output: the pipeline's bus, unbounded, urgent events first."""
 
 
 class Stage:
@@ -110,7 +152,7 @@ class Stage:
     def __init__(self, outbox: Outbox, generation: Generation) -> None:
         self.outbox = outbox
         self.generation = generation
-        self.inbox: queue.Queue[InboxItem] = queue.Queue(maxsize=self.inbox_size)
+        self.inbox: Lanes[InboxItem] = Lanes(max_data=self.inbox_size)
         self.stop_event = threading.Event()
         self.ready = threading.Event()
         self.dropped = 0  # inbox items refused because the inbox was full
@@ -124,23 +166,19 @@ class Stage:
         self._thread.start()
 
     def submit(self, item: Event) -> bool:
-        """Queue an item for this stage. Never blocks; returns False (and counts) if full."""
-        try:
-            self.inbox.put_nowait(item)
+        """Queue an item for this stage. Never blocks. Urgent items are always taken; data is
+        refused (False, counted and reported) when `inbox_size` data items already wait."""
+        if self.inbox.put(item):
             return True
-        except queue.Full:
-            self.dropped += 1
-            self.emit_error(f"{self.name.value} is overloaded; an event was dropped. "
-                            "If this repeats, choose a smaller model.", recoverable=True)
-            return False
+        self.dropped += 1
+        self.emit_error(f"{self.name.value} is overloaded; an event was dropped. "
+                        "If this repeats, choose a smaller model.", recoverable=True)
+        return False
 
     def stop(self, timeout: float = 2.0) -> None:
         self.stop_event.set()
         self.interrupt()
-        try:
-            self.inbox.put_nowait(None)
-        except queue.Full:
-            pass  # the stop event alone ends the loop within one get() timeout
+        self.inbox.put(None)  # the sentinel rides the urgent lane: it overtakes queued work
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 

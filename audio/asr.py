@@ -20,6 +20,7 @@ from __future__ import annotations
 import abc
 import logging
 import os
+import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import ConfigError, ModelError
+from assistant.errors import ConfigError, ModelError, refused_pickle
 from assistant.ports import AsrOptions, AsrResult
 
 log = logging.getLogger(__name__)
@@ -224,36 +225,27 @@ def resolve_ct2(reference: str, config: Any = None) -> Path:
 # --------------------------------------------------------------------------- engines
 
 
-class _WhisperBase(abc.ABC):
-    """Shared by the engines on openai-whisper weights; subclasses supply `_decode`."""
+class _WhisperEngine(abc.ABC):
+    """What every Whisper engine shares: the weights (`weights`, else found by the model store
+    from `reference`), the device, the guard around the decode. Subclasses say how to find and
+    open their weights and how to decode; `load()` runs on the ASR stage's thread."""
 
     name = "whisper"
 
-    def __init__(self, checkpoint: Path | str | None = None, *, reference: str = "",
+    def __init__(self, weights: Path | str | None = None, *, reference: str = "",
                  config: Any = None, device: str = "auto",
                  guard: GuardOptions = GuardOptions()) -> None:
-        self.checkpoint = Path(checkpoint) if checkpoint else None
+        self.weights = Path(weights) if weights else None
         self.reference = reference
         self.config = config
         self.device = _device(device)
         self.guard = Guard(guard)
-        self.model = None
+        self.model: Any = None
         self.last_timings: dict[str, float] = {}
 
     def load(self) -> None:
-        if self.model is not None:
-            return
-        import whisper
-
-        path = self.checkpoint or resolve_checkpoint(self.reference, self.config)
-        try:
-            self.model = whisper.load_model(str(path), device=self.device)
-        except (RuntimeError, KeyError, EOFError, OSError) as exc:
-            raise ModelError(f"The Whisper model {path} could not be loaded ({exc})",
-                             "The file may be damaged: delete it and run `glimpse models "
-                             "download` again") from exc
-        if self.device == "cuda":
-            self.model = self.model.half()
+        if self.model is None:
+            self.model = self._open(self.weights or self._resolve())
 
     def transcribe(self, audio: np.ndarray, options: AsrOptions) -> AsrResult:
         if self.model is None:
@@ -265,8 +257,37 @@ class _WhisperBase(abc.ABC):
         return self.guard.after(self._decode(trimmed, options), options, speech_s)
 
     @abc.abstractmethod
+    def _resolve(self) -> Path:
+        """The weights for `reference`, from the model store (ModelError when missing)."""
+
+    @abc.abstractmethod
+    def _open(self, path: Path) -> Any:
+        """Load the weights at `path` on `device` (ModelError when they cannot be read)."""
+
+    @abc.abstractmethod
     def _decode(self, audio: np.ndarray, options: AsrOptions) -> AsrResult:
         """Decode speech the guard let through (16 kHz mono float32)."""
+
+
+class _WhisperBase(_WhisperEngine):
+    """Shared by the engines on openai-whisper weights (a `.pt` checkpoint)."""
+
+    def _resolve(self) -> Path:
+        return resolve_checkpoint(self.reference, self.config)
+
+    def _open(self, path: Path) -> Any:
+        import whisper
+
+        try:
+            model = whisper.load_model(str(path), device=self.device)
+        except (pickle.UnpicklingError, RuntimeError, KeyError, EOFError, OSError) as exc:
+            refused = refused_pickle(path, exc)  # code in the file (never run), or damaged
+            if refused is not None:
+                raise refused from None
+            raise ModelError(f"The Whisper model {path} could not be loaded ({exc})",
+                             "The file may be damaged: `glimpse models verify` names it, "
+                             "`glimpse models pull` downloads it again") from exc
+        return model.half() if self.device == "cuda" else model
 
 
 class OpenAIWhisperEngine(_WhisperBase):
@@ -357,44 +378,29 @@ class TrimmedWhisperEngine(_WhisperBase):
                          float(np.mean(logprobs)) if logprobs else 0.0)
 
 
-class FasterWhisperEngine:
-    """faster-whisper (CTranslate2): int8 on CPU, float16 on CUDA. Greedy, like the others."""
+class FasterWhisperEngine(_WhisperEngine):
+    """faster-whisper (CTranslate2): int8 on CPU, float16 on CUDA. Greedy, like the others.
+    `weights` is a CTranslate2 folder."""
 
     name = "faster-whisper"
 
-    def __init__(self, model_dir: Path | str | None = None, *, reference: str = "",
-                 config: Any = None, device: str = "auto",
-                 guard: GuardOptions = GuardOptions()) -> None:
-        self.model_dir = Path(model_dir) if model_dir else None
-        self.reference = reference
-        self.config = config
-        self.device = _device(device)
-        self.guard = Guard(guard)
-        self.model = None
+    def _resolve(self) -> Path:
+        return resolve_ct2(self.reference, self.config)
 
-    def load(self) -> None:
-        if self.model is not None:
-            return
+    def _open(self, path: Path) -> Any:
         from faster_whisper import WhisperModel
 
-        path = self.model_dir or resolve_ct2(self.reference, self.config)
         compute = "float16" if self.device == "cuda" else "int8"
         try:
-            self.model = WhisperModel(str(path), device=self.device, compute_type=compute,
-                                      cpu_threads=os.cpu_count() or 0)
+            return WhisperModel(str(path), device=self.device, compute_type=compute,
+                                cpu_threads=os.cpu_count() or 0)
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelError(f"The faster-whisper model {path} could not be loaded ({exc})",
                              "Download it again with `glimpse models pull`") from exc
 
-    def transcribe(self, audio: np.ndarray, options: AsrOptions) -> AsrResult:
-        if self.model is None:
-            self.load()
-        audio = np.asarray(audio, np.float32).reshape(-1)
-        trimmed, rejected, speech_s = self.guard.before(audio)
-        if rejected:
-            return AsrResult("", options.language, 1.0, 0.0, rejected)
+    def _decode(self, audio: np.ndarray, options: AsrOptions) -> AsrResult:
         segments, info = self.model.transcribe(
-            trimmed, language=options.language, beam_size=1,
+            audio, language=options.language, beam_size=1,
             temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
             initial_prompt=options.initial_prompt or None,
             hotwords=", ".join(options.hotwords) or None,
@@ -405,8 +411,7 @@ class FasterWhisperEngine:
         text = " ".join(s.text.strip() for s in segments).strip()
         no_speech = max((s.no_speech_prob for s in segments), default=1.0)
         avg = float(np.mean([s.avg_logprob for s in segments])) if segments else 0.0
-        result = AsrResult(text, info.language, no_speech, avg)
-        return self.guard.after(result, options, speech_s)
+        return AsrResult(text, info.language, no_speech, avg)
 
 
 # --------------------------------------------------------------------------- factory

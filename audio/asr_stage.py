@@ -37,8 +37,7 @@ class AsrStage(Stage):
         """True when a final utterance (the release) waits in the inbox. Only that stops a
         partial decode: on a slow machine, stopping for every newer snapshot would mean no
         partial transcript ever finishes while the key is held."""
-        with self.inbox.mutex:
-            return any(isinstance(x, ev.Utterance) and x.final for x in self.inbox.queue)
+        return self.inbox.any(lambda x: isinstance(x, ev.Utterance) and x.final)
 
     def process(self, item: ev.Event) -> Iterator[ev.Event]:
         if not isinstance(item, ev.Utterance):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from assistant import events as ev
+from assistant.errors import DeviceError
 from assistant.events import StageName
 from assistant.ports import Speaker
 from assistant.stage import Generation, Outbox, Stage
@@ -21,12 +22,13 @@ class PlaybackStage(Stage):
     name = StageName.PLAYBACK
 
     def __init__(self, outbox: Outbox, generation: Generation, speaker: Speaker,
-                 volume: float = 1.0, tail_s: float = 0.0) -> None:
+                 volume: float = 1.0, tail_s: float = 0.0, stall_s: float = 1.0) -> None:
         super().__init__(outbox, generation)
         self.speaker = speaker
         self.volume = volume
         self.tail_s = tail_s
         self._started: set[int] = set()
+        self.stall_s = stall_s
 
     def setup(self) -> None:
         self.speaker.open()
@@ -59,6 +61,7 @@ class PlaybackStage(Stage):
             while self.speaker.pending() > 0 and not token.cancelled:
                 if self.stop_event.wait(0.005):
                     return
+                self._check_stall()
             if self.tail_s > 0 and not token.cancelled:
                 deadline = ev.now() + self.tail_s
                 while not token.cancelled and ev.now() < deadline:
@@ -67,6 +70,19 @@ class PlaybackStage(Stage):
             if not token.cancelled:
                 self._started.discard(item.turn_id)
                 yield ev.PlaybackDone(turn_id=item.turn_id, gen=item.gen)
+
+    def _check_stall(self) -> None:
+        """A device that stopped taking audio ends the turn with an error instead of a wait
+        that never ends. The stream is closed, so the next answer opens the speaker anew (on
+        whatever output exists by then)."""
+        stalled = getattr(self.speaker, "stalled", None)
+        quiet = stalled() if stalled is not None else 0.0
+        if quiet >= self.stall_s:
+            self.speaker.close()
+            raise DeviceError(
+                f"The speaker stopped playing ({quiet:.1f} s without taking audio): the output "
+                "device went away", "The answer is kept as text. Check the speaker or headphones, "
+                "or choose another output in Settings; the next answer tries again.")
 
     def _on_start_for(self, item: ev.SpeechChunk):
         if item.turn_id in self._started:

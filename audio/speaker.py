@@ -135,6 +135,7 @@ class SoundDeviceSpeaker:
         self._cleared_at: float | None = None
         self.silenced_at: float | None = None  # DAC time of the first silent block after clear()
         self._callbacks: list[tuple[Callable[[float], None], float]] = []
+        self._last_callback = 0.0  # monotonic time of the audio thread's last call
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -157,6 +158,7 @@ class SoundDeviceSpeaker:
                               needs_action=True) from exc
         self._stream = stream
         self.output_latency = float(stream.latency)
+        self._last_callback = time.monotonic()
 
     def close(self) -> None:
         stream, self._stream = self._stream, None
@@ -231,6 +233,19 @@ class SoundDeviceSpeaker:
             in_device = max(0.0, self._last_sound_dac - time.monotonic())
         return queued + in_device
 
+    def stalled(self) -> float:
+        """Seconds the device has stopped asking for audio while speech is waiting (0.0 when
+        it plays). A device that went away (its sink unloaded, the server gone) leaves the
+        stream open but never calls back; the playback stage turns a long stall into an error.
+        """
+        if self._stream is None:
+            return 0.0
+        with self._lock:
+            waiting = self._queued_samples > 0
+        quiet = time.monotonic() - self._last_callback
+        # A healthy stream calls back every block; allow for the device buffer and scheduling.
+        return quiet if waiting and quiet > self.output_latency + 0.1 else 0.0
+
     def play_earcon(self, samples: np.ndarray, sample_rate: int) -> None:
         """Mix a short sound over whatever plays; `clear()` does not drop it."""
         if self._stream is None:
@@ -257,6 +272,7 @@ class SoundDeviceSpeaker:
         if status.output_underflow:
             self.underruns += 1
         mono_now = time.monotonic()
+        self._last_callback = mono_now
         try:
             dac = time_info.outputBufferDacTime - time_info.currentTime
         except AttributeError:

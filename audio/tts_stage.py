@@ -31,7 +31,6 @@ class TtsStage(Stage):
         self.engine = engine
         self.options = options
         self._chunkers: dict[int, SentenceChunker] = {}
-        self._languages: dict[int, str] = {}  # turn -> the question's language (picks the voice)
 
     def setup(self) -> None:
         self.emit(ev.Status(stage=self.name, state="loading", detail=self.engine.name))
@@ -48,24 +47,19 @@ class TtsStage(Stage):
     def interrupt(self) -> None:
         # Old turns' half sentences must not leak into the next turn.
         self._chunkers = {}
-        self._languages = {}
 
-    def _options_for(self, turn_id: int, language: str | None = None) -> TtsOptions:
-        language = language or self._languages.get(turn_id)
+    def _options_for(self, language: str | None) -> TtsOptions:
+        """The answer's language (carried by its tokens and the answer) picks the voice."""
         if language and language != self.options.language:
             return replace(self.options, language=language)
         return self.options
 
     def process(self, item: ev.Event) -> Iterator[ev.Event]:
-        if isinstance(item, ev.Question):
-            # Sent ahead of the answer so its streamed tokens get the voice for its language.
-            if item.language:
-                self._languages[item.turn_id] = item.language
-        elif isinstance(item, ev.AnswerToken):
+        if isinstance(item, ev.AnswerToken):
             chunker = self._chunkers.setdefault(item.turn_id, SentenceChunker())
             for piece in chunker.push(item.text):
                 yield from self._speak(piece, item, final=False,
-                                       options=self._options_for(item.turn_id))
+                                       options=self._options_for(item.language))
         elif isinstance(item, ev.Answer):
             chunker = self._chunkers.pop(item.turn_id, None)
             if chunker is None:  # an answer that came whole, without tokens
@@ -73,8 +67,7 @@ class TtsStage(Stage):
                 pieces = chunker.push(item.text) + chunker.flush()
             else:
                 pieces = chunker.flush()
-            options = self._options_for(item.turn_id, item.language)
-            self._languages.pop(item.turn_id, None)
+            options = self._options_for(item.language)
             for piece in pieces:
                 yield from self._speak(piece, item, final=False, options=options)
             yield ev.SpeechChunk(samples=np.zeros(0, np.float32), final=True,

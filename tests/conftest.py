@@ -1,4 +1,5 @@
 import os
+import tempfile
 import threading
 
 import numpy as np
@@ -6,6 +7,8 @@ import pytest
 
 # Tests never read the user's real config or models.
 os.environ.setdefault("GLIMPSE_CONFIG_DIR", "/nonexistent-glimpse-config")
+# ...and never write the user's history (each test also gets a data folder of its own below).
+os.environ.setdefault("GLIMPSE_DATA_DIR", tempfile.mkdtemp(prefix="glimpse-test-data-"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
@@ -13,6 +16,12 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: needs a CUDA GPU (skipped with a reason otherwise)")
     config.addinivalue_line("markers", "system: uses the real-device rig (audio server, Xvfb)")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
+
+
+@pytest.fixture(autouse=True)
+def own_data_dir(tmp_path_factory, monkeypatch):
+    """A fresh user data folder per test: one test's history never shows up in another."""
+    monkeypatch.setenv("GLIMPSE_DATA_DIR", str(tmp_path_factory.mktemp("data")))
 
 
 @pytest.fixture

@@ -182,8 +182,9 @@ class ScriptedAsr:
     name = "scripted-asr"
 
     def __init__(self, text: str = "what do you see", delay: float = 0.0,
-                 fail_times: int = 0) -> None:
+                 fail_times: int = 0, language: str = "en") -> None:
         self.text = text
+        self.language = language
         self.delay = delay
         self.fail_times = fail_times
         self.calls: list[tuple[int, bool]] = []
@@ -200,7 +201,7 @@ class ScriptedAsr:
             time.sleep(self.delay)  # stands in for compute time
         if float(np.max(np.abs(audio))) < 1e-4 if audio.size else True:
             return AsrResult(text="", rejected="silence")
-        return AsrResult(text=self.text, language="en")
+        return AsrResult(text=self.text, language=self.language)
 
 
 class ScriptedVlm:

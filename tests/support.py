@@ -10,11 +10,33 @@ from assistant.pipeline import Pipeline
 
 
 class EventLog:
-    """Drains a pipeline's output queue; `wait_for` blocks until a matching event or timeout."""
+    """Everything a pipeline publishes, in the conductor's order: what the shell gets on
+    `events` and the speech chunks and playback marks that only listeners see.
+    `wait_for` blocks until a matching event or the timeout."""
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
+        self._q: queue.Queue[ev.Event] = queue.Queue()
+        pipeline.add_listener(self._q.put)
+        # Published before the listener was added: still waiting on `events`. Those published
+        # since are on both; identity tells them apart (the log keeps them alive).
         self.events: list[ev.Event] = []
+        while True:
+            try:
+                self.events.append(pipeline.events.get_nowait())
+            except queue.Empty:
+                break
+        self._early = {id(e) for e in self.events}
+
+    def _next(self, timeout: float) -> ev.Event | None:
+        try:
+            event = self._q.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if id(event) in self._early:
+            return None
+        self.events.append(event)
+        return event
 
     def wait_for(self, predicate: Callable[[ev.Event], bool], timeout: float = 10.0) -> ev.Event:
         for seen in self.events:
@@ -26,12 +48,8 @@ class EventLog:
             if left <= 0:
                 kinds = [type(e).__name__ for e in self.events[-30:]]
                 raise AssertionError(f"timed out; last events: {kinds}")
-            try:
-                event = self.pipeline.events.get(timeout=left)
-            except queue.Empty:
-                continue
-            self.events.append(event)
-            if predicate(event):
+            event = self._next(left)
+            if event is not None and predicate(event):
                 return event
 
     def wait_type(self, kind: type, timeout: float = 10.0, **fields) -> ev.Event:
@@ -42,8 +60,5 @@ class EventLog:
         return [e for e in self.events if isinstance(e, kind)]
 
     def drain(self) -> None:
-        while True:
-            try:
-                self.events.append(self.pipeline.events.get_nowait())
-            except queue.Empty:
-                return
+        while not self._q.empty():
+            self._next(0)

@@ -91,11 +91,16 @@ QUESTIONS = (
     "What does this label say?",
     "Describe the scene for me, please.",
 )
-# espeak-ng's formant voice is harder; these come back with at most one wrong word.
+# espeak-ng's formant voice is far from the speech Whisper learned from, and tiny.en mishears
+# many sentences on it ("What color is the car" -> "the carbon", "Where are my keys" -> "our
+# monkeys"). These were measured to come back exactly with both engines (the trimmed decoder
+# and openai-whisper's transcribe()) at 150, 175 and 210 words per minute: spoken at 150, they
+# have that margin. Two that failed the measurement: "What does this label say?" (0.8 at 175
+# wpm) and "What time is it now?".
 ESPEAK_QUESTIONS = (
     "How many people are in the room?",
-    "What does this label say?",
-    "What color is the car in front of me?",
+    "Is the door open?",
+    "My phone is on the kitchen table.",
 )
 JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
             "ask what you can do for your country.")

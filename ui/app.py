@@ -37,7 +37,8 @@ class App:
     """Threads: GUI thread only."""
 
     def __init__(self, config: Config, *, pipeline_factory=None, config_path: Path | None = None,
-                 global_shortcut: bool = True, first_run: bool | None = None) -> None:
+                 global_shortcut: bool = True, first_run: bool | None = None,
+                 history_dir: Path | None = None) -> None:
         from PySide6.QtWidgets import QApplication
 
         from ui import theme
@@ -50,7 +51,10 @@ class App:
         self.qapp.setDesktopFileName("glimpse")
         self.config_path = config_path
         theme.apply(self.qapp, config.ui.theme, config.ui.font_scale)
-        self.bridge = Bridge(config, pipeline_factory)
+        from assistant.config import data_dir
+
+        # History lives in the user data dir (GLIMPSE_DATA_DIR overrides it); off = no file.
+        self.bridge = Bridge(config, pipeline_factory, history_dir=history_dir or data_dir())
         self.window = MainWindow(self.bridge)
         self.window.settings_requested.connect(self.open_settings)
         self.window.models_requested.connect(self.open_models)
@@ -67,6 +71,8 @@ class App:
     def start(self) -> None:
         """Show the window and start the pipeline (returns at once)."""
         self.window.show()
+        if self.bridge.config.history.show_on_start:
+            self.window.load_history(self.bridge.previous_turns())
         self.bridge.start()
         if self.show_first_run:
             # Detecting the GPU imports torch (seconds): done on the bridge's pool, and the

@@ -128,7 +128,7 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
     options = PipelineOptions(
         min_press_s=config.audio.min_press_ms / 1000,
         mode=mode or Mode.ASK,
-        speak=True,
+        speak=config.ui.speak_answers,
         hands_free=config.turns.mode == "hands_free",
         follow_up_s=config.turns.follow_up_s,
     )

@@ -16,6 +16,7 @@ import logging
 import queue
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
@@ -23,6 +24,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 from assistant import events as ev
 from assistant.config import Config
 from assistant.errors import GlimpseError, describe_exception
+from assistant.history import HistoryError, HistoryRecorder, HistoryStore, TurnRecord, open_store
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,8 @@ class Bridge(QObject):
     _built = Signal(int, object, str, bool)  # build id, pipeline or None, error, needs_action
 
     def __init__(self, config: Config, pipeline_factory: PipelineFactory | None = None, *,
-                 poll_ms: int = 15, batch: int = 200, parent: QObject | None = None) -> None:
+                 poll_ms: int = 15, batch: int = 200, parent: QObject | None = None,
+                 history_dir: Path | None = None) -> None:
         super().__init__(parent)
         self.config = config
         self.factory = pipeline_factory or default_factory
@@ -106,6 +109,16 @@ class Bridge(QObject):
         self._progress_timer.setInterval(int(PROGRESS_MIN_INTERVAL_S * 1000))
         self._progress_timer.timeout.connect(self._flush_progress)
         self.task_finished.connect(self._forget_task)
+        # History: every finished turn is saved as it ends (assistant.history). Its notices come
+        # from the writer thread through this queue, drained with the pipeline's events.
+        self.history_dir = history_dir
+        self.history: HistoryStore | None = None
+        self.recorder: HistoryRecorder | None = None
+        self._side_notices: queue.Queue[str] = queue.Queue()
+        # The highest turn number the user has seen: a rebuilt pipeline continues after it, so
+        # a turn never takes the place of an earlier one.
+        self._last_turn_id = 0
+        self._open_history(config)
 
     # -- lifecycle (GUI thread) -----------------------------------------------------------------
 
@@ -113,12 +126,18 @@ class Bridge(QObject):
         """Build and start the pipeline on a worker; returns at once. `state_changed` follows."""
         self._build_id += 1
         build_id, config = self._build_id, self.config
+        self._open_history(config)
+        recorder = self.recorder if config.history.enabled else None
+        first_turn = self._last_turn_id + 1
         self._set_state("starting", "Starting Glimpse: loading devices and models...")
 
         def body() -> None:
             try:
                 built = self.factory(config)
                 pipeline, problems = built if isinstance(built, tuple) else (built, [])
+                pipeline.continue_turns(first_turn)
+                if recorder is not None:
+                    pipeline.add_listener(recorder.on_event)
                 pipeline.start()
             except GlimpseError as exc:
                 self._built.emit(build_id, None, exc.message, exc.needs_action)
@@ -136,6 +155,8 @@ class Bridge(QObject):
         """Apply a new config: stop the running pipeline (on a worker) and build a new one."""
         self.config = config
         self.config_changed.emit(config)
+        while self.drain() >= self.batch:  # what already happened reaches the window first
+            pass
         self._retire(self.pipeline)
         self.pipeline = None
         self.start()
@@ -154,7 +175,53 @@ class Bridge(QObject):
         if pipeline is not None:
             pipeline.stop(timeout=1.0)
         self.pool.waitForDone(int(timeout * 1000))
+        if self.recorder is not None:
+            self.recorder.close()
+        if self.history is not None:
+            self.history.close()
         self._set_state("stopped", "")
+
+    # -- history (GUI thread) -------------------------------------------------------------------
+
+    def _open_history(self, config: Config) -> None:
+        if self.history is not None or self.history_dir is None or not config.history.enabled:
+            return
+        self.history = open_store(self.history_dir, True, config.history.keep_days,
+                                  self._side_notices.put)
+        if self.history.available:
+            self._last_turn_id = max(self._last_turn_id, self._saved_last_turn())
+        if self.history.available and not self.history.read_only:
+            self.recorder = HistoryRecorder(self.history, self._side_notices.put)
+
+    def _saved_last_turn(self) -> int:
+        try:
+            return self.history.last_turn_id() if self.history is not None else 0
+        except HistoryError as exc:
+            self._side_notices.put(f"History could not be read ({exc}).")
+            return 0
+
+    def previous_turns(self) -> list[TurnRecord]:
+        """The turns of the previous session (empty when history is off or unreadable)."""
+        if self.history is None or not self.history.available:
+            return []
+        try:
+            return self.history.previous_session(
+                exclude=self.recorder.session if self.recorder else "")
+        except HistoryError as exc:
+            self._side_notices.put(f"The previous session could not be shown ({exc}).")
+            return []
+
+    def clear_history(self) -> str:
+        """Delete every saved turn (files included). Returns "" or what went wrong."""
+        if self.history is None or not self.history.available:
+            return ""
+        if self.recorder is not None:
+            self.recorder.wait_idle()
+        try:
+            self.history.clear()
+        except HistoryError as exc:
+            return f"History could not be cleared: {exc}"
+        return ""
 
     def _retire(self, pipeline: Any) -> None:
         if pipeline is None:
@@ -211,6 +278,11 @@ class Bridge(QObject):
         Previews and levels are coalesced: only the newest of each per tick is shown, so a slow
         paint never builds a backlog.
         """
+        while True:
+            try:
+                self.notice.emit(self._side_notices.get_nowait(), False)
+            except queue.Empty:
+                break
         pipeline = self.pipeline
         if pipeline is None:
             return 0
@@ -259,6 +331,7 @@ class Bridge(QObject):
         elif isinstance(event, ev.Notice):
             self.notice.emit(event.message, bool(event.speak))
         elif isinstance(event, ev.TurnStarted):
+            self._last_turn_id = max(self._last_turn_id, event.turn_id)
             self.turn_started.emit(event.turn_id, event.mode.value)
         elif isinstance(event, ev.TurnEnded):
             self.turn_ended.emit(event.turn_id, event.transcript, event.answer,

@@ -77,6 +77,20 @@ class Conversation:
         self.turns.append(t)
         return t
 
+    def add_record(self, record: Any) -> Turn:
+        """Add a finished turn saved in history (an `assistant.history.TurnRecord`)."""
+        thumb = None
+        if record.thumbnail:
+            image = QImage.fromData(record.thumbnail)
+            thumb = None if image.isNull() else image
+        t = Turn(id=record.turn_id, mode=record.mode, started=record.started,
+                 question=record.question, answer=record.answer, source=record.engine,
+                 thumbnail=thumb, frame_age_s=record.frame_age_s, finished=True,
+                 cancelled=record.cancelled, timeline_ms=dict(record.timings_ms),
+                 notes=list(record.notes))
+        self.turns.append(t)
+        return t
+
     def current(self) -> Turn | None:
         return self.turns[-1] if self.turns and not self.turns[-1].finished else None
 
@@ -146,17 +160,27 @@ class ConversationView(QTextBrowser):
                                       "bottom. Use the arrow keys to read; Ctrl+Shift+C copies "
                                       "it all.")
         self._dirty = False
+        self._render_ms = 0.0  # how long the last render took
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.render_now)
         self.render_now()
 
     def refresh(self) -> None:
-        """Ask for a re-render soon (coalesced)."""
+        """Ask for a re-render soon (coalesced). A long conversation takes longer to render, so
+        the wait grows with the last render's cost: rendering never takes more than about a
+        fifth of the GUI thread, and key presses are still handled at once."""
         if not self._timer.isActive():
-            self._timer.start(self.RENDER_INTERVAL_MS)
+            self._timer.start(max(self.RENDER_INTERVAL_MS, int(4 * self._render_ms)))
 
     def render_now(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._render()
+        finally:
+            self._render_ms = (time.perf_counter() - started) * 1000
+
+    def _render(self) -> None:
         doc: QTextDocument = self.document()
         parts = []
         if not self.conversation.turns and not self.conversation.general:

@@ -7,11 +7,15 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from assistant import config as cfg
+from assistant.history import store_path
 from ui.a11y import announce, name
 from ui.presets import Hardware, Preset, detect, recommend  # noqa: F401 (re-exported)
 
 PRIVACY = ("Privacy: everything runs on this computer. Your voice and camera pictures never "
            "leave it unless you configure a remote backend in Settings (Privacy page).")
+HISTORY = ("History: each finished turn (question, answer, a small picture) is kept on this "
+           "computer in {path}. Conversation > Clear history deletes it; Settings can turn it "
+           "off (history.enabled), and then nothing is kept.")
 
 
 class FirstRunDialog(QDialog):
@@ -33,7 +37,7 @@ class FirstRunDialog(QDialog):
                      "go. Glimpse answers aloud. F1 shows every shortcut.",
                      f"Recommended for this computer ({self.preset.why}): "
                      f"{self.preset.name}. It sets {settings}.",
-                     PRIVACY):
+                     PRIVACY, HISTORY.format(path=store_path(cfg.data_dir()))):
             label = QLabel(text)
             label.setWordWrap(True)
             layout.addWidget(label)
@@ -51,12 +55,15 @@ class FirstRunDialog(QDialog):
         self.use.setFocus()
 
     def finish(self, use: bool) -> None:
+        # Only what the user chose is saved, never the one-run overrides (--set, --offline,
+        # GLIMPSE_...) that are part of the running config; this run keeps them.
+        changes = dict(self.preset.values) if use else {}
+        changes["ui.show_first_run"] = False
         new = self.config
         try:
-            if use:
-                new = self.preset.apply(new)
-            new = new.with_value("ui.show_first_run", False)
-            cfg.save(new, self.path)
+            for key, value in changes.items():
+                new = new.with_value(key, value)
+            cfg.save_changes(changes, self.path)
         except (cfg.ConfigError, OSError) as exc:
             announce(self.message, f"Could not save: {exc}. Check the config folder.", True)
             return

@@ -242,6 +242,9 @@ class MainWindow(QMainWindow):
         action(conv, "&Copy conversation", "Ctrl+Shift+C", self.copy_conversation,
                "Copy as text")
         action(conv, "&Export...", "Ctrl+E", self.export_conversation, "Markdown or JSON")
+        self.clear_history_action = action(
+            conv, "Clear &history...", "", self.clear_history,
+            "Delete every saved turn from this computer, pictures included")
         conv.addSeparator()
         action(conv, "&Quit", "Ctrl+Q", self.close, "Quit Glimpse")
         mode_menu = bar.addMenu("&Mode")
@@ -389,6 +392,37 @@ class MainWindow(QMainWindow):
         announce(self.live, f"Conversation saved to {out}.")
         return out
 
+    def load_history(self, records) -> None:
+        """Show turns saved by an earlier session (assistant.history.TurnRecord), oldest first."""
+        if not records:
+            return
+        for record in records:
+            self.conversation.add_record(record)
+        self.conversation.general.append(
+            f"{len(records)} turn(s) from your previous session, from history. Conversation > "
+            "Clear history deletes them.")
+        self.view.refresh()
+
+    def clear_history(self, confirm: bool = True) -> None:
+        """Delete the saved history (asks first unless `confirm` is False) and the turns shown."""
+        if confirm:
+            box = QMessageBox(QMessageBox.Question, "Clear history",
+                              "Delete every saved turn from this computer, pictures included? "
+                              "This cannot be undone.", QMessageBox.Yes | QMessageBox.Cancel,
+                              self)
+            box.setAccessibleName("Clear history")
+            box.finished.connect(lambda r: r == QMessageBox.Yes and self.clear_history(False))
+            box.open()
+            return
+        problem = self.bridge.clear_history()
+        if problem:
+            self._show_error("history", problem, needs_action=False)
+            return
+        self.conversation.turns = [t for t in self.conversation.turns if not t.finished]
+        self.conversation.general.clear()
+        self.view.refresh()
+        announce(self.live, "History cleared.")
+
     def _say_not_ready(self) -> None:
         why = self.bridge.last_error or "it is still starting"
         announce(self.live, f"Glimpse is not ready: {why} Fix it in Settings or Models, then "
@@ -515,9 +549,7 @@ class MainWindow(QMainWindow):
         else:
             self.conversation.general.append(message)
         self.view.refresh()
-        announce(self.live, message)
-        if speak:
-            self.bridge.speak(message)  # Glimpse's own voice, when the core offers it
+        announce(self.live, message)  # a spoken notice (`speak`) is said by the pipeline itself
 
     def _on_error(self, stage: str, message: str, needs_action: bool) -> None:
         current = self.conversation.current()

@@ -1,6 +1,7 @@
 """The privacy note Glimpse shows once, on its first run (command line and window alike).
 
-`first_run_notice(config_dir)` returns the note the first time and records that it was shown with
+`first_run_notice(config_dir)` returns the note (`privacy_note()`: it says where the history is
+kept) the first time and records that it was shown with
 a marker file in the config dir, so it returns None afterwards. Core code: no Qt here; the window
 calls the same function and shows the text in a dialog.
 """
@@ -20,7 +21,18 @@ Glimpse privacy note
   Only two things use the network: a remote answer server, if you set one (vlm.backend =
   "remote" in the settings), receives your question and the camera picture; and a model that
   is not on this computer yet is downloaded from its hub (never with --offline).
+  History: each finished turn (question, answer, timings, a small picture) is kept on this
+  computer in {history}. `glimpse history` shows it, `glimpse history clear` deletes it, and
+  history.enabled = false keeps nothing on disk.
   This note is shown once."""
+
+
+def privacy_note() -> str:
+    """The note, with where the history is kept on this computer."""
+    from assistant.config import data_dir
+    from assistant.history import store_path
+
+    return PRIVACY_NOTE.format(history=store_path(data_dir()))
 
 
 def marker_path(config_dir: Path) -> Path:
@@ -37,10 +49,11 @@ def first_run_notice(config_dir: Path) -> str | None:
     marker = marker_path(config_dir)
     if marker.exists():
         return None
+    note = privacy_note()
     try:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text("The first-run privacy note was shown.\n", encoding="utf-8")
     except OSError as exc:
         log.warning("could not record that the privacy note was shown (%s); "
                     "it will be shown again next time", exc)
-    return PRIVACY_NOTE
+    return note

@@ -61,7 +61,10 @@ PAGES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
                  ("ui.global_shortcut", "&Global push-to-talk key"))),
     ("Privacy", (("models.offline", "&Offline: never use the network"),
                  ("vlm.remote_url", "Remote &backend URL"),
-                 ("vlm.remote_model", "Remote &model name"))),
+                 ("vlm.remote_model", "Remote &model name"),
+                 ("history.enabled", "&Keep a history of turns on this computer"),
+                 ("history.keep_days", "&Days of history kept"),
+                 ("history.show_on_start", "Show the previous session at &start"))),
     ("Display", (("ui.theme", "&Theme"), ("ui.font_scale", "&Text size"),
                  ("ui.announce_ready", "Say \"&ready\" at start"))),
 )
@@ -303,8 +306,15 @@ class SettingsDialog(QDialog):
             announce(self.general_error, f"{len(bad)} setting(s) need fixing. "
                                          f"{bad[first]}", assertive=True)
             return False
+        # Only the fields the user changed are written: the running config also holds one-run
+        # overrides (--set, --offline, GLIMPSE_...), which must never become permanent.
+        changes = {key: new.get(key) for key in self.editors
+                   if new.get(key) != self.config.get(key)}
         try:
-            cfg.save(new, self.path)
+            cfg.save_changes(changes, self.path)
+        except ConfigError as exc:
+            announce(self.general_error, exc.message, assertive=True)
+            return False
         except OSError as exc:
             announce(self.general_error, f"Could not save the settings ({exc}). Check that "
                                          "the config folder is writable.", assertive=True)

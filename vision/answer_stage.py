@@ -65,8 +65,8 @@ class AnswerStage(Stage):
                 if token.cancelled:
                     return
                 parts.append(piece)
-                yield ev.AnswerToken(text=piece, index=index, turn_id=item.turn_id,
-                                     gen=item.gen)
+                yield ev.AnswerToken(text=piece, index=index, language=item.language,
+                                     turn_id=item.turn_id, gen=item.gen)
         finally:
             # A cancelled or interrupted turn stops the engine's generation at once (engines'
             # generators join their worker threads in their own `finally`).

@@ -168,17 +168,19 @@ class Describer:
 
     `verbosity` is brief | normal | detailed (scene mode's setting); `hints` turns the aiming
     coach on; `labels` turns the ImageNet classifier on (it needs torch and the weights package).
+    `reader` (a `vision.reading.Reader`) answers read mode when given.
     """
 
     name = "describer"
 
     def __init__(self, perception: Perception | None = None, *, verbosity: str = "normal",
-                 hints: bool = True, labels: bool = True) -> None:
+                 hints: bool = True, labels: bool = True, reader=None) -> None:
         if verbosity not in VERBOSITIES:
             raise ValueError(f"verbosity must be one of {VERBOSITIES}, not {verbosity!r}")
         self.perception = perception or Perception(labels=labels)
         self.verbosity = verbosity
         self.hints = hints
+        self.reader = reader
         self._last_key: tuple | None = None
         self._last: PerceptionResult | None = None
         self._previous: PerceptionResult | None = None
@@ -186,6 +188,8 @@ class Describer:
 
     def load(self) -> None:
         self.perception.load()
+        if self.reader is not None:  # at start-up, not on the first "read this" turn
+            self.reader.load()
 
     def analyze(self, image, key: tuple | None = None) -> PerceptionResult:
         """Perception of an image, cached for the same frame (`key`: its capture time and id).
@@ -213,12 +217,15 @@ class Describer:
         if request.frame is None:
             return ["I have no picture from the camera, so I can't describe anything."]
         frame = request.frame
-        result = self.analyze(frame.image, (frame.captured_at, frame.source, frame.image.shape))
         question = (request.question or "").strip()
         direct = intent(question) if request.mode != Mode.READ else None
         if direct is not None:  # "is my mug in view?", "what colour is this?", "light on?"
             return self.intents.answer(direct, frame.image, result)
         command = spoken_command(question)
+        if (request.mode == Mode.READ or command == "read") and self.reader is not None:
+            # The reader turns the page upright, mends word spaces and joins lines.
+            return self.reader.read(frame.image).sentences(self.hints)
+        result = self.analyze(frame.image, (frame.captured_at, frame.source, frame.image.shape))
         if request.mode == Mode.READ or command == "read":
             return read_sentences(result, self.hints)
         if command == "what_changed":
@@ -244,4 +251,7 @@ class Describer:
 
 def from_config(config) -> Describer:
     """The describer with the scene settings (verbosity, aiming hints) from the config."""
-    return Describer(verbosity=config.scene.verbosity, hints=config.scene.aiming_hints)
+    from vision.reading import Reader
+
+    return Describer(verbosity=config.scene.verbosity, hints=config.scene.aiming_hints,
+                     reader=Reader(config.ocr.engine))

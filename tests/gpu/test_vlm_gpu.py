@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch  # a core dependency: a broken install fails here, it is not skipped
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(),

@@ -52,13 +52,11 @@ def test_jfk_is_word_perfect(kind, jfk):
 @pytest.mark.parametrize("voice", ("piper", "espeak"))
 def test_generated_questions(kind, voice):
     speak = sw.piper_speech if voice == "piper" else sw.espeak_speech
-    # espeak-ng's formant voice is far from the recorded speech Whisper learned from; tiny.en
-    # may miss one short word per question on it (openai-whisper's transcribe() hears "What
-    # color is the color"), so it gets one error in 8-9 words. Piper must come back exact.
-    tolerance = 0.0 if voice == "piper" else 0.15
+    # Both voices' questions were measured to come back exactly, espeak-ng's with a margin in
+    # speed (see tests/support_whisper.py): any wrong word is a fault of the engine.
     for question in (sw.QUESTIONS if voice == "piper" else sw.ESPEAK_QUESTIONS):
         text = engine(kind).transcribe(speak(question), AsrOptions()).text
-        assert sw.word_error_rate(question, text) <= tolerance, (question, text)
+        assert sw.word_error_rate(question, text) == 0, (question, text)
 
 
 @pytest.mark.parametrize("kind", ALL)
@@ -132,7 +130,8 @@ def test_partial_decode_gives_way_to_newer_audio(jfk):
 
 @pytest.mark.gpu
 def test_fast_engine_on_cuda_matches_cpu(jfk):
-    torch = pytest.importorskip("torch")
+    import torch
+
     if not torch.cuda.is_available():
         pytest.skip("no CUDA GPU here")
     gpu = asr.TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cuda")

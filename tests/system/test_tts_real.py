@@ -79,6 +79,12 @@ def synth(engine, text: str, **options) -> tuple[np.ndarray, int]:
 
 
 SENTENCE = "The red cup is on the table next to a blue book."
+# Whisper tiny.en hears espeak-ng's robotic voice poorly: "cup" comes back as "card" at 1.0x and
+# three words slip at 1.4x. This sentence was measured (greedy, int8, 1 and 2 threads, with and
+# without silence around it) to come back word for word at 1.0x to 2.0x (175 to 350 wpm) and
+# to be lost at 2.4x: the tests below ask for it exactly, at rates with that margin.
+ESPEAK_SENTENCE = "My phone is on the kitchen table."
+ESPEAK_HEARD_RATE = 1.4  # 245 wpm; still exact at 2.0
 
 
 def test_piper_joe_voice_round_trips_through_whisper(piper, whisper):
@@ -92,8 +98,8 @@ def test_piper_joe_voice_round_trips_through_whisper(piper, whisper):
 def test_espeak_round_trips_through_whisper(whisper):
     engine = EspeakEngine("en-us")
     engine.load()
-    audio, rate = synth(engine, SENTENCE)
-    assert wer(SENTENCE, whisper(to16k(audio, rate))) <= MAX_WER
+    audio, rate = synth(engine, ESPEAK_SENTENCE)
+    assert wer(ESPEAK_SENTENCE, whisper(to16k(audio, rate))) == 0
 
 
 def test_piper_rate_is_native_and_changes_duration(piper):
@@ -103,16 +109,27 @@ def test_piper_rate_is_native_and_changes_duration(piper):
 
 
 @ESPEAK
-def test_espeak_rate_is_words_per_minute_up_to_screen_reader_speeds(whisper):
+@pytest.mark.parametrize("speed", [1.4, 2.0, 4.0])  # 4.0: 700 wpm, as practiced listeners use
+def test_espeak_rate_is_words_per_minute_up_to_screen_reader_speeds(speed):
+    """The rate divides the duration: measured within 7% of the asked rate up to 4x, for both
+    sentences (espeak-ng's pauses shrink with its words per minute)."""
     engine = EspeakEngine("en-us")
     engine.load()
-    normal, rate = synth(engine, SENTENCE, rate=1.0)
-    quick, _ = synth(engine, SENTENCE, rate=1.4)
-    very_fast, _ = synth(engine, SENTENCE, rate=4.0)  # 700 wpm, as practiced listeners use
-    assert quick.size < 0.8 * normal.size
-    assert very_fast.size < 0.3 * normal.size and np.abs(very_fast).max() > 0.1
-    # Whisper tiny still follows 1.4x (it gives up on much faster speech, people do not).
-    assert wer(SENTENCE, whisper(to16k(quick, rate))) <= 0.25
+    for text in (SENTENCE, ESPEAK_SENTENCE):
+        normal, _ = synth(engine, text, rate=1.0)
+        fast, _ = synth(engine, text, rate=speed)
+        assert normal.size / fast.size == pytest.approx(speed, rel=0.1), text
+        assert np.abs(fast).max() > 0.1  # still speech, not a click
+
+
+@ESPEAK
+def test_espeak_words_survive_a_fast_rate(whisper):
+    """At 1.4x the words still come through Whisper tiny.en exactly (it follows them up to 2x;
+    beyond, it gives up on espeak-ng before people do)."""
+    engine = EspeakEngine("en-us")
+    engine.load()
+    quick, rate = synth(engine, ESPEAK_SENTENCE, rate=ESPEAK_HEARD_RATE)
+    assert wer(ESPEAK_SENTENCE, whisper(to16k(quick, rate))) == 0
 
 
 def test_markup_and_emoji_are_not_read_out(piper, whisper):
@@ -133,8 +150,8 @@ def test_missing_piper_voice_falls_back_to_espeak_with_a_notice(whisper, tmp_pat
     router.load()
     assert router.name.startswith("espeak-ng")
     assert router.notice and "missing.onnx" in router.notice and "espeak-ng" in router.notice
-    audio, rate = synth(router, SENTENCE)
-    assert wer(SENTENCE, whisper(to16k(audio, rate))) <= MAX_WER
+    audio, rate = synth(router, ESPEAK_SENTENCE)
+    assert wer(ESPEAK_SENTENCE, whisper(to16k(audio, rate))) == 0
 
 
 @ESPEAK

@@ -13,16 +13,15 @@ import time
 
 import cv2
 import pytest
+import torch
+import transformers  # noqa: F401 - a core dependency: a broken install fails, not skips
 
-pytest.importorskip("transformers")
-import torch  # noqa: E402
-
-from assistant.errors import ModelError  # noqa: E402
-from assistant.events import Frame  # noqa: E402
-from assistant.ports import VlmRequest  # noqa: E402
-from assistant.stage import CancelToken, Generation  # noqa: E402
-from tests.support_vlm import tiny_qwen25vl, tiny_smolvlm  # noqa: E402
-from vision.vlm import TransformersVlm  # noqa: E402
+from assistant.errors import ModelError
+from assistant.events import Frame
+from assistant.ports import VlmRequest
+from assistant.stage import CancelToken, Generation
+from tests.support_vlm import tiny_qwen25vl, tiny_smolvlm
+from vision.vlm import TransformersVlm
 
 pytestmark = pytest.mark.system
 DATA = os.path.join(os.path.dirname(__file__), "..", "data")

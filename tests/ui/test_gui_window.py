@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-pytest.importorskip("PySide6")
-pytest.importorskip("pytestqt")
+# Required dependencies: a broken install fails here instead of turning into skips.
+import PySide6  # noqa: F401
+import pytestqt  # noqa: F401
 
 import shiboken6  # noqa: E402
 from PySide6.QtCore import QEvent, Qt  # noqa: E402

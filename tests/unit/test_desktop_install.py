@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ui import desktop
-from ui.privacy import PRIVACY_NOTE, first_run_notice, marker_path
+from ui.privacy import first_run_notice, marker_path, privacy_note
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,6 +63,6 @@ def test_cli_install_desktop_uses_xdg_data_home_and_prints_privacy_note(tmp_path
 
 
 def test_privacy_note_is_returned_once(tmp_path):
-    assert first_run_notice(tmp_path / "cfg") == PRIVACY_NOTE
+    assert first_run_notice(tmp_path / "cfg") == privacy_note()
     assert marker_path(tmp_path / "cfg").is_file()
     assert first_run_notice(tmp_path / "cfg") is None

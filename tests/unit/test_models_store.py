@@ -323,7 +323,8 @@ def test_import_refuses_a_pickle_with_code(tmp_path):
     store = store_for(tmp_path, offline=True)
     with pytest.raises(ModelError) as err:
         store.import_dir(src)
-    assert "does not load as a plain weights file" in str(err.value)
+    assert "holds code or objects that are not weights" in str(err.value)
+    assert "weights_only" not in str(err.value)
     assert not (tmp_path / "store" / "whisper").exists()
 
 

@@ -326,3 +326,82 @@ def test_an_engine_without_the_frame_hook_answers_without_errors(engine, no_thre
         assert getattr(vlm, "prepared", []) == []
     finally:
         pipeline.stop()
+
+
+def test_stop_overtakes_a_thousand_queued_tokens(no_thread_leak):
+    """The conductor is held while a thousand tokens of the running turn and then a Stop wait
+    on the bus: the Stop is handled first, so none of the tokens is shown or spoken."""
+    pipeline, log, parts = make(vlm=ScriptedVlm(tokens=["I see "]))
+    held, release = threading.Event(), threading.Event()
+
+    def hold(event):
+        if isinstance(event, ev.TurnStarted) and not held.is_set():
+            held.set()
+            release.wait(10)
+
+    pipeline.add_listener(hold)
+    try:
+        pipeline.submit(ev.Ask(text="what is this"))
+        assert held.wait(5)
+        gen = pipeline.generation.value
+        for i in range(1000):
+            pipeline.bus.put(ev.AnswerToken(text=f"queued{i} ", index=i, turn_id=1, gen=gen))
+        pipeline.submit(ev.Stop())
+        release.set()
+        ended = log.wait_type(ev.TurnEnded, timeout=10)
+        assert ended.cancelled and "queued" not in ended.answer
+        log.wait_for(lambda e: isinstance(e, ev.Status) and e.state == "idle")
+        assert not [t for t in log.of(ev.AnswerToken) if t.text.startswith("queued")]
+        assert not any("queued" in text for text in parts["tts"].texts)
+    finally:
+        release.set()
+        pipeline.stop()
+
+
+def test_speech_chunks_reach_listeners_but_not_the_shells_queue(no_thread_leak):
+    pipeline, log, _ = make()
+    shown: list[ev.Event] = []
+    try:
+        pipeline.submit(ev.Ask(text="what is this"))
+        log.wait_type(ev.TurnEnded, timeout=10)
+        while not pipeline.events.empty():
+            shown.append(pipeline.events.get_nowait())
+    finally:
+        pipeline.stop()
+    assert log.of(ev.SpeechChunk) and log.of(ev.PlaybackStarted)
+    assert {ev.Answer, ev.AnswerToken, ev.TurnEnded} <= {type(e) for e in shown}
+    assert not [e for e in shown if isinstance(e, (ev.SpeechChunk, ev.PlaybackStarted))]
+
+
+def test_the_pipeline_speaks_its_own_notices(no_thread_leak):
+    """"I didn't catch a question" is said by the core itself, with no window to ask for it."""
+    pipeline, log, parts = make(asr=ScriptedAsr(text=""))
+    try:
+        pipeline.submit(ev.AskAudio(samples=speech(0.5)))
+        notice = log.wait_type(ev.Notice, timeout=10)
+        assert notice.speak and "didn't catch" in notice.message
+        log.wait_for(lambda e: isinstance(e, ev.SpeechChunk) and e.turn_id == 0 and e.final)
+        assert parts["tts"].texts and "catch" in " ".join(parts["tts"].texts)
+        assert parts["speaker"].started.wait(5)
+    finally:
+        pipeline.stop()
+
+
+def test_answers_and_notices_are_not_spoken_when_speak_answers_is_off(no_thread_leak):
+    config = Config().with_value("ui.speak_answers", False)
+    pipeline, log, parts = make(config=config)
+    try:
+        pipeline.submit(ev.Ask(text="what is this"))
+        ended = log.wait_type(ev.TurnEnded, timeout=10)
+        assert not ended.cancelled and ended.answer.startswith("I see a cat")
+        pipeline.submit(ev.Ask(text=""))  # a notice that would be spoken
+        log.wait_for(lambda e: isinstance(e, ev.TurnEnded) and e.turn_id != ended.turn_id)
+        assert log.of(ev.Notice)
+        pipeline.submit(ev.Speak(text="Ready."))
+        pipeline.submit(ev.Stop())
+        log.wait_for(lambda e: isinstance(e, ev.Status) and e.state == "idle"
+                     and e.turn_id == 0)
+    finally:
+        pipeline.stop()
+    assert parts["tts"].texts == [] and parts["speaker"].played == []
+    assert not log.of(ev.SpeechChunk)

@@ -23,7 +23,7 @@ from audio.tts import (
     speech_pieces,
 )
 from audio.tts_stage import TtsStage
-from tests.fakes import FakeCamera, RecordingSpeaker, ScriptedTts, ScriptedVlm
+from tests.fakes import FakeCamera, RecordingSpeaker, ScriptedAsr, ScriptedTts, ScriptedVlm
 from tests.support import EventLog
 from ui.bootstrap import Parts, bootstrap
 
@@ -284,20 +284,42 @@ def test_bootstrap_wires_earcons_to_the_pipeline():
     assert len(speaker.earcons) >= 2
 
 
-def test_question_language_picks_the_voice_for_streamed_tokens():
-    seen = []
+class LangTts(ScriptedTts):
+    def __init__(self):
+        super().__init__()
+        self.seen: list[tuple[str, str | None]] = []
 
-    class LangTts(ScriptedTts):
-        def synthesize(self, text, options):
-            seen.append((text, options.language))
-            yield from super().synthesize(text, options)
+    def synthesize(self, text, options):
+        self.seen.append((text, options.language))
+        yield from super().synthesize(text, options)
 
-    items = [ev.Question(text="Was siehst du?", language="de", turn_id=1),
-             ev.AnswerToken(text="Ich sehe, ", turn_id=1), ev.AnswerToken(text="eine Katze. ",
-                                                                         turn_id=1),
-             ev.Answer(text="Ich sehe, eine Katze.", turn_id=1)]
-    run_stage(LangTts(), items)
-    assert seen and all(lang == "de" for _, lang in seen)
+
+def test_the_answers_language_picks_the_voice_for_streamed_tokens():
+    engine = LangTts()
+    items = [ev.AnswerToken(text="Ich sehe, ", language="de", turn_id=1),
+             ev.AnswerToken(text="eine Katze. ", language="de", turn_id=1),
+             ev.Answer(text="Ich sehe, eine Katze.", language="de", turn_id=1)]
+    run_stage(engine, items)
+    assert engine.seen and all(lang == "de" for _, lang in engine.seen)
+
+
+def test_a_spoken_german_question_is_answered_in_the_german_voice():
+    """The language goes from the transcript through the answer events to the voice: the
+    speech stage is sent nothing but tokens and the answer."""
+    engine = LangTts()
+    pipeline = bootstrap(Config(), parts=Parts(audio_in=False, camera=False),
+                         asr=ScriptedAsr(text="was siehst du", language="de"),
+                         vlm=ScriptedVlm(), tts=engine, speaker=RecordingSpeaker())
+    pipeline.start()
+    try:
+        log = EventLog(pipeline)
+        pipeline.submit(ev.AskAudio(samples=np.full(16000, 0.1, np.float32)))
+        log.wait_type(ev.TurnEnded, timeout=10)
+    finally:
+        pipeline.stop()
+    tokens = log.of(ev.AnswerToken)
+    assert tokens and all(t.language == "de" for t in tokens)
+    assert engine.seen and all(lang == "de" for _, lang in engine.seen)
 
 
 def test_the_configured_voice_is_a_default_not_an_explicit_choice():

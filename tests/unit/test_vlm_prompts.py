@@ -183,7 +183,6 @@ def test_grounding_can_be_turned_off():
 
 
 def test_auto_without_a_model_uses_the_describer_and_says_how_to_get_one(tmp_path):
-    pytest.importorskip("vision.describer")
     cfg = Config().with_value("vlm.model", str(tmp_path / "missing"))
     eng = engines.from_config(cfg)
     assert eng.name == "describer"
@@ -214,3 +213,13 @@ def test_out_of_memory_while_answering_says_what_to_lower():
     assert "max_image_pixels" in str(err) and "smaller" in str(err)
     other = ValueError("shape mismatch")
     assert vlm._generation_error(other, "m") is other
+
+
+@pytest.mark.parametrize("mode,name", [(Mode.ASK, "ask"), (Mode.READ, "read"),
+                                       (Mode.DESCRIBE, "describe_normal")])
+def test_instructions_are_the_shipped_prompt_files(mode, name, monkeypatch, tmp_path):
+    from vision import prompts
+
+    monkeypatch.setenv("GLIMPSE_CONFIG_DIR", str(tmp_path))  # no user overrides
+    shipped = (prompts.SHIPPED / f"{name}.txt").read_text(encoding="utf-8").strip()
+    assert vlm.instructions(mode) == shipped

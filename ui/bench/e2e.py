@@ -165,6 +165,38 @@ def _run_turns(pipeline, audio, questions, turns: int, before_turn=None) -> list
     return results
 
 
+def measure_turns(pipeline, audio, questions, turns: int, *, warm_up: int = 0,
+                  idle_s: float | None = None, before_turn=None
+                  ) -> tuple[list[dict[str, Any]], float | None]:
+    """Start `pipeline`, run `warm_up` unmeasured turns, then `turns` measured ones through the
+    virtual microphone while the speaker's monitor is probed, then (with `idle_s`) the idle CPU
+    load; the pipeline is stopped in all cases. Returns (turns with their per-stage times,
+    idle CPU percent or None). The one turn-measuring loop of `bench e2e` and `bench e2e --gpu`.
+    """
+    from ui.bench.rig import SpeakerProbe
+
+    pipeline.start()
+    idle_cpu = None
+    try:
+        if not pipeline.wait_ready(300):
+            raise GlimpseError("The pipeline did not finish loading in 5 minutes",
+                               "Check `glimpse doctor`.")
+        if warm_up:
+            _run_turns(pipeline, audio, questions, warm_up, before_turn=before_turn)
+        with SpeakerProbe(audio) as probe:
+            results = _run_turns(pipeline, audio, questions, turns, before_turn=before_turn)
+        if idle_s is not None:
+            idle_cpu = _idle_cpu(pipeline, idle_s)
+    finally:
+        pipeline.stop(timeout=5)
+    for turn in results:
+        m = turn["metrics"]
+        audible = probe.first_sound_after(m.first_audio_queued) \
+            if m.first_audio_queued is not None else None
+        turn["stages"] = _stage_times(turn, audible)
+    return results, idle_cpu
+
+
 def _stage_times(turn: dict[str, Any], audible: float | None) -> dict[str, float | None]:
     m: ev.Metrics = turn["metrics"]
 
@@ -301,7 +333,6 @@ def main(args: argparse.Namespace) -> int:
     opts = _parse(list(args.rest or []))
     turns = 3 if args.quick else max(opts.turns, 1)
     audio = start_audio()
-    from ui.bench.rig import SpeakerProbe
     from ui.bootstrap import bootstrap
 
     warnings = _Warnings()
@@ -312,22 +343,8 @@ def main(args: argparse.Namespace) -> int:
             config, opts.preset = _with_preset(load_config(args), opts.preset)
             config = _bench_config(config, opts.camera or _make_video(folder / "camera.mp4"))
             questions = _make_questions(config, folder)
-            pipeline = bootstrap(config)
-            pipeline.start()
-            if not pipeline.wait_ready(300):
-                raise GlimpseError("The pipeline did not finish loading in 5 minutes",
-                                   "Check `glimpse doctor`.")
-            try:
-                with SpeakerProbe(audio) as probe:
-                    results = _run_turns(pipeline, audio, questions, turns)
-                idle_cpu = _idle_cpu(pipeline, opts.idle_seconds)
-            finally:
-                pipeline.stop(timeout=5)
-            for turn in results:
-                m = turn["metrics"]
-                audible = probe.first_sound_after(m.first_audio_queued) \
-                    if m.first_audio_queued is not None else None
-                turn["stages"] = _stage_times(turn, audible)
+            results, idle_cpu = measure_turns(bootstrap(config), audio, questions, turns,
+                                              idle_s=opts.idle_seconds)
             peers = _peer_asr(config, questions)
             peers.update(_peer_tts(config, [t["answer"] for t in results[:5] if t["answer"]]))
     finally:

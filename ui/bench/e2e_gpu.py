@@ -33,14 +33,12 @@ from ui.bench.e2e import (
     QUESTIONS,
     STAGES,
     _bench_config,
-    _idle_cpu,
     _make_questions,
     _make_video,
     _parse,
     _peer_tts,
     _picture,
-    _run_turns,
-    _stage_times,
+    measure_turns,
     start_audio,
 )
 from ui.bench.gpu_models import (
@@ -150,7 +148,6 @@ def _run_preset(key: str, device: str, dtype, config, audio, questions, tts, tur
 
     from assistant.events import Frame
     from assistant.ports import VlmRequest
-    from ui.bench.rig import SpeakerProbe
     from ui.bench.vlm_models import random_vlm
     from ui.bootstrap import bootstrap
     from vision.vlm import TransformersVlm, load_processor
@@ -171,29 +168,13 @@ def _run_preset(key: str, device: str, dtype, config, audio, questions, tts, tur
                                         verbosity=config.scene.verbosity)
     vlm = FixedLengthVlm(engine, vlm_size, tokens=opts.answer_tokens)
     build_s = time.perf_counter() - t0
-    pipeline = bootstrap(config, asr=asr, vlm=vlm, tts=tts)
-    pipeline.start()
-    idle_cpu = None
-    try:
-        if not pipeline.wait_ready(300):
-            raise GlimpseError("The pipeline did not finish loading in 5 minutes",
-                               "Check `glimpse doctor`.")
 
-        def expect(text: str) -> None:
-            asr.expect = text
+    def expect(text: str) -> None:
+        asr.expect = text
 
-        _run_turns(pipeline, audio, questions, 1, before_turn=expect)  # warm-up (kernels)
-        with SpeakerProbe(audio) as probe:
-            results = _run_turns(pipeline, audio, questions, turns, before_turn=expect)
-        if idle:
-            idle_cpu = _idle_cpu(pipeline, opts.idle_seconds)
-    finally:
-        pipeline.stop(timeout=5)
-    for turn in results:
-        m = turn["metrics"]
-        audible = probe.first_sound_after(m.first_audio_queued) \
-            if m.first_audio_queued is not None else None
-        turn["stages"] = _stage_times(turn, audible)
+    results, idle_cpu = measure_turns(  # one warm-up turn: CUDA kernels, caches
+        bootstrap(config, asr=asr, vlm=vlm, tts=tts), audio, questions, turns, warm_up=1,
+        idle_s=opts.idle_seconds if idle else None, before_turn=expect)
     memory: dict[str, Any] = {"rss_peak_mb": _rss_peak_mb(), **weights_gb(key)}
     if cuda:
         free, total = torch.cuda.mem_get_info()

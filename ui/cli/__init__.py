@@ -16,7 +16,7 @@ from assistant.errors import GlimpseError, describe_exception
 
 # Each module has register(subparsers) and sets `func(args) -> int` on its parser.
 COMMANDS = ("gui", "ask", "describe", "find", "search", "transcribe", "say", "devices", "models",
-            "doctor", "bench", "config_cmd", "desktop")
+            "doctor", "bench", "config_cmd", "desktop", "history")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
         from audio.file_speaker import WavFileSpeaker
 
         speaker = WavFileSpeaker(args.say)
+        # --say asks for the spoken answer, whatever ui.speak_answers says for the window.
+        config = config.with_value("ui.speak_answers", True)
     samples = None
     if args.audio:
         from audio.audio_io import load_audio

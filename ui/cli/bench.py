@@ -1,6 +1,7 @@
-"""`glimpse bench asr | vlm | tts | e2e | find [--json OUT]`: benchmarks with the peer baseline
-in the same run. Each prints a readable Markdown table and writes JSON whose top-level `summary`
-object holds the named figures. The work is in `ui.bench.<name>`."""
+"""`glimpse bench NAME [--json OUT]`: benchmarks with the peer baseline in the same run
+(asr, vlm, tts, e2e, read, find; soak: a long session, see `ui.bench.soak`). Each prints a
+readable Markdown table and writes JSON whose top-level `summary` object holds the named figures.
+The work is in `ui.bench.<name>`."""
 from __future__ import annotations
 
 import argparse
@@ -9,12 +10,12 @@ import importlib.util
 
 from assistant.errors import GlimpseError
 
-BENCHES = ("asr", "vlm", "tts", "e2e", "find")
+BENCHES = ("asr", "vlm", "tts", "e2e", "read", "find", "soak")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks against peers in the same run: asr, vlm, tts, "
-                                     "e2e, find")
+                                     "e2e, read, find; soak: a long session")
     p.add_argument("name", choices=BENCHES)
     p.add_argument("--json", metavar="OUT", help="write the results as JSON here")
     p.add_argument("--gpu", action="store_true", help="GPU mode: random weights in real "
@@ -31,7 +32,15 @@ BENCH_MODULES = {"matplotlib": "charts", "skimage": "the real photos", "jiwer": 
 
 def missing_bench_extra() -> list[str]:
     """The modules of the `bench` extra that are not installed (import names)."""
-    return [name for name in BENCH_MODULES if importlib.util.find_spec(name) is None]
+    missing = []
+    for name in BENCH_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ValueError:  # a None entry in sys.modules: the import is blocked
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
 
 
 def run(args: argparse.Namespace) -> int:

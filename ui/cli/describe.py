@@ -2,6 +2,7 @@
 
     glimpse describe --image sign.jpg                 # the scene, text read out exactly
     glimpse describe --image page.jpg --mode read     # only the text, verbatim, in reading order
+    glimpse describe --mode read --image a.jpg b.png  # several pictures in one call
     glimpse describe --camera 0 --mode brief --say out.wav
     glimpse describe --camera udp://127.0.0.1:23000 --json
 
@@ -32,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("describe", help="describe a picture or what a camera sees",
                        description="Describe a picture or a camera's view once, and exit.")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--image", metavar="FILE", help="a picture file (JPEG, PNG, ...)")
+    src.add_argument("--image", metavar="FILE", nargs="+",
+                     help="one or more picture files (JPEG, PNG, ...)")
     src.add_argument("--camera", metavar="SOURCE", help="camera index (0), video file, stream "
                                                         "URL or folder of pictures")
     p.add_argument("--mode", choices=tuple(MODES), default="scene",
@@ -48,12 +50,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def grab_frame(args: argparse.Namespace, config) -> Frame:
+def grab_frame(args: argparse.Namespace, config, image: str | None = None) -> Frame:
     """The picture to describe: the image file, or the first frame of the camera source."""
     from vision.camera import ImageCamera, OpenCVCamera, source_kind
 
-    if args.image:
-        camera = ImageCamera(args.image, config.camera.width, config.camera.height)
+    if image is None and args.image:
+        image = args.image[0]
+    if image:
+        camera = ImageCamera(image, config.camera.width, config.camera.height)
         camera.open()
         frame = camera.latest()
         assert frame is not None  # open() raised otherwise
@@ -124,6 +128,50 @@ def synthesize(text: str, path: str, config) -> float:
     return len(samples) / rate
 
 
+def read_pictures(args: argparse.Namespace, config) -> int:
+    """Read mode without a VLM: only the reader is loaded (no face, people or object models).
+
+    The camera's frame size cap is not applied to files: small print in a big photo is read at
+    up to the reader's own limit."""
+    from vision.camera import read_image, source_kind
+    from vision.reading import Reader
+
+    t0 = time.perf_counter()
+    reader = Reader(config.ocr.engine)
+    reader.load()
+    if reader.note:
+        info(reader.note)
+    sources = args.image or [args.camera]
+    documents = []
+    for index, source in enumerate(sources):
+        if args.image or source_kind(source) == "image":
+            frame_image = read_image(source)
+        else:
+            frame_image = grab_frame(args, config).image
+        t1 = time.perf_counter()
+        result = reader.read(frame_image)
+        pieces = result.sentences(config.scene.aiming_hints)
+        text = "\n".join(pieces)
+        if not args.json:
+            if len(sources) > 1:
+                sys.stdout.write(f"{'' if index == 0 else chr(10)}[{source}]\n")
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+        documents.append({"text": text, "mode": "read", "engine": "reader:" + result.engine,
+                          "source": str(source), "size": [int(frame_image.shape[1]),
+                                                          int(frame_image.shape[0])],
+                          "seconds": round(time.perf_counter() - t1, 3),
+                          "reading": result.as_dict()})
+    if args.say:
+        spoken = synthesize("\n".join(d["text"] for d in documents), args.say, config)
+        info(f"spoke {spoken:.1f} s of audio into {args.say}")
+    if args.json:
+        for doc in documents:
+            doc["total_seconds"] = round(time.perf_counter() - t0, 3)
+        print_json(documents[0] if len(documents) == 1 else documents)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from assistant.ports import VlmRequest
     from assistant.stage import CancelToken
@@ -133,8 +181,34 @@ def run(args: argparse.Namespace) -> int:
     verbosity = verbosity or config.scene.verbosity
     if args.question:
         mode = Mode.ASK
+    if mode == Mode.READ and _no_vlm(args, config):
+        return read_pictures(args, config)
+    if args.image and len(args.image) > 1:
+        status = 0
+        for image in args.image:
+            sys.stdout.write(f"[{image}]\n")
+            status |= run_one(args, config, mode, verbosity, image)
+        return status
+    return run_one(args, config, mode, verbosity, args.image[0] if args.image else None)
+
+
+def _no_vlm(args: argparse.Namespace, config) -> bool:
+    """True when the describer would answer: read mode then needs only the reader."""
+    if args.engine == "describer" or config.vlm.backend == "describer":
+        return True
+    try:
+        from vision import engines
+    except ImportError:
+        return True
+    return engines.choose(config)[0] == "describer"
+
+
+def run_one(args: argparse.Namespace, config, mode, verbosity: str, image: str | None) -> int:
+    from assistant.ports import VlmRequest
+    from assistant.stage import CancelToken
+
     t0 = time.perf_counter()
-    frame = grab_frame(args, config)
+    frame = grab_frame(args, config, image)
     engine = make_engine(args, config, verbosity)
     engine.load()
     grounding = ""

@@ -43,7 +43,7 @@ def _report(files: list[Path], as_json: bool, key: str) -> None:
 def run_install(args: argparse.Namespace) -> int:
     from assistant.config import config_dir
     from ui import desktop
-    from ui.privacy import PRIVACY_NOTE, first_run_notice
+    from ui.privacy import first_run_notice, privacy_note
 
     if not sys.platform.startswith("linux"):
         info("install-desktop writes freedesktop menu entries; on this system it has no effect "
@@ -53,7 +53,7 @@ def run_install(args: argparse.Namespace) -> int:
     _report(files, args.json, "installed")
     info(f"added Glimpse to the application menu; it starts: {' '.join(command)}")
     first_run_notice(config_dir())  # the note is printed below; record it as shown
-    print(PRIVACY_NOTE, file=sys.stderr)
+    print(privacy_note(), file=sys.stderr)
     return 0
 
 

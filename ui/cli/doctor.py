@@ -232,6 +232,17 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+def _tesseract(_config) -> Result:
+    from vision.ocr import tesseract_status
+
+    ok, detail = tesseract_status()
+    if ok:
+        return Result("OK", "tesseract", f"{detail}: documents in read mode")
+    return Result("WARN", "tesseract", detail.split(";")[0],
+                  "sudo apt install tesseract-ocr tesseract-ocr-eng && pip install pytesseract "
+                  "(read mode then uses it for printed pages; RapidOCR reads without it)")
+
+
 def checks(args: argparse.Namespace) -> list[Result]:
     results = [_python(None), _core_libraries(None)]
     warnings = _Collect()
@@ -258,7 +269,7 @@ def checks(args: argparse.Namespace) -> list[Result]:
     for check in (_portaudio, _audio_server, _qt,
                   _tool("espeak-ng", "espeak-ng", "the fallback voice and many languages"),
                   _tool("ffmpeg", "ffmpeg", "audio and video files, stream cameras"),
-                  _cuda, _disk):
+                  _tesseract, _cuda, _disk):
         try:
             results.append(check(config))
         except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others

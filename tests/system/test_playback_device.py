@@ -1,6 +1,10 @@
-"""Real playback: SoundDeviceSpeaker through PortAudio into the virtual PulseAudio speaker, recorded
-from its monitor. Checks what the user hears: the same audio, no gaps between chunks, the words
-come back through Whisper, barge-in silence, and the turn ending only after the sound is out.
+"""The playback device: SoundDeviceSpeaker through PortAudio into the virtual PulseAudio speaker,
+recorded from its monitor. Checks what the user hears: the same audio, no gaps between chunks, the
+words come back through Whisper, barge-in silence, and the turn ending only after the sound is out.
+
+What is real here is everything after the answer: the chunker, Piper or espeak-ng, the playback
+stage, the speaker adapter and the audio server. The answers themselves come from a scripted VLM
+(`tests.fakes.ScriptedVlm`), so their words are known; test_e2e_turn runs real engines end to end.
 
 Alignment between the recording and the monotonic clock: the speaker reports (on_start) when
 the first sample reached the DAC; the recording's first sound is that moment.
@@ -125,7 +129,8 @@ def test_device_is_chosen_by_name_or_index(sd):
         spk.close()
 
 
-def test_streamed_answer_plays_without_gaps_and_transcribes_back(virtual_audio, sd, whisper):
+def test_scripted_answer_streams_through_piper_to_the_speaker_without_gaps(virtual_audio, sd,
+                                                                          whisper):
     """The whole speech path for real: tokens -> chunker -> Piper -> playback stage ->
     SoundDeviceSpeaker -> PulseAudio; the monitor recording is the synthesized audio, with no
     gap between chunks longer than the voice's own pauses plus 100 ms, and says the answer."""
@@ -208,7 +213,7 @@ def test_earcons_mix_over_speech_and_survive_a_clear(virtual_audio, speaker):
     assert correlation(to16k(tone, RATE), rec.samples) > 0.5
 
 
-def test_pipeline_stop_silences_the_answer(virtual_audio, sd):
+def test_stop_silences_a_scripted_answer_on_the_speaker(virtual_audio, sd):
     """Stop in the middle of a spoken answer: the speaker goes quiet at once and nothing of the
     rest of the answer plays afterwards."""
     answer = ("This answer is long on purpose. It has many sentences. Each of them would play "

@@ -1,0 +1,73 @@
+"""A window process killed mid-turn (SIGKILL, SIGTERM): the turns finished before it are in
+`glimpse history` after restart, and the store is not damaged."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_window_until_mid_turn(data: Path, turns: int = 3) -> subprocess.Popen:
+    env = dict(os.environ, GLIMPSE_DATA_DIR=str(data), QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.Popen([sys.executable, "-m", "tests.ui.history_session", "--turns",
+                             str(turns)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    seen: list[str] = []
+    deadline = time.monotonic() + 60
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline().strip()  # the session prints a line per step
+        if not line:
+            if proc.poll() is not None:
+                pytest.fail(f"the window exited early: {proc.stderr.read()[-2000:]}")
+            continue
+        seen.append(line)
+        if line == f"TOKEN {turns}":  # the last turn is answering now
+            return proc
+    proc.kill()
+    pytest.fail(f"the window never reached turn {turns}: {seen}")
+
+
+def history_json(data: Path) -> dict:
+    env = dict(os.environ, GLIMPSE_DATA_DIR=str(data))
+    out = subprocess.run([sys.executable, "-m", "ui.cli", "history", "list", "--json"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_turns_finished_before_a_kill_are_in_history(tmp_path, sig):
+    data = tmp_path / "data"
+    proc = run_window_until_mid_turn(data)
+    proc.send_signal(sig)
+    assert proc.wait(10) == -sig
+    history = history_json(data)
+    turns = [(t["turn_id"], t["question"]) for t in history["turns"]]
+    assert turns == [(1, "question number 1"), (2, "question number 2")]
+    assert all(t["answer"] and t["has_thumbnail"] for t in history["turns"])
+    db = sqlite3.connect(data / "history.sqlite3")
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    db.close()
+    # `show` and `export` read the same turns.
+    env = dict(os.environ, GLIMPSE_DATA_DIR=str(data))
+    show = subprocess.run([sys.executable, "-m", "ui.cli", "history", "show", "2"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert show.returncode == 0 and "**You:** question number 2" in show.stdout
+    md = tmp_path / "h.md"
+    subprocess.run([sys.executable, "-m", "ui.cli", "history", "export", str(md)], cwd=ROOT,
+                   env=env, check=True, capture_output=True, timeout=60)
+    text = md.read_text()
+    assert "## Turn 1 (Ask" in text and "h_frames/turn-2.jpg" in text
+    assert (tmp_path / "h_frames" / "turn-2.jpg").read_bytes()[:2] == b"\xff\xd8"

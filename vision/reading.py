@@ -1,0 +1,405 @@
+"""Read mode: the text of a picture in reading order, with its spaces, whatever way up it is.
+
+`Reader().read(image_bgr) -> ReadResult`. What it does, in order:
+
+1. **Scale.** Pictures larger than `MAX_SIDE` are scaled down; small ones (long side under
+   `SMALL_SIDE`) are scaled up, up to 3x; when the detected lines are still lower than
+   `SMALL_LINE` pixels, the picture is scaled up again and the lines detected anew, so small
+   print in a large frame keeps its word gaps.
+2. **Find lines.** RapidOCR's detector finds text-line quads. Their long edges give the text's
+   direction: a length-weighted mean of the doubled angles (so 5 deg and 185 deg agree), which is
+   the skew plus any quarter turn. The picture is turned by that angle onto a larger canvas, so
+   nothing is cut, and the quads with it.
+3. **Upside down?** PP-OCR's small 0/180 classifier votes over the six longest lines, each
+   vote weighted by its score (much cheaper than recognizing every line both ways).
+4. **Recognize.** `ocr.engine = auto` uses Tesseract for a document (three or more long lines)
+   when it is installed and RapidOCR otherwise, and for scene text; when Tesseract is unsure
+   (mean confidence under `TESS_SURE`) or its lines cover less than `COVERED` of the detected
+   text, the RapidOCR reading is made too and the stronger one (confidence times characters)
+   wins.
+   RapidOCR's missing word spaces are put back from the ink (`vision.ocr.split_words`).
+5. **Order.** In the upright frame: columns (separated by a blank strip wider than two line
+   heights) left to right, rows top to bottom, left to right within a row.
+
+`ReadResult.sentences()` is what read mode says: lines joined into running text (a word broken
+by a hyphen at a line end is joined), paragraphs kept apart, "I think it says" first when the
+mean confidence is under `UNSURE`, and "text cut off" only when ink really touches the picture's
+edge (a whole page that is small in the frame is not cut off).
+
+Threads: one `Reader` per thread; `load()` (RapidOCR, about a second) runs on that thread.
+Coordinates in `ReadResult.lines` are pixels of the upright, scaled picture; times are ms.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from vision.ocr import (OcrLine, RapidOcrEngine, TesseractEngine, crop_quad, cut_edges,
+                        quad_box, tesseract_status)
+from vision.perception import fit
+
+ENGINES = ("auto", "rapidocr", "tesseract")
+#: Longest side read; an 8K still is scaled to this (small print in a big photo survives).
+MAX_SIDE = 2400
+#: Pictures with a shorter long side are scaled up (at most 3x) before reading.
+SMALL_SIDE = 1000
+#: Detected lines lower than this (pixels) are looked at again, scaled up to this height.
+SMALL_LINE = 32
+#: Mean confidence under which read mode says "I think it says".
+UNSURE = 0.80
+#: Tesseract's mean line confidence under which RapidOCR reads the page too.
+TESS_SURE = 0.80
+#: A document has at least this many lines, with a median width/height of at least DOC_ASPECT.
+DOC_LINES, DOC_ASPECT = 3, 6.0
+#: Tesseract's lines must cover this share of the detected text, else RapidOCR reads too.
+COVERED = 0.85
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """What the reader found. `rotation` is the quarter turn (0, 90, 180, 270, clockwise) the
+    picture was turned back by and `skew` the rest in degrees; `engine` the one whose text won."""
+
+    lines: tuple[OcrLine, ...]
+    width: int
+    height: int
+    rotation: int = 0
+    skew: float = 0.0
+    engine: str = "rapidocr"
+    cut_edges: tuple[str, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    @property
+    def confidence(self) -> float:
+        """Mean line confidence weighted by characters; 0 with no text."""
+        weights = [len(line.text) for line in self.lines]
+        if not sum(weights):
+            return 0.0
+        return float(np.average([line.confidence for line in self.lines], weights=weights))
+
+    def paragraphs(self) -> list[str]:
+        """Running text: lines joined, hyphenated line breaks mended, paragraphs apart (a gap
+        of more than one line height, or a much shorter line before it)."""
+        out: list[list[str]] = []
+        prev: OcrLine | None = None
+        widths = [ln.box[2] - ln.box[0] for ln in self.lines]
+        full = float(np.percentile(widths, 90)) if widths else 0.0
+        for line in self.lines:
+            h = max(line.box[3] - line.box[1], 1)
+            new = prev is None or line.box[1] - prev.box[3] > 1.0 * h or \
+                line.box[3] < prev.box[1] or (
+                    prev.box[2] - prev.box[0] < 0.6 * full and not prev.text.endswith("-"))
+            if new:
+                out.append([line.text])
+            else:
+                out[-1].append(line.text)
+            prev = line
+        return [join_lines(p) for p in out]
+
+    def sentences(self, hints: bool = True) -> list[str]:
+        """What read mode says, one piece per paragraph, hints first."""
+        said: list[str] = []
+        if hints:
+            for edge in self.cut_edges:
+                move = {"left": "left", "right": "right", "top": "up", "bottom": "down"}[edge]
+                said.append(f"Text is cut off at the {edge} edge; move the camera {move} a "
+                            "little or step back.")
+        paragraphs = self.paragraphs()
+        if not paragraphs:
+            return said + ["I can't find any text."]
+        if self.confidence < UNSURE:
+            paragraphs[0] = "I think it says: " + paragraphs[0]
+        return said + paragraphs
+
+    def as_dict(self) -> dict:
+        return {"text": self.text, "engine": self.engine, "rotation": self.rotation,
+                "skew": round(self.skew, 1), "confidence": round(self.confidence, 3),
+                "width": self.width, "height": self.height, "cut_edges": list(self.cut_edges),
+                "lines": [{"text": ln.text, "confidence": round(ln.confidence, 3),
+                           "box": list(ln.box)} for ln in self.lines],
+                "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
+
+
+def join_lines(lines: Sequence[str]) -> str:
+    """One paragraph: "exam-" + "ple" -> "example"; other lines joined with a space."""
+    text = ""
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        if text.endswith("-") and len(text) > 1 and text[-2].isalpha() and line[:1].islower():
+            text = text[:-1] + line
+        else:
+            text = f"{text} {line}" if text else line
+    return text
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def text_angle(quads: Sequence[np.ndarray]) -> float | None:
+    """The text's direction in degrees (-90, 90], clockwise on screen, or None when no line is
+    clearly longer than high. 180 degrees apart is the same answer (see the flip check)."""
+    total = 0j
+    for quad in quads:
+        e1, e2 = quad[1] - quad[0], quad[2] - quad[1]
+        n1, n2 = float(np.hypot(*e1)), float(np.hypot(*e2))
+        edge, long_, short = (e1, n1, n2) if n1 >= n2 else (e2, n2, n1)
+        if long_ < 1.5 * max(short, 1.0):
+            continue
+        angle = math.atan2(float(edge[1]), float(edge[0]))
+        total += long_ * complex(math.cos(2 * angle), math.sin(2 * angle))
+    if abs(total) == 0:
+        return None
+    return math.degrees(math.atan2(total.imag, total.real) / 2)
+
+
+def rotate(image: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """`image` turned counter-clockwise by `angle` degrees onto a canvas that holds all of it,
+    the border filled with the picture's edge colour; and the 2x3 matrix used."""
+    h, w = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    nw, nh = int(round(h * sin + w * cos)), int(round(h * cos + w * sin))
+    matrix[0, 2] += nw / 2 - w / 2
+    matrix[1, 2] += nh / 2 - h / 2
+    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    fill = tuple(float(v) for v in np.median(border.reshape(-1, image.shape[2]), axis=0))
+    out = cv2.warpAffine(image, matrix, (nw, nh), flags=cv2.INTER_CUBIC,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+    return out, matrix
+
+
+def upright_quad(quad: np.ndarray) -> np.ndarray:
+    """Corner order top-left, top-right, bottom-right, bottom-left of a near-level quad."""
+    s, d = quad.sum(axis=1), quad[:, 1] - quad[:, 0]
+    return np.array([quad[s.argmin()], quad[d.argmin()], quad[s.argmax()], quad[d.argmax()]],
+                    dtype=np.float32)
+
+
+def _transform(quads: Sequence[np.ndarray], matrix: np.ndarray) -> list[np.ndarray]:
+    return [upright_quad(q @ matrix[:, :2].T + matrix[:, 2]) for q in quads]
+
+
+def reading_order(lines: Sequence[OcrLine]) -> list[OcrLine]:
+    """Columns left to right (split by a blank vertical strip wider than two line heights that
+    every line clears), rows top to bottom within a column, left to right within a row."""
+    if not lines:
+        return []
+    height = float(np.median([max(ln.box[3] - ln.box[1], 1) for ln in lines]))
+    spans = sorted((ln.box[0], ln.box[2]) for ln in lines)
+    columns: list[list[float]] = []
+    for x0, x1 in spans:
+        if columns and x0 <= columns[-1][1] + 2 * height:
+            columns[-1][1] = max(columns[-1][1], x1)
+        else:
+            columns.append([x0, x1])
+    out: list[OcrLine] = []
+    for x0, x1 in columns:
+        inside = [ln for ln in lines if ln.box[0] >= x0 - 1 and ln.box[2] <= x1 + 1]
+        out.extend(_rows(inside))
+    return out
+
+
+def _rows(lines: Sequence[OcrLine]) -> list[OcrLine]:
+    items = sorted(lines, key=lambda ln: (ln.box[1] + ln.box[3]) / 2)
+    rows: list[list[OcrLine]] = []
+    for line in items:
+        cy, h = (line.box[1] + line.box[3]) / 2, max(line.box[3] - line.box[1], 1)
+        if rows:
+            row = rows[-1]
+            row_cy = float(np.mean([(ln.box[1] + ln.box[3]) / 2 for ln in row]))
+            row_h = float(np.mean([max(ln.box[3] - ln.box[1], 1) for ln in row]))
+            if abs(cy - row_cy) <= 0.5 * min(h, row_h):
+                row.append(line)
+                continue
+        rows.append([line])
+    return [ln for row in rows for ln in sorted(row, key=lambda ln: ln.box[0])]
+
+
+# --------------------------------------------------------------------------- the reader
+
+
+class Reader:
+    """Reads a picture's text upright and in order. `engine`: auto | rapidocr | tesseract.
+
+    `threads` caps ONNX Runtime's threads (0: its default, all cores)."""
+
+    def __init__(self, engine: str = "auto", *, threads: int = 0,
+                 min_confidence: float = 0.5) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"ocr.engine must be one of {ENGINES}, not {engine!r}")
+        self.engine = engine
+        self.rapid = RapidOcrEngine(threads=threads, min_confidence=min_confidence)
+        self.tesseract: TesseractEngine | None = None
+        self.note = ""  # why Tesseract is not used, when `auto` wanted it
+        self._loaded = False
+
+    def load(self) -> None:
+        if self._loaded:
+            return
+        self.rapid.load()
+        det = self.rapid._ocr.text_det
+        # Scale is decided here (`_scaled`); the detector must not blow a 132-pixel-high
+        # page up to 736 pixels (a 4000-pixel-wide strip: seconds).
+        det.limit_type, det.limit_side_len = "max", MAX_SIDE
+        if self.engine in ("auto", "tesseract"):
+            ok, why = tesseract_status()
+            if ok:
+                self.tesseract = TesseractEngine()
+            elif self.engine == "tesseract":
+                TesseractEngine().load()  # raises the clear error
+            else:
+                self.note = why
+        self._loaded = True
+
+    def read(self, image_bgr: np.ndarray) -> ReadResult:
+        """Read one picture (BGR, grey or BGRA). Raises ValueError on an empty array."""
+        self.load()
+        if image_bgr is None or getattr(image_bgr, "size", 0) == 0:
+            raise ValueError("empty image")
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        image = _scaled(fit(image_bgr, MAX_SIDE))
+        h, w = image.shape[:2]
+        if min(h, w) < 8:
+            return ReadResult((), w, h, timings_ms=timings)
+        quads = self.rapid.detect(image)
+        height = _line_height(quads)
+        if 0 < height < SMALL_LINE and max(h, w) * SMALL_LINE / height <= MAX_SIDE * 1.5:
+            # Small print: look again at a scale where lines are SMALL_LINE pixels high.
+            scale = min(SMALL_LINE / height, 3.0)
+            image = cv2.resize(image, (round(w * scale), round(h * scale)),
+                               interpolation=cv2.INTER_CUBIC)
+            h, w = image.shape[:2]
+            quads = self.rapid.detect(image)
+        timings["detect"] = (time.perf_counter() - t0) * 1000
+        if not quads:
+            return ReadResult((), w, h, timings_ms=timings)
+        edges = cut_edges(image, quads)
+        t0 = time.perf_counter()
+        angle = text_angle(quads) or 0.0
+        upright, matrix = (image, None) if abs(angle) < 0.5 else rotate(image, angle)
+        quads = quads if matrix is None else _transform(quads, matrix)
+        quads = [upright_quad(q) for q in quads]
+        flip = self._upside_down(upright, quads)
+        if flip:
+            upright = cv2.rotate(upright, cv2.ROTATE_180)
+            uh, uw = upright.shape[:2]
+            quads = [upright_quad(np.stack([uw - q[:, 0], uh - q[:, 1]], axis=1)) for q in quads]
+        total = (angle + (180 if flip else 0)) % 360
+        quarter = int(round(total / 90)) % 4 * 90
+        skew = (total - quarter + 180) % 360 - 180
+        timings["orient"] = (time.perf_counter() - t0) * 1000
+
+        t0 = time.perf_counter()
+        lines, engine = self._recognize(upright, quads)
+        timings["recognize"] = (time.perf_counter() - t0) * 1000
+        return ReadResult(tuple(reading_order(lines)), w, h, rotation=quarter, skew=skew,
+                          engine=engine, cut_edges=edges, timings_ms=timings)
+
+    # -- parts --------------------------------------------------------------------------------
+
+    def _upside_down(self, image: np.ndarray, quads: Sequence[np.ndarray]) -> bool:
+        longest = sorted(quads, key=lambda q: -float(np.hypot(*(q[1] - q[0]))))[:6]
+        crops = [crop_quad(image, q) for q in longest]
+        crops = [c for c in crops if c.shape[1] >= 1.5 * c.shape[0]]
+        if not crops:
+            return False
+        return self.rapid.upside_down(crops)
+
+    def _recognize(self, image: np.ndarray, quads: Sequence[np.ndarray]
+                   ) -> tuple[list[OcrLine], str]:
+        use_tess = self.tesseract is not None and (
+            self.engine == "tesseract" or (self.engine == "auto" and _document(quads)))
+        if not use_tess:
+            return self.rapid.read_quads(image, quads), "rapidocr"
+        tess = self.tesseract.read(flatten(_text_region(image, quads), quads))
+        tess_result = ReadResult(tuple(tess), 0, 0)
+        if self.engine == "tesseract" or (tess and tess_result.confidence >= TESS_SURE
+                                          and _covered(quads, tess) >= COVERED):
+            return tess, "tesseract"
+        rapid = self.rapid.read_quads(image, quads)
+        rapid_result = ReadResult(tuple(rapid), 0, 0)
+        if _strength(tess_result) >= _strength(rapid_result):
+            return tess, "tesseract"
+        return rapid, "rapidocr"
+
+
+def flatten(image: np.ndarray, quads: Sequence[np.ndarray]) -> np.ndarray:
+    """Grey with uneven lighting divided out: the page's background (a closing wider than a
+    line removes the ink) becomes even white, so a shadowed corner is not lost to
+    Tesseract's binarization."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    height = float(np.median([np.hypot(*(q[3] - q[0])) for q in quads])) if quads else 20.0
+    k = int(max(height * 1.5, 15)) | 1
+    background = cv2.morphologyEx(grey, cv2.MORPH_CLOSE,
+                                  cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    flat = grey.astype(np.float32) / np.maximum(background.astype(np.float32), 1.0) * 235.0
+    return cv2.cvtColor(np.clip(flat, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+
+
+def _covered(quads: Sequence[np.ndarray], lines: Sequence[OcrLine]) -> float:
+    """The share of the detected text lines' length that `lines`' boxes cover."""
+    total = hit = 0.0
+    for quad in quads:
+        x0, y0, x1, y1 = quad_box(quad)
+        cy, length = (y0 + y1) / 2, max(x1 - x0, 1)
+        total += length
+        for ln in lines:
+            if ln.box[1] <= cy <= ln.box[3]:
+                hit += max(0, min(x1, ln.box[2]) - max(x0, ln.box[0]))
+    return min(hit / total, 1.0) if total else 1.0
+
+
+def _line_height(quads: Sequence[np.ndarray]) -> float:
+    """Median height of the detected lines (their short side), 0 with none."""
+    if not quads:
+        return 0.0
+    return float(np.median([min(np.hypot(*(q[1] - q[0])), np.hypot(*(q[2] - q[1])))
+                            for q in quads]))
+
+
+def _strength(result: ReadResult) -> float:
+    return result.confidence * len(result.text.replace(" ", "").replace("\n", ""))
+
+
+def _document(quads: Sequence[np.ndarray]) -> bool:
+    if len(quads) < DOC_LINES:
+        return False
+    aspects = [float(np.hypot(*(q[1] - q[0]))) / max(float(np.hypot(*(q[2] - q[1]))), 1.0)
+               for q in quads]
+    return float(np.median(aspects)) >= DOC_ASPECT
+
+
+def _text_region(image: np.ndarray, quads: Sequence[np.ndarray]) -> np.ndarray:
+    """The image with everything outside the text's bounding box (plus a margin) painted in
+    the background colour: the boxes keep their coordinates, Tesseract skips the clutter."""
+    pts = np.concatenate(quads)
+    h, w = image.shape[:2]
+    height = float(np.median([np.hypot(*(q[3] - q[0])) for q in quads]))
+    m = int(height)
+    x0, y0 = max(int(pts[:, 0].min()) - m, 0), max(int(pts[:, 1].min()) - m, 0)
+    x1, y1 = min(int(pts[:, 0].max()) + m, w), min(int(pts[:, 1].max()) + m, h)
+    out = np.empty_like(image)
+    out[:] = np.median(image.reshape(-1, image.shape[2]), axis=0).astype(image.dtype)
+    out[y0:y1, x0:x1] = image[y0:y1, x0:x1]
+    return out
+
+
+def _scaled(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    long_side = max(h, w)
+    if long_side >= SMALL_SIDE or min(h, w) < 8:
+        return image
+    scale = min(SMALL_SIDE / long_side, 3.0)
+    return cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_CUBIC)
