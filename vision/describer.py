@@ -220,6 +220,8 @@ class Describer:
         question = (request.question or "").strip()
         direct = intent(question) if request.mode != Mode.READ else None
         if direct is not None:  # "is my mug in view?", "what colour is this?", "light on?"
+            result = self.analyze(frame.image, (frame.captured_at, frame.source,
+                                                frame.image.shape))
             return self.intents.answer(direct, frame.image, result)
         command = spoken_command(question)
         if (request.mode == Mode.READ or command == "read") and self.reader is not None:

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# The real classifier and text reader over twelve photos, several times: minutes on two busy cores.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 def test_bench_find_quick_writes_the_summary(tmp_path):
