@@ -20,7 +20,8 @@ see an espresso." with what it sees instead, and which part of the finder answer
 
 Thresholds (`FinderOptions`): a classifier score of 0.45 or more is a yes, 0.15 to 0.45 is
 "I think", less is no. Measured on the test photos: the right object scores 0.5-0.97 in its best
-tile, unrelated queries stay under 0.05 (a bicycle in the coffee photo: 0.001).
+tile, unrelated queries stay under 0.06 (a bicycle in the coffee photo: 0.001, a dog in the
+cat photo: 0.057).
 
 Threads: a finder is used by one thread at a time (the answer stage's, the watcher's, or the
 CLI's). `load()` takes about a second and belongs on that thread.
