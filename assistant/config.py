@@ -179,6 +179,18 @@ class HistoryConfig:
 
 
 @dataclass(frozen=True)
+class FinderConfig:
+    engine: str = _f("auto", "What finds things: auto (the open-vocabulary model when it is "
+                             "downloaded, else offline), offline (classifier, text, people) or "
+                             "open (OWLv2 boxes and CLIP)", choices=("auto", "offline", "open"))
+    detector: str = _f("hf:google/owlv2-base-patch16-ensemble", "Open-vocabulary detector")
+    ranker: str = _f("hf:openai/clip-vit-base-patch32", "Image-text model for yes/no and search")
+    watch_fps: float = _f(4.0, "Watch mode: frames looked at per second", range=(0.5, 15.0))
+    watch_timeout_s: float = _f(120.0, "Watch mode: stop looking after this long",
+                                range=(5.0, 3600.0))
+
+
+@dataclass(frozen=True)
 class Config:
     audio: AudioConfig = field(default_factory=AudioConfig)
     turns: TurnsConfig = field(default_factory=TurnsConfig)
@@ -192,6 +204,7 @@ class Config:
     ui: UiConfig = field(default_factory=UiConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     history: HistoryConfig = field(default_factory=HistoryConfig)
+    finder: FinderConfig = field(default_factory=FinderConfig)
 
     def get(self, key: str) -> Any:
         section, name = _split_key(key)

@@ -17,6 +17,7 @@ from typing import Iterator
 from assistant.events import Mode
 from assistant.ports import VlmRequest
 from assistant.stage import CancelToken
+from vision.intents import IntentAnswerer, intent
 from vision.perception import Perception, PerceptionResult
 
 VERBOSITIES = ("brief", "normal", "detailed")
@@ -183,6 +184,7 @@ class Describer:
         self._last_key: tuple | None = None
         self._last: PerceptionResult | None = None
         self._previous: PerceptionResult | None = None
+        self.intents = IntentAnswerer()  # find, colour, light: the finder loads on first use
 
     def load(self) -> None:
         self.perception.load()
@@ -216,6 +218,11 @@ class Describer:
             return ["I have no picture from the camera, so I can't describe anything."]
         frame = request.frame
         question = (request.question or "").strip()
+        direct = intent(question) if request.mode != Mode.READ else None
+        if direct is not None:  # "is my mug in view?", "what colour is this?", "light on?"
+            result = self.analyze(frame.image, (frame.captured_at, frame.source,
+                                                frame.image.shape))
+            return self.intents.answer(direct, frame.image, result)
         command = spoken_command(question)
         if (request.mode == Mode.READ or command == "read") and self.reader is not None:
             # The reader turns the page upright, mends word spaces and joins lines.

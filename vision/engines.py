@@ -38,6 +38,7 @@ class Grounded:
         self.warnings: tuple[str, ...] = getattr(engine, "warnings", ())
         self._key: tuple | None = None
         self._text = ""
+        self.intents: Any = None  # find / colour / light facts, built on the first such question
 
     def load(self) -> None:
         self.engine.load()
@@ -82,10 +83,31 @@ class Grounded:
         if request.frame is not None and not request.grounding:
             from dataclasses import replace
 
-            request = replace(request, grounding=self.grounding_for(request))
+            request = replace(request, grounding=self._with_intent(
+                request, self.grounding_for(request)))
         if cancel.cancelled:
             return
         yield from self.engine.stream(request, cancel)
+
+    def _with_intent(self, request: VlmRequest, grounding: str) -> str:
+        """A find, colour or light question adds the finder's boxes or the measured colours
+        and light to the grounding, so the VLM's answer is anchored in them."""
+        from vision.intents import IntentAnswerer, intent
+
+        direct = intent(request.question)
+        if direct is None or request.frame is None:
+            return grounding
+        if self.intents is None:
+            self.intents = IntentAnswerer()
+        try:
+            facts = self.intents.grounding(direct, request.frame.image)
+        except Exception as exc:  # grounding is an aid: answer without it, and say so
+            message = (f"The object finder failed ({type(exc).__name__}: {exc}); the VLM "
+                       "answers without its boxes")
+            log.warning("%s", message)
+            self.warnings = (*self.warnings, message)[-5:]
+            return grounding
+        return "\n".join(part for part in (grounding, facts) if part)
 
     def __getattr__(self, item: str) -> Any:  # the wrapped engine's extras (stats, reset)
         return getattr(self.engine, item)

@@ -15,8 +15,8 @@ from assistant import __version__
 from assistant.errors import GlimpseError, describe_exception
 
 # Each module has register(subparsers) and sets `func(args) -> int` on its parser.
-COMMANDS = ("gui", "ask", "describe", "transcribe", "say", "devices", "models", "doctor", "bench",
-            "config_cmd", "desktop", "history")
+COMMANDS = ("gui", "ask", "describe", "find", "search", "transcribe", "say", "devices", "models",
+            "doctor", "bench", "config_cmd", "desktop", "history")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,7 @@
 """`glimpse bench NAME [--json OUT]`: benchmarks with the peer baseline in the same run
-(asr, vlm, tts, e2e, read; soak: a long session, see `ui.bench.soak`). Each prints a readable
-Markdown table and writes JSON whose top-level `summary` object holds the named figures. The work
-is in `ui.bench.<name>`."""
+(asr, vlm, tts, e2e, read, find; soak: a long session, see `ui.bench.soak`). Each prints a
+readable Markdown table and writes JSON whose top-level `summary` object holds the named figures.
+The work is in `ui.bench.<name>`."""
 from __future__ import annotations
 
 import argparse
@@ -10,12 +10,12 @@ import importlib.util
 
 from assistant.errors import GlimpseError
 
-BENCHES = ("asr", "vlm", "tts", "e2e", "read", "soak")
+BENCHES = ("asr", "vlm", "tts", "e2e", "read", "find", "soak")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks against peers in the same run: asr, vlm, tts, "
-                                     "e2e, read; soak: a long session")
+                                     "e2e, read, find; soak: a long session")
     p.add_argument("name", choices=BENCHES)
     p.add_argument("--json", metavar="OUT", help="write the results as JSON here")
     p.add_argument("--gpu", action="store_true", help="GPU mode: random weights in real "
