@@ -1,5 +1,9 @@
 """Watch mode on a real video through the real camera adapter (a paced mp4) with the real
-offline finder: it speaks within a second of the thing appearing, and not before."""
+offline finder: it speaks at the first frames that show the thing, and not before.
+
+How fast that is in seconds depends on the machine (one frame takes ~0.4 s on an idle 2-core
+CPU, twice that on a busy one), so the test counts frames and `glimpse bench find` measures the
+seconds."""
 from __future__ import annotations
 
 import json
@@ -35,7 +39,7 @@ def finder():
     return f
 
 
-def test_watch_speaks_within_a_second_of_the_cup_appearing(clip, finder):
+def test_watch_speaks_at_the_first_frames_that_show_the_cup(clip, finder):
     camera = OpenCVCamera(str(clip.path), 640, 480, loop=False)
     camera.open()
     try:
@@ -43,10 +47,14 @@ def test_watch_speaks_within_a_second_of_the_cup_appearing(clip, finder):
         assert first is not None, camera.error
         appears = first.captured_at + clip.seconds_each  # the paced clip cuts to the cup here
         seen_before: list[float] = []
+        looked_after: list[float] = []  # when each frame analysed after the cut was done
 
         def on_frame(result):
-            if result.found and now() < appears:
-                seen_before.append(result.score)
+            if now() < appears:
+                if result.found:
+                    seen_before.append(result.score)
+            else:
+                looked_after.append(now())
 
         watch = Watch(finder, camera, "cup", WatchOptions(fps=4, timeout_s=20),
                       on_frame=on_frame)
@@ -58,7 +66,10 @@ def test_watch_speaks_within_a_second_of_the_cup_appearing(clip, finder):
     assert not seen_before, "a cup was reported before it appeared"
     assert sighting.captured_at >= appears - 0.1
     delay = answered - appears
-    assert delay <= 1.0, f"spoke {delay:.2f} s after the cup appeared (frames: {watch.frames})"
+    # A sure match speaks at the first frame showing the cup, an "I think" at the second; the
+    # frame being analysed when the clip cut over may still show the astronaut.
+    assert len(looked_after) <= 3, (f"spoke after {len(looked_after)} frames showing the cup "
+                                     f"({delay:.2f} s after it appeared)")
     assert sighting.result.text().startswith(("Yes, I see a cup", "I think I see a cup"))
 
 
