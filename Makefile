@@ -30,6 +30,8 @@ bench: env
 	$(VENV)/bin/glimpse bench tts --json artifacts/bench-tts.json
 	$(VENV)/bin/glimpse bench vlm --json artifacts/bench-vlm.json
 	$(VENV)/bin/glimpse bench e2e --json artifacts/bench-e2e.json
+	$(VENV)/bin/glimpse bench read --json artifacts/bench-read.json
+	$(VENV)/bin/glimpse bench find --json artifacts/bench-find.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info artifacts
