@@ -50,6 +50,10 @@ def preset_text(preset: Preset, recommended: bool) -> str:
     return f"{preset.name}{mark}: {preset.does} {download_text(preset)}"
 
 
+def _title(preset: Preset, recommended: bool) -> str:
+    return preset.name + (" (recommended for this computer)" if recommended else "")
+
+
 class FirstRunDialog(QDialog):
     """Shown once (config ui.show_first_run). `saved(config)` after either choice."""
 
@@ -72,6 +76,7 @@ class FirstRunDialog(QDialog):
         layout.addWidget(self.why)
         self.group = QButtonGroup(self)
         self.radios: dict[str, QRadioButton] = {}
+        self.sentences: dict[str, QLabel] = {}
         self.radio_box = QVBoxLayout()
         layout.addLayout(self.radio_box)
         for text in (PRIVACY, HISTORY.format(path=store_path(cfg.data_dir()))):
@@ -112,16 +117,23 @@ class FirstRunDialog(QDialog):
         for radio in self.radios.values():
             self.group.removeButton(radio)
             radio.deleteLater()
-        self.radios = {}
+        for label in self.sentences.values():
+            label.deleteLater()
+        self.radios, self.sentences = {}, {}
         for preset in self.choices:
             recommended = preset.key == self.recommended.key
-            radio = QRadioButton(preset_text(preset, recommended))
-            radio.setStyleSheet("QRadioButton { padding: 4px; }")
-            name(radio, preset.name + (", recommended" if recommended else ""),
-                 f"{preset.does} {download_text(preset)}")
+            # A radio button's text never wraps: the sentence is a label of its own below it.
+            radio = QRadioButton(_title(preset, recommended))
+            sentence = QLabel(f"{preset.does} {download_text(preset)}")
+            sentence.setWordWrap(True)
+            sentence.setIndent(28)
+            sentence.setBuddy(radio)
+            name(radio, _title(preset, recommended), sentence.text())
             self.group.addButton(radio)
             self.radio_box.addWidget(radio)
+            self.radio_box.addWidget(sentence)
             self.radios[preset.key] = radio
+            self.sentences[preset.key] = sentence
             radio.setChecked(preset.key == picked)
         self.why.setText(f"Choose what Glimpse uses. This computer: {self.recommended.why}. "
                          "You can change it later in Settings.")

@@ -102,6 +102,8 @@ MODEL_PREFIXES = ("whisper:", "hf:", "piper:", "espeak-ng:", "coqui:")
 def size_text(mb: float) -> str:
     if mb <= 0:
         return "no download"
+    if mb < 10:
+        return f"{mb:.1f} MB"
     return f"{mb / 1000:.1f} GB" if mb >= 1000 else f"{mb:.0f} MB"
 
 

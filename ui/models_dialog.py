@@ -339,9 +339,10 @@ class ModelsDialog(QDialog):
         self.table.clearContents()
         self.table.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
-            size = _human(row["bytes"]) if row["bytes"] else ""
-            if row["missing"]:
-                size = f"about {labels.size_text(row['bytes'] / 10**6)}" if row["bytes"] else ""
+            # Decimal units, as the names' download sizes ("Whisper Tiny (..., 72 MB, ...)").
+            size = labels.size_text(row["bytes"] / 10**6) if row["bytes"] else ""
+            if row["missing"] and size:
+                size = f"about {size}"
             texts = (labels.model_name(row["name"]), labels.kind_name(row["kind"]), size,
                      source_text(row))
             tip = "\n".join(row["paths"]) or "Not downloaded yet"

@@ -265,11 +265,19 @@ class SettingsDialog(QDialog):
         table = QTableWidget(len(rows), 4)
         table.setHorizontalHeaderLabels(["Key", "Value", "Allowed", "What it does"])
         table.setEditTriggers(QTableWidget.NoEditTriggers)
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        table.horizontalHeader().setStretchLastSection(True)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.Interactive)
+        header.setStretchLastSection(True)
+        table.verticalHeader().setVisible(False)
+        table.setWordWrap(False)
         for r, (key, _default, allowed, help_text) in enumerate(rows):
             for c, text in enumerate((key, _text(self.config.get(key)), allowed, help_text)):
-                table.setItem(r, c, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                table.setItem(r, c, item)
+        table.resizeColumnToContents(0)
+        for column, width in ((1, 150), (2, 170)):
+            table.setColumnWidth(column, width)
         name(table, "All settings by key", "Read only. One row per setting.")
         v.addWidget(table, 1)
         self.advanced = table

@@ -15,6 +15,9 @@ _ERROR = {"system": "#b00020", "light": "#b00020", "dark": "#ff8a80", "high-cont
 #: high contrast: the progress chunk (white text on it must stay at 7:1) and its outline
 _HC_CHUNK, _HC_CHUNK_EDGE = "#0000cc", "#ffff00"
 
+#: Qt's own arrow images (dark), drawn on the white spin box buttons of high contrast
+_ARROWS = ":/qt-project.org/styles/commonstyle/images"
+
 # The font the platform gave us before any scaling, so re-applying a scale never compounds.
 _BASE_POINT_SIZE: float | None = None
 
@@ -133,6 +136,12 @@ def stylesheet(theme: str) -> str:
             border: 2px dashed #c0c0c0; }}
         QHeaderView::section {{ background: #000000; color: #ffffff; border: 1px solid #ffffff;
             padding: 2px 4px; }}
+        QSpinBox::up-button, QSpinBox::down-button {{ background: #ffffff; width: 18px;
+            border: 1px solid #000000; }}
+        QSpinBox::up-button:disabled, QSpinBox::down-button:disabled {{ background: #c0c0c0; }}
+        QSpinBox::up-arrow {{ image: url({_ARROWS}/arrow-up-16.png); width: 10px; height: 10px; }}
+        QSpinBox::down-arrow {{ image: url({_ARROWS}/arrow-down-16.png); width: 10px;
+            height: 10px; }}
         QProgressBar {{ min-height: 1.6em; text-align: center; }}
         QProgressBar::chunk {{ background: {_HC_CHUNK}; border: 2px solid {_HC_CHUNK_EDGE}; }}
         QToolTip {{ background: #000000; color: #ffffff; border: 2px solid #ffff00; }}

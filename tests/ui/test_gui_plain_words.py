@@ -224,10 +224,11 @@ def test_first_run_guide_says_what_each_preset_can_do_and_its_size(qtbot, tmp_pa
     assert len(radios) == 2
     small = dialog.radios["small-cpu"]
     assert small.isChecked() and "(recommended for this computer)" in small.text()
-    assert "cannot answer open questions" in small.text()
-    balanced = dialog.radios["balanced-cpu"].text()
+    assert "cannot answer open questions" in dialog.sentences["small-cpu"].text()
+    assert "cannot answer open questions" in small.accessibleDescription()
+    balanced = dialog.sentences["balanced-cpu"].text()
     assert "Download: about" in balanced and "GB" in balanced
-    assert "recommended" not in balanced
+    assert "recommended" not in dialog.radios["balanced-cpu"].text()
     # A full detection arriving later re-recommends, unless the user already chose.
     dialog.set_hardware(Hardware(ram_gb=32, vram_gb=None, cpu_cores=8))
     assert dialog.preset.key == "balanced-cpu"
