@@ -333,3 +333,25 @@ def test_status_says_ready_only_when_every_stage_is_ready(qtbot):
     line.model.on_status("tts", "ready")
     line.render()
     assert line.height() == height
+
+
+def test_level_meter_reads_once_in_words_and_is_never_clipped(qtbot):
+    from ui.level_meter import LevelMeter, level_words
+
+    assert level_words(0.0, 0.0) == (0, "Mic: 0% (silent)")
+    assert level_words(0.05, 0.2)[1] == "Mic: 33% (good)"
+    assert level_words(1.0, 1.0) == (100, "Mic: 100% (too loud), clipping")
+    app = QApplication.instance()
+    theme.apply(app, "high-contrast", 2.0)
+    try:
+        meter = LevelMeter()
+        qtbot.addWidget(meter)
+        meter.set_level(1.0, 1.0)
+        meter.show()
+        qtbot.waitExposed(meter)
+        assert not meter.bar.isTextVisible()  # the number is read once, in the label
+        needed = meter.text.fontMetrics().horizontalAdvance(meter.text.text())
+        assert meter.text.width() >= needed
+        assert meter.bar.accessibleDescription() == "Mic: 100% (too loud), clipping"
+    finally:
+        theme.apply(app, "system", 1.0)
