@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import threading
 import time
 import urllib.request
@@ -117,10 +118,11 @@ class StoreBackend:
     def verify(self, model: str) -> str:
         checks = self._call("verify", model) or []
         bad = [c for c in checks if not getattr(c, "ok", False)]
+        shown = labels.short_model_name(model)
         if not checks:
-            return f"nothing to check for {model}"
+            return f"nothing to check for {shown}"
         if not bad:
-            return f"{len(checks)} file(s) of {model} are intact"
+            return f"{len(checks)} file(s) of {shown} are intact"
         return "; ".join(getattr(c, "message", str(c)) for c in bad)
 
     def import_folder(self, path: str) -> str:
@@ -488,7 +490,10 @@ class ModelsDialog(QDialog):
 
 def failure_words(error: str, config: Config) -> str:
     """A failed job's message, pointing at the setting rather than at the command line."""
-    text = error.replace("glimpse models pull", "Download").replace(" while online", "")
+    text = re.sub(r"`?glimpse models pull [^`\s]+`?", "Download", error)
+    text = re.sub(r"\b(?:whisper|hf|piper):[^\s`'\",;]+",
+                  lambda m: labels.short_model_name(m.group(0).rstrip(".")), text)
+    text = text.replace(" while online", "").rstrip(".")
     low = error.lower()
     if config.models.offline:
         return (f"{text}. Glimpse is set to work offline: turn off Settings > Privacy > "

@@ -201,6 +201,7 @@ def test_models_dialog_opens_on_a_model_and_failed_download_points_at_settings(q
     text = dialog.message.text()
     assert "Settings > Privacy" in text and "Offline" in text
     assert "glimpse models pull" not in text and "while online" not in text
+    assert raw([text]) == [] and "SmolVLM2 500M" in text
     bridge.shutdown()
 
 
