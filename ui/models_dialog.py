@@ -490,10 +490,13 @@ class ModelsDialog(QDialog):
 
 def failure_words(error: str, config: Config) -> str:
     """A failed job's message, pointing at the setting rather than at the command line."""
-    text = re.sub(r"`?glimpse models pull [^`\s]+`?", "Download", error)
-    text = re.sub(r"\b(?:whisper|hf|piper):[^\s`'\",;]+",
-                  lambda m: labels.short_model_name(m.group(0).rstrip(".")), text)
-    text = text.replace(" while online", "").rstrip(".")
+    # The command-line advice ("run `glimpse models pull X` while online") becomes the
+    # window's own: the Download button and the Offline setting, said below.
+    text = re.sub(r"[.;,]?\s*(?:[Rr]un |[Uu]se )?`?glimpse models pull [^`\s]+`?"
+                  r"(?: while online)?", "", error)
+    text = re.sub(r"\b((?:whisper|hf|piper):[^\s`'\",;]+?)([.:]?)(?=[\s`'\",;]|$)",
+                  lambda m: labels.short_model_name(m.group(1)) + m.group(2), text)
+    text = text.strip().rstrip(".")
     low = error.lower()
     if config.models.offline:
         return (f"{text}. Glimpse is set to work offline: turn off Settings > Privacy > "
