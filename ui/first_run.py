@@ -45,11 +45,6 @@ def download_text(preset: Preset) -> str:
     return f"Download: about {labels.size_text(mb)}."
 
 
-def preset_text(preset: Preset, recommended: bool) -> str:
-    mark = " (recommended for this computer)" if recommended else ""
-    return f"{preset.name}{mark}: {preset.does} {download_text(preset)}"
-
-
 def _title(preset: Preset, recommended: bool) -> str:
     return preset.name + (" (recommended for this computer)" if recommended else "")
 
