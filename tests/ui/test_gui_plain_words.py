@@ -8,7 +8,7 @@ import pytest
 
 import PySide6  # noqa: F401
 import pytestqt  # noqa: F401
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -356,3 +356,29 @@ def test_level_meter_reads_once_in_words_and_is_never_clipped(qtbot):
         assert meter.bar.accessibleDescription() == "Mic: 100% (too loud), clipping"
     finally:
         theme.apply(app, "system", 1.0)
+
+
+def test_camera_view_takes_the_pictures_shape_without_bars(qtbot):
+    from PySide6.QtWidgets import QVBoxLayout
+
+    from ui.camera_view import CameraView
+
+    holder = QWidget()
+    layout = QVBoxLayout(holder)
+    layout.setContentsMargins(0, 0, 0, 0)
+    view = CameraView()
+    layout.addWidget(view)
+    layout.addStretch(1)
+    qtbot.addWidget(holder)
+    image = QImage(640, 360, QImage.Format_RGB32)
+    image.fill(QColor("#ff0000"))
+    view.set_image(image)
+    holder.resize(640, 700)
+    holder.show()
+    qtbot.waitExposed(holder)
+    qtbot.waitUntil(lambda: view.height() == 360, timeout=3000)
+    shot = view.grab().toImage()
+    assert shot.width() == 640
+    corners = [shot.pixel(x, y) for x, y in ((0, 0), (639, 0), (0, 359), (639, 359))]
+    assert corners == [QColor("#ff0000").rgb()] * 4  # the picture reaches every edge
+    assert view.target().size() == view.size()
