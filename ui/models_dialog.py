@@ -10,12 +10,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import threading
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -32,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from assistant.config import Config
+from ui import labels
 from ui.a11y import announce, name
 from ui.bridge import Bridge
 
@@ -98,8 +102,13 @@ class StoreBackend:
 
         self.store = model_store(config)
 
-    def installed(self) -> list[dict[str, str]]:
+    def installed(self) -> list[dict[str, Any]]:
         return [_row(item) for item in self.store.installed()]
+
+    def missing(self) -> list[str]:
+        """References the settings use that are not on this computer."""
+        fn = getattr(self.store, "missing", None)
+        return [ref for _key, ref, _then in fn()] if fn else []
 
     def download(self, model: str, on_progress, cancel) -> Any:
         """Fetch `model` (whisper:/piper:/hf: reference) into the cache; returns its path."""
@@ -109,16 +118,18 @@ class StoreBackend:
     def verify(self, model: str) -> str:
         checks = self._call("verify", model) or []
         bad = [c for c in checks if not getattr(c, "ok", False)]
+        shown = labels.short_model_name(model)
         if not checks:
-            return f"nothing to check for {model}"
+            return f"nothing to check for {shown}"
         if not bad:
-            return f"{len(checks)} file(s) of {model} are intact"
+            return f"{len(checks)} file(s) of {shown} are intact"
         return "; ".join(getattr(c, "message", str(c)) for c in bad)
 
     def import_folder(self, path: str) -> str:
         method = "import_dir" if hasattr(self.store, "import_dir") else "import_folder"
         added = self._call(method, Path(path)) or []
-        return f"imported {', '.join(_row(i)['name'] for i in added) or 'nothing'}"
+        names = ", ".join(labels.short_model_name(_row(i)["name"]) for i in added)
+        return f"imported {names or 'nothing'}"
 
     def _call(self, method: str, *args: Any) -> Any:
         fn = getattr(self.store, method, None)
@@ -128,7 +139,7 @@ class StoreBackend:
         return fn(*args)
 
 
-def _row(item: Any) -> dict[str, str]:
+def _row(item: Any) -> dict[str, Any]:
     if dataclasses.is_dataclass(item):
         item = dataclasses.asdict(item)
     if isinstance(item, dict):
@@ -139,11 +150,46 @@ def _row(item: Any) -> dict[str, str]:
         data = {k: getattr(item, k) for k in ("name", "ref", "kind", "size", "path", "source")
                 if hasattr(item, k)}
     size = data.get("size") or data.get("bytes")
-    where = ", ".join(str(data[k]) for k in ("path", "source", "status") if data.get(k))
     return {"name": str(data.get("name") or data.get("ref") or data.get("id") or "?"),
             "kind": str(data.get("kind", "")),
-            "size": _human(size) if isinstance(size, (int, float)) else str(size or ""),
-            "where": where}
+            "bytes": size if isinstance(size, (int, float)) else 0,
+            "source": str(data.get("source", "")),
+            "path": str(data.get("path", "") or "")}
+
+
+def merge_rows(rows: list[dict[str, Any]], missing: list[str]) -> list[dict[str, Any]]:
+    """One row per model: copies of a model (offline pack, cache, converted) are folded into
+    one row that lists every source and path; configured models that are not on this computer
+    come last, marked missing."""
+    merged: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        have = merged.get(row["name"])
+        if have is None:
+            merged[row["name"]] = dict(row, sources=[row["source"]], paths=[row["path"]],
+                                       missing=False)
+            continue
+        if row["source"] not in have["sources"]:
+            have["sources"].append(row["source"])
+        if row["path"] and row["path"] not in have["paths"]:
+            have["paths"].append(row["path"])
+        have["bytes"] = max(have["bytes"], row["bytes"])
+    for ref in missing:
+        if ref not in merged:
+            kind = {"whisper": "asr", "piper": "tts", "hf": "vlm"}.get(ref.split(":")[0], "")
+            merged[ref] = {"name": ref, "kind": kind, "bytes": labels.download_mb(ref) * 10**6,
+                           "sources": [], "paths": [], "missing": True}
+    return sorted(merged.values(), key=lambda r: (r["missing"], r["kind"], r["name"]))
+
+
+def source_text(row: dict[str, Any]) -> str:
+    if row["missing"]:
+        return "Not on this computer"
+    names: list[str] = []
+    for source in row["sources"]:
+        word = labels.source_name(source)
+        if word and word not in names:
+            names.append(word)
+    return ", ".join(names)
 
 
 def _human(n: float) -> str:
@@ -168,7 +214,8 @@ class ModelsDialog(QDialog):
     """Threads: GUI thread only; jobs run through `bridge.run_task`."""
 
     def __init__(self, bridge: Bridge, config: Config, *, backend: Any = None,
-                 downloader: Downloader | None = None, parent: QWidget | None = None) -> None:
+                 downloader: Downloader | None = None, parent: QWidget | None = None,
+                 focus: str = "", opener: Callable[[QUrl], Any] | None = None) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.config = config
@@ -187,12 +234,16 @@ class ModelsDialog(QDialog):
         self._task_seq = 0
         self.last_result: Any = None
         self.last_error = ""
+        self.rows: list[dict[str, Any]] = []
+        self.opener = opener or QDesktopServices.openUrl
         self.setWindowTitle("Glimpse models")
         name(self, "Glimpse models", "Installed models, downloads, verification and import.")
         self._build()
         bridge.task_progress.connect(self._on_progress)
         bridge.task_finished.connect(self._on_finished)
         self.refresh()
+        if focus:
+            self.select(focus)
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
@@ -205,20 +256,27 @@ class ModelsDialog(QDialog):
         self.note_label.setVisible(bool(self.note))
         name(self.note_label, "Note")
         layout.addWidget(self.note_label)
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["Model", "Kind", "Size", "Where / status"])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["Model", "Kind", "Size", "Source", ""])
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.Stretch)
+        self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectRows)
-        name(self.table, "Installed models", "One row per installed model. Arrow keys move.")
+        name(self.table, "Models", "One row per model: installed ones first, then the ones "
+                                   "the settings use that still need a download. Arrow keys "
+                                   "move; hover a row for where its files are.")
         layout.addWidget(self.table, 1)
         row = QHBoxLayout()
         self.model = QComboBox()
         self.model.setEditable(True)
-        self.model.addItems(SUGGESTED)
-        label = QLabel("&Model or URL:")
+        for ref in SUGGESTED:
+            self.model.addItem(labels.model_name(ref), ref)
+        label = QLabel("&Model:")
         label.setBuddy(self.model)
-        name(self.model, "Model to download", "A model name such as whisper:base.en, or a URL.")
+        name(self.model, "Model to download", "Pick a model, or paste the address of a model "
+                                              "file.")
         self.download_button = QPushButton("&Download")
         name(self.download_button, "Download", "Download the model; a cancelled download "
                                                "resumes where it stopped.")
@@ -248,6 +306,11 @@ class ModelsDialog(QDialog):
         self.import_button = QPushButton("&Import from folder...")
         name(self.import_button, "Import from folder", "Add a model you copied from another "
                                                        "computer or a USB stick.")
+        self.folder_button = QPushButton("Show &folder")
+        name(self.folder_button, "Show folder", "Open the folder that holds the selected "
+                                                "model's files.")
+        self.folder_button.clicked.connect(lambda: self.show_folder())
+        row2.addWidget(self.folder_button)
         self.close_button = QPushButton("Close")
         name(self.close_button, "Close models")
         for b in (self.verify_button, self.import_button):
@@ -262,24 +325,73 @@ class ModelsDialog(QDialog):
         self.import_button.clicked.connect(lambda: self.import_folder())
         self.close_button.clicked.connect(self.accept)
         self.download_button.setEnabled(self.downloader is not None)
-        self.resize(720, 460)
+        self.resize(820, 480)
 
     def refresh(self) -> None:
-        rows: list[dict[str, str]] = []
+        rows: list[dict[str, Any]] = []
+        missing: list[str] = []
         if self.backend is not None:
             try:
                 rows = self.backend.installed()
+                missing = list(getattr(self.backend, "missing", lambda: [])())
             except Exception as exc:  # noqa: BLE001 - shown in the dialog
-                self._say(f"Could not list installed models: {exc}. Check the models folder "
+                self._say(f"Could not list the models: {exc}. Check the models folder "
                           "in Settings.")
-        self.table.setRowCount(len(rows))
-        for r, row in enumerate(rows):
-            for c, key in enumerate(("name", "kind", "size", "where")):
-                self.table.setItem(r, c, QTableWidgetItem(row[key]))
-        if not rows:
+        self.rows = merge_rows(rows, missing)
+        self.table.clearContents()
+        self.table.setRowCount(len(self.rows))
+        for r, row in enumerate(self.rows):
+            # Decimal units, as the names' download sizes ("Whisper Tiny (..., 72 MB, ...)").
+            size = labels.size_text(row["bytes"] / 10**6) if row["bytes"] else ""
+            if row["missing"] and size:
+                size = f"about {size}"
+            texts = (labels.model_name(row["name"]), labels.kind_name(row["kind"]), size,
+                     source_text(row))
+            tip = "\n".join(row["paths"]) or "Not downloaded yet"
+            for c, text in enumerate(texts):
+                item = QTableWidgetItem(text)
+                item.setToolTip(tip)
+                item.setData(Qt.UserRole, row["name"])
+                self.table.setItem(r, c, item)
+            if row["missing"]:
+                button = QPushButton("Download")
+                name(button, f"Download {labels.short_model_name(row['name'])}")
+                button.clicked.connect(lambda _=False, ref=row["name"]: self.download(ref))
+                button.setEnabled(self.downloader is not None)
+                self.table.setCellWidget(r, 4, button)
+        if not self.rows:
             self.table.setRowCount(1)
             self.table.setItem(0, 0, QTableWidgetItem("No models installed yet" if
                                                       self.backend else "Unknown"))
+        self.folder_button.setEnabled(any(r["paths"] for r in self.rows))
+
+    def selected_ref(self) -> str:
+        item = self.table.item(max(0, self.table.currentRow()), 0)
+        return str(item.data(Qt.UserRole) or "") if item is not None else ""
+
+    def select(self, ref: str) -> None:
+        """Select a model's row and put it in the download box (the missing-model banner's
+        Download opens the dialog this way)."""
+        for r, row in enumerate(self.rows):
+            if row["name"] == ref:
+                self.table.setCurrentCell(r, 0)
+        index = self.model.findData(ref)
+        if index < 0:
+            self.model.addItem(labels.model_name(ref), ref)
+            index = self.model.count() - 1
+        self.model.setCurrentIndex(index)
+        self.download_button.setFocus()
+
+    def show_folder(self) -> str:
+        """Open the folder of the selected model in the file manager; returns its path."""
+        ref = self.selected_ref()
+        row = next((r for r in self.rows if r["name"] == ref and r["paths"]), None)
+        if row is None:
+            return ""
+        path = Path(row["paths"][0])
+        folder = path if path.is_dir() else path.parent
+        self.opener(QUrl.fromLocalFile(str(folder)))
+        return str(folder)
 
     # -- jobs ------------------------------------------------------------------------------------
 
@@ -296,7 +408,12 @@ class ModelsDialog(QDialog):
         return task
 
     def download(self, model: str | None = None) -> str | None:
-        model = (model or self.model.currentText()).strip()
+        if model is None:
+            index = self.model.currentIndex()
+            text = self.model.currentText()
+            model = self.model.itemData(index) if index >= 0 and \
+                text == self.model.itemText(index) else text
+        model = str(model or "").strip()
         if not model:
             self._say("Type a model name or URL first.")
             return None
@@ -305,7 +422,7 @@ class ModelsDialog(QDialog):
             return None
         downloader = self.downloader
         self.progress.setFormat("Starting download...")
-        self._say(f"Downloading {model}.")
+        self._say(f"Downloading {labels.short_model_name(model)}.")
         return self._start("download", lambda on_progress, cancel:
                            downloader(model, on_progress, cancel))
 
@@ -314,11 +431,10 @@ class ModelsDialog(QDialog):
             self.bridge.cancel_task(self._task)
 
     def verify(self) -> None:
-        item = self.table.item(max(0, self.table.currentRow()), 0)
-        if self.backend is None or item is None:
+        model = self.selected_ref()
+        if self.backend is None or not model:
             return
-        model = item.text()
-        self._say(f"Verifying {model}...")
+        self._say(f"Verifying {labels.short_model_name(model)}...")
         self._start("verify", lambda _p, _c: self.backend.verify(model))
 
     def import_folder(self, path: str | None = None) -> None:
@@ -359,7 +475,8 @@ class ModelsDialog(QDialog):
             self._say("Download cancelled. Press Download again to resume where it stopped.")
         elif error:
             self.progress.setFormat(f"{kind.capitalize()} failed")
-            self._say(f"{kind.capitalize()} failed: {error}", assertive=True)
+            self._say(f"{kind.capitalize()} failed: {failure_words(error, self.config)}",
+                      assertive=True)
         else:
             if kind == "download":
                 self.progress.setValue(1000)
@@ -369,3 +486,24 @@ class ModelsDialog(QDialog):
 
     def _say(self, text: str, assertive: bool = False) -> None:
         announce(self.message, text, assertive)
+
+
+def failure_words(error: str, config: Config) -> str:
+    """A failed job's message, pointing at the setting rather than at the command line."""
+    # The command-line advice ("run `glimpse models pull X` while online") becomes the
+    # window's own: the Download button and the Offline setting, said below.
+    text = re.sub(r"[.;,]?\s*(?:[Rr]un |[Uu]se )?`?glimpse models pull [^`\s]+`?"
+                  r"(?: while online)?", "", error)
+    text = re.sub(r"\b((?:whisper|hf|piper):[^\s`'\",;]+?)([.:]?)(?=[\s`'\",;]|$)",
+                  lambda m: labels.short_model_name(m.group(1)) + m.group(2), text)
+    text = text.strip().rstrip(".")
+    low = error.lower()
+    if config.models.offline:
+        return (f"{text}. Glimpse is set to work offline: turn off Settings > Privacy > "
+                "\"Offline: never use the network\", then press Download again.")
+    if any(w in low for w in ("network", "urlopen", "connection", "resolve", "offline",
+                              "timed out", "unreachable")):
+        return (f"{text}. Check the internet connection and press Download again; it resumes "
+                "where it stopped. To stay offline, choose Settings > Privacy > \"Offline\" "
+                "and keep using the offline describer.")
+    return text

@@ -28,6 +28,7 @@ class Preset:
     values: tuple[tuple[str, str], ...]
     min_vram_gb: float | None = None  # None: runs on the CPU
     why: str = ""
+    does: str = ""  # one sentence: what it can and cannot do, for the first-run guide
 
     def value(self, key: str, default: str = "") -> str:
         return dict(self.values).get(key, default)
@@ -51,29 +52,42 @@ QWEN25VL_3B = "hf:Qwen/Qwen2.5-VL-3B-Instruct"
 PRESETS: dict[str, Preset] = {p.key: p for p in (
     Preset("best-gpu", "Best (GPU)", (
         ("asr.model", "whisper:large-v3"), ("vlm.model", QWEN25VL_3B), ("vlm.backend", "local"),
-        ("asr.device", "cuda"), ("vlm.device", "cuda")), min_vram_gb=16),
+        ("asr.device", "cuda"), ("vlm.device", "cuda")), min_vram_gb=16,
+        does="The best answers to open questions and the most accurate speech recognition; "
+             "needs a GPU with 16 GB of video memory."),
     Preset("large-gpu", "Large (GPU)", (
         ("asr.model", "whisper:large-v3-turbo"), ("vlm.model", SMOLVLM2_2B),
         ("vlm.backend", "local"), ("asr.device", "cuda"), ("vlm.device", "cuda")),
-        min_vram_gb=10),
+        min_vram_gb=10, does="Very good answers to open questions and accurate, fast speech "
+                             "recognition; needs a GPU with 10 GB of video memory."),
     # The default for a GPU: it must fit an 8 GB card (measured by `glimpse bench e2e --gpu`).
     Preset("balanced-gpu", "Balanced (GPU)", (
         ("asr.model", "whisper:small"), ("vlm.model", SMOLVLM2_2B), ("vlm.backend", "local"),
-        ("asr.device", "cuda"), ("vlm.device", "cuda")), min_vram_gb=6),
+        ("asr.device", "cuda"), ("vlm.device", "cuda")), min_vram_gb=6,
+        does="Good answers to open questions about the picture within a second or two; "
+             "needs a GPU with 6 GB of video memory."),
     Preset("small-gpu", "Small (GPU)", (
         ("asr.model", "whisper:small"), ("vlm.model", SMOLVLM2_500M), ("vlm.backend", "local")),
-        min_vram_gb=4),
+        min_vram_gb=4, does="Answers open questions on a small GPU (4 GB); answers are short "
+                            "and simple."),
     Preset("balanced-cpu", "Balanced (CPU)", (
-        ("asr.model", "whisper:base.en"), ("vlm.model", SMOLVLM2_500M), ("vlm.backend", "auto"))),
+        ("asr.model", "whisper:base.en"), ("vlm.model", SMOLVLM2_500M), ("vlm.backend", "auto")),
+        does="Answers open questions about the picture on the processor, in several seconds "
+             "each; English speech."),
     Preset("small-cpu", "Small (offline describer)", (
-        ("asr.model", "whisper:tiny.en"), ("vlm.backend", "describer"))),
+        ("asr.model", "whisper:tiny.en"), ("vlm.backend", "describer")),
+        does="The fastest and fully offline: reads text aloud and says who and what is in "
+             "view, but cannot answer open questions about the picture."),
 )}
 DEFAULT_GPU_PRESET = "balanced-gpu"
 GPU_PRESETS = ("balanced-gpu", "large-gpu", "best-gpu")
 
 
-def detect() -> Hardware:
-    """RAM from sysconf; VRAM from torch.cuda when torch and a GPU are there."""
+def detect(use_torch: bool = True) -> Hardware:
+    """RAM from sysconf; VRAM from torch.cuda when torch and a GPU are there.
+
+    Importing torch takes seconds: `use_torch=False` asks nvidia-smi instead (a quick first
+    guess, so the first-run guide can open with the window and be refined later)."""
     try:
         ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     except (ValueError, OSError, AttributeError):
@@ -83,6 +97,9 @@ def detect() -> Hardware:
     except (AttributeError, OSError):
         cores = os.cpu_count() or 0
     vram, gpu = None, ""
+    if not use_torch:
+        vram, gpu = _nvidia_smi()
+        return Hardware(ram_gb=ram, vram_gb=vram, gpu=gpu, cpu_cores=cores)
     try:
         import torch
 
@@ -92,6 +109,30 @@ def detect() -> Hardware:
     except ImportError:
         pass
     return Hardware(ram_gb=ram, vram_gb=vram, gpu=gpu, cpu_cores=cores)
+
+
+def _nvidia_smi() -> tuple[float | None, str]:
+    """(video memory in GB, GPU name) from nvidia-smi; (None, "") without one. At most 2 s."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return None, ""
+    try:
+        out = subprocess.run([exe, "--query-gpu=name,memory.total", "--format=csv,noheader,"
+                              "nounits"], capture_output=True, text=True, timeout=2).stdout
+        gpu, mib = out.splitlines()[0].rsplit(",", 1)
+        return float(mib) / 1024, gpu.strip()
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None, ""
+
+
+def shown(hw: Hardware) -> tuple[Preset, ...]:
+    """The presets worth offering on this computer: GPU ones only where there is a GPU."""
+    keys = (("large-gpu", "balanced-gpu", "small-gpu") if hw.vram_gb is not None else ()) + \
+        ("balanced-cpu", "small-cpu")
+    return tuple(PRESETS[k] for k in keys)
 
 
 def recommend(hw: Hardware) -> Preset:

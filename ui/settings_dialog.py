@@ -22,7 +22,11 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
+    QHeaderView,
     QLineEdit,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -30,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from assistant import config as cfg
 from assistant.errors import ConfigError
+from ui import labels
 from ui.a11y import announce, name
 
 log = logging.getLogger(__name__)
@@ -70,13 +75,8 @@ PAGES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
                  ("ui.announce_ready", "Say \"&ready\" at start"))),
 )
 
-CHOICE_WORDS = {"push_to_talk": "Push to talk (hold)", "toggle": "Toggle (press, press again)",
-                "hands_free": "Hands-free (voice detection)"}
-#: Words for a choice that only one key has, where a plain value would mean something else.
-KEY_CHOICE_WORDS = {"ui.answer_voice": {
-    "auto": "Automatic (my screen reader's voice when one is running)",
-    "glimpse": "Glimpse's own voice", "screen_reader": "My screen reader's voice",
-    "both": "Both voices"}}
+CHOICE_WORDS = labels.CHOICES["turns.mode"]
+ADVANCED = "Advanced"
 
 
 def audio_devices(kind: str) -> tuple[list[tuple[str, str]], str]:
@@ -107,16 +107,13 @@ def cameras() -> list[tuple[str, str]]:
 
 
 def _help(key: str) -> tuple[str, str, Any]:
-    """(help text, allowed, field) for a key."""
+    """(help text, allowed, field) for a key, in the words a person reads (no config keys)."""
     section, _, field_name = key.partition(".")
     for f in fields(cfg.SECTIONS[section]):
         if f.name == field_name:
-            allowed = ""
-            if "choices" in f.metadata:
-                allowed = "Choices: " + ", ".join(map(str, f.metadata["choices"]))
-            elif "range" in f.metadata:
-                allowed = "From {} to {}".format(*f.metadata["range"])
-            return f.metadata.get("help", ""), allowed, f
+            hint = type(f.default) if isinstance(f.default, (int, float)) else None
+            allowed = labels.allowed_words(key, dict(f.metadata), hint)
+            return labels.HELP.get(key, f.metadata.get("help", "")), allowed, f
     raise ConfigError(f"Unknown setting '{key}'", "This is a bug in the settings dialog.")
 
 
@@ -139,6 +136,8 @@ class SettingsDialog(QDialog):
         self.editors: dict[str, QWidget] = {}
         self.errors: dict[str, QLabel] = {}
         self.notes: dict[str, str] = {}  # why a device list is empty
+        self.plain: dict[str, str] = {}  # key -> the field's label, without "&"
+        self.allowed: dict[str, str] = {}  # key -> what it accepts, in words
         self.setWindowTitle("Glimpse settings")
         name(self, "Glimpse settings", "Changes are saved to your config file and applied by "
                                        "restarting the pipeline.")
@@ -151,6 +150,7 @@ class SettingsDialog(QDialog):
             for key, label in rows:
                 self._add_row(form, key, label)
             self.tabs.addTab(page, title)
+        self.tabs.addTab(self._advanced_page(), ADVANCED)
         layout.addWidget(self.tabs)
         self.general_error = QLabel("")
         self.general_error.setWordWrap(True)
@@ -163,7 +163,7 @@ class SettingsDialog(QDialog):
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        self.resize(640, 460)
+        self.resize(700, 500)
 
     # -- building --------------------------------------------------------------------------------
 
@@ -172,14 +172,22 @@ class SettingsDialog(QDialog):
         note = ""
         value = self.config.get(key)
         plain = label.replace("&", "")
-        description = " ".join(x for x in (help_text + ".", allowed + "." if allowed else "")
-                               if x and x != ".")
+        description = " ".join(x for x in (help_text + ".", f"Allowed: {allowed}."
+                                           if allowed else "") if x and x != ".")
+        self.plain[key] = plain
+        self.allowed[key] = allowed
         editor: QWidget
-        if f.metadata.get("choices"):
+        if key in labels.PERCENT:
+            spin = QSpinBox()
+            spin.setRange(*labels.PERCENT[key])
+            spin.setSingleStep(5 if key != "ui.font_scale" else 10)
+            spin.setSuffix(" %")
+            spin.setValue(round(float(value) * 100))
+            editor = spin
+        elif f.metadata.get("choices"):
             combo = QComboBox()
             for choice in f.metadata["choices"]:
-                words = KEY_CHOICE_WORDS.get(key, CHOICE_WORDS)
-                combo.addItem(words.get(choice, str(choice)), choice)
+                combo.addItem(labels.choice_name(key, choice), choice)
             combo.setCurrentIndex(max(0, combo.findData(value)))
             editor = combo
         elif isinstance(value, bool):
@@ -197,6 +205,9 @@ class SettingsDialog(QDialog):
                 combo.addItem(note, "")
                 description += f" {note}."
             index = combo.findData(str(value))
+            if index < 0 and key in SUGGESTIONS and str(value):
+                combo.addItem(labels.choice_name(key, str(value)), str(value))
+                index = combo.count() - 1
             if index >= 0:
                 combo.setCurrentIndex(index)
             else:
@@ -211,7 +222,7 @@ class SettingsDialog(QDialog):
         error = QLabel("")
         error.setWordWrap(True)
         error.setVisible(False)
-        error.setStyleSheet("color: #b00020; font-weight: bold;")
+        error.setObjectName("fieldError")  # coloured per theme by ui.theme
         name(error, f"Problem with {plain}")
         box = QWidget()
         v = QVBoxLayout(box)
@@ -239,7 +250,39 @@ class SettingsDialog(QDialog):
         if key == "camera.source":
             return [("No camera", ""), ("First camera (0)", "0")] + [
                 c for c in cameras() if c[1] != "0"], ""
-        return [(s, s) for s in SUGGESTIONS[key]], ""
+        return [(labels.choice_name(key, s), s) for s in SUGGESTIONS[key]], ""
+
+    def _advanced_page(self) -> QWidget:
+        """Every setting by its config key, with its value and what it accepts: the one place
+        the dialog shows keys, for people who edit the config file or use --set."""
+        page = QWidget()
+        v = QVBoxLayout(page)
+        intro = QLabel("Every setting as the configuration file and the command line name it "
+                       "(glimpse --set key=value). Settings not on the other pages are changed "
+                       "in the configuration file.")
+        intro.setWordWrap(True)
+        v.addWidget(intro)
+        rows = cfg.describe()
+        table = QTableWidget(len(rows), 4)
+        table.setHorizontalHeaderLabels(["Key", "Value", "Allowed", "What it does"])
+        table.setEditTriggers(QTableWidget.NoEditTriggers)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.Interactive)
+        header.setStretchLastSection(True)
+        table.verticalHeader().setVisible(False)
+        table.setWordWrap(False)
+        for r, (key, _default, allowed, help_text) in enumerate(rows):
+            for c, text in enumerate((key, _text(self.config.get(key)), allowed, help_text)):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                table.setItem(r, c, item)
+        table.resizeColumnToContents(0)
+        for column, width in ((1, 150), (2, 170)):
+            table.setColumnWidth(column, width)
+        name(table, "All settings by key", "Read only. One row per setting.")
+        v.addWidget(table, 1)
+        self.advanced = table
+        return page
 
     # -- values ----------------------------------------------------------------------------------
 
@@ -247,6 +290,8 @@ class SettingsDialog(QDialog):
         editor = self.editors[key]
         if isinstance(editor, QCheckBox):
             return editor.isChecked()
+        if isinstance(editor, QSpinBox):
+            return editor.value() / 100
         if isinstance(editor, QComboBox):
             if editor.isEditable():
                 text = editor.currentText()
@@ -262,6 +307,8 @@ class SettingsDialog(QDialog):
         editor = self.editors[key]
         if isinstance(editor, QCheckBox):
             editor.setChecked(bool(value))
+        elif isinstance(editor, QSpinBox):
+            editor.setValue(round(float(value) * 100))  # a fraction: 1.25 -> 125 %
         elif isinstance(editor, QComboBox):
             index = editor.findData(value)
             if index >= 0:
@@ -273,7 +320,7 @@ class SettingsDialog(QDialog):
 
     def _show(self, key: str, message: str) -> None:
         label = self.errors[key]
-        label.setText(f"Error: {message}" if message else "")
+        label.setText(f"Problem: {message}" if message else "")
         label.setVisible(bool(message))
 
     def check(self, key: str) -> str:
@@ -282,9 +329,14 @@ class SettingsDialog(QDialog):
             self.config.with_value(key, self.raw_value(key))
             message = ""
         except ConfigError as exc:
-            message = exc.message
+            message = self._words(key, exc)
         self._show(key, message)
         return message
+
+    def _words(self, key: str, exc: ConfigError) -> str:
+        """The config's complaint, in the field's own words (the key stays in the log)."""
+        log.info("setting %s refused: %s", key, exc.message)
+        return labels.error_text(self.plain[key], self.raw_value(key), self.allowed[key])
 
     def build(self) -> tuple[cfg.Config, dict[str, str]]:
         """The edited config, and {key: ConfigError message} for every bad field."""
@@ -298,8 +350,8 @@ class SettingsDialog(QDialog):
                 new = new.with_value(key, raw)
                 self._show(key, "")
             except ConfigError as exc:
-                bad[key] = exc.message
-                self._show(key, exc.message)
+                bad[key] = self._words(key, exc)
+                self._show(key, bad[key])
         return new, bad
 
     def save(self) -> bool:

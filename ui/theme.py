@@ -10,6 +10,14 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
+#: the colour of a field's problem text (objectName "fieldError"), per theme
+_ERROR = {"system": "#b00020", "light": "#b00020", "dark": "#ff8a80", "high-contrast": "#ffff00"}
+#: high contrast: the progress chunk (white text on it must stay at 7:1) and its outline
+_HC_CHUNK, _HC_CHUNK_EDGE = "#0000cc", "#ffff00"
+
+#: Qt's own arrow images (dark), drawn on the white spin box buttons of high contrast
+_ARROWS = ":/qt-project.org/styles/commonstyle/images"
+
 # The font the platform gave us before any scaling, so re-applying a scale never compounds.
 _BASE_POINT_SIZE: float | None = None
 
@@ -21,14 +29,11 @@ _FOCUS = {
 }
 
 
-def _palette(theme: str) -> QPalette | None:
-    if theme == "system":
-        return None
-    pal = QPalette()
+def _colours(theme: str) -> dict[str, str]:
     if theme == "dark":
         colours = dict(window="#202124", text="#e8eaed", base="#2b2c2f", button="#3c4043",
                        highlight="#8ab4f8", highlighted="#202124", link="#8ab4f8",
-                       disabled="#9aa0a6")
+                       disabled="#b4b8bc")
     elif theme == "high-contrast":
         colours = dict(window="#000000", text="#ffffff", base="#000000", button="#000000",
                        highlight="#ffff00", highlighted="#000000", link="#ffff00",
@@ -37,7 +42,14 @@ def _palette(theme: str) -> QPalette | None:
         colours = dict(window="#f5f5f5", text="#111111", base="#ffffff", button="#e8e8e8",
                        highlight="#1a56db", highlighted="#ffffff", link="#1a56db",
                        disabled="#5f6368")
-    c = {k: QColor(v) for k, v in colours.items()}
+    return colours
+
+
+def _palette(theme: str) -> QPalette | None:
+    if theme == "system":
+        return None
+    pal = QPalette()
+    c = {k: QColor(v) for k, v in _colours(theme).items()}
     for role, key in ((QPalette.Window, "window"), (QPalette.WindowText, "text"),
                       (QPalette.Base, "base"), (QPalette.AlternateBase, "window"),
                       (QPalette.Text, "text"), (QPalette.Button, "button"),
@@ -49,6 +61,41 @@ def _palette(theme: str) -> QPalette | None:
     for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
         pal.setColor(QPalette.Disabled, role, c["disabled"])
     return pal
+
+
+def luminance(colour: str) -> float:
+    """WCAG 2.1 relative luminance of "#rrggbb"."""
+    def channel(v: int) -> float:
+        x = v / 255
+        return x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4
+
+    q = QColor(colour)
+    return 0.2126 * channel(q.red()) + 0.7152 * channel(q.green()) + 0.0722 * channel(q.blue())
+
+
+def contrast(fg: str, bg: str) -> float:
+    """WCAG 2.1 contrast ratio, 1 to 21."""
+    a, b = sorted((luminance(fg), luminance(bg)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def text_pairs(theme: str) -> list[tuple[str, str, str]]:
+    """(what, text colour, background) for every kind of text a theme draws: the palette's
+    roles and the style sheet's own colours. Tests hold them to WCAG's 7:1 (high contrast)."""
+    if theme == "system":
+        return []
+    c = _colours(theme)
+    pairs = [("window text", c["text"], c["window"]), ("field text", c["text"], c["base"]),
+             ("button text", c["text"], c["button"]),
+             ("selected text", c["highlighted"], c["highlight"]),
+             ("disabled text", c["disabled"], c["window"]),
+             ("disabled button text", c["disabled"], c["button"]),
+             ("link", c["link"], c["base"]), ("placeholder", c["disabled"], c["base"]),
+             ("field problem", _ERROR[theme], c["window"])]
+    if theme == "high-contrast":
+        pairs += [("progress text on the bar", "#ffffff", _HC_CHUNK),
+                  ("menu selection", "#000000", "#ffff00")]
+    return pairs
 
 
 def stylesheet(theme: str) -> str:
@@ -64,14 +111,42 @@ def stylesheet(theme: str) -> str:
     QPushButton {{ padding: 6px 12px; }}
     QPushButton#pushToTalk {{ font-size: 150%; font-weight: bold; padding: 18px; }}
     QPushButton#pushToTalk[talking="true"] {{ border: {width + 1}px dashed {focus}; }}
+    QFrame#banner {{ border: 2px solid {focus}; border-radius: 4px; }}
+    QLabel#fieldError {{ color: {_ERROR.get(theme, _ERROR["system"])}; font-weight: bold; }}
     """
     if theme == "high-contrast":
-        sheet += """
-        QWidget { background: #000000; color: #ffffff; }
-        QPushButton, QComboBox, QLineEdit, QTextBrowser, QProgressBar, QListWidget,
-        QTableWidget { border: 2px solid #ffffff; }
-        QProgressBar::chunk { background: #ffff00; }
-        QMenuBar::item:selected, QMenu::item:selected { background: #ffff00; color: #000000; }
+        # Every control keeps its shape (a white outline) and its state: check boxes and radio
+        # buttons are drawn boxes, filled yellow when on; disabled controls have a dashed grey
+        # outline and grey text; dialog buttons carry words, not dark icons on black.
+        sheet += f"""
+        QWidget {{ background: #000000; color: #ffffff; }}
+        QPushButton, QToolButton, QComboBox, QLineEdit, QTextBrowser, QProgressBar,
+        QListWidget, QTableWidget, QSpinBox, QDoubleSpinBox, QTabBar::tab {{
+            border: 2px solid #ffffff; }}
+        QPushButton:disabled, QToolButton:disabled, QComboBox:disabled, QLineEdit:disabled,
+        QSpinBox:disabled {{ color: #c0c0c0; border: 2px dashed #c0c0c0; }}
+        QTabBar::tab {{ padding: 4px 10px; }}
+        QTabBar::tab:selected {{ background: #ffff00; color: #000000; }}
+        QCheckBox::indicator, QRadioButton::indicator, QTableView::indicator {{
+            width: 16px; height: 16px; border: 2px solid #ffffff; background: #000000; }}
+        QRadioButton::indicator {{ border-radius: 10px; }}
+        QCheckBox::indicator:checked, QRadioButton::indicator:checked {{
+            background: #ffff00; border: 2px solid #ffffff; }}
+        QCheckBox::indicator:disabled, QRadioButton::indicator:disabled {{
+            border: 2px dashed #c0c0c0; }}
+        QHeaderView::section {{ background: #000000; color: #ffffff; border: 1px solid #ffffff;
+            padding: 2px 4px; }}
+        QSpinBox::up-button, QSpinBox::down-button {{ background: #ffffff; width: 18px;
+            border: 1px solid #000000; }}
+        QSpinBox::up-button:disabled, QSpinBox::down-button:disabled {{ background: #c0c0c0; }}
+        QSpinBox::up-arrow {{ image: url({_ARROWS}/arrow-up-16.png); width: 10px; height: 10px; }}
+        QSpinBox::down-arrow {{ image: url({_ARROWS}/arrow-down-16.png); width: 10px;
+            height: 10px; }}
+        QProgressBar {{ min-height: 1.6em; text-align: center; }}
+        QProgressBar::chunk {{ background: {_HC_CHUNK}; border: 2px solid {_HC_CHUNK_EDGE}; }}
+        QToolTip {{ background: #000000; color: #ffffff; border: 2px solid #ffff00; }}
+        QDialogButtonBox {{ dialogbuttonbox-buttons-have-icons: 0; }}
+        QMenuBar::item:selected, QMenu::item:selected {{ background: #ffff00; color: #000000; }}
         """
     return sheet
 

@@ -51,15 +51,24 @@ def test_settings_invalid_value_is_shown_inline_and_not_saved(qtbot, tmp_path):
     path = tmp_path / "config.toml"
     dialog = SettingsDialog(Config(), path)
     qtbot.addWidget(dialog)
-    dialog.set_raw("tts.rate", "fast")
-    dialog.set_raw("audio.volume", "9")
+    dialog.set_raw("history.keep_days", "many")
+    dialog.set_raw("ui.global_shortcut", "<ctrl>+<alt>+g")  # fine: not counted
+    dialog.set_raw("vlm.remote_url", "http://localhost:1/v1")
+    dialog.set_raw("tts.rate", 1.5)
     assert not dialog.save()
     assert not path.exists()
-    assert "Invalid value 'fast' for 'tts.rate'" in dialog.errors["tts.rate"].text()
-    assert "Allowed: a number" in dialog.errors["tts.rate"].text()
-    assert "0.0 to 2.0" in dialog.errors["audio.volume"].text()
-    assert not dialog.errors["tts.rate"].isHidden()
-    assert "2 setting(s) need fixing" in dialog.general_error.text()
+    # In the field's own words, with the allowed range; never the config key.
+    text = dialog.errors["history.keep_days"].text()
+    assert text == ("Problem: Days of history kept: 'many' is not possible. Use a whole "
+                    "number from 1 to 3650.")
+    assert not dialog.errors["history.keep_days"].isHidden()
+    assert "1 setting(s) need fixing" in dialog.general_error.text()
+    assert "history.keep_days" not in dialog.general_error.text()
+    # Rate, volume and text size are spin boxes in percent: out-of-range cannot be typed.
+    assert dialog.editors["tts.rate"].suffix() == " %"
+    assert dialog.raw_value("tts.rate") == 1.5
+    dialog.editors["audio.volume"].setValue(900)
+    assert dialog.raw_value("audio.volume") == 2.0
 
 
 def test_device_lists_say_when_there_is_no_audio_server(qtbot):

@@ -1,0 +1,127 @@
+"""The status line: one short, true sentence about Glimpse, with the details in a tooltip.
+
+The pipeline reports a state per stage (`Status(stage, state, detail)`: asr loading, answer
+ready, ...) and the bridge reports the pipeline as a whole (starting, running, failed). The
+line says "Ready" only when the pipeline runs and every stage that reported is ready; while
+stages load it says which ("Starting: speech, answers loading (1 of 3 ready)"); during a turn
+it says what happens now (listening, thinking, speaking). Each stage's own state is in the
+tooltip and in the accessible description, one line each, in words.
+
+`StatusModel` holds the states and makes the words (plain Python, tested without a window);
+`StatusLine` is a QLabel of fixed height that never wraps: a long text is elided at the end
+and the whole text stays in the tooltip, so the controls below never jump. GUI thread only.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+from ui.a11y import name
+
+#: stage name (assistant.events.StageName) -> what a person calls it
+STAGES = {"capture": "microphone", "asr": "speech recognition", "camera": "camera",
+          "answer": "answers", "tts": "voice", "playback": "speaker"}
+_SHORT = {"speech recognition": "speech"}
+_READY = {"ready", "idle", "running", "off"}
+#: what the pipeline does during a turn -> words
+ACTIVITY = {"listening": "Listening", "transcribing": "Understanding your question",
+            "thinking": "Thinking", "speaking": "Speaking"}
+RUNNING = {"starting": "starting", "running": "running", "failed": "not running",
+           "stopped": "stopped"}
+PIPELINE = {"starting": "Starting", "running": "Ready", "failed": "Not ready",
+            "stopped": "Stopped"}
+
+
+class StatusModel:
+    """The states behind the status line."""
+
+    def __init__(self) -> None:
+        self.pipeline = "starting"
+        self.pipeline_detail = ""
+        self.stages: dict[str, tuple[str, str]] = {}  # stage -> (state, detail)
+        self.activity = ""  # listening / thinking / ... during a turn; "" between turns
+        self.problem = ""
+        self.extra: dict[str, str] = {}  # e.g. {"Global key": "on (Ctrl+Alt+Space)"}
+
+    def on_pipeline(self, state: str, detail: str = "") -> None:
+        if state == "starting":  # a new pipeline: the old stages' states no longer apply
+            self.stages.clear()
+            self.activity = ""
+            self.problem = ""
+        self.pipeline, self.pipeline_detail = state, detail
+
+    def on_status(self, stage: str, state: str, detail: str = "") -> None:
+        if state == "mode":
+            return
+        if stage == "pipeline":
+            self.activity = ACTIVITY.get(state, "")
+            return
+        self.stages[stage] = (state, detail)
+        if state != "error" and not any(s == "error" for s, _ in self.stages.values()):
+            self.problem = ""
+
+    def on_error(self, stage: str, message: str) -> None:
+        self.stages[stage] = ("error", message)
+        self.problem = message
+
+    def ready(self) -> bool:
+        return self.pipeline == "running" and all(s in _READY for s, _ in self.stages.values())
+
+    def text(self) -> str:
+        if self.problem:
+            where = [STAGES.get(k, k) for k, (s, _) in self.stages.items() if s == "error"]
+            return f"Problem with {', '.join(where) or 'Glimpse'}: {self.problem}"
+        if self.pipeline in ("failed", "stopped"):
+            return PIPELINE[self.pipeline] + (f": {self.pipeline_detail}"
+                                              if self.pipeline_detail else "")
+        loading = [_SHORT.get(STAGES.get(k, k), STAGES.get(k, k))
+                   for k, (s, _) in self.stages.items() if s not in _READY]
+        if loading or self.pipeline != "running":
+            ready = sum(1 for s, _ in self.stages.values() if s in _READY)
+            words = f"Starting: {', '.join(loading)} loading" if loading else "Starting"
+            return words + (f" ({ready} of {len(self.stages)} ready)" if self.stages else "")
+        return self.activity or "Ready"
+
+    def details(self) -> str:
+        """One line per stage, for the tooltip and screen readers."""
+        lines = [f"Glimpse: {RUNNING.get(self.pipeline, self.pipeline)}"]
+        for stage, (state, detail) in self.stages.items():
+            what = STAGES.get(stage, stage).capitalize()
+            lines.append(f"{what}: {state}" + (f" ({detail})" if detail else ""))
+        lines += [f"{k}: {v}" for k, v in self.extra.items()]
+        return "\n".join(lines)
+
+
+class StatusLine(QLabel):
+    """One line, fixed height; `model` holds the states. Call `render()` after a change."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = StatusModel()
+        self.full_text = ""
+        self.setWordWrap(False)
+        self.setTextFormat(Qt.PlainText)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+        self.setFixedHeight(self.fontMetrics().height() + 8)
+        name(self, "Status", "What Glimpse is doing; each stage in the description.")
+        self.render()
+
+    def render(self) -> None:
+        self.full_text = self.model.text()
+        self._elide()
+        self.setToolTip(self.model.details())
+        self.setAccessibleDescription(f"{self.full_text}. {self.model.details()}")
+
+    def _elide(self) -> None:
+        width = max(50, self.width() - 8)
+        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.ElideRight, width))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt API: the font changed
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:
+            self.setFixedHeight(self.fontMetrics().height() + 8)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._elide()
