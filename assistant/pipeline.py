@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -186,9 +187,15 @@ class Pipeline:
                             "(sounds or announcements may be missing); please report it."))
 
     def _shutdown_stages(self, timeout: float) -> None:
+        """All stages are told first and then waited for together, so shutting down takes as
+        long as the slowest stage, not the sum of them (`timeout` bounds the whole wait)."""
         self._stopped.set()
-        for stage in self.stages.all():
-            stage.stop(timeout)
+        stages = self.stages.all()
+        for stage in stages:
+            stage.request_stop()
+        deadline = time.monotonic() + timeout
+        for stage in stages:
+            stage.join(max(0.0, deadline - time.monotonic()))
 
     def _interrupt_stages(self, _gen: int) -> None:
         for stage in self.stages.all():

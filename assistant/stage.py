@@ -176,9 +176,17 @@ class Stage:
         return False
 
     def stop(self, timeout: float = 2.0) -> None:
+        self.request_stop()
+        self.join(timeout)
+
+    def request_stop(self) -> None:
+        """Tell the stage thread to end (any thread; returns at once)."""
         self.stop_event.set()
         self.interrupt()
         self.inbox.put(None)  # the sentinel rides the urgent lane: it overtakes queued work
+
+    def join(self, timeout: float = 2.0) -> None:
+        """Wait up to `timeout` seconds for the stage thread to end."""
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 

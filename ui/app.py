@@ -68,6 +68,8 @@ class App:
         self.window.settings_requested.connect(self.open_settings)
         self.window.models_requested.connect(self.open_models)
         self.window.help_requested.connect(self.open_help)
+        self.window.banner_wanted.connect(self.check_models)
+        self.banner = None  # the missing-model banner once shown (it never comes back)
         self.bridge.config_changed.connect(self._apply_config)
         self.bridge.shortcut_note.connect(self._shortcut_note)
         self.shortcut = None
@@ -87,15 +89,29 @@ class App:
         if self.bridge.config.history.show_on_start:
             self.window.load_history(self.bridge.previous_turns())
         self.bridge.start()
+        self.bridge.task_finished.connect(self._on_task)
+        self.first_run = None
         if self.show_first_run:
-            # Detecting the GPU imports torch (seconds): done on the bridge's pool, and the
-            # guide opens when the answer is back.
+            # The guide opens with the window on a quick guess (no torch import); detecting the
+            # GPU with torch takes seconds on the bridge's pool and refines it when back.
             from ui.first_run import detect
 
-            self.bridge.task_finished.connect(self._on_task)
+            self.first_run = self.open_first_run(detect(use_torch=False))
             self.bridge.run_task("first-run-hardware", lambda _p, _c: detect())
+        self.check_models()
+
+    def check_models(self) -> None:
+        """Look for a configured vision model that is missing (off the GUI thread); the answer
+        becomes the banner with a Download button, shown once."""
+        if self.banner is not None:
+            return
+        from ui.bootstrap import model_store
+
+        config = self.bridge.config
+        self.bridge.run_task("missing-models", lambda _p, _c: model_store(config).missing())
 
     def close(self) -> None:
+        self.window.hide()  # gone at once; the threads stop behind it
         if self.shortcut is not None:
             self.shortcut.stop()
         self.bridge.shutdown()
@@ -110,10 +126,11 @@ class App:
         dialog.saved.connect(self.bridge.reconfigure)
         return self._open(dialog)
 
-    def open_models(self):
+    def open_models(self, focus: str = ""):
         from ui.models_dialog import ModelsDialog
 
-        return self._open(ModelsDialog(self.bridge, self.bridge.config, parent=self.window))
+        return self._open(ModelsDialog(self.bridge, self.bridge.config, parent=self.window,
+                                       focus=focus))
 
     def open_help(self):
         from ui.help import HelpDialog
@@ -121,17 +138,26 @@ class App:
         return self._open(HelpDialog(self.global_note, self.window))
 
     def _on_task(self, task_id: str, result: object, error: str) -> None:
-        if task_id != "first-run-hardware":
-            return
-        from PySide6.QtWidgets import QApplication
+        if task_id == "first-run-hardware":
+            guide = self.first_run
+            if not error and guide is not None and guide.isVisible():
+                guide.set_hardware(result)
+        elif task_id == "missing-models":
+            if error:
+                log.warning("could not look for missing models: %s", error)
+                return
+            self._show_banner(result)
 
-        hardware = result if not error else None
-        modal = QApplication.activeModalWidget()
-        if modal is not None and hasattr(modal, "finished"):
-            # One dialog at a time: the guide follows the one open now (e.g. a problem).
-            modal.finished.connect(lambda _r: self.open_first_run(hardware))
-        else:
-            self.open_first_run(hardware)
+    def _show_banner(self, missing) -> None:
+        from ui import banner as banner_mod
+
+        ref = banner_mod.missing_vision_model(self.bridge.config, missing)
+        if not ref or self.banner is not None:
+            return
+        self.banner = banner_mod.ModelBanner(self.bridge.config, ref, self.config_path)
+        self.banner.download_requested.connect(self.open_models)
+        self.banner.config_saved.connect(self.bridge.reconfigure)
+        self.window.show_banner(self.banner)
 
     def open_first_run(self, hardware=None):
         from ui.first_run import FirstRunDialog, Hardware
@@ -189,7 +215,7 @@ class App:
 
     def _shortcut_note(self, note: str) -> None:
         self.global_note = note
-        self.window._on_status("global key", note, "")
+        self.window.set_global_key_note(note)
 
 
 def run_app(config: Config, *, pipeline_factory=None, config_path: Path | None = None) -> int:

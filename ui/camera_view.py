@@ -4,20 +4,24 @@ The widget keeps the aspect ratio of the last picture (`heightForWidth`), so the
 it exactly the picture's shape; the picture is scaled once per paint, with fast scaling, on the
 GUI thread. Without a picture it shows its text ("No camera picture yet."), centred. It keeps
 no reference to the frame's buffer: `set_image` copies into a QPixmap at once.
+
+It is a QLabel holding the picture so that screen readers see an image (AT-SPI role "image")
+with the accessible name the window gives it; the label's own drawing and size hints, which
+follow the full-size picture, are replaced by the ones here.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 
-class CameraView(QWidget):
+class CameraView(QLabel):
     def __init__(self, text: str = "No camera picture yet.",
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.text = text
-        self.pixmap: QPixmap | None = None
+        self.placeholder = text
+        self.picture: QPixmap | None = None
         self.aspect = 4 / 3  # width / height, until the first picture says otherwise
         policy = QSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
         policy.setHeightForWidth(True)
@@ -29,16 +33,18 @@ class CameraView(QWidget):
         if image.isNull():
             return
         aspect = image.width() / max(1, image.height())
-        self.pixmap = QPixmap.fromImage(image)
+        self.picture = QPixmap.fromImage(image)
+        self.setPixmap(self.picture)  # what accessibility reports; drawing is paintEvent's
         if abs(aspect - self.aspect) > 1e-3:
             self.aspect = aspect
             self.updateGeometry()
         self.update()
 
     def clear(self, text: str | None = None) -> None:
-        self.pixmap = None
+        self.picture = None
+        super().clear()
         if text is not None:
-            self.text = text
+            self.placeholder = text
         self.update()
 
     def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt API
@@ -49,6 +55,9 @@ class CameraView(QWidget):
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(480, round(480 / self.aspect))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(240, 180)
 
     def target(self) -> QRect:
         """Where the picture is drawn: the largest rectangle of its shape, centred."""
@@ -61,7 +70,7 @@ class CameraView(QWidget):
 
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt API
         painter = QPainter(self)
-        if self.pixmap is None:
-            painter.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self.text)
+        if self.picture is None:
+            painter.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self.placeholder)
             return
-        painter.drawPixmap(self.target(), self.pixmap)
+        painter.drawPixmap(self.target(), self.picture)

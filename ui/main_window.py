@@ -29,14 +29,16 @@ from PySide6.QtWidgets import (
 from assistant import events as ev
 from ui.a11y import name
 from ui.announce import VOICES, Announcer, QuestionBox, ReadableText, settle_answer_voice
+from ui.banner import covers as banner_covers
 from ui.bridge import Bridge
+from ui.camera_view import CameraView
+from ui.status_line import StatusModel
 from ui.conversation import THUMB_WIDTH, Conversation, ConversationView, bgr_to_qimage
+from ui.level_meter import level_words
 from ui.space_key import RELEASE_DEBOUNCE_MS, SCREEN_READER_DEBOUNCE_MS, SpaceKey
 
 MODES = (("ask", "Ask about the view"), ("describe", "Describe the scene"),
          ("read", "Read text"))
-STATE_WORDS = {"starting": "Starting", "running": "Ready", "failed": "Not ready",
-               "stopped": "Stopped"}
 TIMELINE = (("final_transcript", "transcript"), ("first_token", "first word"),
             ("first_audio_played", "first audio"), ("done", "done"))
 
@@ -46,6 +48,7 @@ class MainWindow(QMainWindow):
 
     settings_requested = Signal()
     models_requested = Signal()
+    banner_wanted = Signal()  # a notice about a missing model arrived: show the banner
     help_requested = Signal()
 
     def __init__(self, bridge: Bridge, parent: QWidget | None = None, *,
@@ -55,8 +58,6 @@ class MainWindow(QMainWindow):
         self.screen_reader = screen_reader  # one was running at start (ui.answer_voice "auto")
         self.conversation = Conversation()
         self.talking = False
-        self._stage_states: dict[str, str] = {}
-        self._detail = ""  # the latest problem or start-up message, kept until the next turn
         self._frame_captured: float | None = None
         self._frame_turn = 0
         self._error_box: QMessageBox | None = None
@@ -84,11 +85,7 @@ class MainWindow(QMainWindow):
         outer = QVBoxLayout(central)
 
         # Left: live camera and the frozen frame of the current turn.
-        self.preview = QLabel("No camera picture yet.")
-        self.preview.setAlignment(Qt.AlignCenter)
-        self.preview.setMinimumSize(320, 240)
-        self.preview.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        self.preview.setFrameShape(QLabel.Box)
+        self.preview = CameraView()
         name(self.preview, "Live camera", "The camera picture, updated live. No picture means "
                                           "no camera is configured or it is not delivering.")
         self.frozen = QLabel()
@@ -138,6 +135,8 @@ class MainWindow(QMainWindow):
         split.addWidget(right)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
+        self.banner_slot = QVBoxLayout()  # notices with an action (a missing model) sit here
+        outer.addLayout(self.banner_slot)
         outer.addWidget(split, 1)
 
         # Controls: talk, stop, mode, describe now, level.
@@ -164,14 +163,14 @@ class MainWindow(QMainWindow):
         mode_box.addWidget(mode_label)
         mode_box.addWidget(self.mode)
         mode_box.addWidget(self.describe_button)
+        # The bar only shows the level; the words beside it say it once (no number twice).
         self.meter = QProgressBar()
         self.meter.setRange(0, 100)
         self.meter.setValue(0)
-        self.meter.setFormat("Mic %p%")
-        self.meter.setTextVisible(True)
+        self.meter.setTextVisible(False)
         name(self.meter, "Microphone level", "How loud the microphone hears you, in percent.")
         self.meter_text = ReadableText("Microphone", "The microphone level in words.", lines=1)
-        self.meter_text.setText("Mic: silent")
+        self.meter_text.setText(level_words(0.0, 0.0)[1])
         meter_box = QVBoxLayout()
         meter_box.addWidget(self.meter)
         meter_box.addWidget(self.meter_text)
@@ -183,7 +182,9 @@ class MainWindow(QMainWindow):
         outer.addLayout(controls)
 
         # Status: the state of each stage, the last turn's timeline, the last message.
-        self.status_text = ReadableText("Status", "What Glimpse is doing, stage by stage.")
+        # One short, true sentence ("Ready" only when every stage is); each stage in the tooltip.
+        self.status = StatusModel()
+        self.status_text = ReadableText("Status", "What Glimpse is doing.", lines=1)
         self.timeline = ReadableText(
             "Timing", "Milliseconds from letting go of the key to each step of the answer.",
             lines=1)
@@ -196,6 +197,7 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.timeline)
         self.setCentralWidget(central)
         self.resize(1100, 720)
+        self.setMinimumSize(900, 620)
         self._update_talk()
 
         # Tab order: the main action first, then the rest left to right, top to bottom.
@@ -436,10 +438,7 @@ class MainWindow(QMainWindow):
     # -- pipeline events -------------------------------------------------------------------------
 
     def _on_state(self, state: str, detail: str) -> None:
-        if state == "starting":  # a new pipeline: the old stages' states no longer apply
-            self._stage_states = {k: v for k, v in self._stage_states.items() if k == "global key"}
-        self._stage_states["glimpse"] = STATE_WORDS.get(state, state)
-        self._detail = detail if state != "running" else ""
+        self.status.on_pipeline(state, detail if state != "running" else "")
         self._render_status()
         self.talk.setEnabled(True)  # pressing when not ready says why, rather than nothing
         if state == "running" and not self._announced_ready:
@@ -453,9 +452,6 @@ class MainWindow(QMainWindow):
 
     def _on_turn_started(self, turn_id: int, mode: str) -> None:
         self.conversation.turn(turn_id, mode)
-        if self._detail:
-            self._detail = ""
-            self._render_status()
         self.view.refresh()
 
     def _on_transcript(self, turn_id: int, text: str, partial: bool) -> None:
@@ -509,46 +505,45 @@ class MainWindow(QMainWindow):
             self.frozen_caption.setText(text)
 
     def _on_preview(self, preview: ev.Preview) -> None:
-        pix = QPixmap.fromImage(bgr_to_qimage(preview.image))
-        self.preview.setPixmap(pix.scaled(self.preview.size(), Qt.KeepAspectRatio,
-                                          Qt.FastTransformation))
+        self.preview.set_image(bgr_to_qimage(preview.image))
 
     def _on_level(self, rms: float, peak: float) -> None:
-        # Speech RMS is ~0.01-0.3: a square root spreads that over the bar.
-        percent = int(min(1.0, rms ** 0.5 * 1.5) * 100)
+        percent, words = level_words(rms, peak)
         self.meter.setValue(percent)
-        words = "silent" if percent < 5 else "quiet" if percent < 25 else \
-            "good" if percent < 85 else "too loud"
-        self.meter_text.setText(f"Mic: {percent}% ({words})"
-                                + (", clipping" if peak >= 0.99 else ""))
+        self.meter_text.setText(words)
 
     def _on_status(self, stage: str, state: str, detail: str) -> None:
-        if state == "mode":
-            return
-        self._stage_states[stage] = state + (f" ({detail})" if detail else "")
+        self.status.on_status(stage, state, detail)
         self._render_status()
 
     def _render_status(self) -> None:
-        first, last = ("glimpse",), ("global key",)
-        keys = [k for k in first if k in self._stage_states] + [
-            k for k in self._stage_states if k not in first + last] + [
-            k for k in last if k in self._stage_states]
-        parts = [f"{k}: {self._stage_states[k]}" for k in keys]
-        if self._detail:
-            parts.append(self._detail)
-        self.status_text.setText(" | ".join(parts))
+        self.status_text.setText(self.status.text())
+        self.status_text.setToolTip(self.status.details())
 
     def _on_metrics(self, metrics: ev.Metrics) -> None:
         d = metrics.durations_ms()
         bits = [f"{label} {d[key]:.0f} ms" for key, label in TIMELINE if key in d]
-        text = (f"Last turn ({metrics.turn_id}), from release: " + ", ".join(bits)) if bits \
+        # Timed from letting go of the key; a typed question or Ctrl+D from the request.
+        start = "from release" if metrics.release is not None else "from the request"
+        text = (f"Last turn ({metrics.turn_id}), {start}: " + ", ".join(bits)) if bits \
             else f"Last turn ({metrics.turn_id}): no timings."
         if metrics.cancelled:
             text += " (stopped)"
         self.timeline.setText(text)
         self.conversation.turn(metrics.turn_id).timeline_ms = d
 
+    def set_global_key_note(self, note: str) -> None:
+        self.status.extra["Global key"] = note
+        self._render_status()
+
+    def show_banner(self, banner: QWidget) -> None:
+        """Show a notice that has an action (ui.banner); it removes itself when acted on."""
+        self.banner_slot.addWidget(banner)
+
     def _on_notice(self, message: str, speak: bool) -> None:
+        if banner_covers(message):
+            self.banner_wanted.emit()  # the banner says it, with a Download button, once
+            return
         current = self.conversation.current()
         if current is not None:
             current.notes.append(message)
@@ -561,8 +556,7 @@ class MainWindow(QMainWindow):
         current = self.conversation.current()
         if current is not None:
             current.errors.append(message)
-        self._stage_states[stage] = "error"
-        self._detail = f"Problem ({stage}): {message}"
+        self.status.on_error(stage, message)
         self._render_status()
         self.view.refresh()
         self._show_error(stage, message, needs_action)

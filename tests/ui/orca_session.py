@@ -69,8 +69,8 @@ def main() -> int:
             return False
         if not all(stage.ready.is_set() for stage in pipeline.stages.all()):
             return False
-        status = w.status_text.text()
-        return all(f"{stage}: ready" in status for stage in MODEL_STAGES)
+        return w.status.ready() and all(
+            w.status.stages.get(stage, ("",))[0] == "ready" for stage in MODEL_STAGES)
 
     def poll() -> None:
         history = w.announcer.history

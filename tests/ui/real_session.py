@@ -68,9 +68,9 @@ def main() -> int:
             return False
         if not all(stage.ready.is_set() for stage in pipeline.stages.all()):
             return False
-        status = w.status_text.text()
-        return (all(f"{stage}: ready" in status for stage in MODEL_STAGES)
-                and not w.preview.pixmap().isNull())
+        return (w.status.ready() and all(
+            w.status.stages.get(stage, ("",))[0] == "ready" for stage in MODEL_STAGES)
+                and w.preview.picture is not None)
 
     def error_dialog_shown() -> bool:
         box = w._error_box
@@ -84,6 +84,7 @@ def main() -> int:
         yield ready, READY_TIMEOUT_S
         result["ready_s"] = time.monotonic() - t0
         result["status_ready"] = w.status_text.text()
+        result["status_details"] = w.status_text.toolTip()
         w.activateWindow()
         w.talk.setFocus()
         yield lambda: w.isActiveWindow() and QApplication.focusWidget() is w.talk, STEP_TIMEOUT_S

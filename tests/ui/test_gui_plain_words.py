@@ -382,3 +382,4 @@ def test_camera_view_takes_the_pictures_shape_without_bars(qtbot):
     corners = [shot.pixel(x, y) for x, y in ((0, 0), (639, 0), (0, 359), (639, 359))]
     assert corners == [QColor("#ff0000").rgb()] * 4  # the picture reaches every edge
     assert view.target().size() == view.size()
+    assert not view.pixmap().isNull()  # screen readers are told it is an image

@@ -106,7 +106,8 @@ def test_window_turn_from_the_portal_shortcut(qtbot, portal_bus, monkeypatch):
         qtbot.waitUntil(lambda: app.bridge.state == "running", timeout=10000)
         factory.parts["mic"].play(speech(8.0))  # still speaking when the portal presses
         qtbot.waitUntil(lambda: "desktop shortcut portal" in app.global_note, timeout=10000)
-        assert "global key: Global push-to-talk: CTRL+ALT+space" in app.window.status_text.text()
+        assert "Global key: Global push-to-talk: CTRL+ALT+space" in \
+            app.window.status_text.toolTip()
         # The stand-in portal presses for 0.8 s: a turn starts and is answered.
         qtbot.waitUntil(lambda: bool(app.window.conversation.turns)
                         and app.window.conversation.turns[-1].finished, timeout=15000)

@@ -78,7 +78,7 @@ def test_push_to_talk_turn_with_button(qtbot, make_app):
     assert "from release" in w.timeline.text() and "first word" in w.timeline.text()
     qtbot.waitUntil(lambda: w.live.text() == turn.answer or "ready" in w.live.text().lower(),
                     timeout=2000)
-    assert w.preview.pixmap() is not None and not w.preview.pixmap().isNull()
+    assert w.preview.picture is not None and not w.preview.picture.isNull()
     assert "%" in w.meter_text.text()
     w.view.render_now()
     assert "It is asleep." in w.view.toPlainText()

@@ -69,7 +69,7 @@ def main() -> int:
         app.start()
         w.move(0, 0)
         w.resize(1200, 760)
-        yield lambda: app.bridge.state == "running" and not w.preview.pixmap().isNull()
+        yield lambda: app.bridge.state == "running" and w.preview.picture is not None
         shot("main-window", w)
         result["global_shortcut"] = app.global_note
         # Focus order, as Tab walks it from the Talk button.
