@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QPixmap
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self.conversation = Conversation()
         self.talking = False
         self._frame_captured: float | None = None
+        self._typed = ""  # a typed question waiting for its turn to start
         self._frame_turn = 0
         self._error_box: QMessageBox | None = None
         self._pending_error: tuple[str, str] | None = None
@@ -84,15 +85,11 @@ class MainWindow(QMainWindow):
         central = QWidget(self)
         outer = QVBoxLayout(central)
 
-        # Left: live camera and the frozen frame of the current turn.
+        # Left: the live camera and how old the current question's picture is (the picture
+        # itself is in the conversation, once).
         self.preview = CameraView()
         name(self.preview, "Live camera", "The camera picture, updated live. No picture means "
                                           "no camera is configured or it is not delivering.")
-        self.frozen = QLabel()
-        self.frozen.setAlignment(Qt.AlignCenter)
-        self.frozen.setFixedHeight(120)
-        name(self.frozen, "Frame of the current question",
-             "The picture Glimpse is answering about.")
         # Values are read-only text, not labels: Orca reads a focused field's text, and a
         # focusable label makes Qt send text events for an object without a text interface.
         self.frozen_caption = ReadableText("Frame age", "How old the picture of the question is.",
@@ -102,7 +99,6 @@ class MainWindow(QMainWindow):
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
         lv.addWidget(self.preview, 1)
-        lv.addWidget(self.frozen)
         lv.addWidget(self.frozen_caption)
 
         # Right: the conversation and the typed-question box.
@@ -362,6 +358,7 @@ class MainWindow(QMainWindow):
         if self.bridge.state != "running":
             self._say_not_ready()
             return
+        self._typed = text  # shown as the question when its turn starts (nothing to hear)
         self.bridge.submit(ev.Ask(text=text))
         self.question.clear()
 
@@ -451,7 +448,9 @@ class MainWindow(QMainWindow):
             self.announce(f"Glimpse could not start: {detail}", assertive=True)
 
     def _on_turn_started(self, turn_id: int, mode: str) -> None:
-        self.conversation.turn(turn_id, mode)
+        t = self.conversation.turn(turn_id, mode)
+        if self._typed and not t.question:
+            t.question, self._typed = self._typed, ""
         self.view.refresh()
 
     def _on_transcript(self, turn_id: int, text: str, partial: bool) -> None:
@@ -481,15 +480,12 @@ class MainWindow(QMainWindow):
         t.frame_age_s = max(0.0, frame.t - frame.captured_at) if frame.captured_at else None
         self._frame_captured = frame.captured_at or None
         self._frame_turn = frame.turn_id
-        self.frozen.setPixmap(QPixmap.fromImage(image).scaledToHeight(
-            self.frozen.height(), Qt.SmoothTransformation))
         self._update_frame_age()
         self.view.refresh()
 
     def _on_no_frame(self, turn_id: int, reason: str) -> None:
         t = self.conversation.turn(turn_id)
         t.frame_note = f"No picture for this question ({reason or 'no camera'})."
-        self.frozen.clear()
         self.frozen_caption.setText(t.frame_note)
         self.view.refresh()
 
