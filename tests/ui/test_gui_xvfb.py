@@ -101,6 +101,7 @@ def session(tmp_path_factory):
         display.stop()
     assert proc.returncode == 0, output[-3000:]
     result = json.loads(out.read_text())
+    result["output"] = output
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "session.json").write_text(json.dumps(result, indent=2))
     (ARTIFACTS / "atspi-tree.json").write_text(json.dumps(tree, indent=1))
@@ -121,6 +122,15 @@ def test_real_window_turn_and_screenshots(session):
         image = Image.open(path).convert("L")
         assert image.width >= 600 and image.height >= 400, path
         assert ImageStat.Stat(image).stddev[0] > 10, f"{path} looks blank"
+
+
+def test_quit_is_quick_and_clean(session):
+    """Closing the window stops every stage together (not one after another) and X has
+    nothing to complain about (no BadWindow from a listener outliving its window)."""
+    result, _ = session
+    assert result["quit_s"] < 1.0, f"quitting took {result['quit_s']:.2f} s"
+    for bad in ("X Error", "BadWindow", "BadDrawable"):
+        assert bad not in result["output"], result["output"][-2000:]
 
 
 def test_event_loop_stall_during_a_slow_turn(session):

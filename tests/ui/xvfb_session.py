@@ -179,7 +179,9 @@ def main() -> int:
     driver.timeout.connect(advance)
     driver.start()
     qapp.exec()
+    t_quit = time.perf_counter()
     app.close()
+    result["quit_s"] = time.perf_counter() - t_quit
     Path(args.out).write_text(json.dumps(result, indent=2))
     return 0 if "error" not in result else 1
 
