@@ -313,9 +313,12 @@ class TrimmedWhisperEngine(_WhisperBase):
 
     name = "fast"
 
-    def __init__(self, *args: Any, min_context_s: float = 10.0, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, min_context_s: float = 10.0, int8: bool = False,
+                 warm_up: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.min_context_s = min_context_s
+        self.int8 = int8  # int8 Linear layers on the CPU (audio.whisper_int8)
+        self.warm_up = warm_up
         self.fast = None
         self._draft: list[int] = []
         self._abort_partial = None
@@ -333,7 +336,23 @@ class TrimmedWhisperEngine(_WhisperBase):
         if self.fast is None:
             from audio.whisper_trimmed import FastWhisper
 
-            self.fast = FastWhisper(self.model, min_context_s=self.min_context_s)
+            self.fast = FastWhisper(self.model, min_context_s=self.min_context_s,
+                                    int8=self.int8)
+            if self.warm_up:
+                self._warm_up()
+
+    def _warm_up(self) -> None:
+        """One short pass at load, so the first turn does not pay for first-call work (allocator
+        growth, kernel selection, the tokenizer, the suppress mask, Silero's session): the guard,
+        the encoder at the minimum context, a decoder step and a multi-token (draft) pass."""
+        fast = self.fast
+        assert fast is not None
+        noise = np.random.default_rng(0).normal(0, 0.05, SAMPLE_RATE * 2).astype(np.float32)
+        self.guard.before(noise)
+        cross = fast.cross_kv(fast.encode(noise))
+        tok = fast.tokenizer(None if self.model.is_multilingual else "en")
+        prefix = list(tok.sot_sequence_including_notimestamps)
+        fast.greedy(cross, tok, prefix, max_tokens=2, draft=tok.encode(" And so my fellow"))
 
     def _decode(self, audio: np.ndarray, options: AsrOptions) -> AsrResult:
         assert self.fast is not None
