@@ -132,9 +132,14 @@ class FastWhisper:
         return min(2 * self.dims.n_audio_ctx, int(seconds * FRAMES_PER_S) // 2 * 2)
 
     @torch.inference_mode()
-    def encode(self, audio: np.ndarray, full_context: bool = False) -> torch.Tensor:
+    def encode(self, audio: np.ndarray, full_context: bool = False,
+               abort: Callable[[], bool] | None = None) -> torch.Tensor:
         """Encoder output (1, T/2, n_state) for ≤ 30 s of audio, context cut to its length
-        (or the whole 30 s window with `full_context`)."""
+        (or the whole 30 s window with `full_context`).
+
+        `abort()` is checked before every encoder block: a partial whose encoder is running
+        when the key is released gives way at once (`Superseded`) instead of finishing the
+        encoder, which is most of a partial's cost."""
         frames = 2 * self.dims.n_audio_ctx if full_context else self.context_frames(len(audio))
         samples = torch.from_numpy(np.ascontiguousarray(audio, np.float32))[: frames * HOP]
         mel = self.whisper.log_mel_spectrogram(samples, self.dims.n_mels,
@@ -145,6 +150,8 @@ class FastWhisper:
         x = F.gelu(enc.conv2(x)).permute(0, 2, 1)
         x = x + enc.positional_embedding[: x.shape[1]].to(x.dtype)
         for block in enc.blocks:
+            if abort is not None and abort():
+                raise Superseded()
             x = block(x)
         return enc.ln_post(x)
 
@@ -301,7 +308,7 @@ class FastWhisper:
         from whisper.utils import compression_ratio
 
         t0 = time.perf_counter()
-        xa = self.encode(audio, full_context)
+        xa = self.encode(audio, full_context, abort)
         with torch.inference_mode():
             cross = self.cross_kv(xa)
         t1 = time.perf_counter()

@@ -66,3 +66,27 @@ def test_warm_up_leaves_no_draft_and_changes_nothing(engines):
     assert warm._draft == []
     clip = sw.piper_speech(sw.QUESTIONS[1])
     assert warm.transcribe(clip, AsrOptions()).text == cold.transcribe(clip, AsrOptions()).text
+
+
+def test_a_partial_gives_way_inside_the_encoder(engines):
+    """The release stops a partial between encoder blocks, not only between decoder steps."""
+    int8 = engines[0]
+    blocks = int8.fast._encoder.blocks
+    ran = []
+    hooks = [b.register_forward_hook(lambda *_: ran.append(1)) for b in blocks]
+    checks = []
+
+    def release_after_first_block() -> bool:
+        checks.append(1)
+        return len(checks) > 1
+
+    int8.set_partial_abort(release_after_first_block)
+    try:
+        clip = read_wav_16k(JFK)
+        assert int8.transcribe(clip, AsrOptions(partial=True)).rejected == "superseded"
+        assert len(ran) == 1 < len(blocks)
+        assert sw.word_error_rate(sw.JFK_TEXT, int8.transcribe(clip, AsrOptions()).text) == 0
+    finally:
+        int8.set_partial_abort(None)
+        for h in hooks:
+            h.remove()
