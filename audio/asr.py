@@ -435,7 +435,8 @@ class FasterWhisperEngine(_WhisperEngine):
 def create(engine: str, model: str, *, config: Any = None, device: str = "auto"):
     """An engine by name for a model reference (name, `whisper:<name>` or local path)."""
     if engine == "fast":
-        return TrimmedWhisperEngine(reference=model, config=config, device=device)
+        int8 = bool(getattr(getattr(config, "asr", None), "int8", False))
+        return TrimmedWhisperEngine(reference=model, config=config, device=device, int8=int8)
     if engine == "openai-whisper":
         return OpenAIWhisperEngine(reference=model, config=config, device=device)
     if engine == "faster-whisper":
