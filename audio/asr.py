@@ -360,6 +360,7 @@ class TrimmedWhisperEngine(_WhisperBase):
         texts, language, no_speech, logprobs = [], options.language, 1.0, []
         timings = {"encode_s": 0.0, "decode_s": 0.0}
         windows = split_windows(audio)
+        self.window_languages: list[str | None] = []  # per decoded window, for long files
         for start, end in windows:
             if self.on_progress is not None and len(windows) > 1:
                 self.on_progress(start / SAMPLE_RATE, len(audio) / SAMPLE_RATE)
@@ -370,7 +371,10 @@ class TrimmedWhisperEngine(_WhisperBase):
             from audio.whisper_trimmed import Superseded
 
             try:
-                d = self.fast.decode(piece, language=language, prompt=prompt, draft=draft,
+                # Language per window when it is not fixed: a recording that changes language
+                # midway is not forced into the first window's language.
+                d = self.fast.decode(piece, language=options.language, prompt=prompt,
+                                     draft=draft,
                                      logprob_threshold=options.logprob_threshold,
                                      no_speech_threshold=options.no_speech_threshold,
                                      abort=self._abort_partial if options.partial else None)
@@ -378,7 +382,8 @@ class TrimmedWhisperEngine(_WhisperBase):
                 return AsrResult("", language, 0.0, 0.0, "superseded")
             for key in timings:
                 timings[key] += d.timings.get(key, 0.0)
-            language = language or d.language
+            language = language or d.language  # the result carries the first window's
+            self.window_languages.append(d.language)
             if len(windows) > 1 and d.no_speech_prob > options.no_speech_threshold \
                     and d.avg_logprob < options.logprob_threshold:
                 continue
