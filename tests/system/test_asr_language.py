@@ -53,3 +53,19 @@ def test_a_fixed_language_is_kept_for_every_window(tmp_path):
     engine.load()
     engine.transcribe(audio, AsrOptions(language="en"))
     assert engine.window_languages == ["en", "en"]
+
+
+def test_transcribe_json_lists_the_language_of_each_window(tmp_path, capsys):
+    import json
+
+    import soundfile as sf
+
+    from ui.cli import main
+
+    english, german = _say(ENGLISH, "en-us", tmp_path), _say(GERMAN, "de", tmp_path)
+    wav = tmp_path / "both.wav"
+    sf.write(str(wav), np.concatenate([english, np.zeros(16000, np.float32), german]), 16000)
+    assert main(["transcribe", str(wav), "--model", str(sw.base_checkpoint()),
+                 "--engine", "fast", "--language", "auto", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["window_languages"] == ["en", "de"] and "Bahnhof" in doc["text"]
