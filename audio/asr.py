@@ -314,10 +314,12 @@ class TrimmedWhisperEngine(_WhisperBase):
     name = "fast"
 
     def __init__(self, *args: Any, min_context_s: float = 10.0, int8: bool = False,
-                 warm_up: bool = True, **kwargs: Any) -> None:
+                 warm_up: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.min_context_s = min_context_s
         self.int8 = int8  # int8 Linear layers on the CPU (audio.whisper_int8)
+        # A warm-up pass at load: off, because on the loaded 2-core machine the first decode
+        # after load was no faster with it (bench asr measures both; see docs/asr.md).
         self.warm_up = warm_up
         self.fast = None
         self._draft: list[int] = []

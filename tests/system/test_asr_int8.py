@@ -60,7 +60,7 @@ def test_int8_with_a_partials_draft_is_the_same(engines):
 def test_warm_up_leaves_no_draft_and_changes_nothing(engines):
     """The warm-up pass at load must not leak into the first turn (no draft, same text)."""
     cold = asr.TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu", warm_up=False)
-    warm = asr.TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu")
+    warm = asr.TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu", warm_up=True)
     cold.load()
     warm.load()
     assert warm._draft == []
