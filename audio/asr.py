@@ -317,9 +317,14 @@ class TrimmedWhisperEngine(_WhisperBase):
 
     name = "fast"
 
-    def __init__(self, *args: Any, min_context_s: float = 10.0, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, min_context_s: float = 10.0, int8: bool = False,
+                 warm_up: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.min_context_s = min_context_s
+        self.int8 = int8  # int8 Linear layers on the CPU (audio.whisper_int8)
+        # A warm-up pass at load: off, because on the loaded 2-core machine the first decode
+        # after load was no faster with it (bench asr measures both; see docs/asr.md).
+        self.warm_up = warm_up
         self.fast = None
         self._draft: list[int] = []
         self._abort_partial = None
@@ -337,7 +342,23 @@ class TrimmedWhisperEngine(_WhisperBase):
         if self.fast is None:
             from audio.whisper_trimmed import FastWhisper
 
-            self.fast = FastWhisper(self.model, min_context_s=self.min_context_s)
+            self.fast = FastWhisper(self.model, min_context_s=self.min_context_s,
+                                    int8=self.int8)
+            if self.warm_up:
+                self._warm_up()
+
+    def _warm_up(self) -> None:
+        """One short pass at load, so the first turn does not pay for first-call work (allocator
+        growth, kernel selection, the tokenizer, the suppress mask, Silero's session): the guard,
+        the encoder at the minimum context, a decoder step and a multi-token (draft) pass."""
+        fast = self.fast
+        assert fast is not None
+        noise = np.random.default_rng(0).normal(0, 0.05, SAMPLE_RATE * 2).astype(np.float32)
+        self.guard.before(noise)
+        cross = fast.cross_kv(fast.encode(noise))
+        tok = fast.tokenizer(None if self.model.is_multilingual else "en")
+        prefix = list(tok.sot_sequence_including_notimestamps)
+        fast.greedy(cross, tok, prefix, max_tokens=2, draft=tok.encode(" And so my fellow"))
 
     def _decode(self, audio: np.ndarray, options: AsrOptions) -> AsrResult:
         assert self.fast is not None
@@ -345,6 +366,7 @@ class TrimmedWhisperEngine(_WhisperBase):
         texts, language, no_speech, logprobs = [], options.language, 1.0, []
         timings = {"encode_s": 0.0, "decode_s": 0.0}
         windows = split_windows(audio)
+        self.window_languages: list[str | None] = []  # per decoded window, for long files
         for start, end in windows:
             if self.on_progress is not None and len(windows) > 1:
                 self.on_progress(start / SAMPLE_RATE, len(audio) / SAMPLE_RATE)
@@ -355,7 +377,10 @@ class TrimmedWhisperEngine(_WhisperBase):
             from audio.whisper_trimmed import Superseded
 
             try:
-                d = self.fast.decode(piece, language=language, prompt=prompt, draft=draft,
+                # Language per window when it is not fixed: a recording that changes language
+                # midway is not forced into the first window's language.
+                d = self.fast.decode(piece, language=options.language, prompt=prompt,
+                                     draft=draft,
                                      logprob_threshold=options.logprob_threshold,
                                      no_speech_threshold=options.no_speech_threshold,
                                      abort=self._abort_partial if options.partial else None)
@@ -363,7 +388,8 @@ class TrimmedWhisperEngine(_WhisperBase):
                 return AsrResult("", language, 0.0, 0.0, "superseded")
             for key in timings:
                 timings[key] += d.timings.get(key, 0.0)
-            language = language or d.language
+            language = language or d.language  # the result carries the first window's
+            self.window_languages.append(d.language)
             if len(windows) > 1 and d.no_speech_prob > options.no_speech_threshold \
                     and d.avg_logprob < options.logprob_threshold:
                 continue
@@ -420,7 +446,8 @@ class FasterWhisperEngine(_WhisperEngine):
 def create(engine: str, model: str, *, config: Any = None, device: str = "auto"):
     """An engine by name for a model reference (name, `whisper:<name>` or local path)."""
     if engine == "fast":
-        return TrimmedWhisperEngine(reference=model, config=config, device=device)
+        int8 = bool(getattr(getattr(config, "asr", None), "int8", False))
+        return TrimmedWhisperEngine(reference=model, config=config, device=device, int8=int8)
     if engine == "openai-whisper":
         return OpenAIWhisperEngine(reference=model, config=config, device=device)
     if engine == "faster-whisper":

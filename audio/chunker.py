@@ -46,7 +46,7 @@ class SentenceChunker:
     """
 
     def __init__(self, first_clause_words: int = 3, max_chars: int = 400,
-                 first_max_words: int = 12) -> None:
+                 first_max_words: int = 4) -> None:
         self.first_clause_words = first_clause_words
         self.first_max_words = first_max_words
         self.max_chars = max_chars

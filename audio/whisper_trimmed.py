@@ -52,6 +52,19 @@ class Decoded:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def _linear(weight: torch.Tensor, bias: torch.Tensor | None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """`x -> x @ weight.T + bias` in the weights' own dtype (the float path)."""
+    return lambda x: F.linear(x, weight, bias)
+
+
+def _chain(*layers: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+    def run(x: torch.Tensor) -> torch.Tensor:
+        for layer in layers:
+            x = layer(x)
+        return x
+    return run
+
+
 def repeats(text: str, min_words: int = 2) -> bool:
     """True when the text ends with the same phrase twice in a row ("how are you how are you")."""
     words = re.sub(r"[^\w\s']", " ", text.lower()).split()
@@ -65,7 +78,7 @@ class FastWhisper:
     """Wraps a loaded `whisper.model.Whisper` (any size, English-only or multilingual)."""
 
     def __init__(self, model, min_context_s: float = 10.0, pad_s: float = 2.0,
-                 round_s: float = 1.0) -> None:
+                 round_s: float = 1.0, int8: bool = False) -> None:
         import whisper
 
         self.whisper = whisper
@@ -82,13 +95,33 @@ class FastWhisper:
         self._blocks = list(dec.blocks)
         self._n_head = self.dims.n_text_head
         self._suppress_cache: dict[tuple[bool, str | None], torch.Tensor] = {}
+        # int8 (CPU only): every Linear of the encoder and decoder, and the vocabulary
+        # projection, as int8 dynamic-quantized matmuls (audio.whisper_int8).
+        self.int8 = bool(int8) and self.device.type == "cpu" and self.dtype == torch.float32
+        self._encoder = model.encoder
+        linear = _linear
+        if self.int8:
+            from audio.whisper_int8 import quantize_linears, quantized_linear
+
+            self._encoder = quantize_linears(model.encoder)
+            linear = quantized_linear
+        self._vocab = linear(self._tok_emb, None)
         # q, k and v of each self-attention as one matrix: one matmul per layer and step.
-        self._qkv = []
+        self._qkv, self._lin = [], []
         for blk in self._blocks:
-            at = blk.attn
+            at, ca = blk.attn, blk.cross_attn
             zeros = torch.zeros_like(at.query.bias)
-            self._qkv.append((torch.cat([at.query.weight, at.key.weight, at.value.weight]),
-                              torch.cat([at.query.bias, zeros, at.value.bias])))
+            self._qkv.append(linear(torch.cat([at.query.weight, at.key.weight, at.value.weight]),
+                                    torch.cat([at.query.bias, zeros, at.value.bias])))
+            self._lin.append({
+                "out": linear(at.out.weight, at.out.bias),
+                "cross_q": linear(ca.query.weight, ca.query.bias),
+                "cross_k": linear(ca.key.weight, None),
+                "cross_v": linear(ca.value.weight, ca.value.bias),
+                "cross_out": linear(ca.out.weight, ca.out.bias),
+                "mlp": _chain(linear(blk.mlp[0].weight, blk.mlp[0].bias), blk.mlp[1],
+                              linear(blk.mlp[2].weight, blk.mlp[2].bias)),
+            })
 
     # -- audio -> encoder features ---------------------------------------------------------------
 
@@ -99,19 +132,26 @@ class FastWhisper:
         return min(2 * self.dims.n_audio_ctx, int(seconds * FRAMES_PER_S) // 2 * 2)
 
     @torch.inference_mode()
-    def encode(self, audio: np.ndarray, full_context: bool = False) -> torch.Tensor:
+    def encode(self, audio: np.ndarray, full_context: bool = False,
+               abort: Callable[[], bool] | None = None) -> torch.Tensor:
         """Encoder output (1, T/2, n_state) for ≤ 30 s of audio, context cut to its length
-        (or the whole 30 s window with `full_context`)."""
+        (or the whole 30 s window with `full_context`).
+
+        `abort()` is checked before every encoder block: a partial whose encoder is running
+        when the key is released gives way at once (`Superseded`) instead of finishing the
+        encoder, which is most of a partial's cost."""
         frames = 2 * self.dims.n_audio_ctx if full_context else self.context_frames(len(audio))
         samples = torch.from_numpy(np.ascontiguousarray(audio, np.float32))[: frames * HOP]
         mel = self.whisper.log_mel_spectrogram(samples, self.dims.n_mels,
                                                padding=frames * HOP - len(samples))
         mel = mel[:, :frames].unsqueeze(0).to(self.device, self.dtype)
-        enc = self.model.encoder
+        enc = self._encoder
         x = F.gelu(enc.conv1(mel))
         x = F.gelu(enc.conv2(x)).permute(0, 2, 1)
         x = x + enc.positional_embedding[: x.shape[1]].to(x.dtype)
         for block in enc.blocks:
+            if abort is not None and abort():
+                raise Superseded()
             x = block(x)
         return enc.ln_post(x)
 
@@ -121,13 +161,10 @@ class FastWhisper:
         b, n, s = x.shape
         return x.view(b, n, self._n_head, s // self._n_head).transpose(1, 2)
 
+    @torch.inference_mode()
     def cross_kv(self, xa: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        out = []
-        for blk in self._blocks:
-            ca = blk.cross_attn
-            out.append((self._heads(F.linear(xa, ca.key.weight)),
-                        self._heads(F.linear(xa, ca.value.weight, ca.value.bias))))
-        return out
+        return [(self._heads(lin["cross_k"](xa)), self._heads(lin["cross_v"](xa)))
+                for lin in self._lin]
 
     def forward(self, tokens: Sequence[int], cache: list, cross: list,
                 all_logits: bool = False, rows: Sequence[int] | None = None) -> torch.Tensor:
@@ -143,9 +180,9 @@ class FastWhisper:
             q_pos = torch.arange(offset, offset + n, device=self.device)[:, None]
             mask = torch.arange(offset + n, device=self.device)[None, :] <= q_pos
         for i, blk in enumerate(self._blocks):
-            at = blk.attn
+            lin = self._lin[i]
             h = blk.attn_ln(x)
-            q, k, v = (self._heads(t) for t in F.linear(h, *self._qkv[i]).chunk(3, dim=-1))
+            q, k, v = (self._heads(t) for t in self._qkv[i](h).chunk(3, dim=-1))
             if len(cache) > i:
                 k = torch.cat([cache[i][0], k], dim=2)
                 v = torch.cat([cache[i][1], v], dim=2)
@@ -153,19 +190,18 @@ class FastWhisper:
             else:
                 cache.append((k, v))
             a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-            x = x + F.linear(a.transpose(1, 2).flatten(2), at.out.weight, at.out.bias)
-            ca = blk.cross_attn
+            x = x + lin["out"](a.transpose(1, 2).flatten(2))
             h = blk.cross_attn_ln(x)
-            q = self._heads(F.linear(h, ca.query.weight, ca.query.bias))
+            q = self._heads(lin["cross_q"](h))
             a = F.scaled_dot_product_attention(q, cross[i][0], cross[i][1])
-            x = x + F.linear(a.transpose(1, 2).flatten(2), ca.out.weight, ca.out.bias)
-            x = x + blk.mlp(blk.mlp_ln(x))
+            x = x + lin["cross_out"](a.transpose(1, 2).flatten(2))
+            x = x + lin["mlp"](blk.mlp_ln(x))
         if rows is not None:
             x = x[:, list(rows)]
         elif not all_logits:
             x = x[:, -1:]
         x = self.model.decoder.ln(x)
-        return (x @ self._tok_emb.T).float()[0]
+        return self._vocab(x).float()[0]
 
     @staticmethod
     def _truncate(cache: list, length: int) -> None:
@@ -272,7 +308,7 @@ class FastWhisper:
         from whisper.utils import compression_ratio
 
         t0 = time.perf_counter()
-        xa = self.encode(audio, full_context)
+        xa = self.encode(audio, full_context, abort)
         with torch.inference_mode():
             cross = self.cross_kv(xa)
         t1 = time.perf_counter()

@@ -332,8 +332,9 @@ class TransformersVlm:
     def __init__(self, model: str | Path, *, device: str = "auto", dtype: str = "auto",
                  max_image_pixels: int = 512 * 512, max_new_tokens: int = 200,
                  verbosity: str = "normal", prefix_reuse: bool = True,
-                 config: Any = None) -> None:
+                 config: Any = None, int8: bool = False) -> None:
         self.model_ref = str(model)
+        self.int8 = int8  # CPU, float32: the text decoder's Linear layers as int8 (vlm_util)
         self.device_setting, self.dtype_setting = device, dtype
         self.max_image_pixels = max_image_pixels
         self.max_new_tokens = max_new_tokens
@@ -405,6 +406,10 @@ class TransformersVlm:
                              "update transformers if the architecture is newer than it, or "
                              "choose one known to work (" + SMALLER_MODELS + ")",
                              needs_action=True) from exc
+        if self.int8 and self.device == "cpu" and self.dtype == torch.float32:
+            from vision.vlm_util import quantize_text_decoder
+
+            log.info("VLM text decoder int8: %d layers", quantize_text_decoder(self.model))
         self._budget_images()
         self._install_abort_hooks()
         short = self.model_ref[3:] if self.model_ref.startswith("hf:") else self.path.name
@@ -754,4 +759,5 @@ def from_config(config: Any) -> TransformersVlm:
     v = config.vlm
     return TransformersVlm(v.model, device=v.device, dtype=v.dtype,
                            max_image_pixels=v.max_image_pixels, max_new_tokens=v.max_new_tokens,
-                           verbosity=config.scene.verbosity, config=config)
+                           verbosity=config.scene.verbosity, config=config,
+                           int8=bool(getattr(v, "int8", False)))

@@ -67,3 +67,58 @@ def accepts(function: Any, name: str) -> bool:
         return name in inspect.signature(function).parameters
     except (TypeError, ValueError):
         return False
+
+
+def quantize_text_decoder(model: Any) -> int:
+    """Replace, in place, every `nn.Linear` of the text decoder (the language model and the
+    output head) with an int8 dynamic-quantized one (weights per output channel, activations
+    quantized per call; PyTorch's CPU kernels). The vision encoder, the embeddings and the norms
+    stay float32: a turn's image is encoded once, its tokens are decoded one by one, so the text
+    decoder's weights are what each token reads. CPU and float32 only. Returns how many layers
+    were replaced (0 when no text decoder was found)."""
+    from torch import nn
+
+    inner = getattr(model, "model", model)
+    decoder = next((getattr(inner, name) for name in ("text_model", "language_model")
+                    if isinstance(getattr(inner, name, None), nn.Module)), None)
+    if decoder is None:
+        return 0
+    count = _swap_linears(decoder)
+    head = getattr(model, "lm_head", None)
+    if isinstance(head, nn.Linear):
+        model.lm_head = _int8_linear(head)
+        count += 1
+    return count
+
+
+def _swap_linears(module: Any) -> int:
+    from torch import nn
+
+    count = 0
+    for name, child in module.named_children():
+        if isinstance(child, nn.Linear):
+            setattr(module, name, _int8_linear(child))
+            count += 1
+        else:
+            count += _swap_linears(child)
+    return count
+
+
+def _int8_linear(layer: Any) -> Any:
+    import warnings
+
+    import torch
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+
+    weight = layer.weight.detach().float()
+    out_features, in_features = weight.shape
+    scale = weight.abs().amax(dim=1).clamp(min=1e-8) / 127.0
+    with warnings.catch_warnings():  # quantized tensors are marked deprecated, still supported
+        warnings.simplefilter("ignore")
+        qweight = torch.quantize_per_channel(weight, scale.double(),
+                                             torch.zeros(out_features, dtype=torch.long), 0,
+                                             torch.qint8)
+    bias = None if layer.bias is None else layer.bias.detach().float()
+    q = DynamicLinear(in_features, out_features, bias_=bias is not None, dtype=torch.qint8)
+    q.set_weight_bias(qweight, bias)
+    return q

@@ -19,5 +19,11 @@ def test_bench_asr_quick_writes_summary(tmp_path):
     for key in ("release_to_final_ms_p50", "openai_whisper_ms_p50", "speedup_vs_openai_whisper",
                 "wer", "openai_whisper_wer"):
         assert doc["summary"][key] is not None, key
-    assert doc["summary"]["wer"] == 0
+    assert doc["summary"]["wer"] == 0 and doc["summary"]["int8_wer"] == 0
     assert set(doc["runs"]) == {"2s", "5s"}
+    cal = doc["summary"]["calibration"]
+    assert cal["openai_whisper_tiny_en_jfk_ms"] > 0 and cal["matmul_1024_ms"] > 0
+    assert doc["summary"]["int8_release_to_final_ms_p50"] > 0
+    assert doc["summary"]["release_to_final_cal_p50"] == pytest.approx(
+        doc["summary"]["release_to_final_ms_p50"] / cal["openai_whisper_tiny_en_jfk_ms"])
+    assert set(doc["summary"]["first_decode_after_load_ms"]) == {"warm_up", "no_warm_up"}

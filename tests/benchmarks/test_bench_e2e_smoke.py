@@ -42,6 +42,11 @@ def _stages_present(summary: dict) -> None:
                 "asr_ms_p50", "answer_ms_p50", "tts_ms_p50", "playback_ms_p50"):
         assert summary[key] is not None and summary[key] > 0, key
     assert summary["release_to_first_audio_ms_p95"] >= summary["release_to_first_audio_ms_p50"]
+    assert summary["calibration"]["openai_whisper_tiny_en_jfk_ms"] > 0
+    assert summary["asr_cal_p50"] > 0 and summary["asr_ms_p95"] >= summary["asr_ms_p50"]
+    assert summary["slowest_turn_ms"]["release_to_first_audio"] == max(
+        summary["slowest_turn_ms"]["release_to_first_audio"],
+        summary["release_to_first_audio_ms_p95"])
 
 
 def test_e2e_on_the_cpu_writes_json_table_and_picture(tmp_path):

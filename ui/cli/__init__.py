@@ -19,7 +19,9 @@ COMMANDS = ("gui", "ask", "describe", "find", "search", "transcribe", "say", "de
             "doctor", "bench", "config_cmd", "desktop", "history")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only` (a command's module name) just that command is
+    registered, so running one command does not import the others' modules (cold start)."""
     parser = argparse.ArgumentParser(
         prog="glimpse",
         description="Glimpse: hold a key, ask about what the camera sees, hear the answer. "
@@ -32,15 +34,38 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="SECTION.KEY=VALUE", help="override a setting for this run")
     parser.add_argument("--offline", action="store_true", help="never use the network")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         importlib.import_module(f"ui.cli.{name}").register(sub)
     return parser
+
+
+# Commands whose parser name differs from their module's.
+_MODULE_OF = {"config": "config_cmd", "install-desktop": "desktop", "uninstall-desktop": "desktop"}
+
+
+def _command_module(argv: list[str]) -> str | None:
+    """The module of the command `argv` runs, when it can be told without the full parser (the
+    first word that is not an option, and no top-level --help or --version before it)."""
+    skip_value = {"--config", "--set"}
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in ("-h", "--help", "--version"):
+            return None
+        if word in skip_value:
+            i += 2
+            continue
+        if not word.startswith("-"):
+            module = _MODULE_OF.get(word, word)
+            return module if module in COMMANDS else None
+        i += 1
+    return None
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     """The command line as a namespace. With no command, `gui`: the global options
     (`glimpse --offline --set ...`) then apply to the window."""
-    parser = build_parser()
+    parser = build_parser(_command_module(argv))
     args, extra = parser.parse_known_args(argv)
     if args.command is None and not extra:
         args, extra = parser.parse_known_args([*argv, "gui"])

@@ -71,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
                               "transcribe_s": round(t2 - t1, 4),
                               "real_time_factor": round((t2 - t1) / max(len(audio) / 16000,
                                                                         1e-9), 4)}}
+        windows = getattr(engine, "window_languages", None)
+        if windows and len(windows) > 1:
+            record["window_languages"] = list(windows)  # detected per window of a long file
         results.append(record)
         if args.json:
             continue

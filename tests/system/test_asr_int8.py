@@ -1,0 +1,92 @@
+"""int8 Whisper (audio.whisper_int8 through the fast engine) on real tiny.en weights: the same
+transcripts as openai-whisper's transcribe() on the repo's speech set (jfk.flac, the Piper and
+espeak-ng questions of tests/support_whisper.py), with and without a partial's draft."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from assistant.ports import AsrOptions
+from audio import asr
+from tests import support_whisper as sw
+from tests.fakes import read_wav_16k
+
+pytestmark = pytest.mark.system
+JFK = Path(__file__).resolve().parents[1] / "data" / "jfk.flac"
+
+
+@pytest.fixture(scope="module")
+def engines():
+    int8 = asr.TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu", int8=True)
+    ref = asr.OpenAIWhisperEngine(sw.tiny_en_checkpoint(), device="cpu")
+    int8.load()
+    ref.load()
+    return int8, ref
+
+
+def test_int8_layers_are_quantized(engines):
+    fast = engines[0].fast
+    assert fast.int8
+    quantized = [m for m in fast._encoder.modules()
+                 if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
+    assert len(quantized) == 6 * len(fast._encoder.blocks)  # q, k, v, out, 2 x mlp per block
+    assert not any(isinstance(m, torch.nn.Linear) for m in fast._encoder.modules())
+    assert isinstance(fast._vocab, torch.ao.nn.quantized.dynamic.Linear)
+    # The float model the engine was given is left as it was.
+    assert isinstance(engines[0].model.encoder.blocks[0].mlp[0], torch.nn.Linear)
+
+
+def test_int8_gives_openai_whispers_transcripts(engines):
+    int8, ref = engines
+    clips = [read_wav_16k(JFK), *(sw.piper_speech(q) for q in sw.QUESTIONS),
+             *(sw.espeak_speech(q) for q in sw.ESPEAK_QUESTIONS)]
+    for clip in clips:
+        mine = int8.transcribe(clip, AsrOptions()).text
+        theirs = ref.transcribe(clip, AsrOptions()).text
+        assert asr.normalize(mine) == asr.normalize(theirs), (mine, theirs)
+
+
+def test_int8_with_a_partials_draft_is_the_same(engines):
+    int8 = engines[0]
+    jfk = read_wav_16k(JFK)
+    plain = int8.transcribe(jfk, AsrOptions()).text
+    int8.transcribe(jfk[: 9 * 16000], AsrOptions(partial=True))
+    assert int8.transcribe(jfk, AsrOptions()).text == plain
+    assert sw.word_error_rate(sw.JFK_TEXT, plain) == 0, plain
+
+
+def test_warm_up_leaves_no_draft_and_changes_nothing(engines):
+    """The warm-up pass at load must not leak into the first turn (no draft, same text)."""
+    cold = asr.TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu", warm_up=False)
+    warm = asr.TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu", warm_up=True)
+    cold.load()
+    warm.load()
+    assert warm._draft == []
+    clip = sw.piper_speech(sw.QUESTIONS[1])
+    assert warm.transcribe(clip, AsrOptions()).text == cold.transcribe(clip, AsrOptions()).text
+
+
+def test_a_partial_gives_way_inside_the_encoder(engines):
+    """The release stops a partial between encoder blocks, not only between decoder steps."""
+    int8 = engines[0]
+    blocks = int8.fast._encoder.blocks
+    ran = []
+    hooks = [b.register_forward_hook(lambda *_: ran.append(1)) for b in blocks]
+    checks = []
+
+    def release_after_first_block() -> bool:
+        checks.append(1)
+        return len(checks) > 1
+
+    int8.set_partial_abort(release_after_first_block)
+    try:
+        clip = read_wav_16k(JFK)
+        assert int8.transcribe(clip, AsrOptions(partial=True)).rejected == "superseded"
+        assert len(ran) == 1 < len(blocks)
+        assert sw.word_error_rate(sw.JFK_TEXT, int8.transcribe(clip, AsrOptions()).text) == 0
+    finally:
+        int8.set_partial_abort(None)
+        for h in hooks:
+            h.remove()
