@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from assistant.int8 import quantized_linear, swap_linears
+
 
 def stored_half(path: Path) -> bool:
     """Whether the checkpoint in `path` is stored in 16-bit floats (fp32 doubles its size)."""
@@ -83,42 +85,9 @@ def quantize_text_decoder(model: Any) -> int:
                     if isinstance(getattr(inner, name, None), nn.Module)), None)
     if decoder is None:
         return 0
-    count = _swap_linears(decoder)
+    count = swap_linears(decoder)
     head = getattr(model, "lm_head", None)
     if isinstance(head, nn.Linear):
-        model.lm_head = _int8_linear(head)
+        model.lm_head = quantized_linear(head.weight, head.bias)
         count += 1
     return count
-
-
-def _swap_linears(module: Any) -> int:
-    from torch import nn
-
-    count = 0
-    for name, child in module.named_children():
-        if isinstance(child, nn.Linear):
-            setattr(module, name, _int8_linear(child))
-            count += 1
-        else:
-            count += _swap_linears(child)
-    return count
-
-
-def _int8_linear(layer: Any) -> Any:
-    import warnings
-
-    import torch
-    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
-
-    weight = layer.weight.detach().float()
-    out_features, in_features = weight.shape
-    scale = weight.abs().amax(dim=1).clamp(min=1e-8) / 127.0
-    with warnings.catch_warnings():  # quantized tensors are marked deprecated, still supported
-        warnings.simplefilter("ignore")
-        qweight = torch.quantize_per_channel(weight, scale.double(),
-                                             torch.zeros(out_features, dtype=torch.long), 0,
-                                             torch.qint8)
-    bias = None if layer.bias is None else layer.bias.detach().float()
-    q = DynamicLinear(in_features, out_features, bias_=bias is not None, dtype=torch.qint8)
-    q.set_weight_bias(qweight, bias)
-    return q
