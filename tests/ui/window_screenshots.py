@@ -1,6 +1,6 @@
 """Screenshots of the main window for docs/gui.md (run on an X server).
 
-The window at rest and after an answer (Ctrl+D on a street photo, then a typed question), at
+The window at rest and after an answer, the Help dialog, (Ctrl+D on a street photo, then a typed question), at
 1366x768 and at its minimum size, in the light and the high-contrast theme, grabbed from the X
 server as the user sees them. The pipeline runs on the test fakes (scripted answers, the
 repository's photos as the camera), so the pictures show the window, not a model's luck.
@@ -67,6 +67,14 @@ def main() -> int:
         app.bridge.submit(ev.Ask(text="What colour is the car?"))
         wait(lambda: len(w.conversation.turns) >= 2 and w.conversation.turns[-1].finished)
         shot("answered")
+        help_dialog = app.open_help()
+        wait(help_dialog.isVisible)
+        QTest.qWait(200)
+        path = out / f"help-{suffix}.png"
+        if not help_dialog.screen().grabWindow(help_dialog.winId()).save(str(path)):
+            raise RuntimeError(f"could not save {path}")
+        saved.append(path)
+        help_dialog.reject()
         w.resize(w.minimumSize())
         shot("minimum-size")
         app.close()
