@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import GlimpseError
-from ui.bench import report
+from ui.bench import calibrate, report
 from ui.bench.e2e import (
     QUESTIONS,
     STAGES,
@@ -307,7 +307,18 @@ def _report(args, opts, config, runs: dict[str, dict], peaks, name: str, dtype,
     idle = runs[first_key]["idle_cpu"]
     md += ["", f"Idle CPU with the camera preview on ({first_key}): {idle:.1f}% of one core.",
            f"TTS: Piper, {_tts_device()}."]
-    summary = {k: v for k, v in first.items() if k.endswith("_ms_p50")}
+    # This machine's speed in the same run (CPU), so the figures read across machines too.
+    cal = calibrate.calibration()
+    md += [calibrate.calibration_line(cal)]
+    summary = {k: v for k, v in first.items() if k.endswith(("_ms_p50", "_ms_p95"))}
+    for stage, _ in STAGES:
+        summary[f"{stage}_cal_p50"] = round(calibrate.in_calibration(
+            first[f"{stage}_ms_p50"], cal), 4) if first[f"{stage}_ms_p50"] is not None else None
+    slowest = max(runs[first_key]["results"],
+                  key=lambda t: t["stages"]["release_to_first_audio"] or -1.0)
+    summary["slowest_turn_ms"] = {k: None if v is None else round(v, 1)
+                                  for k, v in slowest["stages"].items()}
+    summary["calibration"] = cal
     summary.update({
         "release_to_first_audio_ms_p95": first["release_to_first_audio_ms_p95"],
         "preset": first_key, "device": name, "dtype": str(dtype).replace("torch.", ""),
