@@ -368,21 +368,24 @@ def parse_overrides(items: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def _read_file(path: Path) -> dict[str, Any]:
+    """The file's TOML as a dict ({} when there is no file); decoding errors propagate."""
+    return tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
 def load(path: Path | None = None, *, environ: Mapping[str, str] | None = None,
          overrides: Mapping[str, Any] | None = None) -> Config:
     """Load the config file (missing = defaults), then env, then `overrides`."""
     path = path or config_path()
-    data: dict[str, Any] = {}
-    if path.exists():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            aside = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
-            path.replace(aside)
-            log.warning("Your config file %s could not be read (%s). It was moved to %s and the "
-                        "defaults are used; fix it and move it back, or change settings again.",
-                        path, exc, aside)
-            data = {}
+    try:
+        data = _read_file(path)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        aside = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+        path.replace(aside)
+        log.warning("Your config file %s could not be read (%s). It was moved to %s and the "
+                    "defaults are used; fix it and move it back, or change settings again.",
+                    path, exc, aside)
+        data = {}
     config = from_dict(data, origin=str(path))
     merged = dict(env_overrides(os.environ if environ is None else environ))
     merged.update(overrides or {})
@@ -413,14 +416,12 @@ def save_changes(changes: Mapping[str, Any], path: Path | None = None) -> Config
     TOML is never overwritten: ConfigError says where it is, so nothing in it is lost.
     """
     path = path or config_path()
-    data: dict[str, Any] = {}
-    if path.exists():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"The config file {path} is not valid TOML ({exc}), so the "
-                              "settings were not saved",
-                              "Fix the file or move it away, then save again.") from exc
+    try:
+        data = _read_file(path)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"The config file {path} is not valid TOML ({exc}), so the "
+                          "settings were not saved",
+                          "Fix the file or move it away, then save again.") from exc
     config = from_dict(data, origin=str(path))
     for key, value in changes.items():
         config = config.with_value(key, value)
@@ -438,7 +439,8 @@ def describe() -> list[tuple[str, Any, str, str]]:
                 allowed = " | ".join(map(str, f.metadata["choices"]))
             elif "range" in f.metadata:
                 allowed = "{} .. {}".format(*f.metadata["range"])
-            rows.append((f"{section}.{f.name}", _plain(f.default), allowed, f.metadata.get("help", "")))
+            rows.append((f"{section}.{f.name}", _plain(f.default), allowed,
+                         f.metadata.get("help", "")))
     return rows
 
 

@@ -428,10 +428,9 @@ class HistoryRecorder:
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """Block until every queued turn is written or failed (tests, benchmarks)."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return not self._queue.unfinished_tasks
+        done = self._queue.all_tasks_done  # the queue's own condition, notified by task_done()
+        with done:
+            return done.wait_for(lambda: not self._queue.unfinished_tasks, timeout)
 
     def _write_loop(self) -> None:
         while True:

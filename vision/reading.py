@@ -42,6 +42,7 @@ import numpy as np
 from vision.ocr import (OcrLine, RapidOcrEngine, TesseractEngine, crop_quad, cut_edges,
                         quad_box, tesseract_status)
 from vision.perception import fit
+from vision.perception import reading_order as rows_in_order
 
 ENGINES = ("auto", "rapidocr", "tesseract")
 #: Longest side read; an 8K still is scaled to this (small print in a big photo survives).
@@ -206,24 +207,8 @@ def reading_order(lines: Sequence[OcrLine]) -> list[OcrLine]:
     out: list[OcrLine] = []
     for x0, x1 in columns:
         inside = [ln for ln in lines if ln.box[0] >= x0 - 1 and ln.box[2] <= x1 + 1]
-        out.extend(_rows(inside))
+        out.extend(rows_in_order(inside))
     return out
-
-
-def _rows(lines: Sequence[OcrLine]) -> list[OcrLine]:
-    items = sorted(lines, key=lambda ln: (ln.box[1] + ln.box[3]) / 2)
-    rows: list[list[OcrLine]] = []
-    for line in items:
-        cy, h = (line.box[1] + line.box[3]) / 2, max(line.box[3] - line.box[1], 1)
-        if rows:
-            row = rows[-1]
-            row_cy = float(np.mean([(ln.box[1] + ln.box[3]) / 2 for ln in row]))
-            row_h = float(np.mean([max(ln.box[3] - ln.box[1], 1) for ln in row]))
-            if abs(cy - row_cy) <= 0.5 * min(h, row_h):
-                row.append(line)
-                continue
-        rows.append([line])
-    return [ln for row in rows for ln in sorted(row, key=lambda ln: ln.box[0])]
 
 
 # --------------------------------------------------------------------------- the reader
