@@ -113,9 +113,10 @@ def espeak_speech(text: str) -> np.ndarray:
     import tempfile
 
     from tests.fakes import read_wav_16k
+    from tests.rig import unavailable
 
     if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng is not installed (apt install espeak-ng)")
+        unavailable("espeak-ng is not installed (apt install espeak-ng)")
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "q.wav"
         subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), text],

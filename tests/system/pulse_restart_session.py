@@ -98,8 +98,10 @@ def main() -> int:
         # Turn 1: the question is being said when the server dies.
         pipeline.submit(ev.PushToTalkDown())
         player = audio.play_into_mic(SPEECH)
-        wait(lambda e: isinstance(e, ev.Level) and e.rms > 0.02, 10, "speech in the mic")
-        time.sleep(0.5)  # the fault comes mid-sentence (the 11 s clip reaches the mic in ~2 s)
+        first = wait(lambda e: isinstance(e, ev.Level) and e.rms > 0.02, 10, "speech in the mic")
+        # The fault comes mid-sentence: after half a second of speech has reached the mic.
+        wait(lambda e: isinstance(e, ev.Level) and e.rms > 0.02 and e.t - first.t >= 0.5, 10,
+             "half a second of speech in the mic")
         audio._proc.send_signal(signal.SIGKILL)
         audio._proc.wait(5)
         killed_at = time.monotonic()

@@ -14,6 +14,7 @@ from assistant.ports import AsrOptions
 from audio import asr
 from tests import support_whisper as sw
 from tests.fakes import read_wav_16k
+from tests.rig import unavailable
 
 pytestmark = pytest.mark.system
 
@@ -25,7 +26,7 @@ GERMAN = ("Guten Morgen. Heute sprechen wir Ã¼ber das Wetter in den Bergen und Ã
 
 def _say(text: str, voice: str, tmp_path: Path) -> np.ndarray:
     if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng is not installed (apt install espeak-ng)")
+        unavailable("espeak-ng is not installed (apt install espeak-ng)")
     wav = tmp_path / f"{voice}.wav"
     subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(wav), text], check=True,
                    capture_output=True)

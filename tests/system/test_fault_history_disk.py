@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from assistant.history import HistoryStore, TurnRecord, store_path
+from tests.rig import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,10 +26,10 @@ pytestmark = pytest.mark.system
 
 def run_session(fault: str, data: Path, out: Path) -> dict:
     if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("needs root and unshare for a private mount namespace")
+        unavailable("needs root and unshare for a private mount namespace")
     probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
     if probe.returncode != 0:
-        pytest.skip(f"mount namespaces are not allowed here: {probe.stderr.decode().strip()}")
+        unavailable(f"mount namespaces are not allowed here: {probe.stderr.decode().strip()}")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     proc = subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable, "-m",
                            "tests.system.history_fault_session", "--fault", fault, "--data",
