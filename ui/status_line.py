@@ -8,15 +8,10 @@ it says what happens now (listening, thinking, speaking). Each stage's own state
 tooltip and in the accessible description, one line each, in words.
 
 `StatusModel` holds the states and makes the words (plain Python, tested without a window);
-`StatusLine` is a QLabel of fixed height that never wraps: a long text is elided at the end
-and the whole text stays in the tooltip, so the controls below never jump. GUI thread only.
+the window shows `text()` in a one-line read-only field of fixed height (so the controls below
+never jump, and screen readers read it) with `details()` in its tooltip. GUI thread only.
 """
 from __future__ import annotations
-
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
-
-from ui.a11y import name
 
 #: stage name (assistant.events.StageName) -> what a person calls it
 STAGES = {"capture": "microphone", "asr": "speech recognition", "camera": "camera",
@@ -90,38 +85,3 @@ class StatusModel:
             lines.append(f"{what}: {state}" + (f" ({detail})" if detail else ""))
         lines += [f"{k}: {v}" for k, v in self.extra.items()]
         return "\n".join(lines)
-
-
-class StatusLine(QLabel):
-    """One line, fixed height; `model` holds the states. Call `render()` after a change."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.model = StatusModel()
-        self.full_text = ""
-        self.setWordWrap(False)
-        self.setTextFormat(Qt.PlainText)
-        self.setFocusPolicy(Qt.StrongFocus)
-        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
-        self.setFixedHeight(self.fontMetrics().height() + 8)
-        name(self, "Status", "What Glimpse is doing; each stage in the description.")
-        self.render()
-
-    def render(self) -> None:
-        self.full_text = self.model.text()
-        self._elide()
-        self.setToolTip(self.model.details())
-        self.setAccessibleDescription(f"{self.full_text}. {self.model.details()}")
-
-    def _elide(self) -> None:
-        width = max(50, self.width() - 8)
-        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.ElideRight, width))
-
-    def changeEvent(self, event) -> None:  # noqa: N802 - Qt API: the font changed
-        super().changeEvent(event)
-        if event.type() == event.Type.FontChange:
-            self.setFixedHeight(self.fontMetrics().height() + 8)
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        super().resizeEvent(event)
-        self._elide()

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import PySide6  # noqa: F401
+import pytest
 import pytestqt  # noqa: F401
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import (
@@ -33,7 +32,7 @@ from ui.first_run import FirstRunDialog, Hardware
 from ui.labels import RAW_TEXT, model_name
 from ui.models_dialog import ModelsDialog
 from ui.settings_dialog import ADVANCED, SettingsDialog
-from ui.status_line import StatusLine, StatusModel
+from ui.status_line import StatusModel
 
 SMOL = "hf:HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
 
@@ -322,40 +321,14 @@ def test_status_says_ready_only_when_every_stage_is_ready(qtbot):
     assert m.text() == "Ready"
     m.on_error("tts", "No audio server")
     assert m.text() == "Problem with voice: No audio server" and not m.ready()
-    line = StatusLine()
-    qtbot.addWidget(line)
-    line.resize(120, 40)
-    line.model = m
-    line.render()
-    height = line.height()
-    assert line.text() != line.full_text and line.text().endswith("…")  # elided, one line
-    assert "Voice: error (No audio server)" in line.toolTip()
-    line.model.problem = ""
-    line.model.on_status("tts", "ready")
-    line.render()
-    assert line.height() == height
 
 
-def test_level_meter_reads_once_in_words_and_is_never_clipped(qtbot):
-    from ui.level_meter import LevelMeter, level_words
+def test_level_meter_reads_once_in_words():
+    from ui.level_meter import level_words
 
     assert level_words(0.0, 0.0) == (0, "Mic: 0% (silent)")
     assert level_words(0.05, 0.2)[1] == "Mic: 33% (good)"
     assert level_words(1.0, 1.0) == (100, "Mic: 100% (too loud), clipping")
-    app = QApplication.instance()
-    theme.apply(app, "high-contrast", 2.0)
-    try:
-        meter = LevelMeter()
-        qtbot.addWidget(meter)
-        meter.set_level(1.0, 1.0)
-        meter.show()
-        qtbot.waitExposed(meter)
-        assert not meter.bar.isTextVisible()  # the number is read once, in the label
-        needed = meter.text.fontMetrics().horizontalAdvance(meter.text.text())
-        assert meter.text.width() >= needed
-        assert meter.bar.accessibleDescription() == "Mic: 100% (too loud), clipping"
-    finally:
-        theme.apply(app, "system", 1.0)
 
 
 def test_camera_view_takes_the_pictures_shape_without_bars(qtbot):

@@ -4,12 +4,10 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
-
 # Required dependencies: a broken install fails here instead of turning into skips.
 import PySide6  # noqa: F401
+import pytest
 import pytestqt  # noqa: F401
-
 import shiboken6  # noqa: E402
 from PySide6.QtCore import QEvent, Qt  # noqa: E402
 from PySide6.QtGui import QKeyEvent  # noqa: E402
@@ -58,6 +56,7 @@ def test_push_to_talk_turn_with_button(qtbot, make_app):
     app = make_app(factory)
     w = app.window
     wait_running(qtbot, app)
+    status_height = w.status_text.height()
     factory.parts["mic"].play(speech(1.0))
     # The meter's words for every level the window is given (the widget shows only the newest).
     heard: list[str] = []
@@ -83,6 +82,9 @@ def test_push_to_talk_turn_with_button(qtbot, make_app):
                     timeout=2000)
     assert w.preview.picture is not None and not w.preview.picture.isNull()
     assert "%" in w.meter_text.text()
+    assert not w.meter.isTextVisible()  # the level is read once, in words beside the bar
+    assert w.status_text.text() == "Ready" and w.status_text.height() == status_height
+    assert "Speech recognition: ready" in w.status_text.toolTip()
     w.view.render_now()
     assert "It is asleep." in w.view.toPlainText()
 
