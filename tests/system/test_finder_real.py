@@ -92,3 +92,28 @@ def test_the_tile_finds_a_small_object_in_a_corner(finder):
 def test_a_damaged_picture_is_one_clear_error(finder):
     with pytest.raises(ValueError, match="empty image"):
         finder.find(np.zeros((0, 0, 3), np.uint8), "cup")
+
+
+def test_glimpse_find_on_a_picture_file_says_yes_with_where_and_no(tmp_path):
+    """The command as a user types it: one --image file, offline; exit 0 found, 3 not found."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))
+    sign = str(root / "tests" / "data" / "exit_sign.jpg")
+
+    def find(query: str) -> tuple[int, dict]:
+        run = subprocess.run([sys.executable, "-m", "ui.cli", "--offline", "find", query,
+                              "--image", sign, "--json"], cwd=root, env=env,
+                             capture_output=True, text=True, timeout=300)
+        return run.returncode, (json.loads(run.stdout) if run.stdout.strip() else
+                                {"stderr": run.stderr[-2000:]})
+
+    code, found = find("where is the exit sign")
+    assert code == 0, found
+    assert found["found"] and "EXIT" in found["answer"], found
+    code, missing = find("a bicycle")
+    assert code == 3 and not missing["found"], missing

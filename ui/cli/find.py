@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     load_s = time.perf_counter() - t0
     if watch:
         return _watch(args, config, finder, query, load_s)
-    frame = grab_frame(args, config)
+    frame = grab_frame(args, config, image=args.image)  # find takes one picture, not a list
     t0 = time.perf_counter()
     result = finder.find(frame.image, query)
     seconds = time.perf_counter() - t0
