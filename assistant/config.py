@@ -151,6 +151,8 @@ class EarconsConfig:
     done: bool = _f(True, "Sound when the answer is finished")
     error: bool = _f(True, "Sound on errors")
     ticks: bool = _f(True, "A soft tick during long waits")
+    found: bool = _f(True, "A rising sound when watch mode sees what it looks for")
+    light: bool = _f(True, "Watch mode on the light: a note whose pitch rises with brightness")
     volume: float = _f(0.5, "Earcon volume", range=(0.0, 1.0))
 
 

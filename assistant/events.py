@@ -47,6 +47,7 @@ class StageName(str, Enum):
     PLAYBACK = "playback"
     PIPELINE = "pipeline"
     MODELS = "models"
+    WATCH = "watch"
 
 
 # --------------------------------------------------------------------------- base classes
@@ -237,6 +238,19 @@ class Question(Data):
     language: str | None = None
     # True when the frame is the same one the previous turn used (a follow-up question).
     follow_up: bool = False
+    # What watch mode is looking for right now ("" when it is not watching), so "stop" and a
+    # new "tell me when..." can be answered in context.
+    watching: str = ""
+
+
+@dataclass(frozen=True)
+class WatchFor(Data):
+    """Start watch mode for `query` ("keys"), replacing any watch; `query` "" stops it. Made by
+    the answer stage from "tell me when you see my keys" or "stop"; the pipeline passes it to
+    the watch stage. `kind`: find (`query` the object) or light (`query` "on" or "off")."""
+
+    kind: str = "find"
+    query: str = ""
 
 
 @dataclass(frozen=True)
@@ -289,6 +303,27 @@ class Level(Urgent):
 
     rms: float = 0.0
     peak: float = 0.0
+
+
+@dataclass(frozen=True)
+class Sighting(Urgent):
+    """Watch mode saw what it was looking for. `message` is what to say ("There's a cup, at
+    2 o'clock, close to you."); `captured_at` the frame's capture time (monotonic) and
+    `latency_s` from then until the finder was sure; `frames` looked at."""
+
+    query: str = ""
+    message: str = ""
+    captured_at: float = 0.0
+    latency_s: float = 0.0
+    frames: int = 0
+
+
+@dataclass(frozen=True)
+class LightLevel(Urgent):
+    """Watch mode on the light: the frame's brightness 0..1, a few times a second, for the
+    light-level earcon (its pitch rises with brightness)."""
+
+    brightness: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -60,10 +60,11 @@ class Stages:
     tts: Stage | None = None
     playback: Stage | None = None
     scene: Stage | None = None  # scene-description mode's watcher (vision.scene_stage)
+    watch: Stage | None = None  # watch mode: "tell me when you see..." (vision.watch_stage)
 
     def all(self) -> list[Stage]:
         return [s for s in (self.capture, self.asr, self.camera, self.answer, self.tts,
-                            self.playback, self.scene) if s is not None]
+                            self.playback, self.scene, self.watch) if s is not None]
 
 
 @dataclass
@@ -108,6 +109,7 @@ class Pipeline:
         self._stopped = threading.Event()
         self._history: list[ev.TurnEnded] = []
         self._listeners: list[Callable[[ev.Event], None]] = []
+        self._watching = ""  # what watch mode looks for now (from the watch stage's Status)
         generation.on_bump(self._interrupt_stages)
 
     # -- public (any thread) ------------------------------------------------------------------
@@ -173,9 +175,11 @@ class Pipeline:
         """Tell listeners; `outward` events also go to `events`, for the shell to show."""
         if outward:
             self.events.put(event)
-        # Scene mode must know when a turn runs (never describe over it) and what was said.
-        if self.stages.scene is not None and isinstance(event, (ev.TurnStarted, ev.TurnEnded)):
-            self.stages.scene.submit(event)
+        # Scene and watch mode must know when a turn runs (never speak over it).
+        if isinstance(event, (ev.TurnStarted, ev.TurnEnded)):
+            for stage in (self.stages.scene, self.stages.watch):
+                if stage is not None:
+                    stage.submit(event)
         for listener in self._listeners:
             try:
                 listener(event)
@@ -279,10 +283,13 @@ class Pipeline:
         self._request_frame(turn, ev.Snapshot(**self._tag(turn)))
         self._transcribed(turn, "", None, t=cmd.t)
 
-    def _on_stop(self, _cmd: ev.Stop) -> None:
+    def _on_stop(self, cmd: ev.Stop) -> None:
+        running = self._turn is not None and not self._turn.ended
         self.generation.bump()
-        if self._turn is not None and not self._turn.ended:
-            self._end_turn(self._turn, cancelled=True)
+        if running:
+            self._end_turn(self._turn, cancelled=True)  # type: ignore[arg-type]
+        elif self._watching and self.stages.watch is not None:
+            self.stages.watch.submit(cmd)  # a second Esc (or one with no turn) ends a watch
         self._status("idle", None)
 
     def _on_set_mode(self, cmd: ev.SetMode) -> None:
@@ -410,7 +417,8 @@ class Pipeline:
             < self.options.follow_up_s)
         self.stages.answer.submit(ev.Question(text=turn.transcript, frame=turn.frame,
                                               mode=turn.mode, language=turn.language,
-                                              follow_up=follow_up, **self._tag(turn)))
+                                              follow_up=follow_up, watching=self._watching,
+                                              **self._tag(turn)))
         self._status("thinking", turn)
 
     def _on_token(self, token: ev.AnswerToken) -> None:
@@ -476,6 +484,26 @@ class Pipeline:
         self._publish(done, outward=False)
         self._end_turn(turn)
 
+    def _on_watch_for(self, cmd: ev.WatchFor) -> None:
+        if self._current(cmd) is None or self.stages.watch is None:
+            return
+        self._publish(cmd)  # the shell learns that a watch starts (or stops) with this turn
+        # Re-tagged with the generation of now: the watch outlives this turn.
+        self.stages.watch.submit(ev.WatchFor(kind=cmd.kind, query=cmd.query, t=cmd.t,
+                                             turn_id=0, gen=self.generation.value))
+
+    def _on_sighting(self, sighting: ev.Sighting) -> None:
+        self._publish(sighting)
+        self._on_notice(ev.Notice(message=sighting.message, speak=True))
+
+    def _on_light_level(self, level: ev.LightLevel) -> None:
+        self._publish(level, outward=False)  # for the light-level earcon only
+
+    def _on_status(self, status: ev.Status) -> None:
+        if status.stage == StageName.WATCH:
+            self._watching = status.detail if status.state == "watching" else ""
+        self._publish(status)
+
     def _on_error(self, err: ev.ErrorEvent) -> None:
         self._publish(err)
         turn = self._turn
@@ -537,5 +565,9 @@ class Pipeline:
         ev.PlaybackStarted: _on_played,
         ev.PlaybackDone: _on_playback_done,
         ev.ErrorEvent: _on_error,
+        ev.WatchFor: _on_watch_for,
+        ev.Sighting: _on_sighting,
+        ev.LightLevel: _on_light_level,
+        ev.Status: _on_status,
     }
 

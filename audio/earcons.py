@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RATE = 24000
-NAMES = ("listening", "processing", "done", "error", "tick")
+NAMES = ("listening", "processing", "done", "error", "tick", "found")
 
 
 def _tone(freqs: list[tuple[float, float]], rate: int, gap_s: float = 0.0,
@@ -48,6 +48,13 @@ def _tone(freqs: list[tuple[float, float]], rate: int, gap_s: float = 0.0,
     return (out / (np.abs(out).max() + 1e-9)).astype(np.float32)
 
 
+def light_tone(brightness: float, rate: int = RATE) -> np.ndarray:
+    """The light-level earcon: a short soft note whose pitch rises with brightness (0..1), two
+    octaves from 220 Hz (dark) to 880 Hz (bright), so the light can be followed by ear."""
+    level = min(max(float(brightness), 0.0), 1.0)
+    return (0.5 * _tone([(220.0 * 4.0 ** level, 0.06)], rate, harmonics=0.1)).astype(np.float32)
+
+
 def synthesize(name: str, rate: int = RATE) -> np.ndarray:
     """The earcon `name` (one of NAMES) as float32 mono at `rate`, peak 1.0."""
     if name == "listening":  # rising: "I'm listening"
@@ -58,6 +65,8 @@ def synthesize(name: str, rate: int = RATE) -> np.ndarray:
         return _tone([(880, 0.07), (587, 0.11)], rate)
     if name == "error":  # two low notes, a little rough
         return _tone([(233, 0.12), (196, 0.18)], rate, gap_s=0.04, harmonics=0.6)
+    if name == "found":  # rising arpeggio: watch mode saw what it was looking for
+        return _tone([(523, 0.06), (659, 0.06), (784, 0.06), (1047, 0.14)], rate)
     if name == "tick":  # a very short, quiet click-like note
         return (0.5 * _tone([(1400, 0.025)], rate, harmonics=0.0)).astype(np.float32)
     raise ValueError(f"unknown earcon {name!r}; known: {', '.join(NAMES)}")
@@ -121,6 +130,11 @@ class Earcons:
         elif isinstance(event, ev.ErrorEvent):
             self._stop_ticks()
             self.play("error")
+        elif isinstance(event, ev.Sighting):
+            self.play("found")
+        elif isinstance(event, ev.LightLevel) and self.enabled("light"):
+            self.played.append("light")
+            self._play(light_tone(event.brightness) * float(self.settings.volume), RATE)
 
     # -- ticks ----------------------------------------------------------------------------------
 

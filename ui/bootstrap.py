@@ -75,8 +75,9 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
               mic: Microphone | None = None, speaker: Speaker | None = None,
               camera: Camera | None = None, asr: AsrEngine | None = None,
               vlm: VlmEngine | None = None, tts: TtsEngine | None = None,
-              mode: Mode | None = None) -> Pipeline:
-    """Assemble a pipeline. Stages are created here but started by `Pipeline.start()`."""
+              finder: Any = None, mode: Mode | None = None) -> Pipeline:
+    """Assemble a pipeline. Stages are created here but started by `Pipeline.start()`.
+    `finder`: watch mode's finder (a FinderEngine, loaded on the first watch)."""
     from audio.asr_stage import AsrStage
     from audio.capture_stage import CaptureOptions, CaptureStage
     from audio.playback_stage import PlaybackStage
@@ -110,10 +111,24 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
         from vision.scene_stage import SceneStage, options_from_config
         stages.scene = SceneStage(bus, generation, camera, options_from_config(config),
                                     mode=mode or Mode.ASK)
+        # Watch mode ("tell me when you see my keys"): the same camera, the finder built on the
+        # first watch.
+        from vision import finder_engines
+        from vision.finder_watch import WatchOptions
+        from vision.watch_stage import WatchStage
+
+        stages.watch = WatchStage(
+            bus, generation, camera,
+            (lambda: finder) if finder is not None else
+            (lambda: finder_engines.from_config(config, watch=True)),
+            WatchOptions(fps=config.finder.watch_fps, timeout_s=config.finder.watch_timeout_s))
     if parts.answer:
         vlm = vlm or build("vlm", config)
+        from vision.intents import watch_request
+
         stages.answer = AnswerStage(bus, generation, vlm, memory_turns=config.vlm.memory_turns,
-                                    max_new_tokens=config.vlm.max_new_tokens)
+                                    max_new_tokens=config.vlm.max_new_tokens,
+                                    watch_words=watch_request if stages.watch else None)
     if parts.speech_out and config.tts.engine != "none":
         tts = tts or build("tts", config)
         stages.tts = TtsStage(bus, generation, tts, TtsOptions(voice=config.tts.voice,

@@ -11,7 +11,10 @@ from ui.shortcuts import SHORTCUTS
 
 INTRO = ("Hold Space (or the Talk button) while you ask about what the camera sees, then let "
          "go: Glimpse answers in the conversation and aloud. Esc stops an answer. The mode "
-         "decides what a question does: ask, describe the scene, or read text.")
+         "decides what a question does: ask, describe the scene, or read text. Ask \"tell me "
+         "when you see my keys\" and Glimpse keeps looking, between your questions, and says "
+         "where they are when they come into view; Esc (with no answer playing) or saying "
+         "\"stop\" ends the watch.")
 
 ACCESS = ("Every control can be reached with Tab and has a name for screen readers. New "
           "answers, notices, errors and mode changes are announced through the screen reader "

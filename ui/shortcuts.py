@@ -31,7 +31,8 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Space (hold)", "Push to talk: hold while you speak, let go to get the answer "
                              "(press once to start and once to stop in toggle mode). Works "
                              "anywhere in the window except in the question box."),
-    Shortcut("Esc", "Stop: cancel the answer and silence speech"),
+    Shortcut("Esc", "Stop: cancel the answer and silence speech; with no answer running, "
+                    "end watch mode"),
     Shortcut("Ctrl+1", "Mode: ask about what the camera sees"),
     Shortcut("Ctrl+2", "Mode: describe the scene"),
     Shortcut("Ctrl+3", "Mode: read text aloud"),

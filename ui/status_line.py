@@ -4,8 +4,9 @@ The pipeline reports a state per stage (`Status(stage, state, detail)`: asr load
 ready, ...) and the bridge reports the pipeline as a whole (starting, running, failed). The
 line says "Ready" only when the pipeline runs and every stage that reported is ready; while
 stages load it says which ("Starting: speech, answers loading (1 of 3 ready)"); during a turn
-it says what happens now (listening, thinking, speaking). Each stage's own state is in the
-tooltip and in the accessible description, one line each, in words.
+it says what happens now (listening, thinking, speaking), and between turns "Watching for keys"
+while watch mode looks. Each stage's own state is in the tooltip and in the accessible
+description, one line each, in words.
 
 `StatusModel` holds the states and makes the words (plain Python, tested without a window);
 the window shows `text()` in a one-line read-only field of fixed height (so the controls below
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 #: stage name (assistant.events.StageName) -> what a person calls it
 STAGES = {"capture": "microphone", "asr": "speech recognition", "camera": "camera",
-          "answer": "answers", "tts": "voice", "playback": "speaker"}
+          "answer": "answers", "tts": "voice", "playback": "speaker", "watch": "watch mode"}
 _SHORT = {"speech recognition": "speech"}
 _READY = {"ready", "idle", "running", "off"}
 #: what the pipeline does during a turn -> words
@@ -35,6 +36,7 @@ class StatusModel:
         self.pipeline_detail = ""
         self.stages: dict[str, tuple[str, str]] = {}  # stage -> (state, detail)
         self.activity = ""  # listening / thinking / ... during a turn; "" between turns
+        self.watching = ""  # what watch mode looks for ("keys"); "" when it does not watch
         self.problem = ""
         self.extra: dict[str, str] = {}  # e.g. {"Global key": "on (Ctrl+Alt+Space)"}
 
@@ -43,6 +45,7 @@ class StatusModel:
             self.stages.clear()
             self.activity = ""
             self.problem = ""
+            self.watching = ""
         self.pipeline, self.pipeline_detail = state, detail
 
     def on_status(self, stage: str, state: str, detail: str = "") -> None:
@@ -50,6 +53,10 @@ class StatusModel:
             return
         if stage == "pipeline":
             self.activity = ACTIVITY.get(state, "")
+            return
+        if stage == "watch":  # not a part that loads at start: what it does now
+            self.watching = detail if state == "watching" else ""
+            self.stages.pop(stage, None)  # a watch that starts again clears its last error
             return
         self.stages[stage] = (state, detail)
         if state != "error" and not any(s == "error" for s, _ in self.stages.values()):
@@ -75,7 +82,9 @@ class StatusModel:
             ready = sum(1 for s, _ in self.stages.values() if s in _READY)
             words = f"Starting: {', '.join(loading)} loading" if loading else "Starting"
             return words + (f" ({ready} of {len(self.stages)} ready)" if self.stages else "")
-        return self.activity or "Ready"
+        if self.activity:
+            return self.activity
+        return f"Watching for {self.watching}" if self.watching else "Ready"
 
     def details(self) -> str:
         """One line per stage, for the tooltip and screen readers."""
@@ -83,5 +92,7 @@ class StatusModel:
         for stage, (state, detail) in self.stages.items():
             what = STAGES.get(stage, stage).capitalize()
             lines.append(f"{what}: {state}" + (f" ({detail})" if detail else ""))
+        if self.watching:
+            lines.append(f"Watch mode: watching for {self.watching} (Escape or \"stop\" ends it)")
         lines += [f"{k}: {v}" for k, v in self.extra.items()]
         return "\n".join(lines)

@@ -2,11 +2,16 @@
 
 Keeps the conversation memory: the last `memory_turns` (question, answer) pairs about the same
 frame go with each request, so "and the one on the left?" has its context.
+
+Watch mode: when the pipeline has a watch stage, `watch_words(question)` (bootstrap passes
+`vision.intents.watch_request`) recognizes "tell me when you see my keys" and "stop"; the stage
+then answers itself ("I'll tell you when I see keys...") and puts a `WatchFor` on the bus
+instead of asking the engine.
 """
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from assistant import events as ev
 from assistant.events import StageName
@@ -18,8 +23,10 @@ class AnswerStage(Stage):
     name = StageName.ANSWER
 
     def __init__(self, outbox: Outbox, generation: Generation, engine: VlmEngine,
-                 memory_turns: int = 4, max_new_tokens: int = 200) -> None:
+                 memory_turns: int = 4, max_new_tokens: int = 200,
+                 watch_words: Callable[[str], Any] | None = None) -> None:
         super().__init__(outbox, generation)
+        self.watch_words = watch_words
         self.engine = engine
         self.max_new_tokens = max_new_tokens
         self._memory: deque[tuple[float, str, str]] = deque(maxlen=max(memory_turns, 1))
@@ -51,6 +58,10 @@ class AnswerStage(Stage):
             return
         if not isinstance(item, ev.Question):
             return
+        request = self.watch_words(item.text) if self.watch_words and item.text else None
+        if request is not None:
+            yield from self._watch(item, request)
+            return
         frame_key = item.frame.captured_at if item.frame is not None else -1.0
         history = tuple((q, a) for key, q, a in self._memory if key == frame_key
                         ) if self._memory_turns else ()
@@ -81,3 +92,28 @@ class AnswerStage(Stage):
             self._memory.append((frame_key, item.text, text))
         yield ev.Answer(text=text, source=self.engine.name, language=item.language,
                         turn_id=item.turn_id, gen=item.gen)
+
+    def _watch(self, item: ev.Question, request: Any) -> Iterator[ev.Event]:
+        """Answer a watch-mode question and start or stop the watch."""
+        from vision.finder_words import with_article
+
+        def noun(what: str) -> str:
+            return what if what.startswith("the light") else with_article(what)
+
+        tag = {"turn_id": item.turn_id, "gen": item.gen}
+        if request.kind == "stop":
+            if item.watching:
+                yield ev.WatchFor(query="", **tag)
+                text = f"Stopped watching for {noun(item.watching)}."
+            else:
+                text = "I'm not watching for anything."
+        else:
+            what = request.describe()
+            before = (f"I'll stop watching for {noun(item.watching)} and "
+                      if item.watching and item.watching != what else "I'll ")
+            text = (f"{before}tell you when I see {noun(what)}. Press Escape or say stop to end."
+                    if request.kind == "find" else
+                    f"{before}tell you when the light goes {request.query}. Press Escape or say "
+                    "stop to end.")
+            yield ev.WatchFor(kind=request.kind, query=request.query, **tag)
+        yield ev.Answer(text=text, source="watch", language=item.language, **tag)

@@ -34,7 +34,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from vision.finder_words import Meaning, Vocabulary, singular
+from vision.finder_words import Meaning, Vocabulary, singular, with_article
 from vision.perception import (Perception, PerceptionResult, clock_position, fit)
 
 Box = tuple[int, int, int, int]
@@ -139,7 +139,7 @@ class FindResult:
 
     def sentences(self) -> list[str]:
         """The spoken answer, first clause first."""
-        noun = _article(self.query)
+        noun = with_article(self.query)
         if not self.understood:
             return [f"I don't know what {noun} looks like without the image model."]
         if not self.found:
@@ -210,10 +210,6 @@ def where(box: Box, width: int, height: int, distance: bool = True) -> str:
     elif share <= 0.02:
         parts.append("far away")
     return ", ".join(parts)
-
-
-def _article(noun: str) -> str:
-    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
 
 
 def _plural(noun: str) -> str:
@@ -492,7 +488,7 @@ class OfflineFinder:
             index = int(np.argmax(probs[0]))
             prob = float(probs[0, index])
             if prob >= 0.15 and not out:
-                name = _article(self.classifier.classes[index])
+                name = with_article(self.classifier.classes[index])
                 out.append(f"I see {name}." if prob >= 0.6 else f"I think I see {name}.")
         if perception is not None:
             if perception.lines and not sign_words:

@@ -10,8 +10,9 @@ watch does not run all day.
 What counts as seen: a sure match (the finder's "yes"), or an "I think" match in two frames in
 a row; one unsure frame is not enough (a tile of a moving scene flickers).
 
-Threads: `run` blocks on the caller's thread (the watch stage's, or the CLI's); `stop` may be
-set from any thread and is noticed within one frame's analysis. Times are monotonic seconds.
+Threads: `run` blocks on the caller's thread (the CLI's); `stop` may be set from any thread and
+is noticed within one frame's analysis. The watch stage (`vision.watch_stage`) calls `look()`
+once per period instead, so its thread stays free for commands. Times are monotonic seconds.
 """
 from __future__ import annotations
 
@@ -50,7 +51,10 @@ class Sighting:
 
 class Watch:
     """Looks for `query` on `camera` (any object with `latest() -> Frame | None`) with `finder`
-    (a FinderEngine, loaded) until it is seen, stopped or timed out."""
+    (a FinderEngine, loaded) until it is seen, stopped or timed out.
+
+    Two ways to drive it: `run(stop)` blocks until the end (the command line); `begin()` and
+    then `look()` once per period (the watch stage, whose thread must stay free for commands)."""
 
     def __init__(self, finder: Any, camera: Any, query: str,
                  options: WatchOptions = WatchOptions(),
@@ -61,28 +65,47 @@ class Watch:
         self.clock = clock
         self.on_frame = on_frame
         self.frames = 0
+        self.deadline = 0.0
+        self._last_key: Any = None
+        self._unsure = 0
+
+    def begin(self) -> None:
+        """Start the clock: `expired` turns True `timeout_s` from now."""
+        self.deadline = self.clock() + self.options.timeout_s
+        self._last_key, self._unsure = None, 0
+
+    @property
+    def expired(self) -> bool:
+        return self.clock() >= self.deadline
+
+    def look(self) -> Sighting | None:
+        """Look at the camera's newest frame, if it is one not looked at yet; the Sighting when
+        the thing is seen."""
+        frame = self.camera.latest()
+        key = None if frame is None else (frame.captured_at, frame.source)
+        if frame is None or key == self._last_key:
+            return None
+        self._last_key = key
+        result = self.finder.find(frame.image, self.query)
+        self.frames += 1
+        if self.on_frame is not None:
+            self.on_frame(result)
+        if result.found and (result.sure or self._unsure >= 1):
+            return Sighting(result, frame.captured_at, self.clock() - frame.captured_at,
+                            self.frames)
+        self._unsure = self._unsure + 1 if result.found else 0
+        return None
 
     def run(self, stop: threading.Event) -> Sighting | None:
         period = 1.0 / self.options.fps
-        deadline = self.clock() + self.options.timeout_s
-        last_key = None
-        unsure = 0
+        self.begin()
         while not stop.is_set():
             start = self.clock()
-            if start >= deadline:
+            if start >= self.deadline:
                 return None
-            frame = self.camera.latest()
-            key = None if frame is None else (frame.captured_at, frame.source)
-            if frame is not None and key != last_key:
-                last_key = key
-                result = self.finder.find(frame.image, self.query)
-                self.frames += 1
-                if self.on_frame is not None:
-                    self.on_frame(result)
-                if result.found and (result.sure or unsure >= 1):
-                    return Sighting(result, frame.captured_at, self.clock() - frame.captured_at,
-                                    self.frames)
-                unsure = unsure + 1 if result.found else 0
+            sighting = self.look()
+            if sighting is not None:
+                return sighting
             # Wait out the rest of the period; a stop wakes the wait at once.
-            stop.wait(max(0.0, min(period - (self.clock() - start), deadline - self.clock())))
+            stop.wait(max(0.0, min(period - (self.clock() - start), self.deadline - self.clock())))
         return None

@@ -86,6 +86,14 @@ def phrase(words: str) -> str:
     return " ".join(kept)
 
 
+def with_article(noun: str) -> str:
+    """"a cup", "an apple", and plurals as they are ("keys", "glasses")."""
+    last = noun.split()[-1] if noun.split() else noun
+    if len(last) > 2 and last.endswith("s") and not last.endswith(("ss", "us", "is")):
+        return noun
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
 def singular(word: str) -> str:
     if len(word) > 3 and word.endswith("ies"):
         return word[:-3] + "y"

@@ -110,3 +110,46 @@ class IntentAnswerer:
 
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
+
+
+# --------------------------------------------------------------------------- watch mode
+
+_STOP_WATCH = re.compile(r"^(?:(?:ok(?:ay)?|please|glimpse),? )?(?:stop|cancel|never ?mind|enough|"
+                         r"that's enough|quit|end)(?: (?:it|that|watching|looking|the watch|"
+                         r"now|please))*[.!]*$", re.I)
+_LIGHT_WATCH = re.compile(r"\b(?:lights?|lamps?)\b(?:.*\b(?P<state>on|off|out)\b)?|"
+                          r"\b(?:gets?|goes|turns|is) (?P<level>dark|bright|light)\b", re.I)
+
+
+@dataclass(frozen=True)
+class WatchRequest:
+    """What a watch-mode question asks. `kind`: find (`query` the object), light (`query` "on"
+    or "off") or stop."""
+
+    kind: str
+    query: str = ""
+
+    def describe(self) -> str:
+        """What is being watched for, in words: "keys", "the light to go on"."""
+        if self.kind == "light":
+            return "the light to go " + self.query
+        return self.query
+
+
+def watch_request(question: str) -> WatchRequest | None:
+    """"Tell me when you see my keys", "tell me when the light goes on", or "stop"; None for
+    any other question."""
+    from vision.finder_words import wants_watch
+
+    text = (question or "").strip()
+    if _STOP_WATCH.match(text):
+        return WatchRequest("stop")
+    if not wants_watch(text):
+        return None
+    light_match = _LIGHT_WATCH.search(text)
+    if light_match and not target(text):
+        state, level = light_match.group("state"), light_match.group("level")
+        off = state in ("off", "out") or level == "dark"
+        return WatchRequest("light", "off" if off else "on")
+    what = target(text)
+    return WatchRequest("find", what) if what else None

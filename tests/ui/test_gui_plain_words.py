@@ -319,6 +319,18 @@ def test_status_says_ready_only_when_every_stage_is_ready(qtbot):
     assert m.text() == "Thinking"
     m.on_status("pipeline", "idle")
     assert m.text() == "Ready"
+    # Watch mode between turns: said, and it is no part that is "loading".
+    m.on_status("watch", "loading", "finder")
+    assert m.text() == "Ready" and m.ready()
+    m.on_status("watch", "watching", "keys")
+    assert m.text() == "Watching for keys" and m.ready()
+    assert 'Watch mode: watching for keys (Escape or "stop" ends it)' in m.details()
+    m.on_status("pipeline", "listening")
+    assert m.text() == "Listening"
+    m.on_status("pipeline", "idle")
+    assert m.text() == "Watching for keys"
+    m.on_status("watch", "idle")
+    assert m.text() == "Ready"
     m.on_error("tts", "No audio server")
     assert m.text() == "Problem with voice: No audio server" and not m.ready()
 

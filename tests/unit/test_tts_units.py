@@ -237,6 +237,29 @@ def test_earcons_follow_the_turn_and_respect_settings():
     assert off.played == []
 
 
+def _pitch(sound: np.ndarray, rate: int = 24000) -> float:
+    spectrum = np.abs(np.fft.rfft(sound * np.hanning(sound.size)))
+    return float(np.fft.rfftfreq(sound.size, 1 / rate)[int(np.argmax(spectrum))])
+
+
+def test_watch_mode_earcons_a_rising_found_and_a_light_level_that_follows_brightness():
+    sink = Sink()
+    earcons = Earcons(Config().earcons, sink)
+    earcons.on_event(ev.Sighting(query="keys", message="I see keys."))
+    found = sink.sounds[-1]
+    # Rising: the last note is higher than the first.
+    quarter = found.size // 4
+    assert _pitch(found[-quarter:]) > _pitch(found[:quarter]) * 1.5
+    for level in (0.05, 0.5, 0.95):
+        earcons.on_event(ev.LightLevel(brightness=level))
+    dark, mid, bright = (_pitch(s) for s in sink.sounds[-3:])
+    assert dark < mid < bright and bright / dark > 3
+    assert earcons.played == ["found", "light", "light", "light"]
+    quiet = Earcons(Config().with_value("earcons.light", False).earcons, sink)
+    quiet.on_event(ev.LightLevel(brightness=0.5))
+    assert quiet.played == []
+
+
 def test_ticks_are_bounded_and_stop_when_the_answer_comes():
     sink = Sink()
     earcons = Earcons(Config().earcons, sink, tick_interval_s=0.01, max_ticks=3)

@@ -3,6 +3,10 @@ one full turn through the real pipeline, headless.
 
 stdout: the transcript line, then the answer (or one JSON document with --json).
 stderr: progress, notices, the turn's timings.
+
+A watch ("tell me when you see a cup", with --camera) keeps the command running after the
+answer until the thing is seen (its words are printed as a third line), the watch times out
+(`finder.watch_timeout_s`) or Ctrl+C.
 """
 from __future__ import annotations
 
@@ -72,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(result["transcript"])
         print(result["answer"])
+        if result.get("sighting"):
+            print(result["sighting"]["message"])
     timings = result["timings_ms"]
     if timings:
         info("timings from release (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
@@ -84,6 +90,7 @@ def _collect(pipeline, timeout: float) -> dict:
     result: dict = {"transcript": "", "language": None, "answer": "", "source": None,
                     "frame": None, "notices": [], "errors": [], "timings_ms": {}, "metrics": None}
     deadline = ev.now() + timeout
+    watching = ended = False
     while True:
         left = deadline - ev.now()
         if left <= 0:
@@ -107,10 +114,27 @@ def _collect(pipeline, timeout: float) -> dict:
         elif isinstance(event, ev.ErrorEvent):
             result["errors"].append({"stage": event.stage.value, "message": event.message})
             print(f"glimpse: {event.message}", file=sys.stderr)
+            if event.stage == ev.StageName.WATCH:
+                watching = False
+                if ended:
+                    return result
+        elif isinstance(event, ev.WatchFor):
+            watching = bool(event.query)
         elif isinstance(event, ev.Status) and event.state == "loading":
             info(f"loading {event.stage.value}: {event.detail}")
+        elif isinstance(event, ev.Status) and event.stage == ev.StageName.WATCH:
+            watching = event.state == "watching"
+            if watching:
+                info(f"watching for {event.detail} (Ctrl+C stops)")
+            elif ended:
+                return result  # the watch ended: seen, timed out or stopped
+        elif isinstance(event, ev.Sighting):
+            result["sighting"] = {"message": event.message, "frames": event.frames,
+                                  "latency_s": round(event.latency_s, 3)}
         elif isinstance(event, ev.Metrics):
             result["metrics"] = event.as_dict()
             result["timings_ms"] = {k: round(v, 1) for k, v in event.durations_ms().items()}
         elif isinstance(event, ev.TurnEnded):
-            return result
+            ended = True
+            if not watching:
+                return result

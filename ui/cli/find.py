@@ -96,6 +96,7 @@ def _print(args: argparse.Namespace, result, extra: dict) -> None:
 def _watch(args, config, finder, query: str, load_s: float) -> int:
     from vision.camera import OpenCVCamera
     from vision.finder_watch import Watch, WatchOptions
+    from vision.finder_words import with_article
 
     timeout = args.timeout if args.timeout is not None else config.finder.watch_timeout_s
     camera = OpenCVCamera(args.camera, config.camera.width, config.camera.height,
@@ -116,7 +117,7 @@ def _watch(args, config, finder, query: str, load_s: float) -> int:
         camera.close()
     if sighting is None:
         said = "Stopped watching." if stop.is_set() else \
-            f"I didn't see {_article(query)} in {timeout:g} seconds."
+            f"I didn't see {with_article(query)} in {timeout:g} seconds."
         if args.json:
             print_json({"query": query, "found": False, "answer": said, "frames": watch.frames})
         else:
@@ -129,5 +130,3 @@ def _watch(args, config, finder, query: str, load_s: float) -> int:
     return 0
 
 
-def _article(noun: str) -> str:
-    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
