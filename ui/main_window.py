@@ -235,6 +235,8 @@ class MainWindow(QMainWindow):
         action(conv, "&Copy conversation", "Ctrl+Shift+C", self.copy_conversation,
                "Copy as text")
         action(conv, "&Export...", "Ctrl+E", self.export_conversation, "Markdown or JSON")
+        action(conv, "&Find in history...", "Ctrl+F", self.search_history,
+               "Find an earlier turn by what was seen or said")
         self.clear_history_action = action(
             conv, "Clear &history...", "", self.clear_history,
             "Delete every saved turn from this computer, pictures included")
@@ -406,6 +408,16 @@ class MainWindow(QMainWindow):
             f"{len(records)} turn(s) from your previous session, from history. Conversation > "
             "Clear history deletes them.")
         self.view.refresh()
+
+    def search_history(self) -> None:
+        """Open (or bring back) the history search."""
+        from ui.history_search import HistorySearchDialog
+
+        if getattr(self, "history_search", None) is None:
+            self.history_search = HistorySearchDialog(self.bridge, self)
+        self.history_search.show()
+        self.history_search.raise_()
+        self.history_search.query.setFocus()
 
     def clear_history(self, confirm: bool = True) -> None:
         """Delete the saved history (asks first unless `confirm` is False) and the turns shown."""

@@ -33,6 +33,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
                              "anywhere in the window except in the question box."),
     Shortcut("Esc", "Stop: cancel the answer and silence speech; with no answer running, "
                     "end watch mode"),
+    Shortcut("Ctrl+F", "Search the saved conversation by what was seen or said"),
     Shortcut("Ctrl+1", "Mode: ask about what the camera sees"),
     Shortcut("Ctrl+2", "Mode: describe the scene"),
     Shortcut("Ctrl+3", "Mode: read text aloud"),

@@ -35,3 +35,16 @@ def from_config(config: Any, *, watch: bool = False) -> FinderEngine:
 
         return OpenVocabularyFinder.from_config(config)
     return OfflineFinder(WATCH if watch else FinderOptions())
+
+
+def search_analyser(config: Any, engine: str | None = None, ocr: str = "auto") -> tuple[Any, str]:
+    """The photo-search analyser `finder.engine` (or `engine`) asks for, not loaded, and why it
+    was chosen (auto: the CLIP one when its model is downloaded, else the offline one)."""
+    chosen, why = choose(config.with_value("finder.engine", engine) if engine else config)
+    if chosen == "open":
+        from vision.finder_open import ClipAnalyser
+
+        return ClipAnalyser.from_config(config), why
+    from vision.search import OfflineAnalyser
+
+    return OfflineAnalyser(ocr=ocr), why

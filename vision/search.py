@@ -159,6 +159,18 @@ def photos(folder: Path) -> list[Path]:
 
 
 @dataclass(frozen=True)
+class Item:
+    """One picture to index: `key` (its resolved path, or "history:..."), `mtime` and `size`
+    (a change in either means analyse again) and `load()` giving the BGR image (ValueError when
+    it cannot be read)."""
+
+    key: str
+    mtime: float
+    size: int
+    load: Callable[[], np.ndarray]
+
+
+@dataclass(frozen=True)
 class UpdateReport:
     added: int
     changed: int
@@ -208,33 +220,38 @@ class PhotoIndex:
         committed at once), drop vanished ones. `on_progress(done, total)` after each picture;
         `should_stop()` ends early (what is committed stays). A picture that cannot be read is
         listed in `failed` and skipped."""
-        t0 = time.perf_counter()
         read = read or _read
-        files = photos(Path(folder))
+        items = []
+        for file in photos(Path(folder)):
+            stat = file.stat()
+            items.append(Item(str(file.resolve()), stat.st_mtime, stat.st_size,
+                              lambda file=file: read(file)))
+        return self.update_items(items, str(Path(folder).resolve()), on_progress, should_stop)
+
+    def update_items(self, items: list["Item"], scope: str,
+                     on_progress: Callable[[int, int], None] | None = None,
+                     should_stop: Callable[[], bool] = lambda: False) -> UpdateReport:
+        """The same for any pictures: `items` are all the pictures whose key starts with
+        `scope` (a folder, or "history:"); keys under `scope` not among them are dropped."""
+        t0 = time.perf_counter()
         known = {row[0]: (row[1], row[2], row[3]) for row in self.db.execute(
             "SELECT path, mtime, size, analyser FROM photos")}
-        present = {str(p.resolve()) for p in files}
-        gone = [p for p in known if p not in present and p.startswith(str(Path(folder).resolve()))]
+        present = {item.key for item in items}
+        gone = [p for p in known if p not in present and p.startswith(scope)]
         self.db.executemany("DELETE FROM photos WHERE path = ?", [(p,) for p in gone])
         self.db.commit()
-        todo = []
-        unchanged = 0
-        for file in files:
-            key = str(file.resolve())
-            stat = file.stat()
-            if known.get(key) == (stat.st_mtime, stat.st_size, self.analyser.name):
-                unchanged += 1
-            else:
-                todo.append((file, key, stat))
+        todo = [item for item in items
+                if known.get(item.key) != (item.mtime, item.size, self.analyser.name)]
+        unchanged = len(items) - len(todo)
         added = changed = 0
         failed: list[str] = []
-        for done, (file, key, stat) in enumerate(todo, 1):
+        for done, item in enumerate(todo, 1):
             if should_stop():
                 break
             try:
-                image = read(file)
+                image = item.load()
             except ValueError as exc:
-                failed.append(f"{file}: {exc}")
+                failed.append(f"{item.key}: {exc}")
                 continue
             t1 = time.perf_counter()
             entry = self.analyser.analyse(image)
@@ -242,10 +259,10 @@ class PhotoIndex:
             blob = None if entry.embedding is None else \
                 np.asarray(entry.embedding, np.float32).tobytes()
             self.db.execute("INSERT OR REPLACE INTO photos VALUES (?,?,?,?,?,?,?,?,?,?)",
-                            (key, stat.st_mtime, stat.st_size, self.analyser.name, entry.width,
+                            (item.key, item.mtime, item.size, self.analyser.name, entry.width,
                              entry.height, json.dumps(entry.labels), entry.text, blob, seconds))
             self.db.commit()  # one picture at a time: an interruption loses at most one
-            if key in known:
+            if item.key in known:
                 changed += 1
             else:
                 added += 1
@@ -283,6 +300,13 @@ def _read(path: Path) -> np.ndarray:
     if image is None or image.size == 0:
         raise ValueError("not a picture OpenCV can read")
     return image
+
+
+def cache_dir(config: Any) -> Path:
+    """Where search indexes live: `models.cache_dir` when set, else the user cache dir."""
+    import platformdirs
+
+    return Path(config.models.cache_dir or platformdirs.user_cache_dir("glimpse"))
 
 
 def default_index_path(cache_dir: Path, folder: Path, analyser: str) -> Path:
