@@ -22,4 +22,8 @@ def test_bench_find_quick_writes_the_summary(tmp_path):
         assert summary[key] > 0, key
     assert summary["index_query_ms"] < summary["brute_force_query_ms"]
     assert all(a["answer"].startswith("Yes, I see") for a in document["answers"])
+    # Watch mode in the pipeline saw the cup after it appeared, and said so.
+    (watch,) = document["watch"]
+    assert 0 < watch["cut_to_sighting_s"] <= watch["cut_to_first_speech_s"]
+    assert watch["said"].startswith(("I see a cup", "I think I see a cup"))
     assert out.with_suffix(".md").exists()
