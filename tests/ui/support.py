@@ -35,8 +35,9 @@ class FakeFactory:
     """pipeline_factory(config) -> Pipeline on fakes; keeps the parts for the test to drive."""
 
     def __init__(self, tokens=None, token_s: float = 0.0, fail: Exception | None = None,
-                 mic_speed: float = 2.0) -> None:
+                 mic_speed: float = 2.0, finder=None) -> None:
         self.tokens = tokens
+        self.finder = finder  # watch mode's finder (None: the real offline one)
         self.token_s = token_s
         self.fail = fail
         self.mic_speed = mic_speed
@@ -52,4 +53,4 @@ class FakeFactory:
         self.parts = dict(mic=FakeMicrophone(speed=self.mic_speed),
                           camera=FakeCamera(street_images()), asr=ScriptedAsr(), vlm=vlm,
                           tts=ScriptedTts(), speaker=RecordingSpeaker())
-        return bootstrap(config, **self.parts)
+        return bootstrap(config, finder=self.finder, **self.parts)

@@ -20,12 +20,13 @@ BRIGHT_IMAGE = np.full((48, 64, 3), 230, np.uint8)
 
 
 class ScriptedFinder:
-    """Finds the query in bright pictures (mean > 128), at the right of the picture, sure;
-    `gate` (set by the test) must be set before anything is found."""
+    """Finds the query in bright pictures (mean > `min_mean`), at the right of the picture,
+    sure; `gate` (set by the test) must be set before anything is found."""
 
     name = "scripted"
 
-    def __init__(self) -> None:
+    def __init__(self, min_mean: float = 128) -> None:
+        self.min_mean = min_mean
         self.loaded = False
         self.gate = threading.Event()
         self.calls = 0
@@ -38,7 +39,7 @@ class ScriptedFinder:
         with self.lock:
             self.calls += 1
         h, w = image.shape[:2]
-        if self.gate.is_set() and image.mean() > 128:
+        if self.gate.is_set() and image.mean() > self.min_mean:
             return FindResult(query, (Match(query, (w - 20, 10, w, 30), 0.9, "classifier"),),
                               0.9, w, h)
         return FindResult(query, (), 0.1, w, h)

@@ -9,6 +9,9 @@ Search (a folder of real photos, each also mirrored, so the folder has twice as 
 - index throughput in photos/s with the text reader off and on "auto";
 - answering five queries from the index against the brute-force baseline that analyses every
   photo for each query; and how many of the five queries put the right photo first.
+With `-- --open`: the open-vocabulary finder (OWLv2 base patch16 at 960 px, CLIP ViT-B/32) at
+its real sizes with seeded random weights (`ui.bench.find_open`), per frame on the CPU and on the
+GPU when there is one.
 Watch mode end to end (`ui.bench.find_watch`): the real pipeline watching a paced video for a
 cup; seconds from the cut to the cup until the sighting and until the first speech is queued.
 Calibration: one 224 px classifier pass (ms), with torch's default threads and with one, same
@@ -60,8 +63,17 @@ def _time(fn, runs: int) -> list[float]:
     return out
 
 
+def _parse(rest: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="glimpse bench find")
+    p.add_argument("--open", action="store_true", help="also time the open-vocabulary models "
+                   "at their real sizes (random weights; builds about 1 GB once in the cache dir)")
+    return p.parse_args([a for a in rest if a != "--"])
+
+
 def main(args: argparse.Namespace) -> int:
     from vision.finder import WATCH, FinderOptions, OfflineFinder, tile_probabilities, tiles
+
+    opts = _parse(list(getattr(args, "rest", None) or []))
     from vision.finder_words import target
     from vision.search import OfflineAnalyser, PhotoIndex, brute_force, photos
 
@@ -132,12 +144,20 @@ def main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="glimpse-bench-watch-") as tmp:
         watch_rows = find_watch.measure(Path(tmp), 1 if args.quick else 3)
     spoken = [r["cut_to_first_speech_s"] for r in watch_rows]
+    open_rows = []
+    if opts.open:
+        from ui.bench import find_open
+
+        open_rows = find_open.measure(cv2.resize(images["coffee"], (640, 480)), runs)
     summary = {
         "watch_cut_to_sighting_s_p50": round(report.pct(
             [r["cut_to_sighting_s"] for r in watch_rows], 50), 3),
         "watch_cut_to_first_speech_s_p50": round(report.pct(spoken, 50), 3),
         "watch_cut_to_first_speech_s_max": round(max(spoken), 3),
         "goal_watch_speaks_s": 1.0, "watch_speaks_meets_goal": max(spoken) <= 1.0,
+        **({"open_detector_cpu_ms_p50": open_rows[0]["detector_ms_p50"],
+            "open_clip_yes_no_cpu_ms_p50": open_rows[0]["clip_yes_no_ms_p50"]} if open_rows
+           else {}),
         "calibration_classifier_ms_p50": round(report.pct(calibration, 50), 1),
         "calibration_classifier_1_thread_ms_p50": round(report.pct(calibration_1, 50), 1),
         "finder_ms_p50": round(report.pct(per["finder"], 50), 1),
@@ -162,6 +182,12 @@ def main(args: argparse.Namespace) -> int:
                       "said"], [[i + 1, r["cut_to_sighting_s"], r["cut_to_first_speech_s"],
                                  r["frames_looked_at"], r["said"]]
                                 for i, r in enumerate(watch_rows)]),
+        *(["## Open-vocabulary models at real sizes (random weights, ms p50)",
+            report.table(["device", "load s", "OWLv2 detector pass", "CLIP yes/no",
+                          "CLIP image embedding"],
+                         [[r["device"], r["load_s"], r["detector_ms_p50"],
+                           r["clip_yes_no_ms_p50"], r["clip_embed_ms_p50"]]
+                          for r in open_rows])] if open_rows else []),
         "## Photo search",
         report.table(["method", "photos", "photos/s", "ms per query", "right first"],
                      index_rows),
@@ -171,5 +197,6 @@ def main(args: argparse.Namespace) -> int:
         "Goals: watch frame <= 300 ms, index >= 10 photos/s, watch mode speaking within 1 s.",
     ])
     report.write(args.json, "find", summary, {"answers": answers, "runs": runs,
-                                              "watch": watch_rows}, markdown)
+                                              "watch": watch_rows, "open": open_rows},
+                 markdown)
     return 0
