@@ -413,6 +413,8 @@ class HistoryRecorder:
             pending.notes.append(f"{kind}: {event.message}")
         elif isinstance(event, ev.TurnEnded):
             del self._pending[turn_id]
+            if event.dropped:  # a too-short tap: nothing was asked, nothing to keep
+                return
             try:
                 self._queue.put_nowait((pending, event))
             except queue.Full:
