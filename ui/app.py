@@ -33,6 +33,43 @@ def clean_qt_environment(environ: dict | None = None) -> list[str]:
     return removed
 
 
+_refcount_guarded = False
+
+
+def guard_signal_refcount() -> int:
+    """Keep a PySide6 bug from aborting Glimpse; returns the references added (0: not needed).
+
+    PySide6 6.12.0's `SignalInstance.emit()` returns `True` without a reference, so every emit
+    takes one reference from `True`. Python 3.11 checks that `True` is never freed and aborts
+    the process ("bool_dealloc") when its count reaches zero: with the bridge emitting dozens
+    of signals a second that is about two minutes after start, or at exit. A probe emit shows
+    whether the installed PySide6 has the bug; if it has, `True` is given 2**40 references
+    (years of emits). `True` is never freed in any case, so nothing else changes. Python 3.12+
+    keeps `True` immortal and a fixed PySide6 takes nothing: then this does nothing.
+    """
+    global _refcount_guarded
+    if _refcount_guarded:
+        return 0
+    _refcount_guarded = True
+    import ctypes
+
+    from PySide6.QtCore import QObject, Signal
+
+    class _Probe(QObject):
+        fired = Signal()
+
+    probe = _Probe()
+    before = sys.getrefcount(True)
+    for _ in range(8):
+        probe.fired.emit()
+    if sys.getrefcount(True) >= before or sys.implementation.name != "cpython":
+        return 0
+    extra = 1 << 40
+    ctypes.c_ssize_t.from_address(id(True)).value += extra  # ob_refcnt, the first field
+    log.debug("PySide6 emit() drops a reference to True: compensated")
+    return extra
+
+
 class App:
     """Threads: GUI thread only."""
 
@@ -47,6 +84,7 @@ class App:
         from ui.main_window import MainWindow
 
         self.qapp = QApplication.instance() or QApplication(sys.argv[:1])
+        guard_signal_refcount()
         self.qapp.setApplicationName("Glimpse")
         self.qapp.setApplicationDisplayName("Glimpse")
         self.qapp.setDesktopFileName("glimpse")

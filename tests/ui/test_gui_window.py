@@ -317,3 +317,26 @@ def test_ready_is_spoken_with_glimpses_own_voice(qtbot, make_app, announce):
     else:
         qtbot.wait(300)  # nothing may come: give a wrong implementation the time to show it
         assert tts.texts == [] and not speaker.queued
+
+
+def test_a_window_emitting_signals_for_hours_does_not_abort():
+    """The bridge emits dozens of signals a second; a PySide6 whose emit() drops a reference
+    to True would abort the process within minutes (see ui.app.guard_signal_refcount)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys\n"
+            "from PySide6.QtCore import QObject, Signal\n"
+            "from ui.app import guard_signal_refcount\n"
+            "guard_signal_refcount()\n"
+            "class O(QObject):\n"
+            "    s = Signal(int)\n"
+            "o = O()\n"
+            "o.s.connect(lambda v: None)\n"
+            "for i in range(200000):\n"
+            "    o.s.emit(i)\n"
+            "print('alive')\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "alive", out.stderr[-2000:]
