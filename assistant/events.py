@@ -418,12 +418,16 @@ class TurnStarted(Urgent):
 
 @dataclass(frozen=True)
 class TurnEnded(Urgent):
-    """The turn is finished (answered, empty, failed or cancelled)."""
+    """The turn is finished (answered, empty, failed or cancelled).
+
+    `dropped`: the turn never became a question (a push-to-talk tap shorter than the minimum
+    press). Shells forget it, history keeps nothing, and the next turn takes its number."""
 
     turn_id: int = 0
     transcript: str = ""
     answer: str = ""
     cancelled: bool = False
+    dropped: bool = False
 
 
 # --------------------------------------------------------------------------- queue element types

@@ -3,9 +3,9 @@
 `HistoryStore` is an SQLite file (`history.sqlite3`) in the user data dir (`config.data_dir()`),
 in WAL mode, one transaction per turn. Why SQLite and not JSON lines: a turn is one atomic
 commit, so a process killed mid-write leaves the whole turn or none of it (the next open rolls
-the journal back) and never a torn line; deleting old turns (`history.keep_days`) and `clear`
-are single statements, with no file to rewrite; and the thumbnails sit in the same file, so
-clearing history leaves no stray images. `synchronous=NORMAL` in WAL mode survives the app
+the journal back) and never a torn line; deleting old turns (`history.keep_days`) is a single
+statement, with no file to rewrite; and the thumbnails sit in the same file, so `clear` (which
+empties the store, then deletes its files) leaves no stray images. `synchronous=NORMAL` in WAL mode survives the app
 being killed (SIGTERM, SIGKILL); only a power cut can lose the last turns, never damage older
 ones.
 
@@ -112,6 +112,7 @@ class HistoryStore:
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self.read_only = False  # readable, but nothing can be written (read-only folder)
+        self._cleared = False  # `clear` removed the files: the next use starts a fresh one
         self._open()
 
     # -- opening ------------------------------------------------------------------------------
@@ -187,10 +188,11 @@ class HistoryStore:
 
     @property
     def available(self) -> bool:
-        return self._db is not None
+        return self._db is not None or self._cleared
 
     def close(self) -> None:
         with self._lock:
+            self._cleared = False  # a closed store is not brought back by a late use
             if self._db is not None:
                 self._db.close()
                 self._db = None
@@ -251,10 +253,18 @@ class HistoryStore:
                 raise HistoryError(_why(exc)) from exc
 
     def clear(self) -> None:
-        """Delete every turn, and the space they took on disk (thumbnails included), and any
-        store set aside earlier."""
+        """Delete every turn and the store's files (database, journal, thumbnails inside it),
+        and any store set aside earlier. The store stays usable: the next turn written starts
+        a fresh file.
+
+        The turns are deleted inside the database first, so nothing is left even when the files
+        cannot go: another program (a second Glimpse) that has the store open keeps its files
+        until it closes it (SQLite removes its journal when the last connection closes, which
+        is how an open one is seen), and then the emptied file stays."""
         with self._lock:
             db = self._need()
+            if self.read_only:
+                raise HistoryError(f"the data folder {self.path.parent} is read-only")
             try:
                 db.execute("DELETE FROM turns")
                 db.execute("DELETE FROM sqlite_sequence WHERE name = 'turns'")
@@ -262,6 +272,14 @@ class HistoryStore:
                 db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error as exc:
                 raise HistoryError(_why(exc)) from exc
+            db.close()
+            self._db, self._cleared = None, True
+            if not Path(f"{self.path}-wal").exists():  # else still open elsewhere: files stay
+                try:
+                    for suffix in ("", "-wal", "-shm"):
+                        Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+                except OSError as exc:
+                    raise HistoryError(_why(exc)) from exc
         for old in self.path.parent.glob(f"{self.path.name}.bad-*"):
             old.unlink(missing_ok=True)
 
@@ -290,10 +308,12 @@ class HistoryStore:
 
     def last_turn_id(self) -> int:
         rows = self._query("SELECT MAX(turn_id) AS last FROM turns", ())
-        return int(rows[0]["last"] or 0)
+        return int(rows[0]["last"] or 0) if rows else 0
 
     def _query(self, sql: str, params: Iterable[Any]) -> list[dict[str, Any]]:
         with self._lock:
+            if self._db is None and self._cleared:
+                return []  # cleared: nothing to read, and reading creates no file
             db = self._need()
             try:
                 cursor = db.execute(sql, tuple(params))
@@ -303,6 +323,13 @@ class HistoryStore:
                 raise HistoryError(_why(exc)) from exc
 
     def _need(self) -> sqlite3.Connection:
+        """The connection; after `clear` a fresh file is started here, on first use."""
+        if self._db is None and self._cleared:
+            try:
+                self._db = self._connect()
+            except (sqlite3.Error, OSError) as exc:
+                raise HistoryError(_why(exc)) from exc
+            self._cleared = False
         if self._db is None:
             raise HistoryError("the history file could not be opened this session")
         return self._db
@@ -413,6 +440,8 @@ class HistoryRecorder:
             pending.notes.append(f"{kind}: {event.message}")
         elif isinstance(event, ev.TurnEnded):
             del self._pending[turn_id]
+            if event.dropped:  # a too-short tap: nothing was asked, nothing to keep
+                return
             try:
                 self._queue.put_nowait((pending, event))
             except queue.Full:

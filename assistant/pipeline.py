@@ -248,7 +248,7 @@ class Pipeline:
             self.generation.bump()  # drop the capture and the burst
             self._on_notice(ev.Notice(turn_id=turn.id, message="Too short: hold the key while you "
                                                              "speak, then let go."))
-            self._end_turn(turn, cancelled=True)
+            self._end_turn(turn, cancelled=True, dropped=True)
             return
         if self.stages.capture is not None:
             self.stages.capture.submit(ev.EndUtterance(**self._tag(turn)))
@@ -519,17 +519,24 @@ class Pipeline:
 
     # -- turn end -----------------------------------------------------------------------------
 
-    def _end_turn(self, turn: _Turn, cancelled: bool = False) -> None:
+    def _end_turn(self, turn: _Turn, cancelled: bool = False, dropped: bool = False) -> None:
+        """End `turn`. A `dropped` turn (a tap too short to be a question) was never a turn for
+        the user: it has no timings and no place in `history`, and its number is used again."""
         if turn.ended:
             return
         turn.ended = True
         turn.mark("done")
-        metrics = ev.Metrics(turn_id=turn.id, cancelled=cancelled,
-                             **{k: v for k, v in turn.marks.items() if k in ev.Metrics.MARKS})
-        self._publish(metrics)
+        if not dropped:
+            metrics = ev.Metrics(turn_id=turn.id, cancelled=cancelled,
+                                 **{k: v for k, v in turn.marks.items() if k in ev.Metrics.MARKS})
+            self._publish(metrics)
         ended = ev.TurnEnded(turn_id=turn.id, transcript=turn.transcript or "",
-                             answer="".join(turn.answer), cancelled=cancelled)
-        self._history.append(ended)
+                             answer="".join(turn.answer), cancelled=cancelled, dropped=dropped)
+        if dropped:
+            if self._next_turn_id == turn.id + 1:
+                self._next_turn_id = turn.id
+        else:
+            self._history.append(ended)
         self._publish(ended)
         if self.options.hands_free and self.stages.capture is not None:
             self.stages.capture.submit(ev.MicGate(open=True))

@@ -3,11 +3,18 @@
 `App` wires the pieces: the Bridge (owns the pipeline), the MainWindow, the dialogs, the global
 shortcut and the theme. Tests build an `App` with their own pipeline factory (fakes injected
 through `bootstrap(...)`) and an `exec=False` start.
+
+SIGTERM (a logout, `kill`, a service manager) closes Glimpse as closing the window does: the
+event loop quits, the pipeline stops, history commits what was queued, settings are not
+touched, and the process exits with status 0 (a stop that was asked for is a clean stop). A
+second SIGTERM while it shuts down ends it at once.
 """
 from __future__ import annotations
 
 import logging
 import os
+import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -33,6 +40,90 @@ def clean_qt_environment(environ: dict | None = None) -> list[str]:
     return removed
 
 
+_refcount_guarded = False
+
+
+def guard_signal_refcount() -> int:
+    """Keep a PySide6 bug from aborting Glimpse; returns the references added (0: not needed).
+
+    PySide6 6.12.0's `SignalInstance.emit()` returns `True` without a reference, so every emit
+    takes one reference from `True`. Python 3.11 checks that `True` is never freed and aborts
+    the process ("bool_dealloc") when its count reaches zero: with the bridge emitting dozens
+    of signals a second that is about two minutes after start, or at exit. A probe emit shows
+    whether the installed PySide6 has the bug; if it has, `True` is given 2**40 references
+    (years of emits). `True` is never freed in any case, so nothing else changes. Python 3.12+
+    keeps `True` immortal and a fixed PySide6 takes nothing: then this does nothing.
+    """
+    global _refcount_guarded
+    if _refcount_guarded:
+        return 0
+    _refcount_guarded = True
+    import ctypes
+
+    from PySide6.QtCore import QObject, Signal
+
+    class _Probe(QObject):
+        fired = Signal()
+
+    probe = _Probe()
+    before = sys.getrefcount(True)
+    for _ in range(8):
+        probe.fired.emit()
+    if sys.getrefcount(True) >= before or sys.implementation.name != "cpython":
+        return 0
+    extra = 1 << 40
+    ctypes.c_ssize_t.from_address(id(True)).value += extra  # ob_refcnt, the first field
+    log.debug("PySide6 emit() drops a reference to True: compensated")
+    return extra
+
+class QuitOnSignal:
+    """Quit the Qt event loop when the process gets one of `signals` (SIGTERM by default).
+
+    Why a socket: Python runs a signal handler only when the interpreter gets control, and
+    inside `QApplication.exec()` that may not happen for a long time. Python's C-level handler
+    writes the signal's number to the wakeup socket at once (`signal.set_wakeup_fd`); a
+    QSocketNotifier on the other end wakes the event loop, which reads it and quits.
+    Threads: install and `remove` on the main thread (signal handlers live there).
+    """
+
+    def __init__(self, qapp, signals: tuple[int, ...] = (signal.SIGTERM,)) -> None:
+        from PySide6.QtCore import QSocketNotifier
+
+        self.qapp = qapp
+        self.signals = frozenset(int(s) for s in signals)
+        self.received: int | None = None
+        self._read, self._write = socket.socketpair()
+        self._read.setblocking(False)
+        self._write.setblocking(False)
+        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read)
+        self._notifier.activated.connect(self._wake)
+        self._previous_fd = signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
+        # The Python handler only keeps the default action (ending the process) from happening;
+        # the socket does the work.
+        self._previous = {s: signal.signal(s, self._note) for s in self.signals}
+
+    def _note(self, signum: int, _frame) -> None:
+        self.received = signum
+
+    def _wake(self, *_args) -> None:
+        try:
+            data = self._read.recv(64)
+        except (BlockingIOError, InterruptedError):
+            return
+        if self.signals.intersection(data):
+            log.info("signal received: closing")
+            self.qapp.quit()
+
+    def remove(self) -> None:
+        """Give the signals back their earlier handlers (a second SIGTERM then ends at once)."""
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+        signal.set_wakeup_fd(self._previous_fd)
+        self._notifier.setEnabled(False)
+        self._read.close()
+        self._write.close()
+
+
 class App:
     """Threads: GUI thread only."""
 
@@ -47,6 +138,7 @@ class App:
         from ui.main_window import MainWindow
 
         self.qapp = QApplication.instance() or QApplication(sys.argv[:1])
+        guard_signal_refcount()
         self.qapp.setApplicationName("Glimpse")
         self.qapp.setApplicationDisplayName("Glimpse")
         self.qapp.setDesktopFileName("glimpse")
@@ -109,6 +201,17 @@ class App:
 
         config = self.bridge.config
         self.bridge.run_task("missing-models", lambda _p, _c: model_store(config).missing())
+
+    def exec(self) -> int:
+        """Run the event loop until the window is closed or SIGTERM comes, then close
+        everything (see the module docstring). Main thread. Returns the exit status."""
+        quit_on = QuitOnSignal(self.qapp)
+        try:
+            status = int(self.qapp.exec())
+        finally:
+            quit_on.remove()
+            self.close()
+        return 0 if quit_on.received is not None else status
 
     def close(self) -> None:
         self.window.hide()  # gone at once; the threads stop behind it
@@ -219,14 +322,11 @@ class App:
 
 
 def run_app(config: Config, *, pipeline_factory=None, config_path: Path | None = None) -> int:
-    """Open the window and run until it is closed. Returns the exit status."""
+    """Open the window and run until it is closed (or SIGTERM). Returns the exit status."""
     removed = clean_qt_environment()
     if removed:
         log.debug("removed OpenCV's Qt settings: %s", removed)
     os.environ.setdefault("QT_ACCESSIBILITY", "1")
     app = App(config, pipeline_factory=pipeline_factory, config_path=config_path)
     app.start()
-    try:
-        return int(app.qapp.exec())
-    finally:
-        app.close()
+    return app.exec()

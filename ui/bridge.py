@@ -71,6 +71,7 @@ class Bridge(QObject):
     notice = Signal(str, bool)  # message, speak
     turn_started = Signal(int, str)  # turn_id, mode
     turn_ended = Signal(int, str, str, bool)  # turn_id, transcript, answer, cancelled
+    turn_dropped = Signal(int)  # turn_id: a too-short tap; the turn is to be forgotten
     # the bridge's own state: "starting", "running", "failed", "stopped"; detail says why
     state_changed = Signal(str, str)
     config_changed = Signal(object)  # the new Config, after `reconfigure`
@@ -333,6 +334,11 @@ class Bridge(QObject):
         elif isinstance(event, ev.TurnStarted):
             self._last_turn_id = max(self._last_turn_id, event.turn_id)
             self.turn_started.emit(event.turn_id, event.mode.value)
+        elif isinstance(event, ev.TurnEnded) and event.dropped:
+            # The pipeline numbers the next turn with this one's number again.
+            if self._last_turn_id == event.turn_id:
+                self._last_turn_id -= 1
+            self.turn_dropped.emit(event.turn_id)
         elif isinstance(event, ev.TurnEnded):
             self.turn_ended.emit(event.turn_id, event.transcript, event.answer,
                                  bool(event.cancelled))

@@ -92,6 +92,10 @@ class Conversation:
         self.turns.append(t)
         return t
 
+    def drop(self, turn_id: int) -> None:
+        """Forget a turn that never became a question (a too-short tap)."""
+        self.turns = [t for t in self.turns if t.id != turn_id or t.finished]
+
     def current(self) -> Turn | None:
         return self.turns[-1] if self.turns and not self.turns[-1].finished else None
 

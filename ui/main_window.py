@@ -271,6 +271,7 @@ class MainWindow(QMainWindow):
         b.notice.connect(self._on_notice)
         b.turn_started.connect(self._on_turn_started)
         b.turn_ended.connect(self._on_turn_ended)
+        b.turn_dropped.connect(self._on_turn_dropped)
         self.talk.pressed.connect(self._talk_pressed)
         self.talk.released.connect(self._talk_released)
         self.stop_button.clicked.connect(self.stop)
@@ -624,6 +625,12 @@ class MainWindow(QMainWindow):
         if self.talking and (self.toggle_mode or not (self.space.down or self.talk.isDown())):
             self.talking = False
         self._update_talk()
+        self.view.refresh()
+
+    def _on_turn_dropped(self, turn_id: int) -> None:
+        """A tap too short to be a question: its turn goes (the notice that said so was
+        announced and stays in Last message); the next turn takes its number."""
+        self.conversation.drop(turn_id)
         self.view.refresh()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API

@@ -4,7 +4,8 @@ It opens the real window (offscreen Qt) with the pipeline on fakes injected thro
 `ui.bootstrap.bootstrap` (a slow scripted answer, so a turn can be caught mid-answer), history
 in GLIMPSE_DATA_DIR, and asks `--turns` typed questions one after the other. It prints one line
 per step on stdout, flushed, for the test to follow: `STARTED n`, `TOKEN n`, `ENDED n`.
-It never exits by itself: the test ends it with a signal.
+It never exits by itself: the test ends it with a signal. It runs the event loop as `glimpse
+gui` does (`App.exec`), so SIGTERM closes it the way the product's window closes.
 
     python -m tests.ui.history_session --turns 3
 """
@@ -70,7 +71,7 @@ def main() -> int:
     app.bridge.turn_ended.connect(on_ended)
     app.start()
     say("WINDOW")
-    return int(qapp.exec())
+    return app.exec()
 
 
 if __name__ == "__main__":

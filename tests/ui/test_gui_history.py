@@ -60,10 +60,13 @@ def test_clear_history_deletes_saved_turns_and_the_shown_ones(qtbot, tmp_path):
     app.window.clear_history(confirm=False)
     assert app.window.conversation.turns == []
     assert "History cleared." in app.window.live.text()
+    assert list(data.iterdir()) == []  # the files are gone while the window stays open
+    ask(qtbot, app, "and now?", 1)  # the next turn starts a fresh store
+    assert app.bridge.recorder.wait_idle(5)
     app.close()
-    assert HistoryStore(store_path(data)).turns() == []
+    assert [r.question for r in HistoryStore(store_path(data)).turns()] == ["and now?"]
     again = open_app(qtbot, data)
-    assert again.window.conversation.turns == []
+    assert [t.question for t in again.window.conversation.turns] == ["and now?"]
     again.close()
 
 

@@ -1,5 +1,6 @@
-"""A window process killed mid-turn (SIGKILL, SIGTERM): the turns finished before it are in
-`glimpse history` after restart, and the store is not damaged."""
+"""A window process killed mid-turn (SIGKILL) or told to stop (SIGTERM): the turns finished
+before it are in `glimpse history` after restart, and the store is not damaged. SIGTERM closes
+the window as the user would: exit status 0, promptly, with no traceback."""
 from __future__ import annotations
 
 import json
@@ -18,8 +19,11 @@ pytest.importorskip("PySide6")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_window_until_mid_turn(data: Path, turns: int = 3) -> subprocess.Popen:
-    env = dict(os.environ, GLIMPSE_DATA_DIR=str(data), QT_QPA_PLATFORM="offscreen")
+def run_window_until_mid_turn(data: Path, turns: int = 3, wanted: str = "",
+                              env: dict | None = None) -> subprocess.Popen:
+    """The window process once it printed `wanted` (default: the last turn is answering)."""
+    wanted = wanted or f"TOKEN {turns}"
+    env = dict(os.environ, GLIMPSE_DATA_DIR=str(data), QT_QPA_PLATFORM="offscreen", **(env or {}))
     proc = subprocess.Popen([sys.executable, "-m", "tests.ui.history_session", "--turns",
                              str(turns)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -33,10 +37,10 @@ def run_window_until_mid_turn(data: Path, turns: int = 3) -> subprocess.Popen:
                 pytest.fail(f"the window exited early: {proc.stderr.read()[-2000:]}")
             continue
         seen.append(line)
-        if line == f"TOKEN {turns}":  # the last turn is answering now
+        if line == wanted:
             return proc
     proc.kill()
-    pytest.fail(f"the window never reached turn {turns}: {seen}")
+    pytest.fail(f"the window never printed {wanted!r}: {seen}")
 
 
 def history_json(data: Path) -> dict:
@@ -52,7 +56,9 @@ def test_turns_finished_before_a_kill_are_in_history(tmp_path, sig):
     data = tmp_path / "data"
     proc = run_window_until_mid_turn(data)
     proc.send_signal(sig)
-    assert proc.wait(10) == -sig
+    # SIGTERM is a stop asked for: the window closes as the user would (exit status 0).
+    status = proc.wait(10)
+    assert status == (0 if sig == signal.SIGTERM else -sig), proc.stderr.read()[-3000:]
     history = history_json(data)
     turns = [(t["turn_id"], t["question"]) for t in history["turns"]]
     assert turns == [(1, "question number 1"), (2, "question number 2")]
@@ -71,3 +77,24 @@ def test_turns_finished_before_a_kill_are_in_history(tmp_path, sig):
     text = md.read_text()
     assert "## Turn 1 (Ask" in text and "h_frames/turn-2.jpg" in text
     assert (tmp_path / "h_frames" / "turn-2.jpg").read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_sigterm_closes_an_idle_window_like_closing_it(tmp_path):
+    data, settings = tmp_path / "data", tmp_path / "config"
+    settings.mkdir()
+    (settings / "config.toml").write_text('[ui]\ntheme = "dark"\n')
+    before = {p.name: p.read_bytes() for p in settings.iterdir()}
+    proc = run_window_until_mid_turn(data, turns=1, wanted="ENDED 1",
+                                     env={"GLIMPSE_CONFIG_DIR": str(settings)})
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    status = proc.wait(10)
+    assert time.monotonic() - t0 < 10
+    _out, err = proc.communicate(timeout=10)
+    assert status == 0, err[-3000:]
+    assert "Traceback" not in err, err[-2000:]
+    # The turn that ended just before was committed by the history recorder on the way out.
+    turns = history_json(data)["turns"]
+    assert [(t["turn_id"], t["question"], bool(t["answer"])) for t in turns] == [
+        (1, "question number 1", True)]
+    assert {p.name: p.read_bytes() for p in settings.iterdir()} == before

@@ -89,6 +89,34 @@ def test_push_to_talk_turn_with_button(qtbot, make_app):
     assert "It is asleep." in w.view.toPlainText()
 
 
+def test_a_too_short_tap_leaves_no_turn_behind(qtbot, make_app, tmp_path):
+    """Released before audio.min_press_ms: the notice is shown and announced, and nothing of
+    the tap stays in the conversation, its export or history; the next turn is turn 1."""
+    factory = FakeFactory()
+    app = make_app(factory, history_dir=tmp_path / "data")
+    w = app.window
+    wait_running(qtbot, app)
+    w.press()
+    w.release()
+    # The notice comes first, then the end of the tap's turn.
+    qtbot.waitUntil(lambda: "Too short" in w.live.text() and w.conversation.current() is None,
+                    timeout=10000)
+    assert any("Too short" in text for _, text in w.announcer.history)
+    assert w.conversation.turns == [] and not w.talking
+    w.view.render_now()
+    assert "Turn" not in w.view.toPlainText()
+    exported = json.loads(w.export_conversation(str(tmp_path / "c.json")).read_text())
+    assert exported["turns"] == []
+    assert app.bridge.recorder.wait_idle(5) and app.bridge.history.turns() == []
+    w.question.setText("what is this")
+    w.ask_typed()
+    qtbot.waitUntil(lambda: bool(w.conversation.turns) and w.conversation.turns[-1].finished,
+                    timeout=10000)
+    assert [t.id for t in w.conversation.turns] == [1]
+    assert app.bridge.recorder.wait_idle(5)
+    assert [r.turn_id for r in app.bridge.history.turns()] == [1]
+
+
 def test_space_held_is_push_to_talk_and_autorepeat_ignored(qtbot, make_app):
     factory = FakeFactory()
     app = make_app(factory)
@@ -289,3 +317,26 @@ def test_ready_is_spoken_with_glimpses_own_voice(qtbot, make_app, announce):
     else:
         qtbot.wait(300)  # nothing may come: give a wrong implementation the time to show it
         assert tts.texts == [] and not speaker.queued
+
+
+def test_a_window_emitting_signals_for_hours_does_not_abort():
+    """The bridge emits dozens of signals a second; a PySide6 whose emit() drops a reference
+    to True would abort the process within minutes (see ui.app.guard_signal_refcount)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys\n"
+            "from PySide6.QtCore import QObject, Signal\n"
+            "from ui.app import guard_signal_refcount\n"
+            "guard_signal_refcount()\n"
+            "class O(QObject):\n"
+            "    s = Signal(int)\n"
+            "o = O()\n"
+            "o.s.connect(lambda v: None)\n"
+            "for i in range(200000):\n"
+            "    o.s.emit(i)\n"
+            "print('alive')\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "alive", out.stderr[-2000:]

@@ -1,8 +1,13 @@
 """The history store on real SQLite files, and the recorder on a pipeline of fakes."""
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -60,6 +65,67 @@ def test_clear_deletes_turns_pictures_and_set_aside_files(tmp_path):
     on_disk = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     assert b"SECRET-PICTURE" not in on_disk and b"a private answer" not in on_disk
     assert not list(tmp_path.glob("*.bad-*"))
+
+
+def test_clear_deletes_the_files_and_the_store_starts_afresh(tmp_path):
+    path = store_path(tmp_path)
+    notices: list[str] = []
+    store = HistoryStore(path, notify=notices.append)
+    store.append(record(1, thumbnail=b"\xff\xd8jpeg"))
+    store.clear()
+    assert list(tmp_path.iterdir()) == []  # database, journal and shared memory all gone
+    assert store.available and store.turns() == [] and store.last_turn_id() == 0
+    assert list(tmp_path.iterdir()) == []  # reading a cleared store creates nothing
+    store.append(record(2))  # the window keeps recording: the next turn starts a new file
+    assert [r.turn_id for r in store.turns()] == [2] and path.exists()
+    store.close()
+    assert [r.turn_id for r in HistoryStore(path, notify=notices.append).turns()] == [2]
+    assert notices == []
+
+
+def test_clear_while_another_program_has_the_store_open_still_deletes_every_turn(tmp_path):
+    path = store_path(tmp_path)
+    store = HistoryStore(path)
+    store.append(record(1, answer="a private answer"))
+    other = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); "
+         "db.execute('SELECT COUNT(*) FROM turns').fetchone(); print('open', flush=True); "
+         "sys.stdin.read()", str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "open"
+        store.clear()  # its files cannot go while it is open elsewhere; the turns do
+        assert path.exists() and store.turns() == []
+        store.close()
+    finally:
+        other.communicate("", timeout=10)
+    again = HistoryStore(path)
+    assert again.turns() == []
+    again.close()
+    assert b"a private answer" not in path.read_bytes()
+
+
+def test_cli_history_clear_removes_the_files(tmp_path):
+    data = tmp_path / "data"
+    store = HistoryStore(store_path(data))
+    store.append(record(1))
+    store.close()
+    env = dict(os.environ, GLIMPSE_DATA_DIR=str(data), GLIMPSE_CONFIG_DIR=str(tmp_path / "cfg"))
+
+    def glimpse(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "ui.cli", "history", *args], env=env,
+                              capture_output=True, text=True, timeout=60,
+                              cwd=Path(__file__).resolve().parents[2])
+
+    cleared = glimpse("clear")
+    assert cleared.returncode == 0 and "history cleared" in cleared.stderr, cleared.stderr
+    assert list(data.iterdir()) == []
+    listed = glimpse("list", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout)["turns"] == [], listed.stderr
+    notices: list[str] = []
+    fresh = HistoryStore(store_path(data), notify=notices.append)  # a later run, no complaint
+    fresh.append(record(1))
+    assert [r.turn_id for r in fresh.turns()] == [1] and notices == []
+    fresh.close()
 
 
 def test_corrupt_store_is_set_aside_with_one_notice(tmp_path):

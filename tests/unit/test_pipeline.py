@@ -175,9 +175,15 @@ def test_tap_is_ignored(no_thread_leak):
         pipeline.submit(ev.PushToTalkDown())
         pipeline.submit(ev.PushToTalkUp())
         ended = log.wait_type(ev.TurnEnded)
-        assert ended.cancelled
+        assert ended.cancelled and ended.dropped
         assert any("Too short" in n.message for n in log.of(ev.Notice))
         assert not parts["asr"].calls or all(partial for _, partial in parts["asr"].calls)
+        # Never a turn for the user: no timings, not in history, and its number is used again.
+        assert not log.of(ev.Metrics) and pipeline.history == []
+        pipeline.submit(ev.Ask(text="what is this"))
+        again = log.wait_for(lambda e: isinstance(e, ev.TurnEnded) and not e.dropped, timeout=10)
+        assert again.turn_id == ended.turn_id and not again.cancelled
+        assert [t.turn_id for t in pipeline.history] == [ended.turn_id]
     finally:
         pipeline.stop()
 
