@@ -40,41 +40,25 @@ def clean_qt_environment(environ: dict | None = None) -> list[str]:
     return removed
 
 
-_refcount_guarded = False
+#: PySide6 releases whose SignalInstance.emit() returns True without a reference: every emit
+#: takes one from True, and Python before 3.12 aborts ("bool_dealloc") when the count reaches
+#: zero, about two minutes after the window opens. pyproject.toml excludes them.
+BROKEN_PYSIDE = ("6.12.0",)
 
 
-def guard_signal_refcount() -> int:
-    """Keep a PySide6 bug from aborting Glimpse; returns the references added (0: not needed).
+def qt_binding_problem(version: str | None = None,
+                       python: tuple[int, int] | None = None) -> str:
+    """Why the installed PySide6 cannot run the window ("" when it can)."""
+    if version is None:
+        import PySide6
 
-    PySide6 6.12.0's `SignalInstance.emit()` returns `True` without a reference, so every emit
-    takes one reference from `True`. Python 3.11 checks that `True` is never freed and aborts
-    the process ("bool_dealloc") when its count reaches zero: with the bridge emitting dozens
-    of signals a second that is about two minutes after start, or at exit. A probe emit shows
-    whether the installed PySide6 has the bug; if it has, `True` is given 2**40 references
-    (years of emits). `True` is never freed in any case, so nothing else changes. Python 3.12+
-    keeps `True` immortal and a fixed PySide6 takes nothing: then this does nothing.
-    """
-    global _refcount_guarded
-    if _refcount_guarded:
-        return 0
-    _refcount_guarded = True
-    import ctypes
+        version = PySide6.__version__
+    python = python or sys.version_info[:2]
+    if version in BROKEN_PYSIDE and python < (3, 12):
+        return (f"PySide6 {version} has a bug that makes the window abort a few minutes after "
+                "it opens (each signal takes a reference from True)")
+    return ""
 
-    from PySide6.QtCore import QObject, Signal
-
-    class _Probe(QObject):
-        fired = Signal()
-
-    probe = _Probe()
-    before = sys.getrefcount(True)
-    for _ in range(8):
-        probe.fired.emit()
-    if sys.getrefcount(True) >= before or sys.implementation.name != "cpython":
-        return 0
-    extra = 1 << 40
-    ctypes.c_ssize_t.from_address(id(True)).value += extra  # ob_refcnt, the first field
-    log.debug("PySide6 emit() drops a reference to True: compensated")
-    return extra
 
 class QuitOnSignal:
     """Quit the Qt event loop when the process gets one of `signals` (SIGTERM by default).
@@ -137,8 +121,14 @@ class App:
         from ui.bridge import Bridge, default_factory
         from ui.main_window import MainWindow
 
+        problem = qt_binding_problem()
+        if problem:
+            from assistant.errors import GlimpseError
+
+            raise GlimpseError(problem, 'Install another release: pip install '
+                               '"PySide6-Essentials!=6.12.0" (the command line works as it is)',
+                               needs_action=True)
         self.qapp = QApplication.instance() or QApplication(sys.argv[:1])
-        guard_signal_refcount()
         self.qapp.setApplicationName("Glimpse")
         self.qapp.setApplicationDisplayName("Glimpse")
         self.qapp.setDesktopFileName("glimpse")

@@ -119,6 +119,12 @@ def _qt(_config) -> Result:
         return Result("WARN", "Qt (window)", f"PySide6 does not start: {last}",
                       "pip install --force-reinstall PySide6-Essentials")
     version = out.stdout.strip()
+    from ui.app import qt_binding_problem
+
+    problem = qt_binding_problem()
+    if problem:
+        return Result("WARN", "Qt (window)", problem,
+                      'pip install "PySide6-Essentials!=6.12.0"; the command line works as it is')
     missing = _xcb_missing()
     if missing:
         pkgs = sorted({QT_LIB_PACKAGES.get(m, m) for m in missing})
