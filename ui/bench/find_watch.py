@@ -32,15 +32,13 @@ def _photo(name: str) -> np.ndarray:
     return cv2.resize(image, SIZE, interpolation=cv2.INTER_AREA)
 
 
-def _clip(path: Path, cycles: int, fps: float = 15.0) -> Path:
-    """A second of the cup, then `cycles` times: the astronaut for BEFORE_S, the cup for
-    SHOWN_S (with slight noise). Each cycle starts at a cut to the astronaut."""
+def _clip(path: Path, fps: float = 15.0) -> Path:
+    """The astronaut for BEFORE_S, then the cup for SHOWN_S (with slight noise); the camera
+    loops it, so a cycle starts at every cut back to the astronaut, however long loading took."""
     rng = np.random.default_rng(5)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, SIZE)
-    parts = [("coffee", 1.0)] + [(n, s) for _ in range(cycles)
-                                 for n, s in zip(SCENES, (BEFORE_S, SHOWN_S))]
     try:
-        for name, seconds in parts:
+        for name, seconds in zip(SCENES, (BEFORE_S, SHOWN_S)):
             base = _photo(name).astype(np.int16)
             for _ in range(int(fps * seconds)):
                 noise = rng.integers(-3, 4, base.shape, dtype=np.int16)
@@ -70,13 +68,13 @@ def measure(folder: Path, cycles: int) -> list[dict[str, Any]]:
     from ui.bootstrap import Parts, bootstrap
     from vision.camera import OpenCVCamera
 
-    clip = _clip(folder / "watch.mp4", cycles + 1)  # one spare: loading may take the first
+    clip = _clip(folder / "watch.mp4")
     config = Config()
     for key, value in (("models.offline", True), ("vlm.backend", "describer"),
                        ("earcons.enabled", False), ("tts.voice", "piper:en_US-joe-medium"),
                        ("camera.source", str(clip))):
         config = config.with_value(key, value)
-    camera = OpenCVCamera(str(clip), SIZE[0], SIZE[1], loop=False)
+    camera = OpenCVCamera(str(clip), SIZE[0], SIZE[1], loop=True)
     pipeline = bootstrap(config, parts=Parts(audio_in=False, asr=False), camera=camera,
                          speaker=WavFileSpeaker(folder / "said.wav"))
     seen: queue.Queue[ev.Event] = queue.Queue()
@@ -105,7 +103,7 @@ def measure(folder: Path, cycles: int) -> list[dict[str, Any]]:
             # At a fresh cut to the astronaut (previews queued while loading are too old).
             next_event(lambda e: isinstance(e, ev.Preview) and len(shown) > 1
                        and shown[-1][1] == "astronaut" and shown[-2][1] == "coffee"
-                       and ev.now() - e.captured_at < 1.0, BEFORE_S + SHOWN_S + 300)
+                       and ev.now() - e.captured_at < 1.0, 2 * (BEFORE_S + SHOWN_S) + 30)
             pipeline.submit(ev.Ask(text="Tell me when you see a cup."))
             sighting = next_event(lambda e: isinstance(e, ev.Sighting), BEFORE_S + 15)
             speech = next_event(lambda e: isinstance(e, ev.SpeechChunk) and e.turn_id == 0
