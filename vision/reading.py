@@ -6,6 +6,10 @@
    `SMALL_SIDE`) are scaled up, up to 3x; when the detected lines are still lower than
    `SMALL_LINE` pixels, the picture is scaled up again and the lines detected anew, so small
    print in a large frame keeps its word gaps.
+   Larger pictures are also looked at on overlapping tiles at up to twice the detector's
+   size when the whole-picture pass gives a reason (`vision.read_tiles`: few lines, small
+   lines, ink that became no line); lines found only there are read from the full-size
+   picture and merged with the others (`Reader(tiles=False)`: one pass, as before).
 2. **Find lines.** RapidOCR's detector finds text-line quads. Their long edges give the text's
    direction: a length-weighted mean of the doubled angles (so 5 deg and 185 deg agree), which is
    the skew plus any quarter turn. The picture is turned by that angle onto a larger canvas, so
