@@ -358,8 +358,10 @@ class Reader:
                                                                 fine_img.shape[0]),
                                         to_coarse, self.max_tiles)
         found, done = read_tiles.detect_tiles(self.rapid.detect, fine_img, tiles, stop)
-        # A line the coarse pass found is read there (at its scale, by its engine).
-        boxes = [quad_box(q) for q in coarse_quads]
+        # A line the coarse pass found is read there (at its scale, by its engine), unless it
+        # is tiny there: then both readings are made and `merge_lines` keeps the surer one.
+        boxes = [quad_box(q) for q in coarse_quads
+                 if read_tiles.line_height(q) >= read_tiles.REREAD_LINE]
         found = [q for q in found if all(
             read_tiles.overlap(quad_box(q * np.float32(to_coarse)), b) < 0.5 for b in boxes)]
         return [q / np.float32(scale) for q in found], done

@@ -51,6 +51,13 @@ def test_with_tiles_every_word_is_read_once_in_reading_order(readers, photo):
     print("with tiles:", result.tiles, "tiles", result.timings_ms)
 
 
+def test_a_turned_large_photo_is_read_upright_from_its_tiles(readers, photo):
+    picture, words = photo
+    result = readers["tiles"].read(cv2.rotate(picture, cv2.ROTATE_90_CLOCKWISE))
+    assert result.rotation == 90 and result.tiles > 0
+    assert [ln.text for ln in result.lines] == list(words), result.text
+
+
 def test_stop_ends_the_fine_pass_after_the_tiles_read_so_far(readers, photo):
     picture, words = photo
     asked = []
