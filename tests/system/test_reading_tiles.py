@@ -78,3 +78,30 @@ def test_a_normal_page_is_not_tiled_and_reads_as_before(readers):
     assert now.tiles == 0 and "tiles" not in now.timings_ms
     assert now.lines == before.lines and now.engine == before.engine
     assert now.text.startswith("Region-based segmentation")
+
+
+class RecordingReader(Reader):
+    """The real reader, keeping its last result so the test can see how many tiles it read."""
+
+    last = None
+
+    def read(self, image_bgr, *, stop=None):
+        self.last = super().read(image_bgr, stop=stop)
+        return self.last
+
+
+def test_a_new_question_stops_read_mode_before_the_tiles(photo):
+    from assistant.events import Frame, Mode
+    from assistant.ports import VlmRequest
+    from assistant.stage import CancelToken, Generation
+    from vision.describer import Describer
+    from vision.perception import Perception
+
+    reader = RecordingReader("rapidocr")
+    engine = Describer(Perception(faces=False, persons=False, labels=False), reader=reader)
+    generation = Generation()
+    token = CancelToken(generation, generation.value)
+    generation.bump()  # the user asked something else
+    frame = Frame(image=photo[0], captured_at=1.0, source="photo")
+    said = list(engine.stream(VlmRequest("", frame, Mode.READ), token))
+    assert said == [] and reader.last is not None and reader.last.tiles == 0
