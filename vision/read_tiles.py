@@ -26,11 +26,11 @@ about 10 px in a 6000 px photo) on overlapping tiles:
   `MAX_TILES`, the most detailed first. The caller's `stop()` is asked before every tile.
 - **Merge.** Lines the coarse pass found are left to it unless they are lower than
   `REREAD_LINE` (read from a few pixels, "Corsair" comes out "Corain"): those are read again
-  from the full-size photo. A quad cut by an inner tile edge gives way to an overlapping one that is not cut,
-  and of two overlapping quads the larger is kept (`dedupe_quads`). After recognition,
-  overlapping lines of the two scales (`merge_lines`: the smaller box at least half inside
-  the larger) with similar text are one line and the more confident reading is kept; a line
-  whose text is a piece of the other's is dropped.
+  from the full-size photo. A quad cut by an inner tile edge gives way to an overlapping one
+  that is not cut, and of two overlapping quads the larger is kept (`dedupe_quads`). After
+  recognition, overlapping lines of the two scales (`merge_lines`: the smaller box at least
+  half inside the larger) with similar text are one line and the more confident reading is
+  kept; a line whose text is a piece of the other's is dropped.
 
 Tiles are taken in the picture as it is, before the page's angle is known: the detector finds
 lines at any angle, and the fine quads then join the coarse ones in finding the angle and
@@ -57,7 +57,8 @@ MAX_TILES = 40
 #: FLAT grey levels (high-pass) holds no print. Measured on the 24 MP test photo: a tile with a
 #: label holds hundreds, the smooth blur of a background a handful (0 to 6).
 FLAT, FLAT_PIXELS = 20.0, 16
-#: Lines lower than this (coarse pixels) are small print: more may be hiding.
+#: Lines lower than this (coarse pixels) are small print: more may be hiding. The reader's
+#: own second look (`vision.reading.SMALL_LINE`) uses the same height.
 SMALL_LINE = 32
 #: Coarse lines lower than this (coarse px) that the fine pass finds too are read again from
 #: the full-size picture. The detector's box holds padding and labels: on the turned test

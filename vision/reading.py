@@ -55,7 +55,7 @@ MAX_SIDE = 2400
 #: Pictures with a shorter long side are scaled up (at most 3x) before reading.
 SMALL_SIDE = 1000
 #: Detected lines lower than this (pixels) are looked at again, scaled up to this height.
-SMALL_LINE = 32
+SMALL_LINE = read_tiles.SMALL_LINE
 #: Mean confidence under which read mode says "I think it says".
 UNSURE = 0.80
 #: Tesseract's mean line confidence under which RapidOCR reads the page too.
@@ -199,10 +199,6 @@ def _upright_order(quad: np.ndarray) -> list[int]:
     put in the same order in both."""
     s, d = quad.sum(axis=1), quad[:, 1] - quad[:, 0]
     return [int(s.argmin()), int(d.argmin()), int(s.argmax()), int(d.argmax())]
-
-
-def _transform(quads: Sequence[np.ndarray], matrix: np.ndarray) -> list[np.ndarray]:
-    return [upright_quad(q @ matrix[:, :2].T + matrix[:, 2]) for q in quads]
 
 
 def reading_order(lines: Sequence[OcrLine]) -> list[OcrLine]:
