@@ -12,7 +12,7 @@ Threads: `load()` and `stream()` run on the answer stage's thread (or the CLI's)
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Callable, Iterator
 
 from assistant.events import Mode
 from assistant.ports import VlmRequest
@@ -212,8 +212,9 @@ class Describer:
         """Analyze the turn's frame ahead of the question (see AnswerStage)."""
         self.analyze(frame.image, (frame.captured_at, frame.source, frame.image.shape))
 
-    def answer(self, request: VlmRequest) -> list[str]:
-        """The answer as pieces (sentences, or lines of text in read mode)."""
+    def answer(self, request: VlmRequest, stop: Callable[[], bool] | None = None) -> list[str]:
+        """The answer as pieces (sentences, or lines of text in read mode). `stop()` cuts the
+        reader's look at a large photo's tiles short (a new question came in)."""
         if request.frame is None:
             return ["I have no picture from the camera, so I can't describe anything."]
         frame = request.frame
@@ -226,7 +227,7 @@ class Describer:
         command = spoken_command(question)
         if (request.mode == Mode.READ or command == "read") and self.reader is not None:
             # The reader turns the page upright, mends word spaces and joins lines.
-            return self.reader.read(frame.image).sentences(self.hints)
+            return self.reader.read(frame.image, stop=stop).sentences(self.hints)
         result = self.analyze(frame.image, (frame.captured_at, frame.source, frame.image.shape))
         if request.mode == Mode.READ or command == "read":
             return read_sentences(result, self.hints)
@@ -243,7 +244,7 @@ class Describer:
         return [intro, *describe_sentences(result, "normal", self.hints)]
 
     def stream(self, request: VlmRequest, cancel: CancelToken) -> Iterator[str]:
-        pieces = self.answer(request)
+        pieces = self.answer(request, stop=lambda: cancel.cancelled)
         joiner = "\n" if request.mode == Mode.READ else " "
         for index, piece in enumerate(pieces):
             if cancel.cancelled:

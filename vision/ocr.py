@@ -256,6 +256,22 @@ class RapidOcrEngine:
             return []
         return [np.asarray(b, dtype=np.float32).reshape(4, 2) for b in boxes]
 
+    def detect_map(self, image_bgr: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """`detect`, plus the detector's text probability map (float32 0..1, at the size the
+        detector worked at: scale it by the picture's width over the map's). The map shows
+        ink that the detector saw but could not turn into a line (text too small)."""
+        self.load()
+        det = self._ocr.text_det
+        h, w = image_bgr.shape[:2]
+        prepared = det.get_preprocess(max(h, w))(image_bgr)
+        if prepared is None:
+            return [], np.zeros((1, 1), np.float32)
+        preds = det.infer(prepared)[0]
+        boxes, _scores = det.postprocess_op(preds, (h, w))
+        boxes = det.filter_tag_det_res(boxes, (h, w))
+        quads = [np.asarray(b, dtype=np.float32).reshape(4, 2) for b in boxes]
+        return quads, np.asarray(preds[0, 0], dtype=np.float32)
+
     def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float, list[float]]]:
         """(text, confidence, x centre of each character in the crop's pixels) per crop."""
         self.load()
@@ -293,8 +309,10 @@ class RapidOcrEngine:
         upright = sum(score for label, score in results if label != "180")
         return flipped > upright
 
-    def read_quads(self, image_bgr: np.ndarray, quads: Sequence[np.ndarray]) -> list[OcrLine]:
-        """Recognize the given quads of `image_bgr` (upright), with spaces repaired.
+    def read_quads(self, image_bgr: np.ndarray, quads: Sequence[np.ndarray],
+                   boxes: Sequence[Box] | None = None) -> list[OcrLine]:
+        """Recognize the given quads of `image_bgr` (upright), with spaces repaired. Each
+        line's box is its quad's, or `boxes[i]` when given (the quad in another frame).
 
         Long lines are cut at clear word gaps into pieces of at most `CHUNK_ASPECT` widths per
         height: the recognizer's attention costs grow faster than the width (a 1200-column
@@ -315,13 +333,14 @@ class RapidOcrEngine:
                 texts[i].append(text)
                 confs[i].append((conf, len(text)))
         lines = []
-        for quad, parts, cl in zip(quads, texts, confs):
+        boxes = [quad_box(q) for q in quads] if boxes is None else boxes
+        for box, parts, cl in zip(boxes, texts, confs):
             if not parts:
                 continue
             conf = float(np.average([c for c, _n in cl], weights=[n for _c, n in cl]))
             text = " ".join(" ".join(parts).split())
             if conf >= self.min_confidence:
-                lines.append(OcrLine(text, conf, quad_box(quad)))
+                lines.append(OcrLine(text, conf, tuple(box)))
         return lines
 
     def read(self, image_bgr: np.ndarray) -> list[OcrLine]:

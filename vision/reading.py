@@ -6,6 +6,10 @@
    `SMALL_SIDE`) are scaled up, up to 3x; when the detected lines are still lower than
    `SMALL_LINE` pixels, the picture is scaled up again and the lines detected anew, so small
    print in a large frame keeps its word gaps.
+   Larger pictures are also looked at on overlapping tiles at up to twice the detector's
+   size when the whole-picture pass gives a reason (`vision.read_tiles`: few lines, small
+   lines, ink that became no line); lines found only there are read from the full-size
+   picture and merged with the others (`Reader(tiles=False)`: one pass, as before).
 2. **Find lines.** RapidOCR's detector finds text-line quads. Their long edges give the text's
    direction: a length-weighted mean of the doubled angles (so 5 deg and 185 deg agree), which is
    the skew plus any quarter turn. The picture is turned by that angle onto a larger canvas, so
@@ -34,13 +38,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
 
 from vision.ocr import (OcrLine, RapidOcrEngine, TesseractEngine, crop_quad, cut_edges,
                         quad_box, tesseract_status)
+from vision import read_tiles
 from vision.perception import fit
 from vision.perception import reading_order as rows_in_order
 
@@ -50,7 +55,7 @@ MAX_SIDE = 2400
 #: Pictures with a shorter long side are scaled up (at most 3x) before reading.
 SMALL_SIDE = 1000
 #: Detected lines lower than this (pixels) are looked at again, scaled up to this height.
-SMALL_LINE = 32
+SMALL_LINE = read_tiles.SMALL_LINE
 #: Mean confidence under which read mode says "I think it says".
 UNSURE = 0.80
 #: Tesseract's mean line confidence under which RapidOCR reads the page too.
@@ -73,6 +78,7 @@ class ReadResult:
     skew: float = 0.0
     engine: str = "rapidocr"
     cut_edges: tuple[str, ...] = ()
+    tiles: int = 0  # tiles of the fine pass read (0: one whole-picture pass)
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
@@ -125,6 +131,7 @@ class ReadResult:
         return {"text": self.text, "engine": self.engine, "rotation": self.rotation,
                 "skew": round(self.skew, 1), "confidence": round(self.confidence, 3),
                 "width": self.width, "height": self.height, "cut_edges": list(self.cut_edges),
+                "tiles": self.tiles,
                 "lines": [{"text": ln.text, "confidence": round(ln.confidence, 3),
                            "box": list(ln.box)} for ln in self.lines],
                 "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
@@ -187,8 +194,11 @@ def upright_quad(quad: np.ndarray) -> np.ndarray:
                     dtype=np.float32)
 
 
-def _transform(quads: Sequence[np.ndarray], matrix: np.ndarray) -> list[np.ndarray]:
-    return [upright_quad(q @ matrix[:, :2].T + matrix[:, 2]) for q in quads]
+def _upright_order(quad: np.ndarray) -> list[int]:
+    """The corner indices that `upright_quad` would pick, so a quad known in two frames can be
+    put in the same order in both."""
+    s, d = quad.sum(axis=1), quad[:, 1] - quad[:, 0]
+    return [int(s.argmin()), int(d.argmin()), int(s.argmax()), int(d.argmax())]
 
 
 def reading_order(lines: Sequence[OcrLine]) -> list[OcrLine]:
@@ -217,13 +227,20 @@ def reading_order(lines: Sequence[OcrLine]) -> list[OcrLine]:
 class Reader:
     """Reads a picture's text upright and in order. `engine`: auto | rapidocr | tesseract.
 
-    `threads` caps ONNX Runtime's threads (0: its default, all cores)."""
+    `threads` caps ONNX Runtime's threads (0: its default, all cores). `tiles`: look for small
+    print in pictures larger than `MAX_SIDE` on tiles (`vision.read_tiles`); False reads the
+    whole picture once at `MAX_SIDE`. `max_tiles` caps the tiles of one picture."""
 
     def __init__(self, engine: str = "auto", *, threads: int = 0,
-                 min_confidence: float = 0.5) -> None:
+                 min_confidence: float = 0.5, tiles: bool = True,
+                 max_tiles: int = read_tiles.MAX_TILES) -> None:
         if engine not in ENGINES:
             raise ValueError(f"ocr.engine must be one of {ENGINES}, not {engine!r}")
+        if max_tiles < 0:
+            raise ValueError(f"max_tiles must be 0 or more, not {max_tiles}")
         self.engine = engine
+        self.tiles = tiles
+        self.max_tiles = max_tiles
         self.rapid = RapidOcrEngine(threads=threads, min_confidence=min_confidence)
         self.tesseract: TesseractEngine | None = None
         self.note = ""  # why Tesseract is not used, when `auto` wanted it
@@ -247,8 +264,12 @@ class Reader:
                 self.note = why
         self._loaded = True
 
-    def read(self, image_bgr: np.ndarray) -> ReadResult:
-        """Read one picture (BGR, grey or BGRA). Raises ValueError on an empty array."""
+    def read(self, image_bgr: np.ndarray, *, stop: Callable[[], bool] | None = None
+             ) -> ReadResult:
+        """Read one picture (BGR, grey or BGRA). Raises ValueError on an empty array.
+
+        `stop()`, when given, is asked before each tile of the fine pass; once it says True
+        the reading goes on with the lines found so far (a new question cancels the old)."""
         self.load()
         if image_bgr is None or getattr(image_bgr, "size", 0) == 0:
             raise ValueError("empty image")
@@ -258,7 +279,9 @@ class Reader:
         h, w = image.shape[:2]
         if min(h, w) < 8:
             return ReadResult((), w, h, timings_ms=timings)
-        quads = self.rapid.detect(image)
+        large = self.tiles and self.max_tiles > 0 and max(image_bgr.shape[:2]) > MAX_SIDE
+        quads, prob = self.rapid.detect_map(image) if large else (self.rapid.detect(image), None)
+        why = read_tiles.tile_reason(quads, prob, image.shape) if large else ""
         height = _line_height(quads)
         if 0 < height < SMALL_LINE and max(h, w) * SMALL_LINE / height <= MAX_SIDE * 1.5:
             # Small print: look again at a scale where lines are SMALL_LINE pixels high.
@@ -268,31 +291,76 @@ class Reader:
             h, w = image.shape[:2]
             quads = self.rapid.detect(image)
         timings["detect"] = (time.perf_counter() - t0) * 1000
-        if not quads:
-            return ReadResult((), w, h, timings_ms=timings)
-        edges = cut_edges(image, quads)
+        full: list[np.ndarray] = []  # fine-pass quads in the full-size picture (`whole`)
+        fine: list[np.ndarray] = []  # the same in `image`
+        tiles = 0
+        if why:
+            t0 = time.perf_counter()
+            whole = fit(image_bgr, 1 << 30)
+            full, tiles = self._fine_quads(whole, image, quads, stop)
+            ratio = w / image_bgr.shape[1]
+            fine = [q * np.float32(ratio) for q in full]
+            timings["tiles"] = (time.perf_counter() - t0) * 1000
+        if not quads and not fine:
+            return ReadResult((), w, h, timings_ms=timings, tiles=tiles)
+        edges = cut_edges(image, quads + fine)
         t0 = time.perf_counter()
-        angle = text_angle(quads) or 0.0
+        angle = text_angle(quads + fine) or 0.0
         upright, matrix = (image, None) if abs(angle) < 0.5 else rotate(image, angle)
-        quads = quads if matrix is None else _transform(quads, matrix)
-        quads = [upright_quad(q) for q in quads]
-        flip = self._upside_down(upright, quads)
+        n = len(quads)
+        both = quads + fine
+        both = both if matrix is None else [q @ matrix[:, :2].T + matrix[:, 2] for q in both]
+        # The fine quads' corners follow their upright order, so the full-size crop is upright.
+        orders = [_upright_order(q) for q in both]
+        both = [q[o].astype(np.float32) for q, o in zip(both, orders)]
+        full = [q[o] for q, o in zip(full, orders[n:])]
+        flip = self._upside_down(upright, both)
         if flip:
             upright = cv2.rotate(upright, cv2.ROTATE_180)
             uh, uw = upright.shape[:2]
-            quads = [upright_quad(np.stack([uw - q[:, 0], uh - q[:, 1]], axis=1)) for q in quads]
+            both = [np.stack([uw - q[:, 0], uh - q[:, 1]], axis=1) for q in both]
+            orders = [_upright_order(q) for q in both]
+            both = [q[o].astype(np.float32) for q, o in zip(both, orders)]
+            full = [q[o] for q, o in zip(full, orders[n:])]
+        quads, fine = both[:n], both[n:]
         total = (angle + (180 if flip else 0)) % 360
         quarter = int(round(total / 90)) % 4 * 90
         skew = (total - quarter + 180) % 360 - 180
         timings["orient"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
-        lines, engine = self._recognize(upright, quads)
+        lines, engine = self._recognize(upright, quads) if quads else ([], "rapidocr")
+        if fine:
+            # Small print is read from the full-size picture, its boxes put in the common frame.
+            small = self.rapid.read_quads(whole, full, boxes=[quad_box(q) for q in fine])
+            lines = read_tiles.merge_lines(lines, small)
         timings["recognize"] = (time.perf_counter() - t0) * 1000
         return ReadResult(tuple(reading_order(lines)), w, h, rotation=quarter, skew=skew,
-                          engine=engine, cut_edges=edges, timings_ms=timings)
+                          engine=engine, cut_edges=edges, tiles=tiles, timings_ms=timings)
 
     # -- parts --------------------------------------------------------------------------------
+
+    def _fine_quads(self, full: np.ndarray, coarse: np.ndarray,
+                    coarse_quads: Sequence[np.ndarray], stop: Callable[[], bool] | None
+                    ) -> tuple[list[np.ndarray], int]:
+        """Quads (full-size pixels) of lines the coarse pass missed, found on tiles at
+        `FINE_SIDE`; and how many tiles were read."""
+        fh, fw = full.shape[:2]
+        scale = min(1.0, read_tiles.FINE_SIDE / max(fh, fw))
+        fine_img = full if scale == 1.0 else cv2.resize(
+            full, (round(fw * scale), round(fh * scale)), interpolation=cv2.INTER_AREA)
+        to_coarse = coarse.shape[1] / fine_img.shape[1]
+        tiles = read_tiles.choose_tiles(coarse, read_tiles.grid(fine_img.shape[1],
+                                                                fine_img.shape[0]),
+                                        to_coarse, self.max_tiles)
+        found, done = read_tiles.detect_tiles(self.rapid.detect, fine_img, tiles, stop)
+        # A line the coarse pass found is read there (at its scale, by its engine), unless it
+        # is tiny there: then both readings are made and `merge_lines` keeps the surer one.
+        boxes = [quad_box(q) for q in coarse_quads
+                 if read_tiles.line_height(q) >= read_tiles.REREAD_LINE]
+        found = [q for q in found if all(
+            read_tiles.overlap(quad_box(q * np.float32(to_coarse)), b) < 0.5 for b in boxes)]
+        return [q / np.float32(scale) for q in found], done
 
     def _upside_down(self, image: np.ndarray, quads: Sequence[np.ndarray]) -> bool:
         longest = sorted(quads, key=lambda q: -float(np.hypot(*(q[1] - q[0]))))[:6]

@@ -3,8 +3,9 @@ same run.
 
 Images: the generated pages of `ui.bench.read_pages.CASES` (fonts and sizes; turned 90, 180,
 270; tilted 5 to 20 degrees; small; blurred, dim, perspective-warped; references known by
-construction) and the photos in DIR (default `tests/data/text/`), each with a hand-written
-reference `.txt` beside it.
+construction), the photos in DIR (default `tests/data/text/`), each with a hand-written
+reference `.txt` beside it, and a 24 MP photo with four small brand names
+(`make_large_photo`, class "large photo"), also read with the fine pass off (`glimpse_whole`).
 
 Readers, each on every image:
 - glimpse: `vision.reading.Reader` with `ocr.engine = auto` (warm);
@@ -29,7 +30,7 @@ import cv2
 import numpy as np
 
 from ui.bench import report
-from ui.bench.read_pages import CASES, make_page, real_photos
+from ui.bench.read_pages import CASES, make_large_photo, make_page, real_photos
 from ui.bench.scoring import cer, wer
 
 
@@ -80,6 +81,9 @@ def images(opts: argparse.Namespace) -> list[tuple[str, str, np.ndarray, str]]:
                 print(f"glimpse: skipping {path}: not a picture", file=sys.stderr)
                 continue
             out.append((name, "real photos", picture, reference))
+    if not only or "large photo" in only:
+        picture, words = make_large_photo(20)
+        out.append(("large-photo-24mp", "large photo", picture, "\n".join(words)))
     return out
 
 
@@ -100,6 +104,7 @@ def main(args: argparse.Namespace) -> int:
     opts.quick = bool(getattr(args, "quick", False) or opts.quick)
     reader = Reader("auto")
     reader.load()
+    whole = Reader("auto", tiles=False)  # the fine pass off, for the large photo
     plain = RapidOCR()
     has_tess, tess_note = tesseract_status()
     if not has_tess:
@@ -132,6 +137,12 @@ def main(args: argparse.Namespace) -> int:
             text, ms = _timed(fn, picture)
             row[who] = {"wer": wer(reference, text), "cer": cer(reference, text),
                         "ms": ms, "text": text}
+        if klass == "large photo":
+            text, ms = _timed(lambda p: whole.read(p).text, picture)
+            row["glimpse_whole"] = {"wer": wer(reference, text), "cer": cer(reference, text),
+                                    "ms": ms, "text": text}
+            print(f"glimpse: {name}: without tiles WER {row['glimpse_whole']['wer']:.2f} "
+                  f"{ms:.0f} ms", file=sys.stderr)
         rows.append(row)
         print(f"glimpse: {name}: " + ", ".join(
             f"{who} WER {row[who]['wer']:.2f} {row[who]['ms']:.0f} ms" for who in readers),

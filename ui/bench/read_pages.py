@@ -161,3 +161,33 @@ def real_photos(folder: Path | None = None) -> list[tuple[str, Path, str]]:
                 out.append((picture.stem, picture, ref.read_text()))
                 break
     return out
+
+
+#: The large photo's words, in the order read mode says them (columns, then rows).
+PHOTO_WORDS = ("Bosch", "Corsair", "Noctua", "Kingston")
+
+
+def make_large_photo(size: int = 40, width: int = 6000, height: int = 4000, blur: float = 1.5
+                     ) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A 24-megapixel "phone photo": scikit-image's coffee cup scaled up, with four brand
+    names printed small (DejaVu Sans at `size` px, cap height about 0.73 of it) on light
+    labels, two near the left corners and two near the right. Returns the picture (BGR) and
+    the words in reading order (left column top to bottom, then the right column)."""
+    from PIL import Image, ImageDraw, ImageFont
+    from skimage import data
+
+    rng = np.random.default_rng(1)
+    photo = cv2.resize(data.coffee()[:, :, ::-1], (width, height), interpolation=cv2.INTER_CUBIC)
+    photo = np.clip(photo.astype(np.float32) + rng.normal(0, 3, photo.shape), 0, 255)
+    font = ImageFont.truetype(str(font_path("DejaVuSans.ttf")), size)
+    spots = ((0.03, 0.04), (0.05, 0.93), (0.86, 0.06), (0.84, 0.91))  # (x, y) of each label
+    for word, (fx, fy) in zip(PHOTO_WORDS, spots):
+        w, h = int(font.getlength(word)) + size, int(size * 1.8)
+        label = Image.new("L", (w, h), 235)
+        ImageDraw.Draw(label).text((size // 2, int(size * 0.35)), word, font=font, fill=30)
+        x, y = int(fx * width), min(int(fy * height), height - h - 20)
+        photo[y:y + h, x:x + w] = np.asarray(label, np.float32)[:, :, None]
+    photo = cv2.GaussianBlur(np.clip(photo, 0, 255).astype(np.uint8), (0, 0), blur)
+    # a phone's JPEG, as the reader gets it
+    ok, jpeg = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return cv2.imdecode(jpeg, cv2.IMREAD_COLOR), PHOTO_WORDS
