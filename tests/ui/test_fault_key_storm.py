@@ -50,6 +50,8 @@ def test_a_thousand_presses_in_ten_seconds(qtbot, tmp_path):
         stages = pipeline.stages.all()
         peak = {"bus": 0, "events": 0, "inbox": 0}
         sent = {"presses": 0, "down": False}
+        dropped: list[int] = []  # every 5 ms tap is too short: the window forgets its turn
+        app.bridge.turn_dropped.connect(dropped.append)
 
         def step() -> None:  # a press or a release every 5 ms: 1,000 presses in 10 s
             if sent["down"]:
@@ -75,12 +77,14 @@ def test_a_thousand_presses_in_ten_seconds(qtbot, tmp_path):
         timer.stop()
         storm_s = time.monotonic() - t0
         assert storm_s < STORM_S * 4, f"the window could not keep up: {storm_s:.1f} s"
-        assert len(w.conversation.turns) >= PRESSES // 2  # the presses did reach the pipeline
+        # The presses did reach the pipeline, each a too-short tap that leaves no turn behind.
+        qtbot.waitUntil(lambda: len(dropped) >= PRESSES // 2, timeout=30000)
         # The last press: held while speaking, then let go. It is the turn that answers.
         factory.parts["mic"].play(speech(1.0))
         key(w, QEvent.KeyPress)
         held = time.monotonic()
-        qtbot.waitUntil(lambda: bool(w.conversation.turns[-1].question)
+        qtbot.waitUntil(lambda: bool(w.conversation.turns)
+                        and bool(w.conversation.turns[-1].question)
                         and time.monotonic() - held > 0.5, timeout=10000)
         key(w, QEvent.KeyRelease)
         qtbot.waitUntil(lambda: w.conversation.turns[-1].finished, timeout=15000)
@@ -94,6 +98,6 @@ def test_a_thousand_presses_in_ten_seconds(qtbot, tmp_path):
         assert peak["inbox"] < min(s.inbox_size for s in stages)
         assert sum(s.dropped for s in stages) == 0
         assert app.bridge.state == "running"
-        print(f"storm {storm_s:.1f} s, {len(w.conversation.turns)} turns started, peaks {peak}")
+        print(f"storm {storm_s:.1f} s, {len(dropped)} taps dropped, peaks {peak}")
     finally:
         app.close()
