@@ -152,6 +152,23 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
     return wer(reference, hypothesis)
 
 
+def whole_utterance_problem(reference: str, heard: str, max_wer: float = 0.2) -> str:
+    """Why `heard` is not the whole of `reference` ("" when it is): its first and last two words
+    must be there, in order (nothing cut at either end of the capture), and the words in between
+    must survive (WER at most `max_wer`). For audio that went through a live device: where the
+    capture starts and stops moves by a few milliseconds from run to run, and tiny.en's choice
+    between near words ("ask" / "asked") moves with it, so an exact transcript would test luck."""
+    from audio.asr import normalize
+
+    ref, got = normalize(reference).split(), normalize(heard).split()
+    if got[:2] != ref[:2]:
+        return f"the start is missing: {heard!r}"
+    if got[-2:] != ref[-2:]:
+        return f"the end is missing: {heard!r}"
+    error = word_error_rate(reference, heard)
+    return "" if error <= max_wer else f"WER {error:.2f} > {max_wer}: {heard!r}"
+
+
 def transcribe_tiny_en(samples: "np.ndarray") -> str:
     """What real Whisper tiny.en hears in 16 kHz audio (e.g. a recording of the speaker)."""
     import numpy as np

@@ -66,8 +66,12 @@ def test_push_to_talk_through_the_virtual_mic(virtual_audio, tmp_path, no_thread
                              timeout=60)
         assert partial.t < final.t
         partials = [e.text for e in log.of(ev.Transcript) if e.partial]
-        assert sw.word_error_rate(sw.JFK_TEXT, final.text) == 0, \
-            (final.text, partials, f"mic overflows {mic.overflows}, dropped {mic.dropped}")
+        # The pre-roll kept the start (the press came 200 ms into the speech), the release kept
+        # the end, and nothing in between was lost.
+        problem = sw.whole_utterance_problem(sw.JFK_TEXT, final.text)
+        assert not problem, (problem, partials,
+                             f"mic overflows {mic.overflows}, dropped {mic.dropped}")
+        assert mic.dropped == 0
     finally:
         pipeline.stop()
 
@@ -149,7 +153,8 @@ def test_hands_free_question_through_the_virtual_mic(virtual_audio, tmp_path, no
         log.wait_type(ev.TurnStarted, timeout=30)
         final = log.wait_for(lambda e: isinstance(e, ev.Transcript) and not e.partial,
                              timeout=60)
-        assert sw.word_error_rate(question, final.text) == 0, final.text
+        problem = sw.whole_utterance_problem(question, final.text)  # VAD cut neither end
+        assert not problem, problem
         assert player.wait(30) == 0
     finally:
         pipeline.stop()
