@@ -7,8 +7,9 @@ import os
 
 import pytest
 
-pytest.importorskip("PySide6")
-pytest.importorskip("pytestqt")
+# PySide6 and pytest-qt are required (the window and its tests): missing, they fail.
+import PySide6  # noqa: E402,F401
+import pytestqt  # noqa: E402,F401
 
 from assistant import config as cfg  # noqa: E402
 from tests.ui.support import FakeFactory  # noqa: E402
