@@ -58,14 +58,24 @@ def refused_pickle(path: object, exc: BaseException) -> "ModelError | None":
     damaged = ("Weights only load failed", "PytorchStreamReader", "invalid load key",
                "truncated", "central directory", "Ran out of input", "not a zip file")
     if isinstance(exc, (pickle.UnpicklingError, EOFError)) or any(d in text for d in damaged):
-        # torch's own lines advise loading it unsafely: only the line saying what broke is kept
-        advice = ("weights_only", "Weights only", "Check the documentation", "Please file")
-        lines = [x.strip(" :") for x in text.splitlines()
-                 if x.strip() and not any(a in x for a in advice)]
-        first = (lines or [type(exc).__name__])[0][:160]
-        return ModelError(f"{where}is damaged or not a model file ({first})", fix,
-                          needs_action=True)
+        return damaged_model(path, exc)
     return None
+
+
+def damaged_model(path: object, exc: BaseException) -> ModelError:
+    """The error for a model file that exists but does not load: unpickling garbage fails in
+    many ways (KeyError from a random memo index, TypeError from a stray object, ...), and all
+    of them mean the same thing to the user. Names the file and the fix."""
+    where = f"{path} " if path else "A model file "
+    # torch's own lines advise loading it unsafely: only the line saying what broke is kept
+    advice = ("weights_only", "Weights only", "Check the documentation", "Please file")
+    lines = [x.strip(" :") for x in str(exc).splitlines()
+             if x.strip() and not any(a in x for a in advice)]
+    first = (lines or [""])[0][:160]
+    first = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return ModelError(f"{where}is damaged or not a model file ({first})",
+                      "Delete it and get it again: `glimpse models verify` names the bad file, "
+                      "`glimpse models pull` downloads a clean copy", needs_action=True)
 
 
 def describe_exception(exc: BaseException) -> tuple[str, bool]:

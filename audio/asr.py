@@ -20,7 +20,6 @@ from __future__ import annotations
 import abc
 import logging
 import os
-import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import ConfigError, ModelError, refused_pickle
+from assistant.errors import ConfigError, ModelError, damaged_model, refused_pickle
 from assistant.ports import AsrOptions, AsrResult
 
 log = logging.getLogger(__name__)
@@ -279,14 +278,18 @@ class _WhisperBase(_WhisperEngine):
         import whisper
 
         try:
+            with open(path, "rb"):  # a folder or an unreadable file is not a damaged one
+                pass
             model = whisper.load_model(str(path), device=self.device)
-        except (pickle.UnpicklingError, RuntimeError, KeyError, EOFError, OSError) as exc:
+        except OSError as exc:  # unreadable (permissions, a vanished disk): not damaged
+            raise ModelError(f"The Whisper model {path} could not be read ({exc})",
+                             "Check that the file can be read, or choose another model in "
+                             "Settings") from exc
+        except Exception as exc:  # noqa: BLE001 - garbage unpickles into any error at all
+            if isinstance(exc, MemoryError) or "out of memory" in str(exc):
+                raise  # a sound file that does not fit: describe_exception says so
             refused = refused_pickle(path, exc)  # code in the file (never run), or damaged
-            if refused is not None:
-                raise refused from None
-            raise ModelError(f"The Whisper model {path} could not be loaded ({exc})",
-                             "The file may be damaged: `glimpse models verify` names it, "
-                             "`glimpse models pull` downloads it again") from exc
+            raise (refused or damaged_model(path, exc)) from None
         return model.half() if self.device == "cuda" else model
 
 

@@ -2,7 +2,6 @@
 fix (`glimpse models verify`, `glimpse models pull`); the other stages keep working."""
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
@@ -18,7 +17,7 @@ from ui.bootstrap import Parts, bootstrap  # noqa: E402
 
 
 def garbage(path):
-    path.write_bytes(os.urandom(64 * 1024))
+    path.write_bytes(np.random.default_rng(7).bytes(64 * 1024))  # seeded: same bytes every run
 
 
 def truncated(path):
