@@ -119,13 +119,34 @@ class VirtualAudio:
         proc = subprocess.Popen(["parecord", "-d", "speaker.monitor", f"--rate={rate}",
                                  "--channels=1", "--format=s16le", "--file-format=wav",
                                  "--latency-msec=10", str(path)], env=self._client_env())
-        recording = Recording(path, rate, started_at=time.monotonic())
         try:
+            # Sound played before the recorder is live is lost, so wait until the monitor's
+            # samples reach the file (the null sink runs without pause, silence included).
+            if not self._wait_for_bytes(path, proc, 44 + 2 * rate // 50, timeout=10.0):
+                raise RigError("the virtual speaker's monitor sent nothing to parecord in 10 s")
+            live_at = time.monotonic()
+            recording = Recording(path, rate, started_at=live_at)
             yield recording
+            # The monitor lags what was played by its latency: stop only once the file holds
+            # everything up to now, or the tail of the last sound is cut off.
+            self._wait_for_bytes(path, proc, 44 + 2 * int(rate * (time.monotonic() - live_at)),
+                                 timeout=2.0)
         finally:
             proc.terminate()
             proc.wait(5)
-            recording.load()
+        recording.load()
+
+    @staticmethod
+    def _wait_for_bytes(path: Path, proc: subprocess.Popen, size: int, timeout: float) -> bool:
+        """Wait until the recorder's file holds `size` bytes; False when it did not in time."""
+        deadline = time.monotonic() + timeout
+        while (path.stat().st_size if path.exists() else 0) < size:
+            if proc.poll() is not None:
+                raise RigError(f"parecord stopped (exit {proc.returncode}) while recording")
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)  # polling a file another process writes: no event to wait on
+        return True
 
 
 class Recording:
