@@ -52,6 +52,10 @@ class AudioConfig:
                                 range=(2.0, 600.0))
     min_press_ms: int = _f(200, "Taps shorter than this are ignored", range=(0, 2000))
     volume: float = _f(1.0, "Speech volume", range=(0.0, 2.0))
+    output_rest_s: float = _f(2.0, "Seconds of silence after which the speaker stream rests "
+                                   "(saves CPU; it wakes when a question starts); 0 keeps it "
+                                   "open, for Bluetooth headsets that clip the first word",
+                              range=(0.0, 3600.0))
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,9 @@ class OcrConfig:
     engine: str = _f("auto", "Text reader for read mode: auto picks Tesseract for printed pages "
                              "when it is installed and RapidOCR for signs and scene text",
                      choices=("auto", "rapidocr", "tesseract"))
+    tile_budget_s: float = _f(8.0, "Seconds read mode may spend looking for small print in a "
+                                   "large photo, tile by tile (0: no close look)",
+                              range=(0.0, 600.0))
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,7 @@ class RecordingSpeaker:
         self.queued: list[tuple[int, np.ndarray, int]] = []
         self.played: list[tuple[int, np.ndarray]] = []
         self.cleared = 0
+        self.wakes = 0  # how often the pipeline woke it (a resting stream wakes per question)
         self.started = threading.Event()  # set when the first chunk starts playing
         self._cond = threading.Condition()
         self._queue: list[tuple[np.ndarray, int, int, Callable[[float], None] | None]] = []
@@ -138,6 +139,10 @@ class RecordingSpeaker:
             self.queued.append((tag, samples, sample_rate))
             self._queue.append((samples, sample_rate, tag, on_start))
             self._cond.notify_all()
+
+    def wake(self) -> None:
+        with self._cond:
+            self.wakes += 1
 
     def clear(self) -> None:
         with self._cond:

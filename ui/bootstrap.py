@@ -8,10 +8,12 @@ time.
 from __future__ import annotations
 
 import importlib
+import logging
 from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Any, Callable
 
+from assistant import events as ev
 from assistant.config import Config
 from assistant.errors import GlimpseError
 from assistant.events import Mode
@@ -27,6 +29,8 @@ from assistant.ports import (
     VlmEngine,
 )
 from assistant.stage import Generation, Outbox
+
+log = logging.getLogger(__name__)
 
 # Real adapters and engines: "module:function", each called as function(config) -> object.
 FACTORIES: dict[str, str] = {
@@ -150,6 +154,9 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
         follow_up_s=config.turns.follow_up_s,
     )
     pipeline = Pipeline(stages, options, bus=bus, generation=generation)
+    wake = getattr(speaker, "wake", None) if stages.playback is not None else None
+    if wake is not None:  # a resting speaker stream wakes when a question starts
+        pipeline.add_listener(_waker(wake))
     if stages.playback is not None and config.earcons.enabled:
         from audio.earcons import for_speaker
 
@@ -157,6 +164,17 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
         if earcons is not None:
             pipeline.add_listener(earcons.on_event)
     return pipeline
+
+
+def _waker(wake: Callable[[], None]) -> Callable[[ev.Event], None]:
+    def on_event(event: ev.Event) -> None:
+        if (isinstance(event, ev.Status) and event.stage == ev.StageName.PIPELINE
+                and event.state in ("listening", "transcribing", "thinking")):
+            try:
+                wake()
+            except GlimpseError as exc:  # the playback stage reports it when it next plays
+                log.warning("the speaker did not wake for the question: %s", exc)
+    return on_event
 
 
 #: Parts the window can run without, tried one group at a time, then together, when the full

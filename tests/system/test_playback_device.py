@@ -246,3 +246,45 @@ def test_stop_silences_a_scripted_answer_on_the_speaker(virtual_audio, sd):
     stop_to_silence = last_sound_at - stop.t
     print(f"pipeline Stop to silence: {stop_to_silence * 1000:.0f} ms")
     assert stop_to_silence < 0.25
+
+
+def test_an_idle_stream_sleeps_and_the_next_sound_wakes_it_whole(virtual_audio, sd):
+    """After `idle_sleep_s` of silence the PortAudio stream stops (no callbacks, no CPU); an
+    earcon or speech starts it again, and what is played is heard in full, from its start."""
+    from audio.speaker import SoundDeviceSpeaker
+
+    spk = SoundDeviceSpeaker(idle_sleep_s=0.2)
+    spk.open()
+    try:
+        deadline = time.monotonic() + 5
+        while not spk.asleep and time.monotonic() < deadline:
+            threading.Event().wait(0.02)  # polling the audio thread's state: no event to wait on
+        assert spk.asleep and not spk._stream.active and spk.sleeps == 1
+        calls = spk._last_callback
+        threading.Event().wait(0.1)
+        assert spk._last_callback == calls  # asleep means no callbacks at all
+        samples, rate = espeak("Hello there, I am awake again.")
+        started: list[float] = []
+        with virtual_audio.record_speaker() as rec:
+            spk.enqueue(samples, rate, tag=1, on_start=started.append)
+            assert not spk.asleep and spk._stream.active
+            assert spk.wait(timeout=10)
+        print(f"restart took {spk.last_wake_ms:.2f} ms")
+        assert started and correlation(to16k(samples, rate), rec.samples) > 0.9
+        # an earcon wakes it too
+        deadline = time.monotonic() + 5
+        while not spk.asleep and time.monotonic() < deadline:
+            threading.Event().wait(0.02)
+        assert spk.asleep and spk.sleeps == 2
+        with virtual_audio.record_speaker() as rec:
+            spk.play_earcon(np.sin(np.arange(4800) / 48000 * 2 * np.pi * 880).astype(np.float32)
+                            * 0.5, 48000)
+            assert not spk.asleep
+            deadline = time.monotonic() + 5
+            while spk._earcons and time.monotonic() < deadline:
+                threading.Event().wait(0.02)
+            spk.wait(timeout=1)
+        assert rec.first_sound() is not None
+        assert spk.stalled() == 0.0
+    finally:
+        spk.close()

@@ -73,6 +73,27 @@ def test_full_turn_in_order(no_thread_leak):
         pipeline.stop()
 
 
+def test_a_question_wakes_the_speaker_before_any_answer_exists(no_thread_leak):
+    """A resting speaker stream is started when a question starts (the key press, or a typed
+    question), not when the first answer chunk arrives."""
+    pipeline, log, parts = make()
+    try:
+        speaker = parts["speaker"]
+        assert speaker.wakes == 0
+        parts["mic"].play(speech(1.0))
+        pipeline.submit(ev.PushToTalkDown())
+        log.wait_for(lambda e: isinstance(e, ev.Status) and e.state == "listening")
+        assert speaker.wakes == 1 and not speaker.queued  # awake, nothing to play yet
+        log.wait_for(lambda e: isinstance(e, ev.Transcript) and e.partial, timeout=10)
+        pipeline.submit(ev.PushToTalkUp())
+        log.wait_type(ev.TurnEnded, timeout=10)
+        pipeline.submit(ev.Ask(text="what is this?"))
+        log.wait_for(lambda e: isinstance(e, ev.TurnEnded) and e.turn_id == 2, timeout=10)
+        assert speaker.wakes >= 2
+    finally:
+        pipeline.stop()
+
+
 def test_press_during_answer_cancels_old_turn(no_thread_leak):
     vlm = ScriptedVlm(tokens=[f"word{i} " for i in range(200)], token_s=0.01)
     pipeline, log, parts = make(vlm=vlm)

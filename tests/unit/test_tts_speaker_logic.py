@@ -13,7 +13,7 @@ BLOCK = 160
 
 
 def speaker() -> SoundDeviceSpeaker:
-    spk = SoundDeviceSpeaker()
+    spk = SoundDeviceSpeaker(idle_sleep_s=0.0)  # the sleep has its own tests below
     spk.rate = RATE  # as if opened on a 16 kHz device (no resampling)
     spk._stream = SimpleNamespace()  # marks it open; clear() will not need to abort it
     spk.hard_cut = False
@@ -81,3 +81,81 @@ def test_output_is_clipped_and_other_rates_are_resampled():
     spk.clear()
     spk.enqueue(np.zeros(22050, np.float32), 22050, 1)  # one second at 22.05 kHz
     assert abs(spk.pending() - 1.0) < 0.05  # plus what is still in the device buffer
+
+
+class _Stop(Exception):
+    pass
+
+
+class _Stream:
+    """What the speaker asks of a PortAudio stream when it sleeps and wakes."""
+
+    def __init__(self):
+        self.active, self.calls = True, []
+
+    def stop(self):
+        self.calls.append("stop")
+        self.active = False
+
+    def start(self):
+        self.calls.append("start")
+        self.active = True
+
+
+def _sleepy(idle_s: float):
+    spk = speaker()
+    spk.idle_sleep_s = idle_s
+    spk._stream = _Stream()
+    spk._callback_stop = _Stop
+    return spk
+
+
+def _block_until_sleep(spk, timeout: float = 5.0) -> int:
+    import time
+
+    deadline, blocks = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline:
+        try:
+            block(spk, dac_ahead=0.0)
+        except _Stop:
+            return blocks
+        blocks += 1
+    raise AssertionError("the stream never went to sleep")
+
+
+def test_silence_puts_the_stream_to_sleep_and_speech_wakes_it():
+    spk = _sleepy(0.05)
+    _block_until_sleep(spk)
+    assert spk.asleep and spk.sleeps == 1 and spk.stalled() == 0.0
+    spk.enqueue(np.full(BLOCK, 0.3, np.float32), RATE, 1)
+    assert not spk.asleep and spk._stream.calls == ["stop", "start"]
+    assert np.allclose(block(spk, dac_ahead=0.0), 0.3)  # the chunk plays from its start
+
+
+def test_an_earcon_wakes_it_and_nothing_sleeps_while_sound_is_queued():
+    spk = _sleepy(0.05)
+    _block_until_sleep(spk)
+    spk.play_earcon(np.full(BLOCK, 0.2, np.float32), RATE)
+    assert not spk.asleep
+    assert np.allclose(block(spk, dac_ahead=0.0), 0.2)
+    # while speech plays the idle clock does not run, however long the answer
+    spk.enqueue(np.full(BLOCK * 50, 0.1, np.float32), RATE, 1)
+    for _ in range(50):
+        block(spk, dac_ahead=0.0)
+        assert spk._idle_since is None and not spk.asleep
+    # silence again: the clock starts once the last sample has left the device
+    assert _block_until_sleep(spk) > 0 and spk.asleep
+
+
+def test_a_clear_while_asleep_is_silent_at_once():
+    spk = _sleepy(0.05)
+    _block_until_sleep(spk)
+    spk.clear()
+    assert spk.silenced_at is not None
+
+
+def test_zero_never_sleeps():
+    spk = _sleepy(0.0)
+    for _ in range(200):
+        block(spk, dac_ahead=0.0)
+    assert not spk.asleep
