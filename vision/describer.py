@@ -254,7 +254,7 @@ class Describer:
 
 def from_config(config) -> Describer:
     """The describer with the scene settings (verbosity, aiming hints) from the config."""
-    from vision.reading import Reader
+    from vision import reading
 
     return Describer(verbosity=config.scene.verbosity, hints=config.scene.aiming_hints,
-                     reader=Reader(config.ocr.engine))
+                     reader=reading.from_config(config))

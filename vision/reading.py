@@ -79,6 +79,7 @@ class ReadResult:
     engine: str = "rapidocr"
     cut_edges: tuple[str, ...] = ()
     tiles: int = 0  # tiles of the fine pass read (0: one whole-picture pass)
+    tiles_left: int = 0  # tiles worth reading that the time budget left unread
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
@@ -122,16 +123,26 @@ class ReadResult:
                             "little or step back.")
         paragraphs = self.paragraphs()
         if not paragraphs:
-            return said + ["I can't find any text."]
+            return said + ["I can't find any text."] + self._partial_look()
         if self.confidence < UNSURE:
             paragraphs[0] = "I think it says: " + paragraphs[0]
-        return said + paragraphs
+        return said + paragraphs + self._partial_look()
+
+    def _partial_look(self) -> list[str]:
+        if not self.tiles_left:
+            return []
+        looked = self.tiles / (self.tiles + self.tiles_left)
+        if looked < 0.1:
+            return ["I had no time to look closely for small print; for that, move closer to "
+                    "the text."]
+        return [f"I looked closely at {looked:.0%} of the picture for small print; for the "
+                "rest, move closer to the text."]
 
     def as_dict(self) -> dict:
         return {"text": self.text, "engine": self.engine, "rotation": self.rotation,
                 "skew": round(self.skew, 1), "confidence": round(self.confidence, 3),
                 "width": self.width, "height": self.height, "cut_edges": list(self.cut_edges),
-                "tiles": self.tiles,
+                "tiles": self.tiles, "tiles_left": self.tiles_left,
                 "lines": [{"text": ln.text, "confidence": round(ln.confidence, 3),
                            "box": list(ln.box)} for ln in self.lines],
                 "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
@@ -229,11 +240,14 @@ class Reader:
 
     `threads` caps ONNX Runtime's threads (0: its default, all cores). `tiles`: look for small
     print in pictures larger than `MAX_SIDE` on tiles (`vision.read_tiles`); False reads the
-    whole picture once at `MAX_SIDE`. `max_tiles` caps the tiles of one picture."""
+    whole picture once at `MAX_SIDE`. `max_tiles` caps the tiles of one picture, and
+    `tile_budget_s` the seconds spent on them (None: no limit): the most detailed tiles are
+    read first, and the answer says how much of the picture was looked at closely."""
 
     def __init__(self, engine: str = "auto", *, threads: int = 0,
                  min_confidence: float = 0.5, tiles: bool = True,
-                 max_tiles: int = read_tiles.MAX_TILES) -> None:
+                 max_tiles: int = read_tiles.MAX_TILES,
+                 tile_budget_s: float | None = read_tiles.BUDGET_S) -> None:
         if engine not in ENGINES:
             raise ValueError(f"ocr.engine must be one of {ENGINES}, not {engine!r}")
         if max_tiles < 0:
@@ -241,6 +255,7 @@ class Reader:
         self.engine = engine
         self.tiles = tiles
         self.max_tiles = max_tiles
+        self.tile_budget_s = tile_budget_s
         self.rapid = RapidOcrEngine(threads=threads, min_confidence=min_confidence)
         self.tesseract: TesseractEngine | None = None
         self.note = ""  # why Tesseract is not used, when `auto` wanted it
@@ -293,16 +308,17 @@ class Reader:
         timings["detect"] = (time.perf_counter() - t0) * 1000
         full: list[np.ndarray] = []  # fine-pass quads in the full-size picture (`whole`)
         fine: list[np.ndarray] = []  # the same in `image`
-        tiles = 0
+        tiles = tiles_left = 0
         if why:
             t0 = time.perf_counter()
             whole = fit(image_bgr, 1 << 30)
-            full, tiles = self._fine_quads(whole, image, quads, stop)
+            full, tiles, tiles_left = self._fine_quads(whole, image, quads,
+                                                       read_tiles.Budget(stop, self.tile_budget_s))
             ratio = w / image_bgr.shape[1]
             fine = [q * np.float32(ratio) for q in full]
             timings["tiles"] = (time.perf_counter() - t0) * 1000
         if not quads and not fine:
-            return ReadResult((), w, h, timings_ms=timings, tiles=tiles)
+            return ReadResult((), w, h, timings_ms=timings, tiles=tiles, tiles_left=tiles_left)
         edges = cut_edges(image, quads + fine)
         t0 = time.perf_counter()
         angle = text_angle(quads + fine) or 0.0
@@ -336,15 +352,16 @@ class Reader:
             lines = read_tiles.merge_lines(lines, small)
         timings["recognize"] = (time.perf_counter() - t0) * 1000
         return ReadResult(tuple(reading_order(lines)), w, h, rotation=quarter, skew=skew,
-                          engine=engine, cut_edges=edges, tiles=tiles, timings_ms=timings)
+                          engine=engine, cut_edges=edges, tiles=tiles, tiles_left=tiles_left,
+                          timings_ms=timings)
 
     # -- parts --------------------------------------------------------------------------------
 
     def _fine_quads(self, full: np.ndarray, coarse: np.ndarray,
-                    coarse_quads: Sequence[np.ndarray], stop: Callable[[], bool] | None
-                    ) -> tuple[list[np.ndarray], int]:
+                    coarse_quads: Sequence[np.ndarray], stop: read_tiles.Budget
+                    ) -> tuple[list[np.ndarray], int, int]:
         """Quads (full-size pixels) of lines the coarse pass missed, found on tiles at
-        `FINE_SIDE`; and how many tiles were read."""
+        `FINE_SIDE`; how many tiles were read, and how many the time budget left unread."""
         fh, fw = full.shape[:2]
         scale = min(1.0, read_tiles.FINE_SIDE / max(fh, fw))
         fine_img = full if scale == 1.0 else cv2.resize(
@@ -360,7 +377,8 @@ class Reader:
                  if read_tiles.line_height(q) >= read_tiles.REREAD_LINE]
         found = [q for q in found if all(
             read_tiles.overlap(quad_box(q * np.float32(to_coarse)), b) < 0.5 for b in boxes)]
-        return [q / np.float32(scale) for q in found], done
+        left = len(tiles) - done if stop.expired else 0
+        return [q / np.float32(scale) for q in found], done, left
 
     def _upside_down(self, image: np.ndarray, quads: Sequence[np.ndarray]) -> bool:
         longest = sorted(quads, key=lambda q: -float(np.hypot(*(q[1] - q[0]))))[:6]
@@ -456,3 +474,9 @@ def _scaled(image: np.ndarray) -> np.ndarray:
         return image
     scale = min(SMALL_SIDE / long_side, 3.0)
     return cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_CUBIC)
+
+
+def from_config(config) -> Reader:
+    """The reader with the `[ocr]` settings: the engine, and the close look's time budget."""
+    budget = float(config.ocr.tile_budget_s)
+    return Reader(config.ocr.engine, tiles=budget > 0, tile_budget_s=budget)

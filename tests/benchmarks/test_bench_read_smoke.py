@@ -28,3 +28,14 @@ def test_bench_read_slice_writes_the_summary(tmp_path):
     if summary["tesseract_wer"] == summary["tesseract_wer"]:  # not NaN: Tesseract installed
         assert summary["wer"] <= summary["tesseract_wer"]
     assert "| rotated |" in out.with_suffix(".md").read_text()
+
+
+def test_bench_read_spacing_compares_the_three_ways(tmp_path):
+    from ui.cli import main
+
+    out = tmp_path / "bench-read.json"
+    assert main(["bench", "read", "--quick", "--spacing", "--json", str(out),
+                 "--only", "upright"]) == 0
+    document = json.loads(out.read_text())
+    assert set(document["summary"]["spacing_wer"]) == {"ink", "dictionary", "none"}
+    assert "spaces: dictionary WER" in out.with_suffix(".md").read_text()

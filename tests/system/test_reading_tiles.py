@@ -24,7 +24,8 @@ def photo():
 
 @pytest.fixture(scope="module")
 def readers() -> dict[str, Reader]:
-    out = {"tiles": Reader("auto"), "whole": Reader("auto", tiles=False)}
+    # no time budget: these tests check what the fine pass finds, on a machine of any speed
+    out = {"tiles": Reader("auto", tile_budget_s=None), "whole": Reader("auto", tiles=False)}
     for reader in out.values():
         reader.load()
     return out
@@ -69,6 +70,19 @@ def test_stop_ends_the_fine_pass_after_the_tiles_read_so_far(readers, photo):
     result = readers["tiles"].read(picture, stop=stop)
     assert result.tiles == 3
     assert len(_found(result.text, words)) < len(words), result.text
+
+
+def test_the_time_budget_ends_the_close_look_and_the_answer_says_so(photo):
+    """A half-second budget cannot cover 30-odd tiles on any CPU: the reading ends with what
+    was found and says how much of the picture was looked at closely."""
+    picture, _words = photo
+    reader = Reader("auto", tile_budget_s=0.5)
+    result = reader.read(picture)
+    assert result.tiles_left > 0 and result.tiles + result.tiles_left <= 40
+    said = result.sentences()
+    assert said[-1].startswith(("I looked closely at", "I had no time to look closely")), said
+    assert said[-1].endswith("move closer to the text."), said
+    print("budget 0.5 s:", result.tiles, "tiles read,", result.tiles_left, "left;", said[-1])
 
 
 def test_a_normal_page_is_not_tiled_and_reads_as_before(readers):

@@ -55,3 +55,31 @@ def test_readings_of_one_line_at_two_scales_merge_to_the_surer_one():
     # overlapping boxes with different words are two lines
     assert len(rt.merge_lines([OcrLine("EXIT", 0.9, (0, 0, 100, 40))],
                               [OcrLine("12V", 0.9, (10, 5, 60, 35))])) == 2
+
+
+def test_the_budget_stops_the_tiles_and_says_it_was_the_budget():
+    seen = []
+
+    def detect(tile):
+        seen.append(tile.shape)
+        return []
+
+    picture = np.zeros((1600, 2400, 3), np.uint8)
+    tiles = rt.grid(2400, 1600)
+    spent = rt.Budget(None, 0.0)  # nothing left: not one tile
+    assert rt.detect_tiles(detect, picture, tiles, spent) == ([], 0) and spent.expired
+    unlimited = rt.Budget(None, None)
+    assert rt.detect_tiles(detect, picture, tiles, unlimited)[1] == len(tiles)
+    assert not unlimited.expired
+    asked = rt.Budget(lambda: True, None)  # a new question: stopped, but not for lack of time
+    assert rt.detect_tiles(detect, picture, tiles, asked)[1] == 0 and not asked.expired
+
+
+def test_the_most_detailed_tiles_come_first():
+    coarse = np.full((400, 600, 3), 128, np.uint8)
+    coarse[300:400, 500:600] = (np.indices((100, 100)).sum(0) % 2 * 255)[:, :, None]  # busy
+    coarse[0:40, 0:60:4] = 0  # a little detail in the first tile
+    tiles = rt.grid(600, 400, tile=200, overlap=0)
+    chosen = rt.choose_tiles(coarse, tiles, 1.0)
+    assert chosen[0] == (400, 200, 600, 400) and chosen[1] == (0, 0, 200, 200)
+    assert len(chosen) == 2  # the flat ones are skipped

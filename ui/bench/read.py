@@ -10,7 +10,11 @@ reference `.txt` beside it, and a 24 MP photo with four small brand names
 Readers, each on every image:
 - glimpse: `vision.reading.Reader` with `ocr.engine = auto` (warm);
 - tesseract: `tesseract` on the picture as it is, `--psm 3` (when installed);
-- rapidocr: one plain RapidOCR pass, lines in the order it returns them.
+- rapidocr: one plain RapidOCR pass, lines in the order it returns them;
+- with `--spacing`: Glimpse's reader on RapidOCR alone (no Tesseract), the word spaces put back
+  three ways: `spacing_ink` (the gaps in the ink, what read mode does), `spacing_dictionary`
+  (wordninja's word frequencies on every token that is not an English word) and
+  `spacing_none` (the recognizer's own text).
 
 Scores: WER and CER (`ui.bench.scoring`, normalized: case and punctuation ignored) and time per
 image. The calibration figures (a fixed 256x256 float32 matmul, a fixed recognizer pass on a
@@ -40,6 +44,9 @@ def _args(rest: list[str]) -> argparse.Namespace:
                    help="folder of photos with a reference .txt beside each")
     p.add_argument("--only", default="", help="comma-separated classes to run (e.g. rotated)")
     p.add_argument("--quick", action="store_true", help="one image per class")
+    p.add_argument("--spacing", action="store_true",
+                   help="also compare how the word spaces are put back: the ink gaps (Glimpse), "
+                        "a dictionary segmenter (wordninja), none; RapidOCR reading every image")
     p.add_argument("--json", default=None)
     return p.parse_args([a for a in rest if a != "--"])
 
@@ -125,6 +132,12 @@ def main(args: argparse.Namespace) -> int:
     readers = {"glimpse": glimpse, "rapidocr": rapid}
     if has_tess:
         readers["tesseract"] = tesseract
+    if opts.spacing:
+        for how in ("ink", "dictionary", "none"):
+            variant = Reader("rapidocr")
+            variant.rapid.spacing = how
+            variant.load()
+            readers[f"spacing_{how}"] = lambda picture, r=variant: r.read(picture).text
     todo = images(opts)
     calib = calibration(plain)
     for fn in readers.values():  # warm-up: first-call costs are not reading
@@ -134,6 +147,8 @@ def main(args: argparse.Namespace) -> int:
         row = {"image": name, "class": klass, "size": [int(picture.shape[1]),
                                                        int(picture.shape[0])]}
         for who, fn in readers.items():
+            if who.startswith("spacing_") and klass == "large photo":
+                continue  # spaces are measured on pages; the large photo is about tiles
             text, ms = _timed(fn, picture)
             row[who] = {"wer": wer(reference, text), "cer": cer(reference, text),
                         "ms": ms, "text": text}
@@ -145,7 +160,8 @@ def main(args: argparse.Namespace) -> int:
                   f"{ms:.0f} ms", file=sys.stderr)
         rows.append(row)
         print(f"glimpse: {name}: " + ", ".join(
-            f"{who} WER {row[who]['wer']:.2f} {row[who]['ms']:.0f} ms" for who in readers),
+            f"{who} WER {row[who]['wer']:.2f} {row[who]['ms']:.0f} ms" for who in readers
+            if who in row),
             file=sys.stderr)
     calib_after = calibration(plain)
 
@@ -179,6 +195,13 @@ def main(args: argparse.Namespace) -> int:
                "calibration_rec_pass_ms": calib["rec_pass_ms"],
                "calibration_matmul_ms": calib["matmul_ms"],
                "calibration_rec_pass_ms_after": calib_after["rec_pass_ms"]}
+    spacing = [who for who in readers if who.startswith("spacing_")]
+    if spacing:
+        summary["spacing_wer"] = {who[8:]: mean(who, "wer", rows) for who in spacing}
+        for klass in classes + ["all"]:
+            subset = [r for r in rows if klass in ("all", r["class"])]
+            per_class[klass]["spacing_wer"] = {who[8:]: mean(who, "wer", subset)
+                                               for who in spacing}
     headers = ["class", "images", "Glimpse WER", "Glimpse CER", "Tesseract WER",
                "RapidOCR WER", "Glimpse ms p50", "Tesseract ms p50", "RapidOCR ms p50"]
     markdown = "\n".join([
@@ -192,8 +215,15 @@ def main(args: argparse.Namespace) -> int:
         "WER/CER: lower case, punctuation ignored. Tesseract: `--psm 3` on the picture as "
         "it is. RapidOCR: one plain pass, lines in its own order.",
         "",
+        *([report.table(["class", "images"] + [f"spaces: {w[8:]} WER" for w in spacing],
+                        [[k, per_class[k]["images"]]
+                         + [per_class[k]["spacing_wer"][w[8:]] for w in spacing]
+                         for k in classes + ["all"]]),
+           "Spaces: RapidOCR alone reads every image; only how the dropped word spaces are "
+           "put back differs.", ""] if spacing else []),
         report.table(["image", "class"] + [f"{who} WER" for who in readers],
-                     [[r["image"], r["class"]] + [r[who]["wer"] for who in readers]
+                     [[r["image"], r["class"]] + [r[who]["wer"] if who in r else "-"
+                                                  for who in readers]
                       for r in rows]),
     ])
     report.write(out_path, "read", summary, {"classes": per_class, "images": rows,

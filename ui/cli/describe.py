@@ -134,10 +134,10 @@ def read_pictures(args: argparse.Namespace, config) -> int:
     The camera's frame size cap is not applied to files: small print in a big photo is read at
     up to the reader's own limit."""
     from vision.camera import read_image, source_kind
-    from vision.reading import Reader
+    from vision.reading import from_config as reading_from_config
 
     t0 = time.perf_counter()
-    reader = Reader(config.ocr.engine)
+    reader = reading_from_config(config)
     reader.load()
     if reader.note:
         info(reader.note)
