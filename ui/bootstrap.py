@@ -79,9 +79,11 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
               mic: Microphone | None = None, speaker: Speaker | None = None,
               camera: Camera | None = None, asr: AsrEngine | None = None,
               vlm: VlmEngine | None = None, tts: TtsEngine | None = None,
-              finder: Any = None, mode: Mode | None = None) -> Pipeline:
+              finder: Any = None, mode: Mode | None = None,
+              stop_hint: str = "Press Escape or say stop to end.") -> Pipeline:
     """Assemble a pipeline. Stages are created here but started by `Pipeline.start()`.
-    `finder`: watch mode's finder (a FinderEngine, loaded on the first watch)."""
+    `finder`: watch mode's finder (a FinderEngine, loaded on the first watch). `stop_hint`:
+    how the shell ends a watch, said when one starts."""
     from audio.asr_stage import AsrStage
     from audio.capture_stage import CaptureOptions, CaptureStage
     from audio.playback_stage import PlaybackStage
@@ -132,7 +134,8 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
 
         stages.answer = AnswerStage(bus, generation, vlm, memory_turns=config.vlm.memory_turns,
                                     max_new_tokens=config.vlm.max_new_tokens,
-                                    watch_words=watch_request if stages.watch else None)
+                                    watch_words=watch_request if stages.watch else None,
+                                    stop_hint=stop_hint)
     if parts.speech_out and config.tts.engine != "none":
         tts = tts or build("tts", config)
         stages.tts = TtsStage(bus, generation, tts, TtsOptions(voice=config.tts.voice,

@@ -24,9 +24,11 @@ class AnswerStage(Stage):
 
     def __init__(self, outbox: Outbox, generation: Generation, engine: VlmEngine,
                  memory_turns: int = 4, max_new_tokens: int = 200,
-                 watch_words: Callable[[str], Any] | None = None) -> None:
+                 watch_words: Callable[[str], Any] | None = None,
+                 stop_hint: str = "Press Escape or say stop to end.") -> None:
         super().__init__(outbox, generation)
         self.watch_words = watch_words
+        self.stop_hint = stop_hint  # how this shell ends a watch (the window: Escape)
         self.engine = engine
         self.max_new_tokens = max_new_tokens
         self._memory: deque[tuple[float, str, str]] = deque(maxlen=max(memory_turns, 1))
@@ -111,9 +113,8 @@ class AnswerStage(Stage):
             what = request.describe()
             before = (f"I'll stop watching for {noun(item.watching)} and "
                       if item.watching and item.watching != what else "I'll ")
-            text = (f"{before}tell you when I see {noun(what)}. Press Escape or say stop to end."
+            text = (f"{before}tell you when I see {noun(what)}. {self.stop_hint}"
                     if request.kind == "find" else
-                    f"{before}tell you when the light goes {request.query}. Press Escape or say "
-                    "stop to end.")
+                    f"{before}tell you when the light goes {request.query}. {self.stop_hint}")
             yield ev.WatchFor(kind=request.kind, query=request.query, **tag)
         yield ev.Answer(text=text, source="watch", language=item.language, **tag)

@@ -45,14 +45,14 @@ class ScriptedFinder:
         return FindResult(query, (), 0.1, w, h)
 
 
-def make(images, timeout_s: float = 60.0, finder=None):
+def make(images, timeout_s: float = 60.0, finder=None, **shell):
     config = Config().with_value("finder.watch_timeout_s", timeout_s).with_value(
         "finder.watch_fps", 15.0)
     finder = finder or ScriptedFinder()
     speaker = RecordingSpeaker()
     pipeline = bootstrap(config, parts=Parts(audio_in=False, asr=False),
                          camera=FakeCamera(images, fps=30), vlm=ScriptedVlm(), tts=ScriptedTts(),
-                         speaker=speaker, finder=finder)
+                         speaker=speaker, finder=finder, **shell)
     pipeline.start()
     assert pipeline.wait_ready(10)
     return pipeline, EventLog(pipeline), finder
@@ -78,6 +78,15 @@ def test_watch_requests_are_recognized():
     assert watch_request("Stop watching").kind == "stop"
     assert watch_request("Where are my keys?") is None  # a one-off find, not a watch
     assert watch_request("stop the car?") is None
+
+
+def test_the_command_line_says_its_own_way_to_end_a_watch(no_thread_leak):
+    pipeline, log, _finder = make([BRIGHT_IMAGE], stop_hint="Press Ctrl+C to end.")
+    try:
+        ended = ask(pipeline, log, "Tell me when you see my keys")
+        assert ended.answer == "I'll tell you when I see keys. Press Ctrl+C to end."
+    finally:
+        pipeline.stop()
 
 
 def test_tell_me_when_answers_then_speaks_once_when_it_appears(no_thread_leak):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import queue
 import resource
 import tempfile
@@ -53,7 +54,7 @@ def _parse(rest: list[str]) -> argparse.Namespace:
     p.add_argument("--turns", type=int, default=20)
     p.add_argument("--png", help="where to write the latency picture (default: beside --json)")
     p.add_argument("--camera", default="", help="camera source (default: a generated video)")
-    p.add_argument("--idle-seconds", type=float, default=5.0)
+    p.add_argument("--idle-seconds", type=float, default=10.0)
     p.add_argument("--preset", default="auto",
                    help="CPU mode: the model preset to measure (small-cpu: the offline pack's "
                         "tiny.en and the describer; balanced-cpu; ...). auto (default): the one "
@@ -250,16 +251,57 @@ def _peer_tts(config: Config, answers: list[str]) -> dict[str, Any]:
     return {"whole_answer_synthesis_ms": times}
 
 
-def _idle_cpu(pipeline, seconds: float) -> float:
-    """CPU use (% of one core) of this process with the camera preview on and no turn."""
-    t0, c0 = time.monotonic(), time.process_time()
-    deadline = t0 + seconds
-    while time.monotonic() < deadline:
+#: Seconds after the last turn before idle CPU is measured: the speaker stream rests after
+#: `audio.output_rest_s` (2 s) of silence, and the last answer's tail must have played.
+IDLE_SETTLE_S = 3.0
+#: The figures of the last idle measurement per thread (% of one core), for the report.
+IDLE_THREADS: dict[str, float] = {}
+
+
+def _thread_ticks() -> dict[str, int]:
+    """CPU clock ticks (user + system) per thread of this process, by name: Python's name where
+    the thread is Python's, the OS name (PortAudio, ONNX Runtime, OpenMP...) otherwise."""
+    import threading
+
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, int] = {}
+    for task in Path("/proc/self/task").iterdir():
         try:
-            pipeline.events.get(timeout=0.1)  # keep draining previews, like the UI does
-        except queue.Empty:
-            pass
-    return (time.process_time() - c0) / (time.monotonic() - t0) * 100
+            stat = (task / "stat").read_text()
+            comm = (task / "comm").read_text().strip()
+        except OSError:  # the thread ended meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        name = names.get(int(task.name), comm)
+        out[name] = out.get(name, 0) + int(fields[11]) + int(fields[12])
+    return out
+
+
+def _idle_cpu(pipeline, seconds: float) -> float:
+    """CPU use (% of one core) of this process with the camera preview on and no turn, after
+    `IDLE_SETTLE_S`; the per-thread split goes to `IDLE_THREADS` (Linux only)."""
+    def drain(until: float) -> None:
+        while time.monotonic() < until:
+            try:
+                pipeline.events.get(timeout=0.1)  # keep draining previews, like the UI does
+            except queue.Empty:
+                pass
+
+    drain(time.monotonic() + IDLE_SETTLE_S)
+    per_thread = Path("/proc/self/task").is_dir()
+    ticks0 = _thread_ticks() if per_thread else {}
+    t0, c0 = time.monotonic(), time.process_time()
+    drain(t0 + seconds)
+    elapsed = time.monotonic() - t0
+    if per_thread:
+        hz = os.sysconf("SC_CLK_TCK")
+        ticks1 = _thread_ticks()
+        IDLE_THREADS.clear()
+        IDLE_THREADS.update(sorted(
+            ((name, round((t - ticks0.get(name, 0)) / hz / elapsed * 100, 2))
+             for name, t in ticks1.items() if t - ticks0.get(name, 0) > 0),
+            key=lambda kv: -kv[1]))
+    return (time.process_time() - c0) / elapsed * 100
 
 
 def _picture(path: Path, turns: list[dict[str, Any]], per_stage: dict[str, list[float]],
@@ -385,6 +427,7 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
         "tts_first_audio_speedup_vs_whole_answer": round(whole / summary["tts_ms_p50"], 2),
         "vlm_peer": "not run: the offline describer answered (no VLM weights offline)",
         "idle_cpu_percent_of_core": round(idle_cpu, 1),
+        "idle_cpu_by_thread": dict(IDLE_THREADS),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "preset": opts.preset or None, "asr_model": config.asr.model,
         "turns": len(results),
@@ -402,8 +445,9 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
               ["whole-answer synthesis vs token->first audio", whole, summary["tts_ms_p50"],
                summary["tts_first_audio_speedup_vs_whole_answer"]],
           ]), "",
-          f"Idle CPU with the camera preview on: {idle_cpu:.1f}% of one core. "
-          f"Peak RSS {summary['peak_rss_mb']} MB.",
+          f"Idle CPU with the camera preview on: {idle_cpu:.1f}% of one core"
+          + (" (" + ", ".join(f"{n} {v:.1f}" for n, v in list(IDLE_THREADS.items())[:8])
+             + ")" if IDLE_THREADS else "") + f". Peak RSS {summary['peak_rss_mb']} MB.",
           (f"Preset {opts.preset}. " if opts.preset else "") +
           f"Models: asr {config.asr.engine} {config.asr.model}; answer {config.vlm.backend}; "
           f"tts {config.tts.engine} {config.tts.voice}."]

@@ -56,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
                   speech_out=speaker is not None, playback=speaker is not None)
     required = ["answer engine"] + (["microphone and speech recognition"] if samples is not None
                                     else [])
-    pipeline, problems = build_reduced(config, partial(bootstrap, speaker=speaker), parts=parts,
+    pipeline, problems = build_reduced(config, partial(bootstrap, speaker=speaker,
+                                                       stop_hint="Press Ctrl+C to end."),
+                                       parts=parts,
                                        required=tuple(required))
     for problem in problems:
         info(problem)
