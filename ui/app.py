@@ -4,10 +4,10 @@
 shortcut and the theme. Tests build an `App` with their own pipeline factory (fakes injected
 through `bootstrap(...)`) and an `exec=False` start.
 
-SIGTERM (a logout, `kill`, a service manager) closes Glimpse as closing the window does: the
-event loop quits, the pipeline stops, history commits what was queued, settings are not
-touched, and the process exits with status 0 (a stop that was asked for is a clean stop). A
-second SIGTERM while it shuts down ends it at once.
+SIGTERM (a logout, `kill`, a service manager) and SIGINT (Ctrl+C in the terminal that started
+it) close Glimpse as closing the window does: the event loop quits, the pipeline stops, history
+commits what was queued, settings are not touched, and the process exits with status 0 (a stop
+that was asked for is a clean stop). A second signal while it shuts down ends it at once.
 """
 from __future__ import annotations
 
@@ -193,9 +193,10 @@ class App:
         self.bridge.run_task("missing-models", lambda _p, _c: model_store(config).missing())
 
     def exec(self) -> int:
-        """Run the event loop until the window is closed or SIGTERM comes, then close
+        """Run the event loop until the window is closed or SIGTERM or SIGINT (Ctrl+C in the
+        terminal that started it) comes, then close
         everything (see the module docstring). Main thread. Returns the exit status."""
-        quit_on = QuitOnSignal(self.qapp)
+        quit_on = QuitOnSignal(self.qapp, (signal.SIGTERM, signal.SIGINT))
         try:
             status = int(self.qapp.exec())
         finally:

@@ -79,7 +79,9 @@ def test_turns_finished_before_a_kill_are_in_history(tmp_path, sig):
     assert (tmp_path / "h_frames" / "turn-2.jpg").read_bytes()[:2] == b"\xff\xd8"
 
 
-def test_sigterm_closes_an_idle_window_like_closing_it(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_sigterm_closes_an_idle_window_like_closing_it(tmp_path, signum):
+    """A logout or `kill` (SIGTERM), or Ctrl+C in the terminal (SIGINT)."""
     data, settings = tmp_path / "data", tmp_path / "config"
     settings.mkdir()
     (settings / "config.toml").write_text('[ui]\ntheme = "dark"\n')
@@ -87,7 +89,7 @@ def test_sigterm_closes_an_idle_window_like_closing_it(tmp_path):
     proc = run_window_until_mid_turn(data, turns=1, wanted="ENDED 1",
                                      env={"GLIMPSE_CONFIG_DIR": str(settings)})
     t0 = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     status = proc.wait(10)
     assert time.monotonic() - t0 < 10
     _out, err = proc.communicate(timeout=10)
