@@ -74,6 +74,57 @@ def tesseract_status() -> tuple[bool, str]:
         return False, f"tesseract does not run ({exc}); reinstall tesseract-ocr"
 
 
+def tesseract_words(image: np.ndarray, language: str = "eng", psm: int = 3
+                    ) -> dict[str, list]:
+    """Run the tesseract program on `image` (BGR or grey) and return its TSV word table as
+    columns (`text`, `conf`, `left`, `top`, `width`, `height`, `block_num`, `par_num`,
+    `line_num`...), as pytesseract's `image_to_data` does.
+
+    Run with `OMP_THREAD_LIMIT=1`: Tesseract's OpenMP threads spin against each other on a small
+    machine. Measured on the 2-core machine, a 671x192 page took 1.2-1.4 s with its default
+    threads and 0.35-0.41 s with one (a 2013x576 page: 1.7-2.0 s and 0.6-0.8 s). Setting that
+    for this process instead would also cap torch's threads, so the child gets it alone."""
+    import csv
+    import io
+    import os
+    import subprocess
+
+    ok, png = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError("the picture could not be encoded for Tesseract")
+    try:
+        proc = subprocess.run(
+            [shutil.which("tesseract") or "tesseract", "stdin", "stdout", "-l", language,
+             "--psm", str(psm), "tsv"], input=png.tobytes(), capture_output=True, timeout=300,
+            env=dict(os.environ, OMP_THREAD_LIMIT="1"))
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ModelError(f"Tesseract could not read the picture ({exc})",
+                         "Check `tesseract --version`, or set ocr.engine = rapidocr") from exc
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        why = lines[-1] if lines else f"exit status {proc.returncode}"
+        raise ModelError(f"Tesseract could not read the picture ({why})",
+                         "Check `tesseract --version` and its language data (tesseract-ocr-"
+                         f"{language}), or set ocr.engine = rapidocr")
+    rows = list(csv.reader(io.StringIO(proc.stdout.decode("utf-8", "replace")),
+                           delimiter="\t", quoting=csv.QUOTE_NONE))
+    if not rows:
+        return {}
+    header, body = rows[0], [r for r in rows[1:] if len(r) == len(rows[0])]
+    columns: dict[str, list] = {name: [] for name in header}
+    for row in body:
+        for name, value in zip(header, row):
+            columns[name].append(value if name == "text" else _number(value))
+    return columns
+
+
+def _number(value: str) -> float | int:
+    try:
+        return int(value)
+    except ValueError:
+        return float(value)
+
+
 # --------------------------------------------------------------------------- RapidOCR
 
 
@@ -410,11 +461,8 @@ class TesseractEngine:
         self._loaded = True
 
     def read(self, image_bgr: np.ndarray) -> list[OcrLine]:
-        import pytesseract
-
         self.load()
-        data = pytesseract.image_to_data(image_bgr[:, :, ::-1], lang=self.language, config="--psm 3",
-                                         output_type=pytesseract.Output.DICT)
+        data = tesseract_words(image_bgr, self.language)
         groups: dict[tuple[int, int, int], list[int]] = {}
         for i, word in enumerate(data["text"]):
             if str(word).strip() and float(data["conf"][i]) >= 0:

@@ -178,3 +178,22 @@ def test_a_spent_budget_is_said_after_the_text():
         "I can't find any text.",
         "I had no time to look closely for small print; for that, move closer to the text."]
     assert ReadResult((line,), 100, 100, tiles=30).sentences() == ["Bosch"]
+
+
+def test_tesseract_runs_with_one_thread_and_gives_its_word_table(tmp_path):
+    """The tesseract program (when installed) through `tesseract_words`: the TSV as columns,
+    and a clear error for a language it does not have."""
+    import shutil
+
+    from assistant.errors import ModelError
+    from vision.ocr import tesseract_words
+
+    if shutil.which("tesseract") is None:
+        pytest.skip("the tesseract program is not installed")
+    spec = PageSpec("t", "upright", font="DejaVuSans.ttf", size=28)
+    words = tesseract_words(make_page(spec))
+    assert " ".join(w for w in words["text"] if w.strip()) == " ".join(spec.reference.split())
+    assert all(isinstance(v, int) for v in words["left"])
+    with pytest.raises(ModelError) as info:
+        tesseract_words(make_page(spec), language="xx-none")
+    assert "Tesseract could not read the picture" in info.value.message
