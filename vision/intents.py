@@ -25,6 +25,10 @@ _LIGHT = re.compile(r"\b(?:(?:is|are) the (?:lights?|lamps?) (?:on|off)|is it (?
                     r"light)|how (?:dark|bright)|(?:where|which way) is the (?:window|light|"
                     r"lamp|sun)|brightest|lights? on)\b", re.I)
 _THIS = {"this", "that", "it", "these", "those", "here", "in front of me", "the thing"}
+#: "Is there any text?" is not a thing to find but a page to read: the reader answers it (the
+#: finder has no picture of "a text" and said it did not know what one looks like).
+_TEXT_WORDS = {"text", "texts", "writing", "written", "words", "word", "letters", "lettering",
+               "handwriting", "print", "printing"}
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,8 @@ class Intent:
 
 
 def intent(question: str) -> Intent | None:
-    """The direct question in `question`, or None (describe, read, free questions)."""
+    """The direct question in `question`, or None (describe, read, free questions; "is there
+    any text?" is a read)."""
     text = (question or "").strip()
     if not text:
         return None
@@ -49,7 +54,7 @@ def intent(question: str) -> Intent | None:
         what = "" if what in _THIS else phrase(what)
         return Intent("colour", what)
     what = target(text)
-    if what:
+    if what and not _TEXT_WORDS.intersection(what.split()):
         return Intent("find", what)
     return None
 

@@ -28,6 +28,38 @@ def test_light_questions(question):
 
 @pytest.mark.parametrize("question", ["", "Describe the scene", "What does the sign say?",
                                       "Read the text", "What changed?", "What is this?",
-                                      "Who is that?"])
+                                      "Who is that?", "Is there any text in this picture?",
+                                      "Is there writing on it?", "Are there any words here?",
+                                      "Is there printed text on the box?"])
 def test_other_questions_keep_their_path(question):
     assert intent(question) is None
+
+
+@pytest.mark.parametrize("question", ["Is there a sign?", "Where is the label?"])
+def test_signs_and_labels_are_still_found(question):
+    """A sign or a label is a thing with a place; the finder reads it and says where."""
+    assert intent(question).kind == "find"
+
+
+def test_is_there_any_text_is_read_not_looked_for():
+    """The offline describer answered "Is there any text in this picture?" with "I don't know
+    what a text looks like without the image model."; now the reader answers."""
+    import numpy as np
+
+    from assistant.events import Frame, Mode
+    from assistant.ports import VlmRequest
+    from vision.describer import Describer
+    from vision.perception import Perception
+
+    from ui.bench.read_pages import CASES, make_page
+    from vision.reading import Reader
+
+    describer = Describer(Perception(faces=False, persons=False, labels=False),
+                          reader=Reader("rapidocr"))
+    question = "Is there any text in this picture?"
+    blank = Frame(image=np.full((240, 320, 3), 200, np.uint8), captured_at=1.0, source="test")
+    assert describer.answer(VlmRequest(question, blank, Mode.ASK)) == ["I can't find any text."]
+    spec = CASES[0]
+    page = Frame(image=make_page(spec), captured_at=2.0, source="test")
+    said = " ".join(describer.answer(VlmRequest(question, page, Mode.ASK)))
+    assert said.startswith(spec.reference.split()[0]), said
