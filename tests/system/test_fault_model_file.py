@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("whisper")
+import torch  # required: a broken install fails here, never skips
+import whisper  # noqa: F401 - required: a broken install fails here, never skips
 
 from assistant import events as ev  # noqa: E402
 from assistant.config import Config  # noqa: E402

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch  # required: a broken install fails here, never skips
 
 from assistant.config import from_dict  # noqa: E402
 from assistant.errors import ModelError, describe_exception  # noqa: E402

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-pytest.importorskip("PySide6")
-pytest.importorskip("pytestqt")
+import PySide6  # noqa: F401 - required: a broken install fails here, never skips
+import pytestqt  # noqa: F401 - required: a broken install fails here, never skips
 
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QAccessible  # noqa: E402

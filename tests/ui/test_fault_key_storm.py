@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
 
-pytest.importorskip("PySide6")
-pytest.importorskip("pytestqt")
+import PySide6  # noqa: F401 - required: a broken install fails here, never skips
+import pytestqt  # noqa: F401 - required: a broken install fails here, never skips
 
 from PySide6.QtCore import QEvent, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QKeyEvent  # noqa: E402

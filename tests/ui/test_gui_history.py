@@ -1,10 +1,9 @@
 """The window keeps history: the previous session's turns on start, Clear history, off = no file."""
 from __future__ import annotations
 
-import pytest
 
-pytest.importorskip("PySide6")
-pytest.importorskip("pytestqt")
+import PySide6  # noqa: F401 - required: a broken install fails here, never skips
+import pytestqt  # noqa: F401 - required: a broken install fails here, never skips
 
 from assistant import config as cfg  # noqa: E402
 from assistant.history import HistoryStore, store_path  # noqa: E402

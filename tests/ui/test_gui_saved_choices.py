@@ -2,10 +2,9 @@
 command line's (--set, --offline) or the environment's one-run overrides."""
 from __future__ import annotations
 
-import pytest
 
-pytest.importorskip("PySide6")
-pytest.importorskip("pytestqt")
+import PySide6  # noqa: F401 - required: a broken install fails here, never skips
+import pytestqt  # noqa: F401 - required: a broken install fails here, never skips
 
 from assistant import config as cfg  # noqa: E402
 from ui.first_run import FirstRunDialog, Hardware  # noqa: E402

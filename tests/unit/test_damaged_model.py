@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("whisper")
+import torch  # noqa: F401 - required: a broken install fails here, never skips
+import whisper  # noqa: F401 - required: a broken install fails here, never skips
 
 from assistant.errors import ModelError  # noqa: E402
 from audio.asr import OpenAIWhisperEngine  # noqa: E402
