@@ -80,10 +80,10 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
               camera: Camera | None = None, asr: AsrEngine | None = None,
               vlm: VlmEngine | None = None, tts: TtsEngine | None = None,
               finder: Any = None, mode: Mode | None = None,
-              stop_hint: str = "Press Escape or say stop to end.") -> Pipeline:
+              stop_hint: str = "") -> Pipeline:
     """Assemble a pipeline. Stages are created here but started by `Pipeline.start()`.
     `finder`: watch mode's finder (a FinderEngine, loaded on the first watch). `stop_hint`:
-    how the shell ends a watch, said when one starts."""
+    how the shell ends a watch, said when one starts (empty: the window's Escape)."""
     from audio.asr_stage import AsrStage
     from audio.capture_stage import CaptureOptions, CaptureStage
     from audio.playback_stage import PlaybackStage

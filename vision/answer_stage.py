@@ -25,10 +25,11 @@ class AnswerStage(Stage):
     def __init__(self, outbox: Outbox, generation: Generation, engine: VlmEngine,
                  memory_turns: int = 4, max_new_tokens: int = 200,
                  watch_words: Callable[[str], Any] | None = None,
-                 stop_hint: str = "Press Escape or say stop to end.") -> None:
+                 stop_hint: str = "") -> None:
         super().__init__(outbox, generation)
         self.watch_words = watch_words
-        self.stop_hint = stop_hint  # how this shell ends a watch (the window: Escape)
+        # how this shell ends a watch; the window's by default
+        self.stop_hint = stop_hint or "Press Escape or say stop to end."
         self.engine = engine
         self.max_new_tokens = max_new_tokens
         self._memory: deque[tuple[float, str, str]] = deque(maxlen=max(memory_turns, 1))

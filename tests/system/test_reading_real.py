@@ -4,6 +4,7 @@ Tesseract): generated pages turned, tilted and small, a real photo of a page, wo
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -23,7 +24,11 @@ pytestmark = pytest.mark.system
 TEXT = Path(__file__).parents[1] / "data" / "text"
 ROOT = Path(__file__).parents[2]
 SPECS = {spec.name: spec for spec in CASES}
-needs_tesseract = pytest.mark.skipif(not tesseract_status()[0], reason=tesseract_status()[1])
+# Tesseract is optional for users, but CI installs it (GLIMPSE_REQUIRE_RIG=1): there a missing
+# Tesseract fails these tests instead of skipping them.
+needs_tesseract = pytest.mark.skipif(
+    not tesseract_status()[0] and os.environ.get("GLIMPSE_REQUIRE_RIG") != "1",
+    reason=tesseract_status()[1])
 
 
 @pytest.fixture(scope="module")

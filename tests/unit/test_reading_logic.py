@@ -189,7 +189,9 @@ def test_tesseract_runs_with_one_thread_and_gives_its_word_table(tmp_path):
     from vision.ocr import tesseract_words
 
     if shutil.which("tesseract") is None:
-        pytest.skip("the tesseract program is not installed")
+        from tests.rig import unavailable
+
+        unavailable("the tesseract program is not installed (apt install tesseract-ocr)")
     spec = PageSpec("t", "upright", font="DejaVuSans.ttf", size=28)
     words = tesseract_words(make_page(spec))
     assert " ".join(w for w in words["text"] if w.strip()) == " ".join(spec.reference.split())

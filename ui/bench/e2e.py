@@ -21,6 +21,7 @@ import queue
 import resource
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -170,11 +171,11 @@ def _run_turns(pipeline, audio, questions, turns: int, before_turn=None) -> list
 
 def measure_turns(pipeline, audio, questions, turns: int, *, warm_up: int = 0,
                   idle_s: float | None = None, before_turn=None
-                  ) -> tuple[list[dict[str, Any]], float | None]:
+                  ) -> tuple[list[dict[str, Any]], IdleCpu | None]:
     """Start `pipeline`, run `warm_up` unmeasured turns, then `turns` measured ones through the
     virtual microphone while the speaker's monitor is probed, then (with `idle_s`) the idle CPU
     load; the pipeline is stopped in all cases. Returns (turns with their per-stage times,
-    idle CPU percent or None). The one turn-measuring loop of `bench e2e` and `bench e2e --gpu`.
+    the idle CPU or None). The one turn-measuring loop of `bench e2e` and `bench e2e --gpu`.
     """
     from ui.bench.rig import SpeakerProbe
 
@@ -254,8 +255,14 @@ def _peer_tts(config: Config, answers: list[str]) -> dict[str, Any]:
 #: Seconds after the last turn before idle CPU is measured: the speaker stream rests after
 #: `audio.output_rest_s` (2 s) of silence, and the last answer's tail must have played.
 IDLE_SETTLE_S = 3.0
-#: The figures of the last idle measurement per thread (% of one core), for the report.
-IDLE_THREADS: dict[str, float] = {}
+
+
+@dataclass(frozen=True)
+class IdleCpu:
+    """Idle CPU of this process, % of one core: in all, and per thread (Linux; else empty)."""
+
+    percent: float
+    threads: dict[str, float]
 
 
 def _thread_ticks() -> dict[str, int]:
@@ -277,9 +284,8 @@ def _thread_ticks() -> dict[str, int]:
     return out
 
 
-def _idle_cpu(pipeline, seconds: float) -> float:
-    """CPU use (% of one core) of this process with the camera preview on and no turn, after
-    `IDLE_SETTLE_S`; the per-thread split goes to `IDLE_THREADS` (Linux only)."""
+def _idle_cpu(pipeline, seconds: float) -> IdleCpu:
+    """CPU use of this process with the camera preview on and no turn, after `IDLE_SETTLE_S`."""
     def drain(until: float) -> None:
         while time.monotonic() < until:
             try:
@@ -293,15 +299,14 @@ def _idle_cpu(pipeline, seconds: float) -> float:
     t0, c0 = time.monotonic(), time.process_time()
     drain(t0 + seconds)
     elapsed = time.monotonic() - t0
-    if per_thread:
-        hz = os.sysconf("SC_CLK_TCK")
-        ticks1 = _thread_ticks()
-        IDLE_THREADS.clear()
-        IDLE_THREADS.update(sorted(
-            ((name, round((t - ticks0.get(name, 0)) / hz / elapsed * 100, 2))
-             for name, t in ticks1.items() if t - ticks0.get(name, 0) > 0),
-            key=lambda kv: -kv[1]))
-    return (time.process_time() - c0) / elapsed * 100
+    percent = (time.process_time() - c0) / elapsed * 100
+    if not per_thread:
+        return IdleCpu(percent, {})
+    hz = os.sysconf("SC_CLK_TCK")
+    used = {name: (t - ticks0.get(name, 0)) / hz / elapsed * 100
+            for name, t in _thread_ticks().items()}
+    return IdleCpu(percent, {name: round(v, 2) for name, v in
+                             sorted(used.items(), key=lambda kv: -kv[1]) if v > 0})
 
 
 def _picture(path: Path, turns: list[dict[str, Any]], per_stage: dict[str, list[float]],
@@ -426,8 +431,8 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
         "piper_whole_answer_ms_p50": round(whole, 1),
         "tts_first_audio_speedup_vs_whole_answer": round(whole / summary["tts_ms_p50"], 2),
         "vlm_peer": "not run: the offline describer answered (no VLM weights offline)",
-        "idle_cpu_percent_of_core": round(idle_cpu, 1),
-        "idle_cpu_by_thread": dict(IDLE_THREADS),
+        "idle_cpu_percent_of_core": round(idle_cpu.percent, 1),
+        "idle_cpu_by_thread": idle_cpu.threads,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "preset": opts.preset or None, "asr_model": config.asr.model,
         "turns": len(results),
@@ -445,9 +450,9 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
               ["whole-answer synthesis vs token->first audio", whole, summary["tts_ms_p50"],
                summary["tts_first_audio_speedup_vs_whole_answer"]],
           ]), "",
-          f"Idle CPU with the camera preview on: {idle_cpu:.1f}% of one core"
-          + (" (" + ", ".join(f"{n} {v:.1f}" for n, v in list(IDLE_THREADS.items())[:8])
-             + ")" if IDLE_THREADS else "") + f". Peak RSS {summary['peak_rss_mb']} MB.",
+          f"Idle CPU with the camera preview on: {idle_cpu.percent:.1f}% of one core"
+          + (" (" + ", ".join(f"{n} {v:.1f}" for n, v in list(idle_cpu.threads.items())[:8])
+             + ")" if idle_cpu.threads else "") + f". Peak RSS {summary['peak_rss_mb']} MB.",
           (f"Preset {opts.preset}. " if opts.preset else "") +
           f"Models: asr {config.asr.engine} {config.asr.model}; answer {config.vlm.backend}; "
           f"tts {config.tts.engine} {config.tts.voice}."]

@@ -215,7 +215,8 @@ def _run_preset(key: str, device: str, dtype, config, audio, questions, tts, tur
         floors["answer"] + floors["tts"]
     decode_tps = [engine.last.new_tokens / max(1e-9, (engine.last.last_step_s or 0) -
                                                (engine.last.first_step_s or 0))]
-    out = {"results": results, "idle_cpu": idle_cpu, "memory": memory, "floors": floors,
+    out = {"results": results, "idle_cpu": idle_cpu.percent if idle_cpu else None,
+           "memory": memory, "floors": floors,
            "build_s": round(build_s, 1), "clause_tokens": clause,
            "vlm_prompt_tokens": vf["prompt_tokens"], "vlm_image_tokens": vf["image_tokens"],
            "image_patches": vf["patches"],
