@@ -16,6 +16,13 @@ the callback stops the stream; `wake()` starts it again (under a millisecond on 
 The pipeline wakes it when a question starts and again at the release, before any answer
 exists; `enqueue` and `play_earcon` wake it too.
 
+Starting from silence: a running stream keeps its buffer (up to `latency`) full of silence,
+so a chunk queued then would wait behind it. When a chunk arrives while nothing sounds, the stream
+is aborted and started again with PortAudio's "prime output buffers using the stream callback"
+flag: the buffer is filled from the chunk's first sample, so the first word leaves at once
+(measured on PulseAudio: queued -> DAC about 75 ms before, see docs/tts.md). The stream asleep
+starts the same way.
+
 Times: `on_start(t)` gets the monotonic time the chunk's first sample reaches the DAC, from
 PortAudio's `outputBufferDacTime` translated to `time.monotonic()`; where the host API reports
 no DAC time, the callback time plus the stream's output latency is used.
@@ -149,6 +156,9 @@ class SoundDeviceSpeaker:
         self._wake_lock = threading.Lock()
         self._callback_stop: type[Exception] = Exception
         self.sleeps = 0  # how often the stream went to sleep
+        self.prime_on_start = True  # restart a silent stream so speech skips the buffered silence
+        self.primed_starts = 0
+        self.last_prime_ms = 0.0
         self.last_wake_ms = 0.0  # how long the last restart took
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -164,7 +174,8 @@ class SoundDeviceSpeaker:
             stream = sd.OutputStream(
                 samplerate=self.rate, channels=1, dtype="float32", device=self.device_index,
                 blocksize=max(32, int(self.rate * self.blocksize_ms / 1000)),
-                latency=self.latency, callback=self._callback)
+                latency=self.latency, callback=self._callback,
+                prime_output_buffers_using_stream_callback=True)
             stream.start()
         except sd.PortAudioError as exc:
             raise DeviceError(f"The speaker could not be opened ({exc})",
@@ -235,11 +246,47 @@ class SoundDeviceSpeaker:
         data = self._to_device(samples, sample_rate)
         if not data.size:
             return
+        chunk = _Chunk(data, tag, on_start)
         with self._lock:
-            self._queue.append(_Chunk(data, tag, on_start))
-            self._queued_samples += data.size
-        if self._asleep:  # checked after the append: the callback sleeps only on an empty queue
+            silent = (not self._queue and not self._earcons
+                      and self._last_sound_dac <= time.monotonic())
+            if not (silent and self.prime_on_start and not self._asleep):
+                self._queue.append(chunk)
+                self._queued_samples += data.size
+                chunk = None
+        if chunk is not None:
+            self._start_primed(chunk)
+        elif self._asleep:  # checked after the append: the callback sleeps only on an empty queue
             self.wake()
+
+    def _start_primed(self, chunk: "_Chunk") -> None:
+        """Drop the silence in the device buffer, queue `chunk` and start again with it at the
+        buffer's head (see the module docstring). The stream is stopped while the chunk is
+        queued, so no callback can have taken a part of it when the abort drops the buffer."""
+        stream = self._stream
+        with self._wake_lock:
+            t0 = time.monotonic()
+            try:
+                stream.abort()
+            except Exception as exc:  # noqa: BLE001 - the chunk still plays, behind the silence
+                log.warning("could not restart the speaker for a quick start (%s)", exc)
+            with self._lock:
+                self._queue.append(chunk)
+                self._queued_samples += chunk.samples.size
+                self._idle_since = None
+                self._last_callback = time.monotonic()
+                self._asleep = False
+            try:
+                if not stream.active:
+                    stream.start()
+            except Exception as exc:  # noqa: BLE001 - like a failed wake: the device is gone
+                with self._lock:
+                    self._asleep = True  # stopped; stalled() must not count it as a stall
+                raise DeviceError(f"The speaker could not be started again ({exc})",
+                                  _device_list_text(list_output_devices()),
+                                  needs_action=True) from exc
+            self.primed_starts += 1
+            self.last_prime_ms = (time.monotonic() - t0) * 1000
 
     def clear(self) -> None:
         with self._lock:

@@ -12,10 +12,31 @@ RATE = 16000
 BLOCK = 160
 
 
+class _Stream:
+    """What the speaker asks of a PortAudio stream when it sleeps, wakes and restarts."""
+
+    def __init__(self, abort_fails: bool = False):
+        self.active, self.calls, self.abort_fails = True, [], abort_fails
+
+    def stop(self):
+        self.calls.append("stop")
+        self.active = False
+
+    def abort(self):
+        if self.abort_fails:
+            raise RuntimeError("device busy")
+        self.calls.append("abort")
+        self.active = False
+
+    def start(self):
+        self.calls.append("start")
+        self.active = True
+
+
 def speaker() -> SoundDeviceSpeaker:
     spk = SoundDeviceSpeaker(idle_sleep_s=0.0)  # the sleep has its own tests below
     spk.rate = RATE  # as if opened on a 16 kHz device (no resampling)
-    spk._stream = SimpleNamespace()  # marks it open; clear() will not need to abort it
+    spk._stream = _Stream()  # marks it open; clear() will not need to abort it
     spk.hard_cut = False
     return spk
 
@@ -87,21 +108,6 @@ class _Stop(Exception):
     pass
 
 
-class _Stream:
-    """What the speaker asks of a PortAudio stream when it sleeps and wakes."""
-
-    def __init__(self):
-        self.active, self.calls = True, []
-
-    def stop(self):
-        self.calls.append("stop")
-        self.active = False
-
-    def start(self):
-        self.calls.append("start")
-        self.active = True
-
-
 def _sleepy(idle_s: float):
     spk = speaker()
     spk.idle_sleep_s = idle_s
@@ -121,6 +127,27 @@ def _block_until_sleep(spk, timeout: float = 5.0) -> int:
             return blocks
         blocks += 1
     raise AssertionError("the stream never went to sleep")
+
+
+def test_speech_after_silence_restarts_the_stream_so_it_skips_the_buffered_silence():
+    spk = speaker()
+    for _ in range(3):
+        block(spk)  # the stream runs, its buffer full of silence
+    spk.enqueue(np.full(BLOCK * 3, 0.3, np.float32), RATE, 1)
+    assert spk._stream.calls == ["abort", "start"] and spk.primed_starts == 1
+    assert np.allclose(block(spk), 0.3)  # the first callback after the start has the speech
+    # More speech while the first plays joins the queue: no restart cuts the sound off.
+    spk.enqueue(np.full(BLOCK, 0.2, np.float32), RATE, 1)
+    assert spk._stream.calls == ["abort", "start"]
+    played = np.concatenate([block(spk) for _ in range(3)])
+    assert np.allclose(played[:BLOCK * 2], 0.3) and np.allclose(played[BLOCK * 2:], 0.2)
+
+
+def test_a_failed_restart_still_plays_the_speech():
+    spk = speaker()
+    spk._stream = _Stream(abort_fails=True)
+    spk.enqueue(np.full(BLOCK, 0.3, np.float32), RATE, 1)
+    assert spk.primed_starts == 1 and np.allclose(block(spk), 0.3)
 
 
 def test_silence_puts_the_stream_to_sleep_and_speech_wakes_it():
