@@ -187,6 +187,22 @@ class Frame(Data):
 
 
 @dataclass(frozen=True)
+class EarlyFrame(Frame):
+    """The frame at the key press (camera -> answer stage): the answer engine looks at it while
+    the question is spoken. The turn's own frame is still chosen at release; it is this same
+    frame while the scene has not changed, so that look is not wasted."""
+
+
+@dataclass(frozen=True)
+class QuestionSoFar(Data):
+    """The question as heard so far, while the key is held (pipeline -> answer stage): an
+    engine may start work it asks for ("read this" starts the reader on the early frame)."""
+
+    text: str = ""
+    mode: Mode = Mode.ASK
+
+
+@dataclass(frozen=True)
 class NoFrame(Data):
     """The camera had no frame for the turn (no camera, or the source is lost)."""
 

@@ -361,6 +361,9 @@ class Pipeline:
         if turn is None:
             return
         self._publish(tr)
+        if tr.partial and not turn.asked and self.stages.answer is not None:
+            self.stages.answer.submit(ev.QuestionSoFar(text=tr.text, mode=turn.mode,
+                                                       **self._tag(turn)))
         if not tr.partial:
             self._transcribed(turn, tr.text.strip(), tr.language, t=tr.t, rejected=tr.rejected)
 
@@ -389,6 +392,12 @@ class Pipeline:
         if self.stages.answer is not None and not turn.asked:
             self.stages.answer.submit(frame)  # prepared while the transcript is being made
         self._maybe_ask(turn)
+
+    def _on_early_frame(self, frame: ev.EarlyFrame) -> None:
+        turn = self._current(frame)
+        if turn is None or turn.asked or self.stages.answer is None:
+            return
+        self.stages.answer.submit(frame)  # looked at while the question is spoken
 
     def _on_no_frame(self, nf: ev.NoFrame) -> None:
         turn = self._current(nf)
@@ -565,6 +574,7 @@ class Pipeline:
         ev.Utterance: _on_utterance,
         ev.Transcript: _on_transcript,
         ev.Frame: _on_frame,
+        ev.EarlyFrame: _on_early_frame,
         ev.NoFrame: _on_no_frame,
         ev.AnswerToken: _on_token,
         ev.Answer: _on_answer,

@@ -59,6 +59,13 @@ class AnswerStage(Stage):
             if prepare_frame is not None:
                 prepare_frame(item)
             return
+        if isinstance(item, ev.QuestionSoFar):
+            # The question so far, while the key is held: the engine may start what it asks
+            # for (the describer reads the early frame when it hears "read").
+            prepare_question = getattr(self.engine, "prepare_question", None)
+            if prepare_question is not None:
+                prepare_question(item.text, item.mode, item.turn_id)
+            return
         if not isinstance(item, ev.Question):
             return
         request = self.watch_words(item.text) if self.watch_words and item.text else None

@@ -2,7 +2,9 @@
 
 While the key is held it keeps a burst of the last `burst_frames` distinct frames; at release it
 freezes the sharpest (variance of the Laplacian), so a shaky hand at the moment of release does
-not spoil the picture. A typed question or a describe command (`Snapshot`) picks the sharpest of
+not spoil the picture. At the press it already freezes the sharpest recent frame and sends it as
+`EarlyFrame`, so the answer engine can look at the scene while the question is spoken; at release
+that frame stays the turn's frame unless the scene changed or the burst has a clearly sharper one. A typed question or a describe command (`Snapshot`) picks the sharpest of
 the frames from the last `snapshot_s` seconds. A follow-up question reuses the frozen frame while
 the scene has not changed (and the new one is not clearly sharper), so the answer engine can
 reuse its encoded image; `NewFrame` forgets it.
@@ -114,6 +116,11 @@ class CameraStage(Stage):
     def process(self, item: ev.Event) -> Iterator[ev.Event]:
         if isinstance(item, ev.BeginBurst):
             self._burst = []
+            early = self._choose(self._snapshot_frames(), item)
+            if isinstance(early, ev.Frame):
+                yield ev.EarlyFrame(image=early.image, captured_at=early.captured_at,
+                                    source=early.source, sharpness=early.sharpness,
+                                    turn_id=item.turn_id, gen=item.gen)
         elif isinstance(item, ev.EndBurst):
             burst, self._burst = self._burst or [], None
             latest = self.camera.latest()
@@ -121,13 +128,17 @@ class CameraStage(Stage):
                 burst.append(latest)
             yield self._choose(burst, item)
         elif isinstance(item, ev.Snapshot):
-            latest = self.camera.latest()
-            recent = [f for f in self._recent
-                      if latest is not None and latest.captured_at - f.captured_at
-                      <= self.options.snapshot_s and f.captured_at != latest.captured_at]
-            yield self._choose(recent + [latest] if latest is not None else [], item)
+            yield self._choose(self._snapshot_frames(), item)
         elif isinstance(item, ev.NewFrame):
             self._frozen = None
+
+    def _snapshot_frames(self) -> list[ev.Frame]:
+        """The latest frame and those of the last `snapshot_s` seconds before it."""
+        latest = self.camera.latest()
+        if latest is None:
+            return []
+        return [f for f in self._recent if latest.captured_at - f.captured_at
+                <= self.options.snapshot_s and f.captured_at != latest.captured_at] + [latest]
 
     def _choose(self, burst: list[ev.Frame], item: ev.Data) -> ev.Event:
         if not burst:
@@ -140,7 +151,7 @@ class CameraStage(Stage):
                               turn_id=item.turn_id, gen=item.gen)
         score, best = choose_sharpest(burst)
         frozen = self._frozen
-        if (frozen is not None and score < frozen.sharpness * self.options.sharper
+        if (frozen is not None and score <= frozen.sharpness * self.options.sharper
                 and _difference(frozen.image, best.image) < self.options.same_scene):
             best, score = frozen, frozen.sharpness
         chosen = ev.Frame(image=best.image, captured_at=best.captured_at, source=best.source,

@@ -184,6 +184,9 @@ class Describer:
         self._last_key: tuple | None = None
         self._last: PerceptionResult | None = None
         self._previous: PerceptionResult | None = None
+        self._prepared = None  # the turn's early frame (ev.Frame), looked at before the question
+        self._read_key: tuple | None = None
+        self._read = None  # the reader's result for `_read_key` (a vision.reading.ReadResult)
         self.intents = IntentAnswerer()  # find, colour, light: the finder loads on first use
 
     def load(self) -> None:
@@ -209,8 +212,41 @@ class Describer:
         return self._previous
 
     def prepare_frame(self, frame) -> None:
-        """Analyze the turn's frame ahead of the question (see AnswerStage)."""
-        self.analyze(frame.image, (frame.captured_at, frame.source, frame.image.shape))
+        """Analyze the turn's frame ahead of the question (see AnswerStage): the early frame at
+        the press, while the question is spoken, and the turn's frame at release (the same
+        frame, already analyzed, while the scene has not changed)."""
+        self._prepared = frame
+        self.analyze(frame.image, _key(frame))
+
+    def prepare_question(self, text: str, mode: Mode, turn_id: int) -> None:
+        """The question so far: when it asks to read, read the turn's early frame now, so the
+        answer at release finds the text already read. Frames too large for one look (photos
+        that need the tile pass, with its time budget) are left to the question itself."""
+        frame = self._prepared
+        if frame is None or frame.turn_id != turn_id or not self._wants_reading(text, mode):
+            return
+        from vision.reading import MAX_SIDE
+
+        if max(frame.image.shape[:2]) <= MAX_SIDE:
+            self._read_frame(frame)
+
+    def _wants_reading(self, question: str, mode: Mode) -> bool:
+        if self.reader is None:
+            return False
+        if mode == Mode.READ:
+            return True
+        question = question.strip()
+        return intent(question) is None and spoken_command(question) == "read"
+
+    def _read_frame(self, frame, stop: Callable[[], bool] | None = None):
+        """The reader's result for `frame`, kept for the same frame (a complete one only)."""
+        key = _key(frame)
+        if key == self._read_key and self._read is not None:
+            return self._read
+        result = self.reader.read(frame.image, stop=stop)
+        if not result.tiles_left:
+            self._read_key, self._read = key, result
+        return result
 
     def answer(self, request: VlmRequest, stop: Callable[[], bool] | None = None) -> list[str]:
         """The answer as pieces (sentences, or lines of text in read mode). `stop()` cuts the
@@ -221,14 +257,13 @@ class Describer:
         question = (request.question or "").strip()
         direct = intent(question) if request.mode != Mode.READ else None
         if direct is not None:  # "is my mug in view?", "what colour is this?", "light on?"
-            result = self.analyze(frame.image, (frame.captured_at, frame.source,
-                                                frame.image.shape))
+            result = self.analyze(frame.image, _key(frame))
             return self.intents.answer(direct, frame.image, result)
         command = spoken_command(question)
         if (request.mode == Mode.READ or command == "read") and self.reader is not None:
             # The reader turns the page upright, mends word spaces and joins lines.
-            return self.reader.read(frame.image, stop=stop).sentences(self.hints)
-        result = self.analyze(frame.image, (frame.captured_at, frame.source, frame.image.shape))
+            return self._read_frame(frame, stop).sentences(self.hints)
+        result = self.analyze(frame.image, _key(frame))
         if request.mode == Mode.READ or command == "read":
             return read_sentences(result, self.hints)
         if command == "what_changed":
@@ -250,6 +285,11 @@ class Describer:
             if cancel.cancelled:
                 return
             yield piece if index == len(pieces) - 1 else piece + joiner
+
+
+def _key(frame) -> tuple:
+    """What makes a frame the same frame: its capture time, source and size."""
+    return (frame.captured_at, frame.source, frame.image.shape)
 
 
 def from_config(config) -> Describer:

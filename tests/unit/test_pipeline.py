@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -302,12 +303,65 @@ def test_answer_engine_prepares_the_frame_before_the_question(no_thread_leak):
             yield from super().stream(request, cancel)
 
     vlm = Preparing()
-    pipeline, log, parts = make(vlm=vlm, asr=ScriptedAsr(delay=0.3))
+    still = FakeCamera([np.full((48, 64, 3), 90, np.uint8)])  # a scene that does not change
+    pipeline, log, parts = make(vlm=vlm, asr=ScriptedAsr(delay=0.3), camera=still)
     try:
         press_and_speak(pipeline, log, parts["mic"])
         log.wait_type(ev.TurnEnded)
-        assert [kind for kind, _ in vlm.calls] == ["prepare", "question"]
-        assert vlm.calls[0][1] == vlm.calls[1][1]  # the same frame
+        # At the press (the early frame, while the question is spoken), at release (the same
+        # frame: the scene did not change), then the question about it.
+        assert [kind for kind, _ in vlm.calls] == ["prepare", "prepare", "question"]
+        assert len({t for _, t in vlm.calls}) == 1  # the same frame throughout
+    finally:
+        pipeline.stop()
+
+
+def test_a_scene_change_during_the_question_is_answered_from_the_new_frame(no_thread_leak):
+    """The early frame is only a head start: when the picture at release differs from the one
+    at the press, the question is about the release's frame."""
+    class Preparing(ScriptedVlm):
+        def __init__(self):
+            super().__init__()
+            self.prepared, self.asked = [], []
+            self.looked = threading.Event()
+
+        def prepare_frame(self, frame):
+            self.prepared.append(frame.captured_at)
+            self.looked.set()
+
+        def stream(self, request, cancel):
+            self.asked.append(request.frame.captured_at)
+            yield from super().stream(request, cancel)
+
+    class Turned(FakeCamera):
+        """One scene until `turned` is set, another after."""
+
+        def __init__(self):
+            super().__init__([np.full((48, 64, 3), 40, np.uint8)])
+            self.turned = threading.Event()
+            board = (np.indices((48, 64)).sum(axis=0) // 4 % 2 * 200).astype(np.uint8)
+            self.other = np.repeat(board[:, :, None], 3, axis=2)  # sharper than the grey
+
+        def latest(self):
+            frame = super().latest()
+            return replace(frame, image=self.other) if self.turned.is_set() else frame
+
+    vlm, camera = Preparing(), Turned()
+    pipeline, log, parts = make(vlm=vlm, camera=camera)
+    try:
+        parts["mic"].play(speech(1.0))
+        pipeline.submit(ev.PushToTalkDown())
+        assert vlm.looked.wait(10), "the early frame is looked at while the question is spoken"
+        log.wait_for(lambda e: isinstance(e, ev.Transcript) and e.partial, timeout=10)
+        camera.turned.set()  # the user turns the camera before letting go
+        later = camera.latest().captured_at
+        log.wait_for(lambda e: isinstance(e, ev.Preview) and e.captured_at > later, timeout=10)
+        pipeline.submit(ev.PushToTalkUp())
+        log.wait_type(ev.TurnEnded)
+        frame = log.of(ev.Frame)[0]
+        assert vlm.asked == [frame.captured_at]
+        assert np.array_equal(frame.image, camera.other), "the release's scene"
+        assert vlm.prepared[0] != frame.captured_at and vlm.prepared[-1] == frame.captured_at
     finally:
         pipeline.stop()
 
