@@ -530,8 +530,9 @@ class TransformersVlm:
         """Encode the turn's frame before its question arrives: the answer stage calls this
         with the Frame at key release, on its own thread, while Whisper is still transcribing.
 
-        One forward pass over the prompt up to and including the last image token fills a KV
-        cache that is kept as the prefix. Every question about this frame starts with that
+        One forward pass over the prompt up to the question fills a KV cache that is kept as the
+        prefix: the image tokens and the instructions after them (ask mode's; the prompt is
+        built for two different probe questions and their common start is kept). Every question about this frame starts with that
         prefix (the image comes first, see `build_messages`), so `stream()` continues from it:
         the vision encoder does not run when the answer is due. Does nothing without
         `prefix_reuse`, without a frame, for a model without image tokens, or when the kept
@@ -560,11 +561,16 @@ class TransformersVlm:
             return
         self._abort_check = None  # no turn to cancel yet: the abort hooks must not fire
         try:
-            inputs = self.prepare(VlmRequest(question="", frame=frame))
+            inputs = self.prepare(VlmRequest(question=_PROBES[0], frame=frame))
             ids = inputs["input_ids"][0]
             end = self._image_end(ids)
             if not end:
                 return
+            # Everything before the question is the same for every question in this mode.
+            other = self.prepare(VlmRequest(question=_PROBES[1], frame=frame))["input_ids"][0]
+            n = min(ids.shape[0], other.shape[0])
+            differ = (~torch.eq(ids[:n], other[:n])).nonzero()
+            end = max(end, int(differ[0]) if len(differ) else 0)
             length = int(ids.shape[0])
             kwargs = {k: v[:, :end] if _per_token(k, v, length) else v
                       for k, v in inputs.items()}
@@ -683,6 +689,11 @@ class TransformersVlm:
                 self._prefix = None
         if errors:
             raise _generation_error(errors[0], self.model_ref)
+
+
+#: Two questions whose prompts differ from the first token of the question on: their common
+#: start is what every question about the frame shares (see `prepare_frame`).
+_PROBES = ("What is this?", "Is anyone here?")
 
 
 class _Aborted(Exception):

@@ -17,7 +17,7 @@ import torch
 import transformers  # noqa: F401 - a core dependency: a broken install fails, not skips
 
 from assistant.errors import ModelError
-from assistant.events import Frame
+from assistant.events import Frame, Mode
 from assistant.ports import VlmRequest
 from assistant.stage import CancelToken, Generation
 from tests.support_vlm import tiny_qwen25vl, tiny_smolvlm
@@ -189,6 +189,13 @@ def test_frame_prepared_at_release_is_reused_by_its_question(arch, photo):
                             == eng.model.config.image_token_id).sum())
         held = eng.last.reused_tokens
         assert held >= image_tokens > 0
+        # The instructions after the image were in the prepared cache too: only the question
+        # and the end of the prompt were left to read when it came.
+        ids = eng.prepare(first)["input_ids"][0]
+        image_end = int((ids == eng.model.config.image_token_id).nonzero()[-1]) + 1
+        assert held > image_end
+        left = eng.processor.tokenizer.decode(ids[held:])
+        assert "What is this?" in left and len(left) < len("What is this?") + 60
         assert answer == "".join(ask(plain, first))
         # The follow-up continues from the whole first turn, as without prepare_frame; the
         # frame sent again at its release keeps that longer cache.
@@ -205,6 +212,13 @@ def test_frame_prepared_at_release_is_reused_by_its_question(arch, photo):
         other_answer = "".join(ask(eng, other))
         assert calls.count == 2 and eng.last.reused_tokens == 0
         assert other_answer == "".join(ask(plain, other))
+        # Another mode's instructions differ after the image: the image part is still reused.
+        eng.prepare_frame(Frame(image=photo, captured_at=9.0, source="test"))
+        read = VlmRequest(question="Read it", frame=Frame(image=photo, captured_at=9.0,
+                                                          source="test"), mode=Mode.READ)
+        read_answer = "".join(ask(eng, read))
+        assert calls.count == 3 and eng.last.reused_tokens >= image_tokens
+        assert read_answer == "".join(ask(plain, read))
     finally:
         calls.close()
 
