@@ -71,7 +71,8 @@ PRESETS: dict[str, Preset] = {p.key: p for p in (
         min_vram_gb=4, does="Answers open questions on a small GPU (4 GB); answers are short "
                             "and simple."),
     Preset("balanced-cpu", "Balanced (CPU)", (
-        ("asr.model", "whisper:base.en"), ("vlm.model", SMOLVLM2_500M), ("vlm.backend", "auto")),
+        ("asr.model", "whisper:base.en"), ("vlm.model", SMOLVLM2_500M), ("vlm.backend", "auto"),
+        ("vlm.int8", "true")),
         does="Answers open questions about the picture on the processor, in several seconds "
              "each; English speech."),
     Preset("small-cpu", "Small (offline describer)", (

@@ -9,7 +9,9 @@ def test_every_preset_is_a_valid_config():
         assert config.asr.model == preset.value("asr.model")
         for key, value in preset.values:
             section, name = key.split(".")
-            assert str(getattr(getattr(config, section), name)) == value, key
+            actual = getattr(getattr(config, section), name)
+            shown = str(actual).lower() if isinstance(actual, bool) else str(actual)
+            assert shown == value, key
 
 
 def test_recommendation_follows_video_memory_and_ram():

@@ -7,6 +7,11 @@ virtual microphone and speaker (a private PulseAudio server), so PortAudio, Whis
 engine and the TTS engine all run for real. The first audible sample is read from the speaker side
 by a probe that records the speaker's monitor with monotonic timestamps.
 
+With a preset whose image-text model is not on this computer (Balanced (CPU) offline), that model
+runs in its published dimensions with seeded random weights (`vlm.int8` as configured), handing
+on the words of a fixed answer at the pace its tokens come, so the turn's times are the real
+model's and what is spoken is a real sentence.
+
 Peers in the same run: openai-whisper `transcribe()` on the same audio and weights, and Piper
 synthesizing the whole answer before playback. A calibration figure from the same run
 (`ui.bench.calibrate`: openai-whisper tiny.en on jfk.flac and a fixed matmul) is recorded, and
@@ -91,6 +96,40 @@ def _with_preset(config: Config, key: str) -> tuple[Config, str]:
         raise GlimpseError(f"There is no preset '{key}'",
                            f"Choose one of: {', '.join(PRESETS)}")
     return PRESETS[key].apply(config), key
+
+
+#: Image-text models that can run in their real dimensions with random weights when absent.
+STAND_IN_SIZES = {"hf:HuggingFaceTB/SmolVLM2-500M-Video-Instruct": "smolvlm2-500m",
+                  "hf:HuggingFaceTB/SmolVLM2-2.2B-Instruct": "smolvlm2-2.2b"}
+
+
+def _stand_in_vlm(config: Config, answer_tokens: int = 24):
+    """(engine, what) for a configured local VLM that is not on this computer: the model in its
+    real dimensions with seeded random weights on the CPU (see the module docstring); (None, "")
+    when the configured model is present or the answers come from elsewhere."""
+    size = STAND_IN_SIZES.get(config.vlm.model)
+    if config.vlm.backend not in ("local", "auto") or size is None:
+        return None, ""
+    from ui.bootstrap import model_store
+
+    if model_store(config).locate(config.vlm.model) is not None:
+        return None, ""
+    import torch
+
+    from ui.bench.gpu_models import FixedLengthVlm
+    from ui.bench.vlm_models import random_vlm
+    from vision.vlm import TransformersVlm, load_processor
+    from vision.vlm_util import quantize_text_decoder
+
+    folder, model = random_vlm(size, "cpu", torch.float32)
+    if config.vlm.int8:
+        quantize_text_decoder(model)
+    engine = TransformersVlm.from_model(model, load_processor(folder), device="cpu",
+                                        dtype=torch.float32,
+                                        max_image_pixels=config.vlm.max_image_pixels)
+    what = (f"{size} with random weights in its real dimensions, "
+            f"{'int8' if config.vlm.int8 else 'float32'} on the CPU, {answer_tokens} tokens")
+    return FixedLengthVlm(engine, size, tokens=answer_tokens), what
 
 
 def _make_video(path: Path) -> str:
@@ -392,7 +431,9 @@ def main(args: argparse.Namespace) -> int:
             config, opts.preset = _with_preset(load_config(args), opts.preset)
             config = _bench_config(config, opts.camera or _make_video(folder / "camera.mp4"))
             questions = _make_questions(config, folder)
-            results, idle_cpu = measure_turns(bootstrap(config), audio, questions, turns,
+            vlm, opts.stand_in = _stand_in_vlm(config)
+            pipeline = bootstrap(config, vlm=vlm) if vlm is not None else bootstrap(config)
+            results, idle_cpu = measure_turns(pipeline, audio, questions, turns,
                                               idle_s=opts.idle_seconds)
             peers = _peer_asr(config, questions)
             peers["calibration"] = calibrate.calibration()
@@ -430,7 +471,9 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
         "asr_speedup_vs_openai_whisper": round(ow / summary["asr_ms_p50"], 2),
         "piper_whole_answer_ms_p50": round(whole, 1),
         "tts_first_audio_speedup_vs_whole_answer": round(whole / summary["tts_ms_p50"], 2),
-        "vlm_peer": "not run: the offline describer answered (no VLM weights offline)",
+        "vlm_peer": "not run: the offline describer answered (no VLM weights offline)"
+        if not getattr(opts, "stand_in", "") else "not run (`glimpse bench vlm --size` has it)",
+        "vlm_stand_in": getattr(opts, "stand_in", "") or None,
         "idle_cpu_percent_of_core": round(idle_cpu.percent, 1),
         "idle_cpu_by_thread": idle_cpu.threads,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -454,7 +497,8 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
           + (" (" + ", ".join(f"{n} {v:.1f}" for n, v in list(idle_cpu.threads.items())[:8])
              + ")" if idle_cpu.threads else "") + f". Peak RSS {summary['peak_rss_mb']} MB.",
           (f"Preset {opts.preset}. " if opts.preset else "") +
-          f"Models: asr {config.asr.engine} {config.asr.model}; answer {config.vlm.backend}; "
+          f"Models: asr {config.asr.engine} {config.asr.model}; answer "
+          f"{getattr(opts, 'stand_in', '') or config.vlm.backend}; "
           f"tts {config.tts.engine} {config.tts.voice}."]
     if warnings:
         md += ["", "Warnings during the run (what was measured instead):", "",

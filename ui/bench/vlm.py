@@ -12,7 +12,11 @@ the answer stage sends); decode lengths are fixed (end-of-answer ignored via min
 
 CPU (default): the tiny seeded random-weight SmolVLM, unless `--model PATH` names a real model
 folder: the tiny model's times show the engine's overhead and the follow-up saving, not a real
-model's speed. `--gpu`: random weights in SmolVLM2-2.2B and Qwen2.5-VL-3B dimensions, bf16 on
+model's speed. `--size smolvlm2-500m`: random weights in the Balanced (CPU) preset's published
+dimensions, float32 against int8 text-decoder weights (`vlm.int8`) in the same run. The engine
+looks at the frame when the key is pressed (`prepare_frame`: the vision encoder and the prompt
+up to the image), so its first token is timed from the question, with that look given on its own
+("image at the press"); HF eager's first token includes everything. `--gpu`: random weights in SmolVLM2-2.2B and Qwen2.5-VL-3B dimensions, bf16 on
 CUDA; decode speed is compared with the memory-bandwidth bound (bytes of weights read per token
 / HBM bandwidth).
 """
@@ -51,6 +55,11 @@ def options(rest: list[str]) -> argparse.Namespace:
     p.add_argument("--hbm-gbs", type=float, default=None,
                    help="GPU mode: memory bandwidth in GB/s if the GPU is not known")
     p.add_argument("--max-image-pixels", type=int, default=512 * 512)
+    p.add_argument("--size", default="", help="CPU mode: random weights in a real architecture's "
+                                              "dimensions (smolvlm2-500m: the Balanced (CPU) "
+                                              "preset's VLM)")
+    p.add_argument("--variants", default="",
+                   help="CPU mode with --size: fp32,int8 (default both)")
     return p.parse_args([a for a in rest if a != "--"])
 
 
@@ -136,9 +145,15 @@ def _engine_turn(engine, request, turn: int, m: dict[str, list[float]]) -> str:
     """Glimpse's engine: streamed, reusing the kept prefix on follow-ups."""
     from assistant.stage import CancelToken
 
+    if turn == 0:  # the frame, looked at when the key is pressed (the answer stage's hook)
+        t = time.perf_counter()
+        engine.prepare_frame(request.frame)
+        m["prepare_ms"].append(1000 * (time.perf_counter() - t))
     answer = "".join(engine.stream(request, CancelToken.never()))
     s = engine.last
-    (m["first_ms"] if turn == 0 else m["followup_ms"]).append(1000 * s.first_token_s)
+    # The model's first token, as for HF eager's one-token call (with random weights the first
+    # tokens can be ones that print nothing, so the first printed piece would measure the dice).
+    (m["first_ms"] if turn == 0 else m["followup_ms"]).append(1000 * s.first_step_s)
     if s.new_tokens > 1 and s.last_step_s > s.first_step_s:
         m["decode_tps"].append((s.new_tokens - 1) / (s.last_step_s - s.first_step_s))
     m["reused_tokens"].append(s.reused_tokens)
@@ -176,18 +191,20 @@ def _hf_turn(engine, request, turn: int, new_tokens: int, m: dict[str, list[floa
 
 
 def measure(engine, images: list[np.ndarray], new_tokens: int, followups: int,
-            ocr=None) -> dict[str, list[float]]:
-    """Run the engine and HF eager generate on the same requests; times in ms."""
+            ocr=None, first_capture: float = 1000.0) -> dict[str, list[float]]:
+    """Run the engine and HF eager generate on the same requests; times in ms. Frames get
+    capture times from `first_capture` on: a warm-up run must use others, or the engine would
+    take the measured frame for the warm-up's (its kept image prefix is keyed by capture)."""
     from assistant.events import Frame
     from assistant.ports import VlmRequest
 
     engine.min_new_tokens = new_tokens
     engine.max_new_tokens = new_tokens
     m: dict[str, list[float]] = {k: [] for k in (
-        "preprocess_ms", "ocr_ms", "first_ms", "followup_ms", "decode_tps", "hf_first_ms",
+        "preprocess_ms", "ocr_ms", "prepare_ms", "first_ms", "followup_ms", "decode_tps", "hf_first_ms",
         "hf_followup_ms", "hf_decode_tps", "reused_tokens", "prompt_tokens")}
     for index, image in enumerate(images):
-        frame = Frame(image=image, captured_at=1000.0 + index, source="bench")
+        frame = Frame(image=image, captured_at=first_capture + index, source="bench")
         history: list[tuple[str, str]] = []
         for turn in range(1 + followups):
             request = VlmRequest(question=QUESTIONS[turn % len(QUESTIONS)], frame=frame,
@@ -223,6 +240,7 @@ def summarize(m: dict[str, list[float]]) -> dict[str, Any]:
         "hf_eager_followup_first_token_ms_p50": _p50(m["hf_followup_ms"]),
         "hf_eager_tokens_per_s": _p50(m["hf_decode_tps"]),
         "preprocess_ms_p50": _p50(m["preprocess_ms"]),
+        "image_at_press_ms_p50": _p50(m["prepare_ms"]),
         "ocr_ms_p50": _p50(m["ocr_ms"]),
     }
     s["first_token_speedup"] = _ratio(s["hf_eager_first_token_ms_p50"], s["first_token_ms_p50"])
@@ -236,14 +254,14 @@ def _rows(name: str, s: dict[str, Any]) -> list[list[Any]]:
     def f(v):
         return "n/a" if v is None else v
 
-    return [[name, "Glimpse engine", f(s["first_token_ms_p50"]),
+    return [[name, "Glimpse engine", f(s["image_at_press_ms_p50"]), f(s["first_token_ms_p50"]),
              f(s["followup_first_token_ms_p50"]), f(s["tokens_per_s"])],
-            [name, "HF eager generate()", f(s["hf_eager_first_token_ms_p50"]),
+            [name, "HF eager generate()", "-", f(s["hf_eager_first_token_ms_p50"]),
              f(s["hf_eager_followup_first_token_ms_p50"]), f(s["hf_eager_tokens_per_s"])]]
 
 
-HEADERS = ["model", "engine", "first token ms p50", "follow-up first token ms p50",
-           "decode tokens/s p50"]
+HEADERS = ["model", "engine", "image at the press ms p50", "first token ms p50",
+           "follow-up first token ms p50", "decode tokens/s p50"]
 
 
 def cpu_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
@@ -251,6 +269,8 @@ def cpu_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
 
     from vision.vlm import TransformersVlm
 
+    if o.size:
+        return cpu_size_bench(args, o)
     n_frames = o.frames or (2 if args.quick else 6)
     followups = o.followups if o.followups is not None else (1 if args.quick else 2)
     new_tokens = o.new_tokens or (8 if args.quick else 24)
@@ -273,7 +293,7 @@ def cpu_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
     engine.load()
     images = frames(n_frames + 1)
     ocr = _ocr()
-    measure(engine, images[:1], 2, 1, ocr)  # warm-up: first calls allocate and compile
+    measure(engine, images[:1], 2, 1, ocr, first_capture=0.0)  # warm-up: first calls allocate
     m = measure(engine, images[1:], new_tokens, followups, ocr)
     summary = summarize(m)
     summary.update(model=what, device="cpu", torch_threads=torch.get_num_threads(),
@@ -288,6 +308,57 @@ def cpu_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
           f"(prefix reuse: {int(np.median(m['reused_tokens'][1:] or [0]))} of "
           f"{int(np.median(m['prompt_tokens']))} prompt tokens from the kept cache)."]
     report.write(args.json, "vlm", summary, {"raw_ms": m}, "\n".join(md))
+    return 0
+
+
+def cpu_size_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
+    """Random weights in a real architecture's dimensions on the CPU: float32 and int8 text
+    decoder (the same seeded weights, built once per variant), the engine against HF eager."""
+    import torch
+
+    from ui.bench import calibrate
+    from ui.bench.vlm_models import SIZES, random_vlm
+    from vision.vlm import TransformersVlm, load_processor
+    from vision.vlm_util import quantize_text_decoder
+
+    if o.size not in SIZES:
+        raise GlimpseError(f"There is no architecture size '{o.size}'",
+                           f"Choose one of: {', '.join(SIZES)}")
+    variants = [v.strip() for v in (o.variants or "fp32,int8").split(",") if v.strip()]
+    n_frames = o.frames or 2
+    followups = o.followups if o.followups is not None else (0 if args.quick else 1)
+    new_tokens = o.new_tokens or (8 if args.quick else 16)
+    images = frames(n_frames + 1)
+    summaries, raw, rows = {}, {}, []
+    for variant in variants:
+        folder, model = random_vlm(o.size, "cpu", torch.float32)
+        if variant == "int8":
+            quantize_text_decoder(model)
+        elif variant != "fp32":
+            raise GlimpseError(f"Unknown variant '{variant}'", "Use fp32 and/or int8")
+        engine = TransformersVlm.from_model(model, load_processor(folder), device="cpu",
+                                            dtype=torch.float32, max_new_tokens=new_tokens,
+                                            max_image_pixels=o.max_image_pixels,
+                                            name=f"{o.size}-{variant}")
+        measure(engine, images[:1], 2, 0, first_capture=0.0)  # warm-up: first calls allocate
+        m = measure(engine, images[1:], new_tokens, followups)
+        summaries[variant], raw[variant] = summarize(m), m
+        rows += _rows(f"{o.size} {variant}", summaries[variant])
+        del engine, model
+        gc.collect()
+    cal = calibrate.calibration()
+    summary = {"size": o.size, "variants": summaries, "calibration": cal,
+               "torch_threads": torch.get_num_threads(), "new_tokens": new_tokens,
+               "frames": n_frames, "followups_per_frame": followups,
+               "max_image_pixels": o.max_image_pixels}
+    md = [f"# VLM benchmark (CPU, random weights in {o.size} dimensions, {n_frames} frames x "
+          f"{1 + followups} questions, {new_tokens} tokens)", "",
+          report.table(HEADERS, rows), "",
+          "The image at the press: the vision encoder and the prompt up to the image, run when the "
+          "key is pressed (hidden while the question is spoken if that takes longer). First token: "
+          "from the question, with the image ready; HF eager: everything from the question.", "",
+          calibrate.calibration_line(cal)]
+    report.write(args.json, "vlm", summary, {"raw_ms": raw}, "\n".join(md))
     return 0
 
 
@@ -341,7 +412,7 @@ def gpu_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
         engine = TransformersVlm.from_model(model, load_processor(folder), device=device,
                                             dtype=dtype, max_image_pixels=o.max_image_pixels,
                                             max_new_tokens=new_tokens)
-        measure(engine, images[:1], 4, 1)  # warm-up (CUDA kernels, allocator)
+        measure(engine, images[:1], 4, 1, first_capture=0.0)  # warm-up (kernels, allocator)
         m = measure(engine, images[1:], new_tokens, followups)
         s = summarize(m)
         per_token = decode_bytes_per_token(model)

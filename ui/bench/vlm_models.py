@@ -111,6 +111,15 @@ SMOLVLM_TINY = dict(
     text=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
               num_key_value_heads=2),
     vocab_size=None, image_size=64, resize_edge=64, scale_factor=2, splitting=False, tie=False)
+# SmolVLM2-500M-Video-Instruct (the Balanced (CPU) preset): SigLIP-base/16 at 512 px +
+# SmolLM2-360M, 64 image tokens a tile (pixel shuffle 4), tied embeddings.
+SMOLVLM2_500M = dict(
+    vision=dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                num_attention_heads=12, patch_size=16),
+    text=dict(hidden_size=960, intermediate_size=2560, num_hidden_layers=32,
+              num_attention_heads=15, num_key_value_heads=5, rope_theta=100000.0),
+    vocab_size=49280, image_size=512, resize_edge=2048, scale_factor=4, splitting=True,
+    tie=True)
 SMOLVLM2_2B = dict(
     vision=dict(hidden_size=1152, intermediate_size=4304, num_hidden_layers=27,
                 num_attention_heads=16, patch_size=14),
@@ -131,7 +140,7 @@ QWEN25VL_3B = dict(
               num_attention_heads=16, num_key_value_heads=2, rope_theta=1000000.0),
     mrope=[16, 24, 24], vocab_size=151936, min_pixels=56 * 56, max_pixels=28 * 28 * 1280,
     tie=True)
-SIZES = {"smolvlm2-2.2b": ("smolvlm", SMOLVLM2_2B), "qwen2.5-vl-3b": ("qwen25vl", QWEN25VL_3B),
+SIZES = {"smolvlm2-500m": ("smolvlm", SMOLVLM2_500M), "smolvlm2-2.2b": ("smolvlm", SMOLVLM2_2B), "qwen2.5-vl-3b": ("qwen25vl", QWEN25VL_3B),
          "smolvlm-tiny": ("smolvlm", SMOLVLM_TINY), "qwen2.5-vl-tiny": ("qwen25vl", QWEN25VL_TINY)}
 
 SMOL_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<end_of_utterance>", "<image>",
