@@ -7,8 +7,8 @@ virtual microphone and speaker (a private PulseAudio server), so PortAudio, Whis
 engine and the TTS engine all run for real. The first audible sample is read from the speaker side
 by a probe that records the speaker's monitor with monotonic timestamps.
 
-With a preset whose image-text model is not on this computer (Balanced (CPU) offline), that model
-runs in its published dimensions with seeded random weights (`vlm.int8` as configured), handing
+With a preset (`--preset`, or the recommended one) whose image-text model is not on this computer
+(Balanced (CPU) offline), that model runs in its published dimensions with seeded random weights (`vlm.int8` as configured), handing
 on the words of a fixed answer at the pace its tokens come, so the turn's times are the real
 model's and what is spoken is a real sentence.
 
@@ -431,7 +431,9 @@ def main(args: argparse.Namespace) -> int:
             config, opts.preset = _with_preset(load_config(args), opts.preset)
             config = _bench_config(config, opts.camera or _make_video(folder / "camera.mp4"))
             questions = _make_questions(config, folder)
-            vlm, opts.stand_in = _stand_in_vlm(config)
+            # A preset is measured as it would run once its models are in place; your own
+            # settings (--preset none) as they run now (the describer stands in, with a warning).
+            vlm, opts.stand_in = _stand_in_vlm(config) if opts.preset else (None, "")
             pipeline = bootstrap(config, vlm=vlm) if vlm is not None else bootstrap(config)
             results, idle_cpu = measure_turns(pipeline, audio, questions, turns,
                                               idle_s=opts.idle_seconds)
