@@ -5,6 +5,11 @@ complete (the first one is a short clause, so speech starts early), and synthesi
 playback on this stage's own thread, so there are no gaps between pieces. `Answer` flushes the
 rest and ends the turn's stream with a final (possibly empty) `SpeechChunk`.
 
+The first sound of a turn starts at once: voices begin each synthesis with a quiet lead-in (Piper:
+30-60 ms below -54 dBFS), which the listener waits through before the first word. The first chunk
+of a turn keeps only `LEAD_IN_KEEP_S` of it; the pauses between pieces are the voice's own and
+stay.
+
 Engines cannot emit events; an engine that fell back to another voice leaves a message in its
 `notice` attribute, which this stage turns into an `ev.Notice` (and clears).
 """
@@ -22,6 +27,22 @@ from assistant.stage import Generation, Outbox, Stage
 from audio.chunker import SentenceChunker
 
 
+#: What is quiet before the first word (|sample| below this, about -54 dBFS).
+LEAD_IN_LEVEL = 0.002
+#: Quiet kept before the first word of a turn, so it does not start with a click.
+LEAD_IN_KEEP_S = 0.01
+
+
+def trim_lead_in(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """`samples` without the quiet before the first sound, less `LEAD_IN_KEEP_S` (all of it
+    when nothing is louder than `LEAD_IN_LEVEL`: silence is not trimmed away entirely)."""
+    loud = np.flatnonzero(np.abs(samples) > LEAD_IN_LEVEL)
+    if not loud.size:
+        return samples
+    start = max(0, int(loud[0]) - int(LEAD_IN_KEEP_S * sample_rate))
+    return samples[start:] if start else samples
+
+
 class TtsStage(Stage):
     name = StageName.TTS
 
@@ -31,6 +52,7 @@ class TtsStage(Stage):
         self.engine = engine
         self.options = options
         self._chunkers: dict[int, SentenceChunker] = {}
+        self._started: tuple[int, int] | None = None  # (turn, generation) that has sounded
 
     def setup(self) -> None:
         self.emit(ev.Status(stage=self.name, state="loading", detail=self.engine.name))
@@ -63,6 +85,8 @@ class TtsStage(Stage):
         elif isinstance(item, ev.Answer):
             chunker = self._chunkers.pop(item.turn_id, None)
             if chunker is None:  # an answer that came whole, without tokens
+                if item.turn_id == 0:
+                    self._started = None  # each spoken notice is its own first sound
                 chunker = SentenceChunker()
                 pieces = chunker.push(item.text) + chunker.flush()
             else:
@@ -84,6 +108,10 @@ class TtsStage(Stage):
                 return
             if not audio.samples.size:
                 continue
-            yield ev.SpeechChunk(samples=audio.samples, sample_rate=audio.sample_rate, text=text,
+            samples = audio.samples
+            if self._started != (item.turn_id, item.gen):  # the turn's first sound
+                self._started = (item.turn_id, item.gen)
+                samples = trim_lead_in(samples, audio.sample_rate)
+            yield ev.SpeechChunk(samples=samples, sample_rate=audio.sample_rate, text=text,
                                  final=final, turn_id=item.turn_id, gen=item.gen)
         self._emit_notice(item.turn_id)

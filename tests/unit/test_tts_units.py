@@ -11,7 +11,7 @@ import pytest
 from assistant import events as ev
 from assistant.config import Config
 from assistant.errors import ConfigError
-from assistant.ports import TtsOptions
+from assistant.ports import TtsAudio, TtsOptions
 from assistant.stage import Generation, Outbox
 from audio.earcons import NAMES, Earcons, synthesize
 from audio.tts import (
@@ -175,6 +175,50 @@ def test_streamed_tokens_start_speech_at_the_first_clause():
     items = [ev.AnswerToken(text=t, index=i, turn_id=1) for i, t in enumerate(tokens)]
     run_stage(engine, items + [ev.Answer(text="".join(tokens), turn_id=1)])
     assert engine.texts == ["In front of you,", "there is a table.", "It is red."]
+
+
+class LeadInTts(ScriptedTts):
+    """Each piece: 50 ms of near-silence (a voice's lead-in), then 100 ms of sound."""
+
+    def synthesize(self, text: str, options: TtsOptions):
+        self.texts.append(text)
+        quiet = np.full(800, 0.0005, np.float32)  # 50 ms at 16 kHz, below -54 dBFS
+        yield TtsAudio(samples=np.concatenate([quiet, np.full(1600, 0.3, np.float32)]),
+                       sample_rate=16000)
+
+
+def test_a_turns_first_sound_starts_without_the_voices_lead_in():
+    out = run_stage(LeadInTts(), [ev.Answer(text="First part, and then. The rest.", turn_id=1)])
+    chunks = [e.samples for e in out if isinstance(e, ev.SpeechChunk) and e.samples.size]
+    assert len(chunks) >= 2
+    # The first keeps 10 ms of its lead-in; the pauses before later pieces are the voice's own.
+    assert chunks[0].size == 160 + 1600 and np.all(chunks[0][:160] < 0.002)
+    assert all(c.size == 800 + 1600 for c in chunks[1:])
+
+
+def test_each_spoken_notice_and_each_turn_starts_without_the_lead_in():
+    engine = LeadInTts()
+    bus, gen = Outbox(), Generation()
+    stage = TtsStage(bus, gen, engine)
+    stage.start()
+    try:
+        for turn in (0, 0, 2):
+            stage.submit(ev.Answer(text="Short.", turn_id=turn))
+        sizes = []
+        while len(sizes) < 3:
+            event = bus.get(timeout=5)
+            if isinstance(event, ev.SpeechChunk) and event.samples.size:
+                sizes.append(event.samples.size)
+    finally:
+        stage.stop()
+    assert sizes == [160 + 1600] * 3
+
+
+def test_silence_is_not_trimmed_away():
+    from audio.tts_stage import trim_lead_in
+
+    quiet = np.zeros(4000, np.float32)
+    assert trim_lead_in(quiet, 16000) is quiet
 
 
 def test_answer_language_reaches_the_engine():
