@@ -4,8 +4,9 @@ While the key is held it keeps a burst of the last `burst_frames` distinct frame
 freezes the sharpest (variance of the Laplacian), so a shaky hand at the moment of release does
 not spoil the picture. At the press it already freezes the sharpest recent frame and sends it as
 `EarlyFrame`, so the answer engine can look at the scene while the question is spoken; at release
-that frame stays the turn's frame unless the scene changed or the burst has a clearly sharper one. A typed question or a describe command (`Snapshot`) picks the sharpest of
-the frames from the last `snapshot_s` seconds. A follow-up question reuses the frozen frame while
+that frame stays the turn's frame unless the scene changed or the burst has a clearly sharper
+one. A typed question or a describe command (`Snapshot`) picks the sharpest of the frames from
+the last `snapshot_s` seconds. A follow-up question reuses the frozen frame while
 the scene has not changed (and the new one is not clearly sharper), so the answer engine can
 reuse its encoded image; `NewFrame` forgets it.
 

@@ -8,9 +8,9 @@ engine and the TTS engine all run for real. The first audible sample is read fro
 by a probe that records the speaker's monitor with monotonic timestamps.
 
 With a preset (`--preset`, or the recommended one) whose image-text model is not on this computer
-(Balanced (CPU) offline), that model runs in its published dimensions with seeded random weights (`vlm.int8` as configured), handing
-on the words of a fixed answer at the pace its tokens come, so the turn's times are the real
-model's and what is spoken is a real sentence.
+(Balanced (CPU) offline), that model runs in its published dimensions with seeded random weights
+(`vlm.int8` as configured), handing on the words of a fixed answer at the pace its tokens come,
+so the turn's times are the real model's and what is spoken is a real sentence.
 
 Peers in the same run: openai-whisper `transcribe()` on the same audio and weights, and Piper
 synthesizing the whole answer before playback. A calibration figure from the same run

@@ -15,10 +15,12 @@ folder: the tiny model's times show the engine's overhead and the follow-up savi
 model's speed. `--size smolvlm2-500m`: random weights in the Balanced (CPU) preset's published
 dimensions, float32 against int8 text-decoder weights (`vlm.int8`) in the same run. The engine
 looks at the frame when the key is pressed (`prepare_frame`: the vision encoder and the prompt
-up to the image), so its first token is timed from the question, with that look given on its own
-("image at the press"); HF eager's first token includes everything. `--gpu`: random weights in SmolVLM2-2.2B and Qwen2.5-VL-3B dimensions, bf16 on
-CUDA; decode speed is compared with the memory-bandwidth bound (bytes of weights read per token
-/ HBM bandwidth).
+up to the question), so its first token is timed from the question, with that look given on its
+own ("image at the press"); HF eager's first token includes everything.
+
+`--gpu`: random weights in SmolVLM2-2.2B and Qwen2.5-VL-3B dimensions, bf16 on CUDA; decode
+speed is compared with the memory-bandwidth bound (bytes of weights read per token / HBM
+bandwidth).
 """
 from __future__ import annotations
 
