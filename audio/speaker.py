@@ -18,10 +18,11 @@ exists; `enqueue` and `play_earcon` wake it too.
 
 Starting from silence: a running stream keeps its buffer (up to `latency`) full of silence,
 so a chunk queued then would wait behind it. When a chunk arrives while nothing sounds, the stream
-is aborted and started again with PortAudio's "prime output buffers using the stream callback"
-flag: the buffer is filled from the chunk's first sample, so the first word leaves at once
-(measured on PulseAudio: queued -> DAC about 75 ms before, see docs/tts.md). The stream asleep
-starts the same way.
+is aborted (the buffered silence is dropped) and started again with the chunk queued, so its
+first sample is the first the device plays (the stream also asks PortAudio to prime its buffer
+from the callback, where the host supports that). The stream asleep starts the same way. On
+PulseAudio the host still reports the first block's DAC time a whole buffer (about 60 ms) ahead,
+while the speaker's monitor hears it within about 10 ms: `on_start` errs late there.
 
 Times: `on_start(t)` gets the monotonic time the chunk's first sample reaches the DAC, from
 PortAudio's `outputBufferDacTime` translated to `time.monotonic()`; where the host API reports
