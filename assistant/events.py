@@ -185,6 +185,12 @@ class Frame(Data):
         """Seconds since capture."""
         return now() - self.captured_at
 
+    @property
+    def key(self) -> tuple:
+        """What makes two frames the same picture: capture time, source and size (engines keep
+        their work on a frame under this key)."""
+        return (self.captured_at, self.source, self.image.shape)
+
 
 @dataclass(frozen=True)
 class EarlyFrame(Frame):

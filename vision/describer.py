@@ -216,7 +216,7 @@ class Describer:
         the press, while the question is spoken, and the turn's frame at release (the same
         frame, already analyzed, while the scene has not changed)."""
         self._prepared = frame
-        self.analyze(frame.image, _key(frame))
+        self.analyze(frame.image, frame.key)
 
     def prepare_question(self, text: str, mode: Mode, turn_id: int) -> None:
         """The question so far: when it asks to read, read the turn's early frame now, so the
@@ -231,6 +231,8 @@ class Describer:
             self._read_frame(frame)
 
     def _wants_reading(self, question: str, mode: Mode) -> bool:
+        """Whether the reader answers: read mode, or "read ..." that is no direct question
+        ("is my mug here?", "what colour is this?"), with a reader at hand."""
         if self.reader is None:
             return False
         if mode == Mode.READ:
@@ -240,12 +242,11 @@ class Describer:
 
     def _read_frame(self, frame, stop: Callable[[], bool] | None = None):
         """The reader's result for `frame`, kept for the same frame (a complete one only)."""
-        key = _key(frame)
-        if key == self._read_key and self._read is not None:
+        if frame.key == self._read_key and self._read is not None:
             return self._read
         result = self.reader.read(frame.image, stop=stop)
         if not result.tiles_left:
-            self._read_key, self._read = key, result
+            self._read_key, self._read = frame.key, result
         return result
 
     def answer(self, request: VlmRequest, stop: Callable[[], bool] | None = None) -> list[str]:
@@ -257,13 +258,13 @@ class Describer:
         question = (request.question or "").strip()
         direct = intent(question) if request.mode != Mode.READ else None
         if direct is not None:  # "is my mug in view?", "what colour is this?", "light on?"
-            result = self.analyze(frame.image, _key(frame))
+            result = self.analyze(frame.image, frame.key)
             return self.intents.answer(direct, frame.image, result)
-        command = spoken_command(question)
-        if (request.mode == Mode.READ or command == "read") and self.reader is not None:
+        if self._wants_reading(question, request.mode):
             # The reader turns the page upright, mends word spaces and joins lines.
             return self._read_frame(frame, stop).sentences(self.hints)
-        result = self.analyze(frame.image, _key(frame))
+        command = spoken_command(question)
+        result = self.analyze(frame.image, frame.key)
         if request.mode == Mode.READ or command == "read":
             return read_sentences(result, self.hints)
         if command == "what_changed":
@@ -285,11 +286,6 @@ class Describer:
             if cancel.cancelled:
                 return
             yield piece if index == len(pieces) - 1 else piece + joiner
-
-
-def _key(frame) -> tuple:
-    """What makes a frame the same frame: its capture time, source and size."""
-    return (frame.captured_at, frame.source, frame.image.shape)
 
 
 def from_config(config) -> Describer:

@@ -68,7 +68,7 @@ class Grounded:
         frame = request.frame
         if frame is None:
             return ""
-        key = (frame.captured_at, frame.source, frame.image.shape)
+        key = frame.key
         if key != self._key:
             try:
                 self._text = self.perception.analyze(frame.image).grounding_text() \

@@ -746,7 +746,7 @@ def _generation_error(exc: BaseException, model: str) -> BaseException:
 def _frame_key(frame: Any) -> tuple | None:
     if frame is None:
         return None
-    return (frame.captured_at, frame.source, frame.image.shape)
+    return frame.key
 
 
 def _per_token(name: str, value: Any, length: int) -> bool:

@@ -239,8 +239,7 @@ def run_one(args: argparse.Namespace, config, mode, verbosity: str, image: str |
         info(f"spoke {spoken:.1f} s of audio into {args.say}")
     if args.json:
         if engine.name == "describer":
-            perception = engine.analyze(frame.image, (frame.captured_at, frame.source,
-                                                      frame.image.shape))
+            perception = engine.analyze(frame.image, frame.key)
         print_json({
             "text": text, "mode": args.mode, "engine": engine.name, "source": frame.source,
             "size": [int(frame.image.shape[1]), int(frame.image.shape[0])],
