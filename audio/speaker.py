@@ -157,9 +157,8 @@ class SoundDeviceSpeaker:
         self._wake_lock = threading.Lock()
         self._callback_stop: type[Exception] = Exception
         self.sleeps = 0  # how often the stream went to sleep
-        self.prime_on_start = True  # restart a silent stream so speech skips the buffered silence
-        self.primed_starts = 0
-        self.last_prime_ms = 0.0
+        self.quick_start = True  # restart a silent stream so speech skips the buffered silence
+        self.quick_starts = 0
         self.last_wake_ms = 0.0  # how long the last restart took
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -200,21 +199,39 @@ class SoundDeviceSpeaker:
             stream = self._stream
             if stream is None or not self._asleep:
                 return
-            sd = _sounddevice()
-            t0 = time.monotonic()
-            try:
-                stream.stop()  # after the callback's stop PortAudio wants a stop before a start
-                # reset before the start: its first callbacks must not find the old idle clock
-                self._idle_since = None
-                self._last_callback = time.monotonic()
-                self._asleep = False
+            # after the callback's stop PortAudio wants a stop before a start
+            self.last_wake_ms = self._restart(stream, stream.stop)
+
+    def _restart(self, stream, halt: Callable[[], None], chunk: "_Chunk | None" = None) -> float:
+        """Halt the stream (`stream.stop` after an idle sleep, `stream.abort` to drop buffered
+        silence), queue `chunk` while it is halted, so no callback has taken a part of it, and
+        start it again; returns the ms it took. The caller holds `_wake_lock`. A failed halt is
+        logged (the chunk then plays after what the device still holds); a failed start is a
+        DeviceError."""
+        sd = _sounddevice()
+        t0 = time.monotonic()
+        try:
+            halt()
+        except Exception as exc:  # noqa: BLE001 - the start below still tells if the device is gone
+            log.warning("could not halt the speaker before restarting it (%s)", exc)
+        with self._lock:
+            if chunk is not None:
+                self._queue.append(chunk)
+                self._queued_samples += chunk.samples.size
+            # reset before the start: its first callbacks must not find the old idle clock
+            self._idle_since = None
+            self._last_callback = time.monotonic()
+            self._asleep = False
+        try:
+            if not stream.active:
                 stream.start()
-            except sd.PortAudioError as exc:
+        except sd.PortAudioError as exc:
+            with self._lock:
                 self._asleep = True  # still stopped; stalled() must not count it as a stall
-                raise DeviceError(f"The speaker could not be started again ({exc})",
-                                  _device_list_text(list_output_devices()),
-                                  needs_action=True) from exc
-            self.last_wake_ms = (time.monotonic() - t0) * 1000
+            raise DeviceError(f"The speaker could not be started again ({exc})",
+                              _device_list_text(list_output_devices()),
+                              needs_action=True) from exc
+        return (time.monotonic() - t0) * 1000
 
     def close(self) -> None:
         stream, self._stream = self._stream, None
@@ -251,43 +268,22 @@ class SoundDeviceSpeaker:
         with self._lock:
             silent = (not self._queue and not self._earcons
                       and self._last_sound_dac <= time.monotonic())
-            if not (silent and self.prime_on_start and not self._asleep):
+            if not (silent and self.quick_start and not self._asleep):
                 self._queue.append(chunk)
                 self._queued_samples += data.size
                 chunk = None
         if chunk is not None:
-            self._start_primed(chunk)
+            self._start_quick(chunk)
         elif self._asleep:  # checked after the append: the callback sleeps only on an empty queue
             self.wake()
 
-    def _start_primed(self, chunk: "_Chunk") -> None:
-        """Drop the silence in the device buffer, queue `chunk` and start again with it at the
-        buffer's head (see the module docstring). The stream is stopped while the chunk is
-        queued, so no callback can have taken a part of it when the abort drops the buffer."""
-        stream = self._stream
+    def _start_quick(self, chunk: "_Chunk") -> None:
+        """Drop the silence in the device buffer and start again with `chunk` at its head (see
+        the module docstring)."""
         with self._wake_lock:
-            t0 = time.monotonic()
-            try:
-                stream.abort()
-            except Exception as exc:  # noqa: BLE001 - the chunk still plays, behind the silence
-                log.warning("could not restart the speaker for a quick start (%s)", exc)
-            with self._lock:
-                self._queue.append(chunk)
-                self._queued_samples += chunk.samples.size
-                self._idle_since = None
-                self._last_callback = time.monotonic()
-                self._asleep = False
-            try:
-                if not stream.active:
-                    stream.start()
-            except Exception as exc:  # noqa: BLE001 - like a failed wake: the device is gone
-                with self._lock:
-                    self._asleep = True  # stopped; stalled() must not count it as a stall
-                raise DeviceError(f"The speaker could not be started again ({exc})",
-                                  _device_list_text(list_output_devices()),
-                                  needs_action=True) from exc
-            self.primed_starts += 1
-            self.last_prime_ms = (time.monotonic() - t0) * 1000
+            stream = self._stream
+            self._restart(stream, stream.abort, chunk)
+            self.quick_starts += 1
 
     def clear(self) -> None:
         with self._lock:
