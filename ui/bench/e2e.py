@@ -37,6 +37,7 @@ from assistant.config import Config
 from assistant.errors import GlimpseError
 from ui.bench import calibrate, report
 from ui.cli.common import info, load_config
+from ui.presets import SMOLVLM2_2B, SMOLVLM2_500M
 
 QUESTIONS = (
     "What do you see in front of me?",
@@ -74,6 +75,7 @@ def _parse(rest: list[str]) -> argparse.Namespace:
                    help="GPU mode: the VLM's dtype (default: bf16 on CUDA, fp32 on a CPU)")
     p.add_argument("--asr-tokens", type=int, default=16, help="GPU mode: transcript length")
     p.add_argument("--answer-tokens", type=int, default=48, help="GPU mode: answer length")
+    p.set_defaults(stand_in="")  # what stood in for an absent image-text model (set in main)
     return p.parse_args([a for a in rest if a != "--"])
 
 
@@ -99,8 +101,7 @@ def _with_preset(config: Config, key: str) -> tuple[Config, str]:
 
 
 #: Image-text models that can run in their real dimensions with random weights when absent.
-STAND_IN_SIZES = {"hf:HuggingFaceTB/SmolVLM2-500M-Video-Instruct": "smolvlm2-500m",
-                  "hf:HuggingFaceTB/SmolVLM2-2.2B-Instruct": "smolvlm2-2.2b"}
+STAND_IN_SIZES = {SMOLVLM2_500M: "smolvlm2-500m", SMOLVLM2_2B: "smolvlm2-2.2b"}
 
 
 def _stand_in_vlm(config: Config, answer_tokens: int = 24):
@@ -474,8 +475,8 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
         "piper_whole_answer_ms_p50": round(whole, 1),
         "tts_first_audio_speedup_vs_whole_answer": round(whole / summary["tts_ms_p50"], 2),
         "vlm_peer": "not run: the offline describer answered (no VLM weights offline)"
-        if not getattr(opts, "stand_in", "") else "not run (`glimpse bench vlm --size` has it)",
-        "vlm_stand_in": getattr(opts, "stand_in", "") or None,
+        if not opts.stand_in else "not run (`glimpse bench vlm --size` has it)",
+        "vlm_stand_in": opts.stand_in or None,
         "idle_cpu_percent_of_core": round(idle_cpu.percent, 1),
         "idle_cpu_by_thread": idle_cpu.threads,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -500,7 +501,7 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
              + ")" if idle_cpu.threads else "") + f". Peak RSS {summary['peak_rss_mb']} MB.",
           (f"Preset {opts.preset}. " if opts.preset else "") +
           f"Models: asr {config.asr.engine} {config.asr.model}; answer "
-          f"{getattr(opts, 'stand_in', '') or config.vlm.backend}; "
+          f"{opts.stand_in or config.vlm.backend}; "
           f"tts {config.tts.engine} {config.tts.voice}."]
     if warnings:
         md += ["", "Warnings during the run (what was measured instead):", "",

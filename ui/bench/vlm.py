@@ -203,8 +203,8 @@ def measure(engine, images: list[np.ndarray], new_tokens: int, followups: int,
     engine.min_new_tokens = new_tokens
     engine.max_new_tokens = new_tokens
     m: dict[str, list[float]] = {k: [] for k in (
-        "preprocess_ms", "ocr_ms", "prepare_ms", "first_ms", "followup_ms", "decode_tps", "hf_first_ms",
-        "hf_followup_ms", "hf_decode_tps", "reused_tokens", "prompt_tokens")}
+        "preprocess_ms", "ocr_ms", "prepare_ms", "first_ms", "followup_ms", "decode_tps",
+        "hf_first_ms", "hf_followup_ms", "hf_decode_tps", "reused_tokens", "prompt_tokens")}
     for index, image in enumerate(images):
         frame = Frame(image=image, captured_at=first_capture + index, source="bench")
         history: list[tuple[str, str]] = []
@@ -356,8 +356,8 @@ def cpu_size_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
     md = [f"# VLM benchmark (CPU, random weights in {o.size} dimensions, {n_frames} frames x "
           f"{1 + followups} questions, {new_tokens} tokens)", "",
           report.table(HEADERS, rows), "",
-          "The image at the press: the vision encoder and the prompt up to the image, run when the "
-          "key is pressed (hidden while the question is spoken if that takes longer). First token: "
+          "The image at the press: the vision encoder and the prompt up to the question, run when "
+          "the key is pressed (hidden while the question is spoken if that takes longer). First token: "
           "from the question, with the image ready; HF eager: everything from the question.", "",
           calibrate.calibration_line(cal)]
     report.write(args.json, "vlm", summary, {"raw_ms": raw}, "\n".join(md))
