@@ -1,10 +1,14 @@
 """Sentence chunking for streaming speech: answer tokens in, speakable pieces out.
 
-The first piece is cut at a clause (a comma, colon, semicolon or dash after a few words), or after
-`first_max_words` words at the latest, so speech starts while the model is still writing; later
-pieces are whole sentences (at most `max_chars`). Never split inside: abbreviations ("e.g.",
-"Dr."), initialisms ("U.S."), decimals and times ("3.5", "10:30"), list numbers ("1."), URLs,
-e-mail addresses and fenced code blocks. Markdown list items and headings end a piece.
+The first piece is cut at a clause (a comma, colon, semicolon or dash after a few words) that comes
+within `first_max_words` + 2 words, else after `first_max_words` words when more follow (one fewer
+rather than end on "a", "an" or "the"), so speech starts while the model is still writing and the
+first synthesis is short (Piper: three words ~60 ms, a five-word sentence ~100 ms). Later pieces are
+whole sentences (at most `max_chars`). A first piece cut inside a clause is remembered
+(`cut_inside_clause`), so the speech stage can join it to the next without a pause. Never split
+inside: abbreviations ("e.g.", "Dr."), initialisms ("U.S."), decimals and times ("3.5", "10:30"),
+list numbers ("1."), URLs, e-mail addresses and fenced code blocks. Markdown list items and
+headings end a piece.
 """
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ _ABBREV = {
 }
 # Abbreviations that are also ordinary words: only one when a number follows ("No. 5", "p. 12").
 _ABBREV_BEFORE_NUMBER = {"no", "nos", "p", "pp", "art", "op", "nr"}
+# A first piece cut by the word count does not end on an article (said "ay", "thee" when last).
+_ARTICLES = {"a", "an", "the"}
 _URLISH = re.compile(r"(https?://|www\.|\S+@)\S*$", re.IGNORECASE)
 _INITIALISM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]?")
 
@@ -46,12 +52,14 @@ class SentenceChunker:
     """
 
     def __init__(self, first_clause_words: int = 3, max_chars: int = 400,
-                 first_max_words: int = 4) -> None:
+                 first_max_words: int = 3) -> None:
         self.first_clause_words = first_clause_words
         self.first_max_words = first_max_words
         self.max_chars = max_chars
         self._buf = ""
         self._emitted = 0
+        #: Indexes of the pieces cut inside a clause (by the word count, not at a mark).
+        self.cut_inside_clause: set[int] = set()
 
     @property
     def emitted(self) -> int:
@@ -96,7 +104,12 @@ class SentenceChunker:
             return sum(1 for f in fences if f < pos) % 2 == 1
 
         first = self._emitted == 0
+        # The first piece may end at a mark only this many words in; after that, the word cap.
+        reach = self.first_max_words + 2 if first and self.first_max_words else None
         for match in _CUTS.finditer(buf):
+            if reach is not None and match.group("fence") is None \
+                    and len(buf[:match.start()].split()) > reach:
+                break
             if match.group("fence") is not None:
                 if in_code(match.start()):
                     return match.end()  # a closing fence: the code block is one piece
@@ -128,7 +141,11 @@ class SentenceChunker:
         if first and self.first_max_words and not fences:
             words = list(re.finditer(r"\S+\s+", buf))
             if len(words) > self.first_max_words:
-                return words[self.first_max_words - 1].end()
+                n = self.first_max_words
+                if n > 2 and words[n - 1].group().strip().lower() in _ARTICLES:
+                    n -= 1
+                self.cut_inside_clause.add(self._emitted)
+                return words[n - 1].end()
         if len(buf) > self.max_chars:
             return self._hard_cut(buf)
         return None

@@ -505,7 +505,7 @@ def speech_pieces(text: str) -> list[str]:
     """A long text cut into speakable pieces (sentences, at most a few hundred characters)."""
     from audio.chunker import SentenceChunker
 
-    chunker = SentenceChunker(first_clause_words=10_000)
+    chunker = SentenceChunker(first_clause_words=10_000, first_max_words=0)
     return chunker.push(text) + chunker.flush()
 
 

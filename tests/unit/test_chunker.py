@@ -6,9 +6,10 @@ import pytest
 from audio.chunker import SentenceChunker
 
 
-def chunk_all(text: str, step: int | None = None, **kwargs) -> list[str]:
+def chunk_all(text: str, step: int | None = None, chunker: SentenceChunker | None = None,
+              **kwargs) -> list[str]:
     """Feed `text` whole (step None) or in `step`-character tokens; return every piece."""
-    chunker = SentenceChunker(**kwargs)
+    chunker = chunker or SentenceChunker(**kwargs)
     out: list[str] = []
     if step is None:
         out += chunker.push(text)
@@ -38,8 +39,19 @@ def test_first_piece_is_a_clause_so_speech_starts_early():
 
 
 def test_first_clause_needs_a_few_words():
-    pieces = chunk_all("Yes, there is a dog in the picture, next to the door.")
-    assert pieces[0] == "Yes, there is a dog in the picture,"
+    pieces = chunk_all("Yes, there is a dog, next to the door.")
+    assert pieces[0] == "Yes, there is a dog,"
+
+
+@pytest.mark.parametrize("step", [None, 1, 4])
+def test_a_clause_far_into_the_answer_does_not_hold_back_the_first_words(step):
+    """However the tokens arrive, a first clause longer than the cap + 2 words is cut after the
+    cap, and that cut is marked as inside a clause (the speech joins it without a pause)."""
+    chunker = SentenceChunker()
+    pieces = chunk_all("Yes, there is a dog in the picture, next to the door. It sleeps.", step,
+                       chunker)
+    assert pieces == ["Yes, there is", "a dog in the picture, next to the door.", "It sleeps."]
+    assert chunker.cut_inside_clause == {0}
 
 
 def test_first_piece_is_cut_after_a_dozen_words_without_any_punctuation():
@@ -117,13 +129,23 @@ def test_thousands_separator_and_times_are_not_clauses():
     assert pieces[0] == "About 1,000 people at 10:30 today,"
 
 
-def test_the_first_piece_is_four_words_at_most_by_default():
-    """Speech starts after four words of a long first clause, not twelve (a 12 token/s model
-    writes four words in about 0.4 s)."""
-    pieces = chunk_all("There is a cup of coffee on a wooden table next to a plate. Yes.", 1)
-    assert pieces[0] == "There is a cup"
-    assert pieces[1] == "of coffee on a wooden table next to a plate."
-    assert chunk_all("Yes, it is open. Good.", 1)[0] == "Yes, it is open."
+@pytest.mark.parametrize("step", [None, 1])
+def test_the_first_piece_is_three_words_at_most_by_default(step):
+    """Speech starts after three words of a long first clause, not twelve (a 12 token/s model
+    writes three words in about 0.3 s, and Piper says them in ~60 ms, a whole short sentence in
+    ~100 ms). A sentence or clause that ends within five words stays whole."""
+    pieces = chunk_all("There is a cup of coffee on a wooden table next to a plate. Yes.", step)
+    assert pieces[0] == "There is"  # not "There is a": an article is not said last
+    assert pieces[1] == "a cup of coffee on a wooden table next to a plate."
+    assert chunk_all("It looks like an espresso.", step) == ["It looks like", "an espresso."]
+    assert chunk_all("Yes, it is open. Good.", step)[0] == "Yes, it is open."
+    assert chunk_all("I see a mug.", step) == ["I see a mug."]
+
+
+def test_a_first_piece_cut_at_a_mark_is_not_inside_a_clause():
+    chunker = SentenceChunker()
+    assert chunker.push("In front of you, a table. ") == ["In front of you,", "a table."]
+    assert chunker.cut_inside_clause == set()
 
 
 def test_code_block_is_one_piece_and_is_not_cut_inside():

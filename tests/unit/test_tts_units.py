@@ -196,6 +196,34 @@ def test_a_turns_first_sound_starts_without_the_voices_lead_in():
     assert all(c.size == 800 + 1600 for c in chunks[1:])
 
 
+class PausingTts(ScriptedTts):
+    """Each piece: 50 ms of lead-in, 100 ms of sound, 150 ms of quiet tail (16 kHz)."""
+
+    def synthesize(self, text: str, options: TtsOptions):
+        self.texts.append(text)
+        quiet = np.full(800, 0.0005, np.float32)
+        yield TtsAudio(samples=np.concatenate([quiet, np.full(1600, 0.3, np.float32),
+                                               np.full(2400, 0.0005, np.float32)]),
+                       sample_rate=16000)
+
+
+@pytest.mark.parametrize("tokens", [["It looks like an espresso."],
+                                    ["It ", "looks ", "like ", "an ", "espresso."]])
+def test_a_sentence_cut_after_three_words_is_joined_without_a_pause(tokens):
+    """The short first piece starts speech early; where it was cut inside a clause, its quiet
+    tail and the next piece's lead-in shrink to a word gap (50 ms), so the sentence is one."""
+    from audio.tts_stage import JOIN_GAP_S
+
+    engine = PausingTts()
+    items = [ev.AnswerToken(text=t, index=i, turn_id=1) for i, t in enumerate(tokens)]
+    out = run_stage(engine, items + [ev.Answer(text="".join(tokens), turn_id=1)])
+    assert engine.texts == ["It looks like", "an espresso."]
+    first, second = [e.samples for e in out if isinstance(e, ev.SpeechChunk) and e.samples.size]
+    gap = (first.size - 160 - 1600) + (second.size - 1600 - 2400)  # tail kept + lead kept
+    assert gap == int(JOIN_GAP_S * 16000)
+    assert second.size == 160 + 1600 + 2400  # the sentence's own end keeps its pause
+
+
 def test_each_spoken_notice_and_each_turn_starts_without_the_lead_in():
     engine = LeadInTts()
     bus, gen = Outbox(), Generation()
