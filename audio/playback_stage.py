@@ -4,6 +4,10 @@ Barge-in: `interrupt()` (called on the interrupting thread when the generation m
 the speaker at once; queued chunks of the old turn are dropped by the stage loop unseen, and a
 chunk that was being handed to the speaker while the generation moved on is taken back.
 
+Gaps: a chunk of a turn that has started sounding, arriving after the speaker ran dry, is a pause
+the answer's text does not have (synthesis fell behind playback); `gaps` counts them, beside the
+speaker's own `underruns` (blocks the device asked for too late), for `glimpse bench e2e`.
+
 Hands-free: `PlaybackDone` (which ends the turn and reopens the microphone) is sent only once the
 speaker has drained, device buffer included, plus `tail_s` for the room's echo to die down.
 """
@@ -29,6 +33,7 @@ class PlaybackStage(Stage):
         self.tail_s = tail_s
         self._started: set[int] = set()
         self.stall_s = stall_s
+        self.gaps = 0  # chunks that came after the speaker ran dry inside an answer
 
     def setup(self) -> None:
         self.speaker.open()
@@ -43,6 +48,8 @@ class PlaybackStage(Stage):
         if not isinstance(item, ev.SpeechChunk):
             return
         if item.samples.size:
+            if item.turn_id in self._started and self.speaker.pending() <= 0:
+                self.gaps += 1
             samples = item.samples if self.volume == 1.0 else item.samples * self.volume
             self.speaker.enqueue(samples, item.sample_rate, item.gen,
                                  on_start=self._on_start_for(item))

@@ -189,9 +189,20 @@ def _wait(pipeline, kind: type, turn_id: int | None, timeout: float) -> list[ev.
                        "Run `glimpse doctor`; the pipeline may be missing a model.")
 
 
+def _glitches(pipeline) -> tuple[int, int]:
+    """(pauses inside answers, device underruns) so far: the playback stage's `gaps` (speech
+    that ran dry before its next piece came) and the speaker's `underruns` (PortAudio's output
+    underflow flag)."""
+    playback = pipeline.stages.playback
+    if playback is None:
+        return 0, 0
+    return getattr(playback, "gaps", 0), getattr(playback.speaker, "underruns", 0)
+
+
 def _run_turns(pipeline, audio, questions, turns: int, before_turn=None) -> list[dict[str, Any]]:
     results = []
     for i in range(turns):
+        gaps0, underruns0 = _glitches(pipeline)
         text, wav, _ = questions[i % len(questions)]
         if before_turn is not None:
             before_turn(text)
@@ -203,8 +214,10 @@ def _run_turns(pipeline, audio, questions, turns: int, before_turn=None) -> list
         seen = _wait(pipeline, ev.TurnEnded, started.turn_id, 120)
         metrics = next(e for e in seen if isinstance(e, ev.Metrics))
         ended = seen[-1]
+        gaps, underruns = _glitches(pipeline)
         results.append({"question": text, "metrics": metrics, "transcript": ended.transcript,
-                        "answer": ended.answer})
+                        "answer": ended.answer, "gaps": gaps - gaps0,
+                        "underruns": underruns - underruns0})
         info(f"turn {i + 1}/{turns}: {ended.transcript!r}")
     return results
 
@@ -483,6 +496,8 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
         "preset": opts.preset or None, "asr_model": config.asr.model,
         "turns": len(results),
         "answered_turns": sum(1 for t in results if t["answer"]),
+        "speech_gaps": sum(t["gaps"] for t in results),
+        "underruns": sum(t["underruns"] for t in results),
     })
     md = ["## glimpse bench e2e", "",
           report.table(["stage", "p50 ms", "p95 ms", "p50 (cal)", "p95 (cal)", "n"], rows), "",
@@ -499,6 +514,8 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
           f"Idle CPU with the camera preview on: {idle_cpu.percent:.1f}% of one core"
           + (" (" + ", ".join(f"{n} {v:.1f}" for n, v in list(idle_cpu.threads.items())[:8])
              + ")" if idle_cpu.threads else "") + f". Peak RSS {summary['peak_rss_mb']} MB.",
+          f"Speech in {len(results)} turns: {summary['speech_gaps']} pauses inside an answer "
+          f"(the speaker ran dry before the next piece), {summary['underruns']} device underruns.",
           (f"Preset {opts.preset}. " if opts.preset else "") +
           f"Models: asr {config.asr.engine} {config.asr.model}; answer "
           f"{opts.stand_in or config.vlm.backend}; "
@@ -508,7 +525,8 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
                *[f"- {text}" for text in warnings]]
     details = {"config": config.to_dict(), "warnings": list(warnings), "turns": [
         {"question": t["question"], "transcript": t["transcript"], "answer": t["answer"],
-         "stages_ms": t["stages"], "metrics": t["metrics"].as_dict()} for t in results],
+         "stages_ms": t["stages"], "gaps": t["gaps"], "underruns": t["underruns"],
+         "metrics": t["metrics"].as_dict()} for t in results],
         "peers": peers}
     report.write(args.json, "e2e", summary, details, "\n".join(md))
     png = Path(opts.png) if opts.png else (Path(args.json).with_suffix(".png") if args.json
