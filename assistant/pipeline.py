@@ -149,10 +149,7 @@ class Pipeline:
 
     def _conduct(self) -> None:
         while not self._stopped.is_set():
-            try:
-                event = self.bus.get(timeout=0.1)
-            except queue.Empty:
-                continue
+            event = self.bus.get()  # stop() puts Shutdown on the bus: no need to wake to check
             try:
                 self._handle(event)
             except Exception as exc:  # noqa: BLE001 - the conductor must survive any bug

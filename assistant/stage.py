@@ -145,7 +145,8 @@ class Stage:
     """
 
     name: StageName = StageName.PIPELINE
-    #: Seconds between `poll()` calls when the inbox is empty; None means never poll.
+    #: Seconds between `poll()` calls when the inbox is empty; None means never poll, and the
+    #: thread sleeps until an item comes (a stage may make this a property: read each time).
     poll_interval: float | None = None
     inbox_size: int = 256
 
@@ -271,7 +272,8 @@ class Stage:
         self._ensure_setup()
         while not self.stop_event.is_set():
             try:
-                item = self.inbox.get(timeout=self.poll_interval if self.poll_interval else 0.1)
+                # No poll: no timeout either. An idle stage never wakes (stop() sends a sentinel).
+                item = self.inbox.get(timeout=self.poll_interval or None)
             except queue.Empty:
                 if self.poll_interval and self._set_up:
                     self._drain(self.poll(), None)

@@ -122,13 +122,17 @@ class SceneStage(Stage):
         super().__init__(outbox, generation)
         self.camera = camera
         self.options = options
-        self.poll_interval = options.poll_s
         self.detector = ChangeDetector(options)
         self.enabled = mode == Mode.DESCRIBE
         self.requested = 0  # Describe commands put on the bus
         self._busy_turns: set[int] = set()
         self._last_seen = -1.0
         self._last_answer = ""
+
+    @property
+    def poll_interval(self) -> float | None:  # type: ignore[override]
+        """The camera is looked at only in scene-description mode; else the thread sleeps."""
+        return self.options.poll_s if self.enabled else None
 
     def process(self, item: ev.Event) -> Iterator[ev.Event]:
         if isinstance(item, ev.SetMode):

@@ -98,11 +98,15 @@ class WatchStage(Stage):
         self.make_finder = make_finder
         self.options = options
         self.clock = clock
-        self.poll_interval = 1.0 / options.fps
         self.finder: Any = None
         self._watch: Watch | _LightWatch | None = None
         self._what = ""  # what is watched for, in words
         self._paused = False
+
+    @property
+    def poll_interval(self) -> float | None:  # type: ignore[override]
+        """Frames are looked at only while a watch runs; else the thread sleeps."""
+        return 1.0 / self.options.fps if self._watch is not None else None
 
     # -- commands (stage thread) ------------------------------------------------------------------
 
