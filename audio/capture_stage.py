@@ -1,7 +1,8 @@
 """The capture stage: microphone chunks in, utterances out.
 
 It keeps a pre-roll ring of the last `preroll_s` seconds, so speech that began just before the
-key press is kept; emits `Level` about 20 times a second for the meter; caps an utterance at
+key press is kept; emits `Level` for the meter, 20 times a second while a question is recorded
+and 10 when idle; caps an utterance at
 `max_utterance_s` (the cap ends it); and drops audio while gated (Glimpse is speaking).
 
 Hands-free (`hands_free=True`): a streaming Silero VAD listens to every chunk and the stage puts
@@ -32,6 +33,7 @@ class CaptureOptions:
     preroll_s: float = 0.5
     max_utterance_s: float = 60.0
     level_hz: float = 20.0
+    idle_level_hz: float = 10.0  # the meter when no question is being recorded
     # Seconds between growing snapshots sent for partial transcripts; 0 = none.
     partial_interval_s: float = 0.5
     reopen_backoff_s: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0)
@@ -42,9 +44,14 @@ class CaptureOptions:
 
 class CaptureStage(Stage):
     name = StageName.CAPTURE
-    # Chunks arrive every ~40 ms; waking at 40 ms keeps idle CPU low. A release is handled at
-    # once (EndUtterance reads whatever is buffered first), so this adds no latency.
-    poll_interval = 0.04
+    # Chunks arrive every ~40 ms. While a question is recorded the stage reads them as they
+    # come (partials, the meter); when idle it reads every 100 ms, a few at a time: each wake
+    # costs CPU (~0.1 ms on a small VM) and nothing waits for them. A press or release is
+    # handled at once (BeginUtterance / EndUtterance read whatever is buffered first), so this
+    # adds no latency; hands-free, the VAD hears the same chunks up to 60 ms later, which the
+    # pre-roll covers.
+    busy_poll_s = 0.04
+    idle_poll_s = 0.1
 
     def __init__(self, outbox: Outbox, generation: Generation, mic: Microphone,
                  options: CaptureOptions = CaptureOptions()) -> None:
@@ -66,6 +73,15 @@ class CaptureStage(Stage):
         self._vad = None  # audio.vad.StreamingVad in hands-free mode
         self._vad_turn = False  # a hands-free turn is open (Down sent, Up not yet)
 
+    @property
+    def poll_interval(self) -> float:  # type: ignore[override]
+        return self.busy_poll_s if self._busy else self.idle_poll_s
+
+    @property
+    def _busy(self) -> bool:
+        """A question is being recorded (the key is held, or a hands-free turn runs)."""
+        return self._utt is not None or self._vad_turn
+
     # -- stage hooks (stage thread) -------------------------------------------------------------
 
     def setup(self) -> None:
@@ -82,6 +98,7 @@ class CaptureStage(Stage):
 
     def process(self, item: ev.Event) -> Iterator[ev.Event]:
         if isinstance(item, ev.BeginUtterance):
+            yield from self._read_available()  # the pre-roll is what was said up to now
             self._utt = list(self._ring)
             self._utt_len = self._ring_len
             self._utt_tag = (item.turn_id, item.gen)
@@ -161,7 +178,8 @@ class CaptureStage(Stage):
     def _level(self, chunk: np.ndarray) -> Iterator[ev.Event]:
         self._level_buf.append(chunk)
         self._level_len += len(chunk)
-        if self._level_len >= self.rate / self.options.level_hz:
+        hz = self.options.level_hz if self._busy else self.options.idle_level_hz
+        if self._level_len >= self.rate / hz:
             block = np.concatenate(self._level_buf)
             self._level_buf, self._level_len = [], 0
             yield ev.Level(rms=float(np.sqrt(np.mean(block.astype(np.float64) ** 2))),

@@ -87,8 +87,16 @@ def test_cap_ends_the_utterance_and_partials_grow():
     assert len(partials) >= 3
     assert len(finals) == 1 and finals[0].reason == "cap"
     assert abs(finals[0].seconds - 2.0) < 0.05
-    levels = [e for e in out if isinstance(e, ev.Level)]
-    assert 50 <= len(levels) <= 70  # about 20 Hz over 3 s
+    end = out.index(finals[0])
+    recording = [e for e in out[:end] if isinstance(e, ev.Level)]
+    idle = [e for e in out[end:] if isinstance(e, ev.Level)]
+    # One reading per 50 ms of audio while recording (20 Hz, in whole chunks), per 100 ms after
+    # it (10 Hz): fewer wakes when no question is being recorded.
+    def readings(seconds: float, every: int) -> float:
+        return seconds * 16000 / (CHUNK * -(-every // CHUNK))
+
+    assert abs(len(recording) - readings(2.0, 800)) <= 2
+    assert abs(len(idle) - readings(1.0, 1600)) <= 2
 
 
 def test_hands_free_speech_then_silence_makes_one_press_and_release():
