@@ -54,7 +54,7 @@ def test_push_to_talk_through_the_virtual_mic(virtual_audio, tmp_path, no_thread
         player = virtual_audio.play_into_mic(wav)
         log.wait_for(lambda e: isinstance(e, ev.Level) and e.rms > 0.02, timeout=15)
         onset = len(log.events)
-        # Press 200 ms (four 20 Hz level readings) after the speech began: pre-roll keeps it.
+        # Press 400 ms (four 10 Hz idle level readings) after the speech began: pre-roll keeps it.
         log.wait_for(lambda e: isinstance(e, ev.Level)
                      and len([x for x in log.events[onset:] if isinstance(x, ev.Level)]) >= 4)
         pipeline.submit(ev.PushToTalkDown())
