@@ -2,8 +2,10 @@
 
 `Bridge` owns the pipeline. It builds it (with `pipeline_factory(config)`, by default
 `ui.bootstrap.bootstrap`) on a worker thread of its own pool, starts it there, and then
-drains `pipeline.events` on the GUI thread with a QTimer (every `poll_ms`, at most `batch` events
-per tick), re-emitting each event as a typed Qt signal. Widgets only connect to signals and call
+drains `pipeline.events` on the GUI thread (at most `batch` events at a time), re-emitting each
+event as a typed Qt signal. A drain runs when the pipeline publishes something (a listener on the
+conductor thread posts one queued wake-up, however many events follow before it runs) and, as a
+fallback, every `poll_ms`: an idle window does not wake 66 times a second to find nothing. Widgets only connect to signals and call
 `submit(command)`; they never start threads and never call the pipeline.
 
 Threads: everything here runs on the GUI thread except `submit` (any thread: it only puts the
@@ -82,9 +84,10 @@ class Bridge(QObject):
 
     # internal: worker -> GUI thread
     _built = Signal(int, object, str, bool)  # build id, pipeline or None, error, needs_action
+    _events_ready = Signal()  # posted from other threads: something waits in the pipeline
 
     def __init__(self, config: Config, pipeline_factory: PipelineFactory | None = None, *,
-                 poll_ms: int = 15, batch: int = 200, parent: QObject | None = None,
+                 poll_ms: int = 250, batch: int = 200, parent: QObject | None = None,
                  history_dir: Path | None = None) -> None:
         super().__init__(parent)
         self.config = config
@@ -101,6 +104,8 @@ class Bridge(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self.drain)
+        self._nudged = threading.Event()  # a wake-up is posted and has not run yet
+        self._events_ready.connect(self.drain)
         self._built.connect(self._on_built)
         # Workers only record progress; this timer carries the newest figures to the GUI, so a
         # fast download never floods the event loop and a stalled one still shows its last bytes.
@@ -137,6 +142,7 @@ class Bridge(QObject):
                 built = self.factory(config)
                 pipeline, problems = built if isinstance(built, tuple) else (built, [])
                 pipeline.continue_turns(first_turn)
+                pipeline.add_listener(self._nudge)
                 if recorder is not None:
                     pipeline.add_listener(recorder.on_event)
                 pipeline.start()
@@ -188,17 +194,17 @@ class Bridge(QObject):
         if self.history is not None or self.history_dir is None or not config.history.enabled:
             return
         self.history = open_store(self.history_dir, True, config.history.keep_days,
-                                  self._side_notices.put)
+                                  self._side_notice)
         if self.history.available:
             self._last_turn_id = max(self._last_turn_id, self._saved_last_turn())
         if self.history.available and not self.history.read_only:
-            self.recorder = HistoryRecorder(self.history, self._side_notices.put)
+            self.recorder = HistoryRecorder(self.history, self._side_notice)
 
     def _saved_last_turn(self) -> int:
         try:
             return self.history.last_turn_id() if self.history is not None else 0
         except HistoryError as exc:
-            self._side_notices.put(f"History could not be read ({exc}).")
+            self._side_notice(f"History could not be read ({exc}).")
             return 0
 
     def previous_turns(self) -> list[TurnRecord]:
@@ -209,7 +215,7 @@ class Bridge(QObject):
             return self.history.previous_session(
                 exclude=self.recorder.session if self.recorder else "")
         except HistoryError as exc:
-            self._side_notices.put(f"The previous session could not be shown ({exc}).")
+            self._side_notice(f"The previous session could not be shown ({exc}).")
             return []
 
     def clear_history(self) -> str:
@@ -242,6 +248,7 @@ class Bridge(QObject):
         self.pipeline = pipeline
         self.last_error = ""
         self._timer.start()
+        self._nudge()  # what it published while it was being built
         self._set_state("running", "Ready.")
         if message:  # built without some parts: say which, and how to get them back
             self.error.emit("pipeline", message, True)
@@ -273,12 +280,29 @@ class Bridge(QObject):
 
     # -- event pump (GUI thread) ----------------------------------------------------------------
 
+    def _side_notice(self, text: str) -> None:
+        """A notice from outside the pipeline (the history writer's thread, say)."""
+        self._side_notices.put(text)
+        self._nudge()
+
+    def _nudge(self, event: ev.Event | None = None) -> None:
+        """Post one drain to the GUI thread (any thread; returns at once). Further events before
+        it runs ride on the same wake-up. Speech chunks never reach `events`: no wake-up."""
+        if self._nudged.is_set() or isinstance(event, ev.SpeechChunk):
+            return
+        self._nudged.set()
+        try:
+            self._events_ready.emit()
+        except RuntimeError:  # the window is gone (shutting down): nothing left to show
+            log.debug("bridge gone; wake-up dropped")
+
     def drain(self) -> int:
         """Move up to `batch` events from the pipeline to signals. Returns how many were read.
 
         Previews and levels are coalesced: only the newest of each per tick is shown, so a slow
         paint never builds a backlog.
         """
+        self._nudged.clear()  # events put from now on post a new wake-up
         while True:
             try:
                 self.notice.emit(self._side_notices.get_nowait(), False)
@@ -309,6 +333,8 @@ class Bridge(QObject):
             if t - self._last_preview >= PREVIEW_MIN_INTERVAL_S:
                 self._last_preview = t
                 self.preview.emit(latest_preview)
+        if count >= self.batch:
+            self._nudge()  # more is waiting: the rest after the window's own events
         return count
 
     def _dispatch(self, event: ev.Event) -> None:
