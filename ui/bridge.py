@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 
 from assistant import events as ev
 from assistant.config import Config
@@ -105,7 +105,9 @@ class Bridge(QObject):
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self.drain)
         self._nudged = threading.Event()  # a wake-up is posted and has not run yet
-        self._events_ready.connect(self.drain)
+        # Queued even on the GUI thread: a drain never runs inside the code that raised the
+        # notice (during __init__ the window has not connected to `notice` yet).
+        self._events_ready.connect(self.drain, Qt.ConnectionType.QueuedConnection)
         self._built.connect(self._on_built)
         # Workers only record progress; this timer carries the newest figures to the GUI, so a
         # fast download never floods the event loop and a stalled one still shows its last bytes.
