@@ -25,13 +25,31 @@ _lock = threading.Lock()
 _sequence_model = None
 
 
-def _load(**kwargs):
+def _silero():
+    """The `silero_vad` module. Importing it calls `torch.set_num_threads(1)` for the whole
+    process (its model module does so at import), which made Whisper's encoder and every other
+    torch model run on one core once the VAD had loaded (tiny.en's encoder at 10 s: 67 -> 100 ms
+    on 2 cores). The thread count is put back as it was; Silero's own ONNX sessions are
+    single-threaded anyway."""
+    import sys
+
+    if "silero_vad" in sys.modules:
+        return sys.modules["silero_vad"]
+    import torch
+
+    threads = torch.get_num_threads()
     try:
         import silero_vad
     except ImportError as exc:
         raise ModelError("Silero VAD is not installed",
                          "Install it with `pip install silero-vad` (it includes the model)") from exc
-    return silero_vad.load_silero_vad(**kwargs)
+    finally:
+        torch.set_num_threads(threads)
+    return silero_vad
+
+
+def _load(**kwargs):
+    return _silero().load_silero_vad(**kwargs)
 
 
 def _sequence():
@@ -45,8 +63,7 @@ def _sequence():
 def speech_segments(audio: np.ndarray, threshold: float = 0.5,
                     min_speech_ms: int = 250) -> list[tuple[int, int]]:
     """(start, end) sample indices of speech in 16 kHz `audio`; empty for silence or noise."""
-    import silero_vad
-
+    silero_vad = _silero()
     audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
     if audio.size < WINDOW:
         return []
