@@ -18,7 +18,9 @@ Stop overtakes any number of queued tokens, and the end sentinel overtakes queue
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import sys
 import threading
 from collections import deque
 from typing import Callable, Generic, Iterator, TypeVar
@@ -137,6 +139,15 @@ class Outbox(Lanes[Event]):
     """Where stages put their output: the pipeline's bus, unbounded, urgent events first."""
 
 
+def stage_threads() -> int:
+    """torch threads for a stage thread: half the cores, at least one. Stages overlap (the
+    question is transcribed while the frame is analyzed, speech is synthesized while the answer
+    streams), and OpenMP threads that outnumber the cores spin against each other: on 2 cores,
+    two threads in the ASR stage and two in the describer made release -> transcript 130 -> 710
+    ms."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
 class Stage:
     """Base class. Subclasses set `name` and override `setup`, `process`, maybe `poll` and `interrupt`.
 
@@ -149,6 +160,9 @@ class Stage:
     #: thread sleeps until an item comes (a stage may make this a property: read each time).
     poll_interval: float | None = None
     inbox_size: int = 256
+    #: torch's intra-op threads for this stage's thread (see `stage_threads`); a stage that
+    #: runs alone may ask for more. Set when the thread starts and again after `setup`.
+    torch_threads: int | None = None
 
     def __init__(self, outbox: Outbox, generation: Generation) -> None:
         self.outbox = outbox
@@ -232,13 +246,22 @@ class Stage:
 
     # -- the loop (stage thread) ------------------------------------------------------------------
 
+    def _pin_threads(self) -> None:
+        """Give this thread its torch thread count (only once torch is loaded: the core never
+        imports it). OpenMP keeps the count per calling thread, so each stage sets its own."""
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.set_num_threads(self.torch_threads or stage_threads())
+
     def _ensure_setup(self, item: Event | None = None) -> bool:
         """Run setup once; on failure report it (tagged with the item's turn, so that turn
         ends with the error instead of waiting) and retry on the next item."""
         if self._set_up:
             return True
         try:
+            self._pin_threads()
             self.setup()
+            self._pin_threads()  # setup may have loaded torch, or a library that changed it
             self._set_up = True
             return True
         except Exception as exc:  # noqa: BLE001 - becomes an ErrorEvent, never swallowed

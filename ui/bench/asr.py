@@ -88,6 +88,12 @@ def main(args: argparse.Namespace) -> int:
     checkpoint, ct2 = _weights(opts.model)
     speech = _speech()
     print(f"glimpse: bench asr with {checkpoint.name}, {reps} reps", file=sys.stderr)
+    # Every engine here, Glimpse's and the peers', runs with the threads the ASR stage gets.
+    import torch
+
+    from assistant.stage import stage_threads
+
+    torch.set_num_threads(stage_threads())
     cal = calibrate.calibration()
     fast = asr.TrimmedWhisperEngine(checkpoint, device="cpu")
     fast.load()

@@ -65,6 +65,8 @@ def calibration(reps: int = 3) -> dict[str, Any]:
     import torch
     import whisper
 
+    from assistant.stage import stage_threads
+
     model = whisper.load_model(str(weights("")[0]), device="cpu")
     clip = speech()
 
@@ -79,13 +81,21 @@ def calibration(reps: int = 3) -> dict[str, Any]:
 
     a, b = torch.randn(1024, 1024, generator=torch.Generator().manual_seed(0)), \
         torch.randn(1024, 1024, generator=torch.Generator().manual_seed(1))
-    return {
-        "openai_whisper_tiny_en_jfk_ms": timed(lambda: whisper.transcribe(
-            model, clip, temperature=0.0, fp16=False, language="en", verbose=None)),
-        "matmul_1024_ms": timed(lambda: a @ b),
-        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-        "reps": reps,
-    }
+    # With the thread count a pipeline stage gets (assistant.stage.stage_threads), so the figure
+    # does not depend on what the process loaded before.
+    before, threads = torch.get_num_threads(), stage_threads()
+    torch.set_num_threads(threads)
+    try:
+        return {
+            "openai_whisper_tiny_en_jfk_ms": timed(lambda: whisper.transcribe(
+                model, clip, temperature=0.0, fp16=False, language="en", verbose=None)),
+            "matmul_1024_ms": timed(lambda: a @ b),
+            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+            "reps": reps,
+            "torch_threads": threads,
+        }
+    finally:
+        torch.set_num_threads(before)
 
 
 def in_calibration(ms: float, cal: dict[str, Any]) -> float:
@@ -98,4 +108,5 @@ def calibration_line(cal: dict[str, Any]) -> str:
     return (f"Calibration (same run): openai-whisper tiny.en transcribe() on jfk.flac "
             f"{cal['openai_whisper_tiny_en_jfk_ms']:.0f} ms = 1.00 cal; 1024^3 float32 matmul "
             f"{cal['matmul_1024_ms']:.1f} ms"
+            + (f" ({cal['torch_threads']} torch threads)" if cal.get("torch_threads") else "")
             + (f"; load average {load[0]:.1f} on {os.cpu_count()} cores" if load else "") + ".")

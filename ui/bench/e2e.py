@@ -279,6 +279,12 @@ def _peer_asr(config: Config, questions) -> dict[str, Any]:
 
     name = config.asr.model.split(":", 1)[1] if config.asr.model.startswith("whisper:") else \
         config.asr.model
+    import torch
+
+    from assistant.stage import stage_threads
+
+    # The threads Glimpse's ASR stage gets (assistant.stage.stage_threads): the same budget.
+    torch.set_num_threads(stage_threads())
     model = whisper.load_model(str(model_store(config).whisper_checkpoint(name)), device="cpu")
     model.transcribe(questions[0][2], temperature=0.0, fp16=False)  # warm-up
     times = []
