@@ -108,5 +108,6 @@ def calibration_line(cal: dict[str, Any]) -> str:
     return (f"Calibration (same run): openai-whisper tiny.en transcribe() on jfk.flac "
             f"{cal['openai_whisper_tiny_en_jfk_ms']:.0f} ms = 1.00 cal; 1024^3 float32 matmul "
             f"{cal['matmul_1024_ms']:.1f} ms"
-            + (f" ({cal['torch_threads']} torch threads)" if cal.get("torch_threads") else "")
+            + (f" ({cal['torch_threads']} torch thread{'s' if cal['torch_threads'] != 1 else ''})"
+               if cal.get("torch_threads") else "")
             + (f"; load average {load[0]:.1f} on {os.cpu_count()} cores" if load else "") + ".")
