@@ -46,6 +46,15 @@ def test_a_question_that_would_start_over_ends_instead(engine, text):
     assert "full_context_retry" not in decoded.timings
 
 
+@pytest.mark.parametrize("text", ("Is it red? Is it blue?", "What is this? What does it say?"))
+def test_two_sentences_that_begin_alike_are_both_kept(engine, text):
+    """Only a sentence read again ends the transcript, not one that begins the same way. (At a
+    6 s context the second of these reads "What does it say?" again and again; it ends after
+    the first reading.)"""
+    decoded = engine.fast.decode(_question(text), language="en")
+    assert asr.normalize(decoded.text) == asr.normalize(text)
+
+
 def test_without_the_rule_these_questions_run_away(engine):
     """What the rule prevents, on the same audio and context. int8 rounding differs between
     CPUs, so not every question need run away everywhere; most must, or the test above would
