@@ -361,6 +361,9 @@ class FastWhisper:
             language = "en"
         tok = self.tokenizer(language)
         prefix = self.prompt_tokens(tok, prompt) + list(tok.sot_sequence_including_notimestamps)
+        # A context under 10 s is where a decode reads the question again (see greedy). Longer
+        # audio (a window of a file) keeps a sentence said twice: it is not cut short there.
+        restarts_end = not full_context and self.context_frames(len(audio)) < 10 * FRAMES_PER_S
         # Speech runs at most ~5 tokens a second; more means a repetition loop.
         max_tokens = int(12 * len(audio) / SAMPLE_RATE) + 16
         generator = torch.Generator().manual_seed(0)
@@ -368,7 +371,7 @@ class FastWhisper:
         for temperature in temperatures:
             tokens, sum_lp, no_speech = self.greedy(cross, tok, prefix, max_tokens, temperature,
                                                     draft, generator, abort,
-                                                    end_on_restart=not full_context)
+                                                    end_on_restart=restarts_end)
             text = tok.decode(tokens).strip()
             avg = sum_lp / (len(tokens) + 1)
             ratio = compression_ratio(text) if text else 0.0

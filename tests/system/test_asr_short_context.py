@@ -70,3 +70,14 @@ def test_without_the_rule_these_questions_run_away(engine):
         assert len(ended) < 15
         runaway += len(tokens) >= 2 * len(ended)
     assert runaway >= len(RESTARTING) // 2
+
+
+def test_a_long_recording_keeps_a_sentence_said_twice(engine):
+    """Only a short context ends at a repeat: in a window of a file (8 s of speech and more) a
+    sentence said twice is kept twice."""
+    said = ("Thank you very much. Thank you very much. The meeting is now over, and the notes "
+            "will be sent to everyone by the end of the day. See you all next week.")
+    audio = _question(said)
+    assert engine.fast.context_frames(len(audio)) >= 1000
+    decoded = engine.fast.decode(audio, language="en")
+    assert asr.normalize(decoded.text).count("thank you very much") == 2
