@@ -173,8 +173,9 @@ class FastWhisper:
 
     @torch.inference_mode()
     def cross_kv(self, xa: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        return [(self._heads(lin["cross_k"](xa)), self._heads(lin["cross_v"](xa)))
-                for lin in self._lin]
+        # Contiguous: every decoder step reads them, and attention would copy a strided view.
+        return [(self._heads(lin["cross_k"](xa)).contiguous(),
+                 self._heads(lin["cross_v"](xa)).contiguous()) for lin in self._lin]
 
     def forward(self, tokens: Sequence[int], cache: list, cross: list,
                 all_logits: bool = False, rows: Sequence[int] | None = None) -> torch.Tensor:
@@ -270,9 +271,14 @@ class FastWhisper:
         better). A new sentence that only begins alike ("Is it red? Is it blue?") goes on."""
         cache: list = []
         sot_index = prefix.index(tok.sot)
-        logits = self.forward(prefix, cache, cross, rows=(sot_index, len(prefix) - 1))
+        limit = min(max_tokens, self.dims.n_text_ctx - len(prefix) - 1)
+        draft = list(draft)[:limit] if temperature == 0.0 else []
+        # The prefix and the draft in one pass (one read of the weights): each draft row
+        # predicts the token after it, and is used only while the greedy path follows the draft.
+        rows = (sot_index, *range(len(prefix) - 1, len(prefix) + len(draft)))
+        logits = self.forward(prefix + draft, cache, cross, rows=rows)
         no_speech = float(logits[0].softmax(-1)[tok.no_speech])
-        row = logits[-1]
+        row, pending_rows = logits[1], list(logits[2:])
         suppress = self._suppress(tok)
         first = suppress.clone()  # at the first step a blank or end-of-text is not allowed either
         first[tok.encode(" ") + [tok.eot]] = -math.inf
@@ -283,9 +289,6 @@ class FastWhisper:
         # the log-prob had the transcript ended there).
         sentences: list[tuple[int, int]] = []
         restart: tuple[int, list[tuple[int, int]], float] | None = None
-        pending_rows: list[torch.Tensor] = []
-        draft = list(draft) if temperature == 0.0 else []
-        limit = min(max_tokens, self.dims.n_text_ctx - len(prefix) - 1)
         while len(out) < limit:
             if abort is not None and abort():
                 raise Superseded()
@@ -321,21 +324,13 @@ class FastWhisper:
             if end_on_restart and _ends_sentence(tok, nxt):
                 sentences.append((sentences[-1][1] if sentences else 0, len(out)))
             if pending_rows:  # draft verification: the next row is already computed
-                if draft and draft[0] == nxt:
+                if draft[0] == nxt:
                     draft.pop(0)
                     row = pending_rows.pop(0)
                     continue
                 # The greedy path left the draft: forget the cache of the rejected tokens.
                 self._truncate(cache, len(prefix) + len(out) - 1)
                 pending_rows, draft = [], []
-            if draft and draft[0] == nxt and len(draft) > 1:
-                # Feed this token and the rest of the draft in one pass; each output row
-                # predicts the token after it.
-                draft.pop(0)
-                rows = self.forward([nxt, *draft], cache, cross, all_logits=True)
-                row, pending_rows = rows[0], list(rows[1:])
-                continue
-            draft = []
             row = self.forward([nxt], cache, cross)[-1]
         return out, sum_lp, no_speech
 

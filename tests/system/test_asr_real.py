@@ -139,3 +139,21 @@ def test_fast_engine_on_cuda_matches_cpu(jfk):
     for clip in (jfk, sw.piper_speech(sw.QUESTIONS[1])):
         assert asr.normalize(gpu.transcribe(clip, AsrOptions()).text) == \
             asr.normalize(engine("fast").transcribe(clip, AsrOptions()).text)
+
+
+@pytest.mark.parametrize("draft", ["", " Hello there, general Kenobi.", " And so my fellow citizens",
+                                   " And so my fellow Americans, ask not what your country can do"
+                                   " for you, ask what you can do for your country. And more"])
+def test_any_draft_gives_the_greedy_tokens(jfk, draft):
+    """The draft is checked in the same pass as the prefix: wrong from its first token, wrong
+    midway or longer than the speech, the tokens are those of a decode without it."""
+    e = engine("fast")
+    fast = e.fast
+    cross = fast.cross_kv(fast.encode(jfk))
+    tok = fast.tokenizer("en")
+    prefix = list(tok.sot_sequence_including_notimestamps)
+    plain = fast.greedy(cross, tok, prefix, 100)
+    drafted = fast.greedy(cross, tok, prefix, 100, draft=tok.encode(draft) if draft else ())
+    assert drafted[0] == plain[0]
+    assert drafted[1] == pytest.approx(plain[1], abs=0.05)
+    assert drafted[2] == pytest.approx(plain[2], abs=1e-4)
