@@ -60,15 +60,92 @@ def _sequence():
         return _sequence_model
 
 
+CONTEXT = 64  # samples of the previous window the model sees before each one
+BLOCK = 512  # windows per call of the sequence model
+RESUME_MAX_S = 60.0  # the longest utterance whose windows are kept for the next call
+
+
+@dataclass
+class _Resume:
+    """The whole windows of the last audio analyzed: their samples, speech probabilities and
+    the model's state after them. A push-to-talk utterance is analyzed again and again as it
+    grows (each partial transcript, then the final one); when the new audio starts with these
+    samples, only the windows after them are computed (at release: the last half second, not
+    the whole question)."""
+
+    samples: np.ndarray
+    probs: np.ndarray
+    hidden: np.ndarray
+    cell: np.ndarray
+
+
+_resume: _Resume | None = None
+windows_run = 0  # windows the sequence model has analyzed in this process (diagnostics)
+
+
+def _run(session, audio: np.ndarray, first: int, hidden: np.ndarray, cell: np.ndarray
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Speech probabilities of the whole windows of `audio` from window `first` on, each
+    with the `CONTEXT` samples before it (zeros before the start), and the state after them."""
+    global windows_run
+    frames = audio[first * WINDOW: audio.size // WINDOW * WINDOW].reshape(-1, WINDOW)
+    context = np.empty((len(frames), CONTEXT), np.float32)
+    if len(frames):
+        start = first * WINDOW
+        context[0] = audio[start - CONTEXT: start] if first else 0.0
+        context[1:] = frames[:-1, -CONTEXT:]
+    probs = [np.zeros(0, np.float32)]
+    rows = np.concatenate((context, frames), axis=1)
+    for at in range(0, len(rows), BLOCK):
+        values, hidden, cell = session.run(["speech_probs", "hn", "cn"],
+                                           {"input": rows[at: at + BLOCK], "h": hidden,
+                                            "c": cell})
+        probs.append(np.asarray(values, np.float32).reshape(-1))
+    windows_run += len(rows)
+    return np.concatenate(probs), hidden, cell
+
+
+def speech_probs(audio: np.ndarray) -> np.ndarray:
+    """Silero's speech probability for each 32 ms window of 16 kHz `audio` (the last one
+    padded with zeros), as its sequence model gives them; resumes from the last call's windows
+    when `audio` starts with them (see `_Resume`)."""
+    global _resume
+    audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
+    whole = audio.size // WINDOW
+    session = _sequence().session
+    with _lock:
+        last = _resume
+        first, hidden = 0, np.zeros((1, 1, 128), np.float32)
+        cell, done = hidden, np.zeros(0, np.float32)
+        if last is not None and len(last.probs) <= whole \
+                and np.array_equal(audio[: last.samples.size], last.samples):
+            first, hidden, cell, done = len(last.probs), last.hidden, last.cell, last.probs
+        probs, hidden, cell = _run(session, audio, first, hidden, cell)
+        probs = np.concatenate((done, probs))
+        if whole * WINDOW <= RESUME_MAX_S * RATE:
+            _resume = _Resume(audio[: whole * WINDOW].copy(), probs, hidden, cell)
+        if audio.size > whole * WINDOW:  # the last, partial window: zero-padded, not kept
+            tail = np.zeros(WINDOW + CONTEXT, np.float32)
+            tail[: audio.size - whole * WINDOW + CONTEXT] = audio[whole * WINDOW - CONTEXT:] \
+                if whole else np.concatenate((np.zeros(CONTEXT, np.float32),
+                                              audio[whole * WINDOW:]))
+            values, _, _ = session.run(["speech_probs", "hn", "cn"],
+                                       {"input": tail[None], "h": hidden, "c": cell})
+            probs = np.concatenate((probs, np.asarray(values, np.float32).reshape(-1)))
+    return probs
+
+
 def speech_segments(audio: np.ndarray, threshold: float = 0.5,
                     min_speech_ms: int = 250) -> list[tuple[int, int]]:
-    """(start, end) sample indices of speech in 16 kHz `audio`; empty for silence or noise."""
+    """(start, end) sample indices of speech in 16 kHz `audio`; empty for silence or noise.
+    Silero's own rules turn the window probabilities into segments."""
     silero_vad = _silero()
     audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
     if audio.size < WINDOW:
         return []
-    stamps = silero_vad.get_speech_timestamps_sequence(
-        audio, _sequence(), threshold=threshold, min_speech_duration_ms=min_speech_ms)
+    stamps = silero_vad.get_speech_timestamps_from_probs(
+        list(speech_probs(audio)), threshold=threshold, min_speech_duration_ms=min_speech_ms,
+        audio_length_samples=audio.size)
     return [(int(s["start"]), int(s["end"])) for s in stamps]
 
 
