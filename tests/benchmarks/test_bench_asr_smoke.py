@@ -20,7 +20,12 @@ def test_bench_asr_quick_writes_summary(tmp_path):
                 "wer", "openai_whisper_wer"):
         assert doc["summary"][key] is not None, key
     assert doc["summary"]["wer"] == 0 and doc["summary"]["int8_wer"] == 0
-    assert set(doc["runs"]) == {"2s", "5s"}
+    assert set(doc["runs"]) == {"2s", "5s", "questions"}
+    # The questions are heard as spoken, by Glimpse and by openai-whisper, and timed for both.
+    asked = doc["runs"]["questions"]
+    assert len(asked["texts"]) == 5 and len(asked["fast_int8_release_to_final_ms"]) == 5
+    assert doc["summary"]["questions_wer"] <= 0.05
+    assert doc["summary"]["questions_int8_speedup_vs_openai_whisper"] > 0
     cal = doc["summary"]["calibration"]
     assert cal["openai_whisper_tiny_en_jfk_ms"] > 0 and cal["matmul_1024_ms"] > 0
     assert doc["summary"]["int8_release_to_final_ms_p50"] > 0

@@ -12,6 +12,11 @@ espeak-ng speech when the file is not there):
 - the first decode after loading, with and without the warm-up pass at load;
 - openai-whisper `transcribe()`, greedy (temperature 0), fp32 on CPU: the peer baseline;
 - faster-whisper int8 greedy, when a CTranslate2 copy of the model is available.
+The jfk cuts end mid-sentence, so the final decode has words to read that the partial did not
+have. A push-to-talk question ends before the key is let go: `bench e2e`'s questions, spoken
+by the configured voice (Piper in the offline pack; espeak-ng without one) with 0.4 s of silence
+after them, are measured the same way (int8, the default, after a partial) against
+openai-whisper on the same audio, with the WER of both against the words spoken.
 WER is measured on the whole jfk.flac against its reference text. A calibration figure from the
 same run (openai-whisper tiny.en on jfk.flac, `report.calibration`) is recorded, and every time
 is also given as a multiple of it ("cal"), so runs on loaded or different machines compare.
@@ -27,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ui.bench import calibrate, report
-from ui.bench.calibrate import REFERENCE, speech as _speech, weights as _weights
+from ui.bench.calibrate import REFERENCE, espeak, speech as _speech, weights as _weights
 from ui.bench.scoring import wer
 
 LENGTHS = (2.0, 5.0, 10.0)
@@ -75,6 +80,51 @@ def _first_decode(checkpoint: Path, clip: np.ndarray, options, reps: int) -> dic
     return {k: statistics.median(v) for k, v in out.items()}
 
 
+def _spoken_questions(args: argparse.Namespace) -> tuple[list[tuple[str, np.ndarray]], str]:
+    """(text, 16 kHz audio) of `bench e2e`'s questions, and the voice that spoke them."""
+    import tempfile
+
+    from ui.bench.e2e import QUESTIONS, _make_questions
+    from ui.cli.common import info, load_config
+
+    try:
+        config = load_config(args)
+        with tempfile.TemporaryDirectory(prefix="glimpse-bench-") as tmp:
+            spoken = _make_questions(config, Path(tmp))
+        return [(text, audio) for text, _, audio in spoken], config.tts.engine
+    except Exception as exc:  # noqa: BLE001 - said, and measured with espeak-ng instead
+        info(f"The configured voice could not speak the questions ({exc}); espeak-ng does.")
+        return [(text, np.concatenate([espeak(text), np.zeros(6400, np.float32)]))
+                for text in QUESTIONS], "espeak-ng"
+
+
+def _questions(engine, openai, questions, reps: int) -> dict:
+    """Each question: a partial up to 0.5 s before the release (not timed), then the timed
+    final decode; openai-whisper transcribe() on the same audio, interleaved."""
+    from assistant.ports import AsrOptions
+
+    final, partial = AsrOptions(language="en"), AsrOptions(language="en", partial=True)
+    ours: list[float] = []
+    theirs: list[float] = []
+    texts: dict[str, dict[str, str]] = {}
+    for text, audio in questions:
+        head = audio[: max(0, audio.size - int(PARTIAL_LAG_S * 16000))]
+        for rep in range(reps + 1):  # the first is a warm-up
+            engine.transcribe(head, partial)
+            t0 = time.perf_counter()
+            heard = engine.transcribe(audio, final).text
+            t1 = time.perf_counter()
+            peer = openai(audio)
+            if rep:
+                ours.append((t1 - t0) * 1000)
+                theirs.append((time.perf_counter() - t1) * 1000)
+        texts[text] = {"glimpse": heard, "openai_whisper": peer}
+    return {"fast_int8_release_to_final_ms": ours, "openai_whisper_ms": theirs, "texts": texts,
+            "wer": float(np.mean([wer(t, v["glimpse"]) for t, v in texts.items()])),
+            "openai_whisper_wer": float(np.mean([wer(t, v["openai_whisper"])
+                                                 for t, v in texts.items()]))}
+
+
 def main(args: argparse.Namespace) -> int:
     import whisper
 
@@ -87,6 +137,7 @@ def main(args: argparse.Namespace) -> int:
     reps = opts.reps or (2 if args.quick else 7)
     checkpoint, ct2 = _weights(opts.model)
     speech = _speech()
+    questions, voice = _spoken_questions(args)
     print(f"glimpse: bench asr with {checkpoint.name}, {reps} reps", file=sys.stderr)
     # Every engine here, Glimpse's and the peers', runs with the threads the ASR stage gets.
     import torch
@@ -144,6 +195,10 @@ def main(args: argparse.Namespace) -> int:
                      c(med["fast_int8_release_to_final_ms"], cal),
                      med["openai_whisper_ms"] / med["fast_release_to_final_ms"],
                      med["openai_whisper_ms"] / med["fast_int8_release_to_final_ms"]])
+    asked = _questions(fast8, openai, questions, reps)
+    results["questions"] = asked
+    q50 = report.pct(asked["fast_int8_release_to_final_ms"], 50)
+    qref = report.pct(asked["openai_whisper_ms"], 50)
     first = _first_decode(checkpoint, speech[: 5 * 16000], final, reps=1 if args.quick else 3)
     texts = {"fast": fast.transcribe(speech, final).text,
              "fast_int8": fast8.transcribe(speech, final).text,
@@ -169,6 +224,13 @@ def main(args: argparse.Namespace) -> int:
                "wer": wers["fast"], "int8_wer": wers["fast_int8"],
                "openai_whisper_wer": wers["openai_whisper"],
                "faster_whisper_wer": wers.get("faster_whisper"),
+               "questions_int8_release_to_final_ms_p50": q50,
+               "questions_openai_whisper_ms_p50": qref,
+               "questions_int8_speedup_vs_openai_whisper": qref / q50 if q50 else None,
+               "questions_int8_release_to_final_cal_p50": calibrate.in_calibration(q50, cal),
+               "questions_wer": asked["wer"],
+               "questions_openai_whisper_wer": asked["openai_whisper_wer"],
+               "questions_voice": voice,
                "model": checkpoint.name, "reps": reps}
     markdown = "\n".join([
         f"ASR release -> final transcript, {checkpoint.name}, CPU, median of {reps} (ms)", "",
@@ -176,6 +238,13 @@ def main(args: argparse.Namespace) -> int:
                       "glimpse fast (cold)", "openai-whisper transcribe()",
                       "faster-whisper int8", "fast (cal)", "fast int8 (cal)",
                       "speedup vs openai-whisper", "int8 speedup vs openai-whisper"], rows), "",
+        f"Questions ({len(questions)}, spoken by {voice}, 0.4 s of silence after), median of "
+        f"{len(asked['openai_whisper_ms'])} (ms)", "",
+        report.table(["utterances", "fast int8 (after partial)", "openai-whisper transcribe()",
+                      "fast int8 (cal)", "int8 speedup vs openai-whisper", "WER int8",
+                      "WER openai-whisper"],
+                     [["questions", q50, qref, calibrate.in_calibration(q50, cal), qref / q50,
+                       asked["wer"], asked["openai_whisper_wer"]]]), "",
         calibrate.calibration_line(cal), "",
         "First decode of 5 s after loading (ms, median over fresh loads): "
         + ", ".join(f"{k} {v:.0f}" for k, v in first.items()), "",

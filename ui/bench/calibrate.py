@@ -20,12 +20,19 @@ def speech() -> np.ndarray:
                       Path(__file__).resolve().parents[2] / "tests" / "data" / "jfk.flac"):
         if candidate.is_file():
             return load_audio(candidate)
+    return espeak(REFERENCE)
+
+
+def espeak(text: str) -> np.ndarray:
+    """`text` spoken by espeak-ng, 16 kHz mono float32."""
     import subprocess
     import tempfile
 
+    from audio.audio_io import load_audio
+
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "s.wav"
-        subprocess.run(["espeak-ng", "-w", str(wav), REFERENCE], check=True)
+        subprocess.run(["espeak-ng", "-w", str(wav), text], check=True)
         return load_audio(wav)
 
 
