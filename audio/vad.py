@@ -11,6 +11,7 @@ Audio is 16 kHz mono float32. Models load lazily, once per process, on first use
 """
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass
 
@@ -31,8 +32,6 @@ def _silero():
     torch model run on one core once the VAD had loaded (tiny.en's encoder at 10 s: 67 -> 100 ms
     on 2 cores). The thread count is put back as it was; Silero's own ONNX sessions are
     single-threaded anyway."""
-    import sys
-
     if "silero_vad" in sys.modules:
         return sys.modules["silero_vad"]
     import torch
