@@ -141,6 +141,10 @@ class SoundDeviceSpeaker:
         self.device_index: int | None = None
         self.output_latency = 0.0  # seconds, as the stream reports it
         self.underruns = 0
+        # Underruns between two blocks that both held sound: a gap the listener can hear (one
+        # before, after or between silent blocks inserts silence into silence).
+        self.underruns_in_sound = 0
+        self._wrote_sound = False  # the last block held speech or an earcon
         self.last_cut_ms = 0.0  # how long the last hard cut (abort + restart) took
         self._stream = None
         self._lock = threading.Lock()
@@ -361,7 +365,8 @@ class SoundDeviceSpeaker:
     # -- the audio thread -----------------------------------------------------------------------
 
     def _callback(self, outdata, frames, time_info, status) -> None:
-        if status.output_underflow:
+        gap = bool(status.output_underflow)
+        if gap:
             self.underruns += 1
         mono_now = time.monotonic()
         self._last_callback = mono_now
@@ -391,6 +396,7 @@ class SoundDeviceSpeaker:
                 self._last_sound_dac = dac_at + filled / self.rate
             elif self._cleared_at is not None and self.silenced_at is None:
                 self.silenced_at = dac_at
+            earcon = bool(self._earcons)
             for item in list(self._earcons):
                 data, pos = item
                 n = min(frames, data.size - pos)
@@ -409,6 +415,10 @@ class SoundDeviceSpeaker:
                 self._asleep = sleep = True
                 self.sleeps += 1
         np.clip(out, -1.0, 1.0, out=out)
+        sound = bool(filled) or earcon
+        if gap and sound and self._wrote_sound:
+            self.underruns_in_sound += 1
+        self._wrote_sound = sound
         for callback, t in started:
             try:
                 callback(t)

@@ -41,11 +41,23 @@ def speaker() -> SoundDeviceSpeaker:
     return spk
 
 
-def block(spk: SoundDeviceSpeaker, dac_ahead: float = 0.02) -> np.ndarray:
+def block(spk: SoundDeviceSpeaker, dac_ahead: float = 0.02, underflow: bool = False
+          ) -> np.ndarray:
     out = np.full((BLOCK, 1), 9.0, np.float32)  # garbage: the callback must overwrite it
     info = SimpleNamespace(currentTime=100.0, outputBufferDacTime=100.0 + dac_ahead)
-    spk._callback(out, BLOCK, info, SimpleNamespace(output_underflow=False))
+    spk._callback(out, BLOCK, info, SimpleNamespace(output_underflow=underflow))
     return out[:, 0].copy()
+
+
+def test_an_underrun_counts_as_heard_only_between_two_blocks_of_sound():
+    spk = speaker()
+    block(spk, underflow=True)  # silence into silence (a stream starting): not heard
+    spk.enqueue(np.full(BLOCK * 3, 0.3, np.float32), RATE, 1)
+    block(spk, underflow=True)  # the gap came before the first sound: not heard
+    block(spk, underflow=True)  # a gap inside the speech: heard
+    block(spk)
+    block(spk, underflow=True)  # after the speech ended: not heard
+    assert (spk.underruns, spk.underruns_in_sound) == (4, 1)
 
 
 def test_chunks_play_back_to_back_and_report_their_dac_start():

@@ -189,20 +189,23 @@ def _wait(pipeline, kind: type, turn_id: int | None, timeout: float) -> list[ev.
                        "Run `glimpse doctor`; the pipeline may be missing a model.")
 
 
-def _glitches(pipeline) -> tuple[int, int]:
-    """(pauses inside answers, device underruns) so far: the playback stage's `gaps` (speech
-    that ran dry before its next piece came) and the speaker's `underruns` (PortAudio's output
-    underflow flag)."""
+def _glitches(pipeline) -> tuple[int, int, int]:
+    """(pauses inside answers, device underruns, underruns inside sound) so far: the playback
+    stage's `gaps` (speech that ran dry before its next piece came) and the speaker's
+    `underruns` (PortAudio's output underflow flag), and of those the ones between two blocks
+    that held sound (audible)."""
     playback = pipeline.stages.playback
     if playback is None:
-        return 0, 0
-    return getattr(playback, "gaps", 0), getattr(playback.speaker, "underruns", 0)
+        return 0, 0, 0
+    speaker = playback.speaker
+    return (getattr(playback, "gaps", 0), getattr(speaker, "underruns", 0),
+            getattr(speaker, "underruns_in_sound", 0))
 
 
 def _run_turns(pipeline, audio, questions, turns: int, before_turn=None) -> list[dict[str, Any]]:
     results = []
     for i in range(turns):
-        gaps0, underruns0 = _glitches(pipeline)
+        gaps0, underruns0, audible0 = _glitches(pipeline)
         text, wav, _ = questions[i % len(questions)]
         if before_turn is not None:
             before_turn(text)
@@ -214,10 +217,11 @@ def _run_turns(pipeline, audio, questions, turns: int, before_turn=None) -> list
         seen = _wait(pipeline, ev.TurnEnded, started.turn_id, 120)
         metrics = next(e for e in seen if isinstance(e, ev.Metrics))
         ended = seen[-1]
-        gaps, underruns = _glitches(pipeline)
+        gaps, underruns, audible = _glitches(pipeline)
         results.append({"question": text, "metrics": metrics, "transcript": ended.transcript,
                         "answer": ended.answer, "gaps": gaps - gaps0,
-                        "underruns": underruns - underruns0})
+                        "underruns": underruns - underruns0,
+                        "underruns_in_sound": audible - audible0})
         info(f"turn {i + 1}/{turns}: {ended.transcript!r}")
     return results
 
@@ -504,6 +508,8 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
         "answered_turns": sum(1 for t in results if t["answer"]),
         "speech_gaps": sum(t["gaps"] for t in results),
         "underruns": sum(t["underruns"] for t in results),
+        "underruns_in_sound": sum(t.get("underruns_in_sound", 0) for t in results),
+        "turns_with_underruns": [i + 1 for i, t in enumerate(results) if t["underruns"]],
     })
     md = ["## glimpse bench e2e", "",
           report.table(["stage", "p50 ms", "p95 ms", "p50 (cal)", "p95 (cal)", "n"], rows), "",
@@ -521,7 +527,10 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
           + (" (" + ", ".join(f"{n} {v:.1f}" for n, v in list(idle_cpu.threads.items())[:8])
              + ")" if idle_cpu.threads else "") + f". Peak RSS {summary['peak_rss_mb']} MB.",
           f"Speech in {len(results)} turns: {summary['speech_gaps']} pauses inside an answer "
-          f"(the speaker ran dry before the next piece), {summary['underruns']} device underruns.",
+          f"(the speaker ran dry before the next piece), {summary['underruns']} device underruns"
+          f" ({summary['underruns_in_sound']} between two blocks of sound"
+          + (f"; in turns {summary['turns_with_underruns'][:10]}"
+             if summary["turns_with_underruns"] else "") + ").",
           (f"Preset {opts.preset}. " if opts.preset else "") +
           f"Models: asr {config.asr.engine} {config.asr.model}; answer "
           f"{opts.stand_in or config.vlm.backend}; "
@@ -532,6 +541,7 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
     details = {"config": config.to_dict(), "warnings": list(warnings), "turns": [
         {"question": t["question"], "transcript": t["transcript"], "answer": t["answer"],
          "stages_ms": t["stages"], "gaps": t["gaps"], "underruns": t["underruns"],
+         "underruns_in_sound": t.get("underruns_in_sound", 0),
          "metrics": t["metrics"].as_dict()} for t in results],
         "peers": peers}
     report.write(args.json, "e2e", summary, details, "\n".join(md))
