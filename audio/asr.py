@@ -320,7 +320,7 @@ class TrimmedWhisperEngine(_WhisperBase):
 
     name = "fast"
 
-    def __init__(self, *args: Any, min_context_s: float = 4.0, int8: bool = False,
+    def __init__(self, *args: Any, min_context_s: float = 6.0, int8: bool = False,
                  warm_up: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.min_context_s = min_context_s

@@ -4,7 +4,7 @@ openai-whisper always pads audio to a 30 s window (1500 encoder positions); for 
 that padding is most of the work. Here:
 - the encoder sees only the utterance, padded with silence to a whole number of seconds
   (`pad_s` more at least), using the first T rows of the positional embedding. Whisper was
-  trained on 30 s windows, so the context is never cut below `min_context_s` (4 s): trailing
+  trained on 30 s windows, so the context is never cut below `min_context_s` (6 s): trailing
   silence is what keeps the decoder ending cleanly (checked on jfk and generated speech, see
   docs/asr.md);
 - the decoder runs a hand-written greedy loop: cross-attention keys/values computed once per
@@ -87,7 +87,7 @@ def _ends_sentence(tok, token: int) -> bool:
 class FastWhisper:
     """Wraps a loaded `whisper.model.Whisper` (any size, English-only or multilingual)."""
 
-    def __init__(self, model, min_context_s: float = 4.0, pad_s: float = 2.0,
+    def __init__(self, model, min_context_s: float = 6.0, pad_s: float = 2.0,
                  round_s: float = 1.0, int8: bool = False) -> None:
         import whisper
 
