@@ -124,13 +124,10 @@ def speech_probs(audio: np.ndarray) -> np.ndarray:
         if whole * WINDOW <= RESUME_MAX_S * RATE:
             _resume = _Resume(audio[: whole * WINDOW].copy(), probs, hidden, cell)
         if audio.size > whole * WINDOW:  # the last, partial window: zero-padded, not kept
-            tail = np.zeros(WINDOW + CONTEXT, np.float32)
-            tail[: audio.size - whole * WINDOW + CONTEXT] = audio[whole * WINDOW - CONTEXT:] \
-                if whole else np.concatenate((np.zeros(CONTEXT, np.float32),
-                                              audio[whole * WINDOW:]))
-            values, _, _ = session.run(["speech_probs", "hn", "cn"],
-                                       {"input": tail[None], "h": hidden, "c": cell})
-            probs = np.concatenate((probs, np.asarray(values, np.float32).reshape(-1)))
+            padded = np.zeros((whole + 1) * WINDOW, np.float32)
+            padded[: audio.size] = audio
+            tail, _, _ = _run(session, padded, whole, hidden, cell)
+            probs = np.concatenate((probs, tail))
     return probs
 
 
