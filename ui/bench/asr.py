@@ -82,41 +82,43 @@ def _first_decode(checkpoint: Path, clip: np.ndarray, options, reps: int) -> dic
 
 def _spoken_questions(args: argparse.Namespace) -> tuple[list[tuple[str, np.ndarray]], str]:
     """(text, 16 kHz audio) of `bench e2e`'s questions, and the voice that spoke them."""
-    import tempfile
-
-    from ui.bench.e2e import QUESTIONS, _make_questions
+    from ui.bench.e2e import QUESTIONS, speak_questions
     from ui.cli.common import info, load_config
 
     try:
         config = load_config(args)
-        with tempfile.TemporaryDirectory(prefix="glimpse-bench-") as tmp:
-            spoken = _make_questions(config, Path(tmp))
-        return [(text, audio) for text, _, audio in spoken], config.tts.engine
+        return speak_questions(config), config.tts.engine
     except Exception as exc:  # noqa: BLE001 - said, and measured with espeak-ng instead
         info(f"The configured voice could not speak the questions ({exc}); espeak-ng does.")
         return [(text, np.concatenate([espeak(text), np.zeros(6400, np.float32)]))
                 for text in QUESTIONS], "espeak-ng"
 
 
-def _questions(engine, openai, questions, reps: int) -> dict:
-    """Each question: a partial up to 0.5 s before the release (not timed), then the timed
-    final decode; openai-whisper transcribe() on the same audio, interleaved."""
+def _after_partial(engine, head: np.ndarray, clip: np.ndarray) -> tuple[float, str]:
+    """ms and text of the final decode of `clip`, after a partial of `head` (done while the key
+    was held: not timed)."""
     from assistant.ports import AsrOptions
 
-    final, partial = AsrOptions(language="en"), AsrOptions(language="en", partial=True)
+    engine.transcribe(head, AsrOptions(language="en", partial=True))
+    t0 = time.perf_counter()
+    text = engine.transcribe(clip, AsrOptions(language="en")).text
+    return (time.perf_counter() - t0) * 1000, text
+
+
+def _questions(engine, openai, questions, reps: int) -> dict:
+    """Each question: `_after_partial` with the partial 0.5 s before the release; openai-whisper
+    transcribe() on the same audio, interleaved."""
     ours: list[float] = []
     theirs: list[float] = []
     texts: dict[str, dict[str, str]] = {}
     for text, audio in questions:
         head = audio[: max(0, audio.size - int(PARTIAL_LAG_S * 16000))]
         for rep in range(reps + 1):  # the first is a warm-up
-            engine.transcribe(head, partial)
-            t0 = time.perf_counter()
-            heard = engine.transcribe(audio, final).text
+            ms, heard = _after_partial(engine, head, audio)
             t1 = time.perf_counter()
             peer = openai(audio)
             if rep:
-                ours.append((t1 - t0) * 1000)
+                ours.append(ms)
                 theirs.append((time.perf_counter() - t1) * 1000)
         texts[text] = {"glimpse": heard, "openai_whisper": peer}
     return {"fast_int8_release_to_final_ms": ours, "openai_whisper_ms": theirs, "texts": texts,
@@ -155,17 +157,11 @@ def main(args: argparse.Namespace) -> int:
     if ct2 is not None:
         faster = asr.FasterWhisperEngine(ct2, device="cpu")
         faster.load()
-    final, partial = AsrOptions(language="en"), AsrOptions(language="en", partial=True)
+    final = AsrOptions(language="en")
 
     def openai(clip: np.ndarray) -> str:
         return whisper.transcribe(ref_model, clip, temperature=0.0, fp16=False,
                                   language="en", verbose=None)["text"]
-
-    def after_partial(engine, head: np.ndarray, clip: np.ndarray) -> float:
-        engine.transcribe(head, partial)  # done while the key was held: not timed
-        t0 = time.perf_counter()
-        engine.transcribe(clip, final)
-        return (time.perf_counter() - t0) * 1000
 
     lengths = sorted({5.0, *(float(x) for x in opts.lengths.split(",") if x.strip())})
     rows, results = [], {}
@@ -176,7 +172,7 @@ def main(args: argparse.Namespace) -> int:
         timed: list[float] = []
         timed8: list[float] = []
         for rep in range(reps + 1):  # the first is a warm-up; float32 and int8 alternate
-            t32, t8 = after_partial(fast, head, clip), after_partial(fast8, head, clip)
+            (t32, _), (t8, _) = _after_partial(fast, head, clip), _after_partial(fast8, head, clip)
             if rep:
                 timed.append(t32)
                 timed8.append(t8)

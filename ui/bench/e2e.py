@@ -149,9 +149,9 @@ def _make_video(path: Path) -> str:
     return str(path)
 
 
-def _make_questions(config: Config, folder: Path) -> list[tuple[str, Path, np.ndarray]]:
-    """Speak the questions with the configured TTS engine; 0.4 s of silence after each."""
-    import soundfile as sf
+def speak_questions(config: Config) -> list[tuple[str, np.ndarray]]:
+    """(text, 16 kHz audio) of each question, spoken by the configured TTS engine, with 0.4 s
+    of silence after."""
     import soxr
 
     from assistant.ports import TtsOptions
@@ -160,12 +160,21 @@ def _make_questions(config: Config, folder: Path) -> list[tuple[str, Path, np.nd
     tts = build("tts", config)
     tts.load()
     out = []
-    for i, text in enumerate(QUESTIONS):
+    for text in QUESTIONS:
         pieces = list(tts.synthesize(text, TtsOptions(voice=config.tts.voice)))
         rate = pieces[0].sample_rate
         audio = np.concatenate([p.samples for p in pieces])
         audio16 = soxr.resample(audio, rate, 16000).astype(np.float32)
-        audio16 = np.concatenate([audio16, np.zeros(int(0.4 * 16000), np.float32)])
+        out.append((text, np.concatenate([audio16, np.zeros(int(0.4 * 16000), np.float32)])))
+    return out
+
+
+def _make_questions(config: Config, folder: Path) -> list[tuple[str, Path, np.ndarray]]:
+    """`speak_questions`, each also written to a WAV file in `folder` for the virtual mic."""
+    import soundfile as sf
+
+    out = []
+    for i, (text, audio16) in enumerate(speak_questions(config)):
         path = folder / f"q{i}.wav"
         sf.write(str(path), audio16, 16000, subtype="PCM_16")
         out.append((text, path, audio16))
