@@ -347,8 +347,19 @@ class TrimmedWhisperEngine(_WhisperBase):
 
             self.fast = FastWhisper(self.model, min_context_s=self.min_context_s,
                                     int8=self.int8)
+            self._load_tokenizer()
             if self.warm_up:
                 self._warm_up()
+
+    def _load_tokenizer(self) -> None:
+        """Build the tokenizer and its suppress mask now and encode once: tiktoken reads its
+        ranks and compiles its pattern on first use, holding the GIL for 100+ ms. In the first
+        question's partial decode that starved the speaker's callback (device underruns)."""
+        fast = self.fast
+        assert fast is not None
+        tok = fast.tokenizer(None if self.model.is_multilingual else "en")
+        fast.prompt_tokens(tok, "Glimpse")
+        fast._suppress(tok)
 
     def _warm_up(self) -> None:
         """One short pass at load, so the first turn does not pay for first-call work (allocator

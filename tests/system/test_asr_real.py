@@ -89,6 +89,23 @@ def test_partial_draft_gives_the_same_final_text(jfk):
     assert e.transcribe(jfk, AsrOptions()).text == plain
 
 
+def test_the_tokenizer_is_built_at_load_not_in_the_first_question(jfk):
+    """tiktoken builds its encoder on first use holding the GIL for 100+ ms: in the first
+    question's partial decode that starved the speaker's callback. Loading does it."""
+    import whisper.tokenizer as wt
+
+    wt.get_encoding.cache_clear()
+    wt.get_tokenizer.cache_clear()
+    e = asr.TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu", int8=True)
+    e.load()
+    built = wt.get_encoding.cache_info().misses, wt.get_tokenizer.cache_info().misses
+    assert built[0] == 1
+    e.transcribe(jfk[: 2 * 16000], AsrOptions(partial=True))
+    text = e.transcribe(jfk[: 3 * 16000], AsrOptions()).text
+    assert (wt.get_encoding.cache_info().misses, wt.get_tokenizer.cache_info().misses) == built
+    assert text.startswith("And so my fellow")
+
+
 def test_prompt_and_fixed_language(jfk):
     result = engine("fast").transcribe(jfk, AsrOptions(language="en",
                                                        initial_prompt="JFK's inaugural address.",
