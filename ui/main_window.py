@@ -39,6 +39,10 @@ from ui.space_key import RELEASE_DEBOUNCE_MS, SCREEN_READER_DEBOUNCE_MS, SpaceKe
 
 MODES = (("ask", "Ask about the view"), ("describe", "Describe the scene"),
          ("read", "Read text"))
+# Each change of the level bar and its words is four accessibility events. At the bridge's rate
+# they flooded a screen reader's queue while the user spoke, and Orca announced the answer
+# seconds late; both change at most this often, to the loudest level of the interval.
+METER_INTERVAL_MS = 1000
 TIMELINE = (("final_transcript", "transcript"), ("first_token", "first word"),
             ("first_audio_played", "first audio"), ("done", "done"))
 
@@ -167,6 +171,11 @@ class MainWindow(QMainWindow):
         name(self.meter, "Microphone level", "How loud the microphone hears you, in percent.")
         self.meter_text = ReadableText("Microphone", "The microphone level in words.", lines=1)
         self.meter_text.setText(level_words(0.0, 0.0)[1])
+        self._level_pending: tuple[float, float] | None = None
+        self._level_timer = QTimer(self)
+        self._level_timer.setSingleShot(True)
+        self._level_timer.setInterval(METER_INTERVAL_MS)
+        self._level_timer.timeout.connect(self._show_pending_level)
         meter_box = QVBoxLayout()
         meter_box.addWidget(self.meter)
         meter_box.addWidget(self.meter_text)
@@ -517,9 +526,24 @@ class MainWindow(QMainWindow):
         self.preview.set_image(bgr_to_qimage(preview.image))
 
     def _on_level(self, rms: float, peak: float) -> None:
+        if self._level_timer.isActive():
+            # shown when the interval ends: the loudest of it, so a short word is not missed
+            held = self._level_pending or (0.0, 0.0)
+            self._level_pending = (max(rms, held[0]), max(peak, held[1]))
+            return
+        self._show_level(rms, peak)
+
+    def _show_pending_level(self) -> None:
+        pending, self._level_pending = self._level_pending, None
+        if pending is not None:
+            self._show_level(*pending)
+
+    def _show_level(self, rms: float, peak: float) -> None:
         percent, words = level_words(rms, peak)
         self.meter.setValue(percent)
-        self.meter_text.setText(words)
+        if words != self.meter_text.text():
+            self.meter_text.setText(words)
+        self._level_timer.start()
 
     def _on_status(self, stage: str, state: str, detail: str) -> None:
         self.status.on_status(stage, state, detail)

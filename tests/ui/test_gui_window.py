@@ -60,7 +60,7 @@ def test_push_to_talk_turn_with_button(qtbot, make_app):
     factory.parts["mic"].play(speech(1.0))
     # The meter's words for every level the window is given (the widget shows only the newest).
     heard: list[str] = []
-    app.bridge.level.connect(lambda rms, peak: heard.append(w.meter_text.text()))
+    w.meter_text.textChanged.connect(lambda: heard.append(w.meter_text.text()))
     t0 = time.monotonic()
     qtbot.mousePress(w.talk, Qt.LeftButton)
     assert w.talking
@@ -343,3 +343,29 @@ def test_a_window_emitting_signals_for_hours_does_not_abort():
     assert qt_binding_problem() == ""
     assert "abort" in qt_binding_problem("6.12.0", (3, 11))
     assert qt_binding_problem("6.12.0", (3, 12)) == ""  # True is immortal there
+
+
+def test_the_level_changes_at_most_once_a_second(qtbot):
+    """Each change of the bar and its words is four accessibility events: at the bridge's rate
+    they flooded Orca's queue and held back the answer's announcement. When the interval ends
+    the loudest level of it shows, so a short word is not missed."""
+    from ui.bridge import Bridge
+    from ui.main_window import METER_INTERVAL_MS, MainWindow
+
+    w = MainWindow(Bridge(Config(), pipeline_factory=lambda c: None))
+    qtbot.addWidget(w)
+    changes: list[str] = []
+    w.meter_text.textChanged.connect(lambda: changes.append(w.meter_text.text()))
+    t0 = time.monotonic()
+    for i in range(20):  # a second of speech at the bridge's tick, louder and louder
+        w.bridge.level.emit(0.01 * (i + 1), 0.2)
+    w.bridge.level.emit(0.0, 0.0)  # then silence
+    assert changes == ["Mic: 15% (quiet)"] and w.meter.value() == 15
+    qtbot.waitUntil(lambda: len(changes) == 2, timeout=5000)
+    assert time.monotonic() - t0 >= METER_INTERVAL_MS / 1000 * 0.9
+    assert changes[-1] == "Mic: 67% (good)" and w.meter.value() == 67  # the loudest, once
+    w.bridge.level.emit(0.2, 0.2)  # the same words again: no event for the field
+    qtbot.waitUntil(lambda: not w._level_timer.isActive(), timeout=5000)
+    assert len(changes) == 2
+    w.bridge.level.emit(0.0, 0.0)  # after a quiet interval, a change shows at once
+    assert changes[-1] == "Mic: 0% (silent)"
