@@ -541,8 +541,7 @@ class MainWindow(QMainWindow):
     def _show_level(self, rms: float, peak: float) -> None:
         percent, words = level_words(rms, peak)
         self.meter.setValue(percent)
-        if words != self.meter_text.text():
-            self.meter_text.setText(words)
+        self.meter_text.setText(words)  # ReadableText skips unchanged words (no events)
         self._level_timer.start()
 
     def _on_status(self, stage: str, state: str, detail: str) -> None:
