@@ -24,6 +24,18 @@ def own_data_dir(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GLIMPSE_DATA_DIR", str(tmp_path_factory.mktemp("data")))
 
 
+@pytest.fixture(autouse=True)
+def seeded_speech():
+    """Piper's voice draws VITS noise from ONNX Runtime's generator, so the same sentence sounds
+    a little different in every process. Seeded per test, a session made in the test speaks
+    the same way in every run, and a listener's transcript of it does not change."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return
+    onnxruntime.set_seed(20261203)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
