@@ -59,8 +59,8 @@ class Stages:
     answer: Stage | None = None
     tts: Stage | None = None
     playback: Stage | None = None
-    scene: Stage | None = None  # scene-description mode's watcher (vision.scene_stage)
-    watch: Stage | None = None  # watch mode: "tell me when you see..." (vision.watch_stage)
+    scene: Stage | None = None  # scene-description mode's watcher (vision.scene.stage)
+    watch: Stage | None = None  # watch mode: "tell me when you see..." (vision.finder.watch_stage)
 
     def all(self) -> list[Stage]:
         return [s for s in (self.capture, self.asr, self.camera, self.answer, self.tts,

@@ -1,10 +1,15 @@
 """Ports: what the pipeline needs from devices and engines.
 
 Each port has a real adapter (sounddevice, OpenCV, Whisper, transformers, Piper...) in `audio/`
-or `vision/`, and a fake in `tests/fakes.py`. `ui/bootstrap.py` picks which.
+or `vision/`, and a fake in `tests/support/fakes.py`. `ui/bootstrap.py` picks which.
 
 Engines follow whisper's shape: `load()` once (on a stage thread), then calls with frozen
 options in and a typed result out. Audio is float32 mono in [-1, 1].
+
+Optional hooks (an engine may start on the frame before the question, a speaker may sleep when
+idle...) are declared here with a default that does nothing, so a stage calls them directly.
+Adapters and fakes subclass the port to inherit the defaults; one that does not must define
+every member, hooks included.
 """
 from __future__ import annotations
 
@@ -60,6 +65,27 @@ class Speaker(Protocol):
 
     def close(self) -> None: ...
 
+    # ----- optional hooks, with what a speaker without them does
+    #: Whether `play_earcon` sounds: a lane mixed over speech that `clear()` leaves alone.
+    earcon_lane: bool = False
+
+    def play_earcon(self, samples: np.ndarray, sample_rate: int) -> None:
+        """Play a short sound over speech (any thread). Default: no earcon lane, nothing."""
+
+    def wake(self) -> None:
+        """Start a stream that rests while idle, ahead of the answer (the pipeline calls it when
+        a question starts). Default: nothing rests, nothing to wake."""
+
+    def clear_before(self, tag: int) -> None:
+        """Drop queued audio of generations older than `tag`, keeping newer audio. Default:
+        `clear()`, everything."""
+        self.clear()
+
+    def stalled(self) -> float:
+        """Seconds the device has been taking no audio while audio was queued (a lost output
+        device). Default: 0, it never stalls."""
+        return 0.0
+
 
 @runtime_checkable
 class Camera(Protocol):
@@ -73,6 +99,13 @@ class Camera(Protocol):
         """The newest frame, or None if none yet (or the source is lost)."""
 
     def close(self) -> None: ...
+
+    # ----- optional hooks: a camera that reports outages from its own thread calls these
+    # (the camera stage sets them); `error` says why there is no picture. Defaults: none.
+    on_error: Callable[[str], None] | None = None
+    on_recovered: Callable[[], None] | None = None
+    on_notice: Callable[[str], None] | None = None
+    error: str | None = None
 
 
 # --------------------------------------------------------------------------- engines
@@ -106,6 +139,11 @@ class AsrEngine(Protocol):
     def transcribe(self, audio: np.ndarray, options: AsrOptions) -> AsrResult:
         """`audio` is 16 kHz mono float32."""
 
+    def set_partial_abort(self, check: Callable[[], bool]) -> None:
+        """Optional: `check()` (cheap, any thread) says a final utterance is waiting, so a
+        partial decode may stop early. The ASR stage hands it over after `load()`. Default:
+        partial decodes always finish."""
+
 
 @dataclass(frozen=True)
 class VlmRequest:
@@ -122,17 +160,25 @@ class VlmRequest:
 
 @runtime_checkable
 class VlmEngine(Protocol):
-    """Answers questions about a frame. Optional hook, looked up with getattr by the answer
-    stage: `prepare_frame(frame)` is called with the turn's Frame at key release, before the
-    question, so the engine can start on the image (OCR, image encoding) while Whisper is still
-    transcribing."""
+    """Answers questions about a frame. Threads: the answer stage's, for every method."""
 
     name: str
+    #: Messages for the user about how the engine answers (a fallback, a failed aid); the answer
+    #: stage passes on each new one as a Notice. Grows; never rewritten.
+    warnings: tuple[str, ...] = ()
 
     def load(self) -> None: ...
 
     def stream(self, request: VlmRequest, cancel: CancelToken) -> Iterator[str]:
         """Yield answer text pieces as they are generated; stop promptly once `cancel.cancelled`."""
+
+    def prepare_frame(self, frame: Frame) -> None:
+        """The turn's frame at key release, before the question: start on the image (OCR, image
+        encoding) while Whisper is still transcribing. Default: nothing."""
+
+    def prepare_question(self, text: str, mode: Mode, turn_id: int) -> None:
+        """The question so far, while the key is held: start what it asks for (the describer
+        reads the early frame when it hears "read"). Default: nothing."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +197,9 @@ class TtsAudio:
 @runtime_checkable
 class TtsEngine(Protocol):
     name: str
+    #: A message for the user about the voice (e.g. a fallback to another engine), taken once:
+    #: the TTS stage emits it as a Notice and sets it back to None.
+    notice: str | None = None
 
     def load(self) -> None: ...
 

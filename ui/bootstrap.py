@@ -34,12 +34,12 @@ log = logging.getLogger(__name__)
 
 # Real adapters and engines: "module:function", each called as function(config) -> object.
 FACTORIES: dict[str, str] = {
-    "mic": "audio.mic:from_config",
-    "speaker": "audio.speaker:from_config",
-    "camera": "vision.camera:from_config",
-    "asr": "audio.asr:from_config",
-    "vlm": "vision.engines:from_config",
-    "tts": "audio.tts:from_config",
+    "mic": "audio.capture.mic:from_config",
+    "speaker": "audio.playback.speaker:from_config",
+    "camera": "vision.camera.capture:from_config",
+    "asr": "audio.asr.engines:from_config",
+    "vlm": "vision.answer.choice:from_config",
+    "tts": "audio.tts.engines:from_config",
 }
 
 
@@ -69,8 +69,8 @@ def build(kind: str, config: Config) -> Any:
 
 def model_store(config: Config | None = None) -> Any:
     """The model store with the converters it needs from the audio side injected."""
-    from assistant.models import ModelStore
-    from audio.whisper_convert import convert_ct2_to_openai
+    from assistant.models.store import ModelStore
+    from audio.asr.convert import convert_ct2_to_openai
 
     return ModelStore(config, convert_whisper=convert_ct2_to_openai)
 
@@ -84,12 +84,12 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
     """Assemble a pipeline. Stages are created here but started by `Pipeline.start()`.
     `finder`: watch mode's finder (a FinderEngine, loaded on the first watch). `stop_hint`:
     how the shell ends a watch, said when one starts (empty: the window's Escape)."""
-    from audio.asr_stage import AsrStage
-    from audio.capture_stage import CaptureOptions, CaptureStage
-    from audio.playback_stage import PlaybackStage
-    from audio.tts_stage import TtsStage
-    from vision.answer_stage import AnswerStage
-    from vision.camera_stage import CameraStage, CameraStageOptions
+    from audio.asr.stage import AsrStage
+    from audio.capture.stage import CaptureOptions, CaptureStage
+    from audio.playback.stage import PlaybackStage
+    from audio.tts.stage import TtsStage
+    from vision.answer.stage import AnswerStage
+    from vision.camera.stage import CameraStage, CameraStageOptions
 
     config = config or Config()
     bus, generation = Outbox(), Generation()
@@ -114,14 +114,14 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
         stages.camera = CameraStage(bus, generation, camera, CameraStageOptions(
             preview_fps=config.camera.preview_fps, burst_frames=config.camera.burst_frames))
         # Scene-description mode: watches the same camera, active while the mode is DESCRIBE.
-        from vision.scene_stage import SceneStage, options_from_config
+        from vision.scene.stage import SceneStage, options_from_config
         stages.scene = SceneStage(bus, generation, camera, options_from_config(config),
                                     mode=mode or Mode.ASK)
         # Watch mode ("tell me when you see my keys"): the same camera, the finder built on the
         # first watch.
-        from vision import finder_engines
-        from vision.finder_watch import WatchOptions
-        from vision.watch_stage import WatchStage
+        from vision.finder import choice as finder_engines
+        from vision.finder.watch import WatchOptions
+        from vision.finder.watch_stage import WatchStage
 
         stages.watch = WatchStage(
             bus, generation, camera,
@@ -130,7 +130,7 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
             WatchOptions(fps=config.finder.watch_fps, timeout_s=config.finder.watch_timeout_s))
     if parts.answer:
         vlm = vlm or build("vlm", config)
-        from vision.intents import watch_request
+        from vision.answer.intents import watch_request
 
         stages.answer = AnswerStage(bus, generation, vlm, memory_turns=config.vlm.memory_turns,
                                     max_new_tokens=config.vlm.max_new_tokens,
@@ -157,11 +157,10 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
         follow_up_s=config.turns.follow_up_s,
     )
     pipeline = Pipeline(stages, options, bus=bus, generation=generation)
-    wake = getattr(speaker, "wake", None) if stages.playback is not None else None
-    if wake is not None:  # a resting speaker stream wakes when a question starts
-        pipeline.add_listener(_waker(wake))
+    if stages.playback is not None:  # a resting speaker stream wakes when a question starts
+        pipeline.add_listener(_waker(speaker.wake))
     if stages.playback is not None and config.earcons.enabled:
-        from audio.earcons import for_speaker
+        from audio.playback.earcons import for_speaker
 
         earcons = for_speaker(speaker, config.earcons)
         if earcons is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assistant.model_refs import WHISPER_MODELS
+from assistant.models.refs import WHISPER_MODELS
 
 # Whisper sizes by name; "English" for the .en models, which are faster for English.
 _WHISPER_WORDS = {"tiny": ("Tiny", "fastest"), "base": ("Base", "fast"),

@@ -31,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ui.bench import calibrate, report
-from ui.bench.calibrate import REFERENCE, espeak, speech as _speech, weights as _weights
-from ui.bench.scoring import wer
+from assistant.config import Config
+from ui.bench.kit import calibrate, report
+from ui.bench.kit.calibrate import REFERENCE, espeak, speech as _speech, weights as _weights
+from ui.bench.kit.scoring import wer
 
 LENGTHS = (2.0, 5.0, 10.0)
 PARTIAL_LAG_S = 0.5  # asr.partial_interval_s: the last partial is at most this old at release
@@ -66,12 +67,12 @@ def _time(fn, reps: int) -> list[float]:
 def _first_decode(checkpoint: Path, clip: np.ndarray, options, reps: int) -> dict[str, float]:
     """The first transcribe() after load, with and without the warm-up pass (fresh engines,
     alternating), in ms: what the first turn after start pays."""
-    from audio import asr
+    from audio.asr import engines as asr
 
     out: dict[str, list[float]] = {"warm_up": [], "no_warm_up": []}
     for _ in range(reps):
         for key in out:
-            engine = asr.TrimmedWhisperEngine(checkpoint, device="cpu",
+            engine = asr.FastWhisperEngine(checkpoint, device="cpu",
                                               warm_up=key == "warm_up")
             engine.load()
             t0 = time.perf_counter()
@@ -80,13 +81,12 @@ def _first_decode(checkpoint: Path, clip: np.ndarray, options, reps: int) -> dic
     return {k: statistics.median(v) for k, v in out.items()}
 
 
-def _spoken_questions(args: argparse.Namespace) -> tuple[list[tuple[str, np.ndarray]], str]:
+def _spoken_questions(config: Config) -> tuple[list[tuple[str, np.ndarray]], str]:
     """(text, 16 kHz audio) of `bench e2e`'s questions, and the voice that spoke them."""
-    from ui.bench.e2e import QUESTIONS, speak_questions
-    from ui.cli.common import info, load_config
+    from ui.bench.kit.report import info
+    from ui.bench.kit.turns import QUESTIONS, speak_questions
 
     try:
-        config = load_config(args)
         return speak_questions(config), config.tts.engine
     except Exception as exc:  # noqa: BLE001 - said, and measured with espeak-ng instead
         info(f"The configured voice could not speak the questions ({exc}); espeak-ng does.")
@@ -127,11 +127,11 @@ def _questions(engine, openai, questions, reps: int) -> dict:
                                                  for t, v in texts.items()]))}
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace, config: Config) -> int:
     import whisper
 
     from assistant.ports import AsrOptions
-    from audio import asr
+    from audio.asr import engines as asr
 
     opts = _args(list(getattr(args, "rest", None) or []))
     args.quick = bool(getattr(args, "quick", False) or opts.quick)
@@ -139,7 +139,7 @@ def main(args: argparse.Namespace) -> int:
     reps = opts.reps or (2 if args.quick else 7)
     checkpoint, ct2 = _weights(opts.model)
     speech = _speech()
-    questions, voice = _spoken_questions(args)
+    questions, voice = _spoken_questions(config)
     print(f"glimpse: bench asr with {checkpoint.name}, {reps} reps", file=sys.stderr)
     # Every engine here, Glimpse's and the peers', runs with the threads the ASR stage gets.
     import torch
@@ -148,9 +148,9 @@ def main(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(stage_threads())
     cal = calibrate.calibration()
-    fast = asr.TrimmedWhisperEngine(checkpoint, device="cpu")
+    fast = asr.FastWhisperEngine(checkpoint, device="cpu")
     fast.load()
-    fast8 = asr.TrimmedWhisperEngine(checkpoint, device="cpu", int8=True)
+    fast8 = asr.FastWhisperEngine(checkpoint, device="cpu", int8=True)
     fast8.load()
     ref_model = whisper.load_model(str(checkpoint), device="cpu")
     faster = None

@@ -2,7 +2,7 @@
 
 The same turns as the CPU benchmark (spoken questions into the virtual microphone, the real
 pipeline, Piper, the speaker's monitor read back), with the preset's models built in memory with
-random weights in their real dimensions (see `ui.bench.gpu_models`): Whisper small /
+random weights in their real dimensions (see `ui.bench.kit.gpu_models`): Whisper small /
 large-v3-turbo / large-v3 and SmolVLM2-2.2B / Qwen2.5-VL-3B, fixed decode lengths. Nothing is
 downloaded. Every stage is set against its floor, worked out from the FLOPs and bytes it must
 move and the device's peak throughput and bandwidth. Per preset: peak VRAM and RSS; the default
@@ -27,21 +27,23 @@ from typing import Any
 
 import numpy as np
 
+from assistant.config import Config
 from assistant.errors import GlimpseError
-from ui.bench import calibrate, report
-from ui.bench.e2e import (
+from ui.bench.kit import calibrate, report
+from ui.bench.kit.report import info, latency_picture
+from ui.bench.kit.timing import hf_eager_turn, timed_in_thread
+from ui.bench.kit.turns import (
     QUESTIONS,
     STAGES,
-    _bench_config,
-    _make_questions,
-    _make_video,
-    _parse,
-    _peer_tts,
-    _picture,
+    bench_config,
+    make_questions,
+    make_video,
     measure_turns,
+    options,
+    peer_tts,
     start_audio,
 )
-from ui.bench.gpu_models import (
+from ui.bench.kit.gpu_models import (
     ANSWER,
     BENCH_PRESETS,
     FixedLengthAsr,
@@ -54,7 +56,6 @@ from ui.bench.gpu_models import (
     weights_gb,
     whisper_floor_s,
 )
-from ui.cli.common import info, load_config
 from ui.presets import DEFAULT_GPU_PRESET
 
 EIGHT_GB_USABLE = 7.5 * 2**30  # an 8 GB card, less what a desktop keeps for itself
@@ -96,10 +97,10 @@ def _tts_device() -> str:
         "cpu (onnxruntime has no CUDA provider here)"
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace, config: Config) -> int:
     import torch
 
-    opts = _parse(list(args.rest or []))
+    opts = options(list(args.rest or []))
 
     device = opts.device or "cuda"
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -124,9 +125,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="glimpse-bench-") as tmp:
             folder = Path(tmp)
-            config = _bench_config(load_config(args),
-                                   opts.camera or _make_video(folder / "camera.mp4"))
-            questions = _make_questions(config, folder)
+            config = bench_config(config, opts.camera or make_video(folder / "camera.mp4"))
+            questions = make_questions(config, folder)
             from ui.bootstrap import build
 
             tts = build("tts", config)
@@ -136,7 +136,7 @@ def main(args: argparse.Namespace) -> int:
                 info(f"preset {key}: {' + '.join(BENCH_PRESETS[key])} (random weights)")
                 runs[key] = _run_preset(key, device, dtype, config, audio, questions, tts,
                                         turns, opts, peaks, idle=i == 0)
-            peers_tts = _peer_tts(config, [ANSWER] * 3)
+            peers_tts = peer_tts(config, [ANSWER] * 3)
     finally:
         audio.stop()
     return _report(args, opts, config, runs, peaks, name, dtype, peers_tts)
@@ -148,9 +148,10 @@ def _run_preset(key: str, device: str, dtype, config, audio, questions, tts, tur
 
     from assistant.events import Frame
     from assistant.ports import VlmRequest
-    from ui.bench.vlm_models import random_vlm
+    from ui.bench.kit.vlm_models import random_vlm
     from ui.bootstrap import bootstrap
-    from vision.vlm import TransformersVlm, load_processor
+    from vision.answer.vlm.engine import TransformersVlm
+    from vision.answer.vlm.loading import load_processor
 
     cuda = device.startswith("cuda")
     whisper_size, vlm_size = BENCH_PRESETS[key]
@@ -187,23 +188,21 @@ def _run_preset(key: str, device: str, dtype, config, audio, questions, tts, tur
                       fits_8gb=bool(reserved + overhead <= EIGHT_GB_USABLE))
 
     # Peers on the same weights and audio, and the floors.
-    from ui.bench import vlm as vlm_bench
-
     # On worker threads, as the stages run them (see vlm_bench._timed_in_thread).
     audios = [q[2] for q in questions]
     openai_ms, ours_ms = [], []
-    vlm_bench._timed_in_thread(lambda: openai_whisper_decode(wmodel, audios[0], opts.asr_tokens))
+    timed_in_thread(lambda: openai_whisper_decode(wmodel, audios[0], opts.asr_tokens))
     for a in audios:
-        openai_ms.append(1000 * vlm_bench._timed_in_thread(
+        openai_ms.append(1000 * timed_in_thread(
             lambda a=a: openai_whisper_decode(wmodel, a, opts.asr_tokens)))
-        ours_ms.append(1000 * vlm_bench._timed_in_thread(lambda a=a: asr.decode(a)))
+        ours_ms.append(1000 * timed_in_thread(lambda a=a: asr.decode(a)))
 
     frame = Frame(image=_photo(), captured_at=1.0, source="bench")
     request = VlmRequest(question=QUESTIONS[0], frame=frame, max_new_tokens=opts.answer_tokens)
     hf: dict[str, list[float]] = {k: [] for k in ("preprocess_ms", "hf_first_ms",
                                                   "hf_followup_ms", "hf_decode_tps")}
     for _ in range(3):
-        vlm_bench._hf_turn(engine, request, 0, opts.answer_tokens, hf)
+        hf_eager_turn(engine, request, 0, opts.answer_tokens, hf)
     n_samples = int(np.median([len(a) for a in audios]))
     vf = vlm_floor_parts(engine, request, peaks)
     clause = first_clause_tokens()
@@ -342,7 +341,7 @@ def _report(args, opts, config, runs: dict[str, dict], peaks, name: str, dtype,
     run = runs[first_key]
     per_stage = {n: [t["stages"][n] for t in run["results"] if t["stages"][n] is not None]
                  for n, _ in STAGES}
-    _picture(png, run["results"], per_stage, title=f"{first_key} on {name}. ",
+    latency_picture(png, run["results"], per_stage, STAGES, title=f"{first_key} on {name}. ",
              floors=run["floors"])
     info(f"latency picture written to {png}")
     return 0

@@ -30,7 +30,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ui.bench import report
+from assistant.config import Config
+from ui.bench.kit import report
+from ui.bench.kit import TEST_DATA
 
 PHOTOS = ("coffee", "chelsea", "rocket", "astronaut")
 REPO_PHOTOS = ("exit_sign.jpg", "extreme_ironing.jpg")
@@ -39,7 +41,7 @@ QUERIES = (("is my mug in view?", "coffee"), ("where is the cat?", "chelsea"),
            ("is there a taxi?", "extreme_ironing"))
 SEARCHES = (("a cat", "chelsea"), ("a cup of coffee", "coffee"), ("rocket", "rocket"),
             ("exit sign", "exit_sign"), ("taxi", "extreme_ironing"))
-DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
+DATA = TEST_DATA
 
 
 def _photo(name: str) -> np.ndarray:
@@ -70,12 +72,13 @@ def _parse(rest: list[str]) -> argparse.Namespace:
     return p.parse_args([a for a in rest if a != "--"])
 
 
-def main(args: argparse.Namespace) -> int:
-    from vision.finder import WATCH, FinderOptions, OfflineFinder, tile_probabilities, tiles
+def main(args: argparse.Namespace, config: Config) -> int:
+    from vision.finder.base import WATCH, FinderOptions
+    from vision.finder.offline import OfflineFinder, tile_probabilities, tiles
 
     opts = _parse(list(getattr(args, "rest", None) or []))
-    from vision.finder_words import target
-    from vision.search import OfflineAnalyser, PhotoIndex, brute_force, photos
+    from vision.finder.words import target
+    from vision.search.photos import OfflineAnalyser, PhotoIndex, brute_force, photos
 
     runs = 2 if args.quick else 5
     finder = OfflineFinder(FinderOptions())

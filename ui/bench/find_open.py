@@ -90,8 +90,9 @@ def measure(image, runs: int, devices: tuple[str, ...] | None = None, cache: Pat
     """Per device: the detector's pass (ms p50), CLIP yes/no and image embedding (ms p50)."""
     import torch
 
-    from ui.bench import report
-    from vision.finder_open import ClipAnalyser, OpenVocabularyFinder
+    from ui.bench.kit import report
+    from vision.finder.open_vocab import OpenVocabularyFinder
+    from vision.search.clip import ClipAnalyser
 
     owl, clip = build(cache, scale=scale)
     if devices is None:

@@ -64,9 +64,9 @@ class _Scenes:
 def measure(folder: Path, cycles: int) -> list[dict[str, Any]]:
     """One row per cycle: seconds from the cut to the sighting and to the first speech."""
     from assistant.config import Config
-    from audio.file_speaker import WavFileSpeaker
+    from audio.playback.file_speaker import WavFileSpeaker
     from ui.bootstrap import Parts, bootstrap
-    from vision.camera import OpenCVCamera
+    from vision.camera.capture import OpenCVCamera
 
     clip = _clip(folder / "watch.mp4")
     config = Config()

@@ -1,14 +1,14 @@
 """`glimpse bench read [DIR] [--json OUT] [--quick]`: read mode against its peers, same images,
 same run.
 
-Images: the generated pages of `ui.bench.read_pages.CASES` (fonts and sizes; turned 90, 180,
+Images: the generated pages of `ui.bench.kit.read_pages.CASES` (fonts and sizes; turned 90, 180,
 270; tilted 5 to 20 degrees; small; blurred, dim, perspective-warped; references known by
 construction), the photos in DIR (default `tests/data/text/`), each with a hand-written
 reference `.txt` beside it, and a 24 MP photo with four small brand names
 (`make_large_photo`, class "large photo"), also read with the fine pass off (`glimpse_whole`).
 
 Readers, each on every image:
-- glimpse: `vision.reading.Reader` with `ocr.engine = auto` (warm);
+- glimpse: `vision.reading.reader.Reader` with `ocr.engine = auto` (warm);
 - tesseract: `tesseract` on the picture as it is, `--psm 3` (when installed);
 - rapidocr: one plain RapidOCR pass, lines in the order it returns them;
 - with `--spacing`: Glimpse's reader on RapidOCR alone (no Tesseract), the word spaces put back
@@ -16,7 +16,7 @@ Readers, each on every image:
   (wordninja's word frequencies on every token that is not an English word) and
   `spacing_none` (the recognizer's own text).
 
-Scores: WER and CER (`ui.bench.scoring`, normalized: case and punctuation ignored) and time per
+Scores: WER and CER (`ui.bench.kit.scoring`, normalized: case and punctuation ignored) and time per
 image. The calibration figures (a fixed 256x256 float32 matmul, a fixed recognizer pass on a
 48x320 strip) are measured in the same run, so runs on a loaded or faster machine compare by
 ratio. The JSON `summary` holds `wer`, `cer`, `tesseract_wer`, `rapidocr_wer`,
@@ -33,9 +33,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ui.bench import report
-from ui.bench.read_pages import CASES, make_large_photo, make_page, real_photos
-from ui.bench.scoring import cer, wer
+from assistant.config import Config
+from ui.bench.kit import report
+from ui.bench.kit.read_pages import CASES, make_large_photo, make_page, real_photos
+from ui.bench.kit.scoring import cer, wer
 
 
 def _args(rest: list[str]) -> argparse.Namespace:
@@ -100,11 +101,11 @@ def _timed(fn, picture) -> tuple[str, float]:
     return text, (time.perf_counter() - t0) * 1000
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace, config: Config) -> int:
     from rapidocr_onnxruntime import RapidOCR
 
-    from vision.ocr import tesseract_status
-    from vision.reading import Reader
+    from vision.perception.ocr import tesseract_status
+    from vision.reading.reader import Reader
 
     opts = _args(list(getattr(args, "rest", None) or []))
     out_path = getattr(args, "json", None) or opts.json

@@ -24,12 +24,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from assistant.config import Config
 from assistant import events as ev
 from assistant.errors import GlimpseError
 from assistant.history import HistoryRecorder, HistoryStore, store_path
-from ui.bench import report
-from ui.bench.e2e import _bench_config, _make_questions, _make_video, _with_preset, start_audio
-from ui.cli.common import info, load_config
+from ui.bench.kit import report
+from ui.bench.kit.report import info
+from ui.bench.kit.turns import bench_config, make_questions, make_video, start_audio, with_preset
 
 TURN_TIMEOUT_S = 120.0
 BARGE_IN_EVERY = 5
@@ -145,7 +146,7 @@ def _tenth(rows: list[dict[str, Any]], last: bool) -> list[float]:
     return [r["latency_ms"] for r in part if "latency_ms" in r]
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace, config: Config) -> int:
     opts = _parse(list(args.rest or []))
     turns = 10 if args.quick else max(opts.turns, 2)
     audio = start_audio()
@@ -154,9 +155,9 @@ def main(args: argparse.Namespace) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="glimpse-soak-") as tmp:
             folder = Path(tmp)
-            config, preset = _with_preset(load_config(args), opts.preset)
-            config = _bench_config(config, _make_video(folder / "camera.mp4"))
-            questions = _make_questions(config, folder)
+            config, preset = with_preset(config, opts.preset)
+            config = bench_config(config, make_video(folder / "camera.mp4"))
+            questions = make_questions(config, folder)
             pipeline = bootstrap(config)
             store = HistoryStore(store_path(folder / "data"), notify=info)
             recorder = HistoryRecorder(store, info)
@@ -210,7 +211,7 @@ def _report(args, preset, config, results, errors, wall_s, saved) -> int:
           f"{MODE_CHANGE_EVERY}th) in {wall_s / 60:.1f} min: {summary['turns_completed']} "
           f"completed, {summary['turns_lost']} lost, {len(errors)} errors, {saved} in history.",
           "", report.table(["when", "RSS MB", "threads", "OS threads", "open fds"], [
-              [f"start (turn 1)", start["rss_mb"], start["threads"], start["os_threads"],
+              ["start (turn 1)", start["rss_mb"], start["threads"], start["os_threads"],
                start["fds"]],
               [f"middle (turn {max(turns // 2, 1)})", middle["rss_mb"], middle["threads"],
                middle["os_threads"], middle["fds"]],

@@ -22,7 +22,7 @@ import numpy as np
 
 from assistant.config import Config
 from assistant.ports import TtsOptions
-from ui.bench.report import pct, table, write
+from ui.bench.kit.report import pct, table, write
 
 ANSWER = ("In front of you, there is a wooden table with a red cup and a blue book on it. "
           "The lamp next to them is switched on, and the room looks tidy. "
@@ -37,7 +37,7 @@ def _tokens(text: str) -> list[str]:
 def _first_audio_ms(engine, options: TtsOptions) -> tuple[float, str]:
     """Feed the answer token by token into the chunker; time from the token that completes the
     first piece to the first audio of it."""
-    from audio.chunker import SentenceChunker
+    from audio.tts.chunker import SentenceChunker
 
     chunker = SentenceChunker()
     for token in _tokens(ANSWER):
@@ -76,12 +76,12 @@ def _device_figures(reps: int) -> dict[str, Any]:
 
     With no sound hardware, a private virtual speaker (PulseAudio null sink) is used when
     PulseAudio is installed; its monitor recording then measures silence as heard."""
-    from audio.speaker import SoundDeviceSpeaker, list_output_devices
+    from audio.playback.speaker import SoundDeviceSpeaker, list_output_devices
 
     virtual = None
     try:
         if not list_output_devices():
-            from ui.bench.rig import RigError, VirtualAudio
+            from ui.bench.kit.rig import RigError, VirtualAudio
 
             try:
                 virtual = VirtualAudio().start()
@@ -98,7 +98,7 @@ def _device_figures(reps: int) -> dict[str, Any]:
         if virtual is not None:
             virtual.stop()
         return {"stop_to_silence_ms_p50": None, "reason": f"no usable output device: {exc}"}
-    from audio.tts import EspeakEngine
+    from audio.tts.engines import EspeakEngine
 
     engine = EspeakEngine()
     engine.load()
@@ -147,8 +147,8 @@ def _device_figures(reps: int) -> dict[str, Any]:
             virtual.stop()
 
 
-def main(args: argparse.Namespace) -> int:
-    from audio.tts import EspeakEngine, PiperEngine
+def main(args: argparse.Namespace, config: Config) -> int:
+    from audio.tts.engines import EspeakEngine, PiperEngine
 
     reps = 2 if args.quick else 10
     options = TtsOptions()

@@ -2,7 +2,7 @@
 
 Measures, per camera frame: preprocessing (downscale, image processor, chat template,
 tokenizing), OCR (local perception, when available), and the VLM's time to first token and
-decode speed with Glimpse's engine (`vision.vlm.TransformersVlm`: streaming, follow-up prefix
+decode speed with Glimpse's engine (`vision.answer.vlm.engine.TransformersVlm`: streaming, follow-up prefix
 reuse) against Hugging Face eager `generate()` on the same model, the same inputs, in the same
 run (plain `model.generate`, no streaming, no prefix reuse; its first token is the time of a
 `max_new_tokens=1` call, preprocessing included as for the engine).
@@ -31,13 +31,13 @@ from typing import Any
 
 import numpy as np
 
+from assistant.config import Config
 from assistant.errors import GlimpseError
-from ui.bench import report
+from ui.bench.kit import report
+from ui.bench.kit.gpu_models import decode_bytes_per_token, hbm_bytes_per_s
+from ui.bench.kit.timing import hf_eager_turn
 
 # Peak HBM bandwidth in bytes/s, from the vendors' data sheets, by device name.
-HBM_BYTES_PER_S = (("H200", 4.8e12), ("H100 NVL", 3.9e12), ("H100 PCIe", 2.0e12),
-                   ("H100", 3.35e12), ("A100-SXM4-80GB", 2.039e12), ("A100", 1.555e12),
-                   ("L40S", 0.864e12), ("RTX 4090", 1.008e12))
 QUESTIONS = ("What is in front of me?", "What does the sign say?", "Is anyone there?",
              "What colour is it?")
 
@@ -84,63 +84,12 @@ def frames(count: int, seed: int = 0) -> list[np.ndarray]:
 
 def _ocr():
     try:
-        from vision.perception import Perception
+        from vision.perception.analyze import Perception
     except ImportError:
         return None
     perception = Perception(ocr=True, faces=False, persons=False, labels=False)
     perception.load()
     return perception
-
-
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        import torch
-
-        torch.cuda.synchronize()
-
-
-class _StepClock:
-    """A stopping criterion that never stops: it notes when each token was generated."""
-
-    def __init__(self) -> None:
-        self.times: list[float] = []
-
-    def __call__(self, input_ids, scores, **kwargs):
-        import torch
-
-        if input_ids.is_cuda:
-            torch.cuda.synchronize()
-        self.times.append(time.perf_counter())
-        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-
-
-def _timed_in_thread(fn) -> float:
-    """Run `fn` under inference_mode on a fresh thread, as the engine runs generate (and as
-    the answer stage would), and return its wall time in seconds. Running the baseline on the
-    main thread instead is not comparable: with every core busy, torch on the main thread was
-    measured up to 10x slower than on a worker thread here."""
-    import threading
-
-    import torch
-
-    out: list[float] = []
-    errors: list[BaseException] = []
-
-    def run():
-        try:
-            with torch.inference_mode():
-                t = time.perf_counter()
-                fn()
-                out.append(time.perf_counter() - t)
-        except BaseException as exc:  # re-raised on the calling thread below
-            errors.append(exc)
-
-    worker = threading.Thread(target=run, name="bench-hf-generate")
-    worker.start()
-    worker.join()
-    if errors:
-        raise errors[0]
-    return out[0]
 
 
 def _engine_turn(engine, request, turn: int, m: dict[str, list[float]]) -> str:
@@ -161,35 +110,6 @@ def _engine_turn(engine, request, turn: int, m: dict[str, list[float]]) -> str:
     m["reused_tokens"].append(s.reused_tokens)
     m["prompt_tokens"].append(s.prompt_tokens)
     return answer
-
-
-def _hf_turn(engine, request, turn: int, new_tokens: int, m: dict[str, list[float]]) -> None:
-    """HF eager generate(): the same request, everything recomputed."""
-    t = time.perf_counter()
-    inputs = engine.prepare(request)
-    _sync(engine.device)
-    prep = time.perf_counter() - t
-    if turn == 0:
-        m["preprocess_ms"].append(1000 * prep)
-    pad = engine.processor.tokenizer.pad_token_id
-
-    def one_token():
-        engine.model.generate(**inputs, max_new_tokens=1, do_sample=False, pad_token_id=pad)
-        _sync(engine.device)
-
-    steps = _StepClock()
-
-    def full_answer():
-        engine.model.generate(**inputs, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
-                              do_sample=False, pad_token_id=pad, stopping_criteria=[steps])
-
-    one = _timed_in_thread(one_token)
-    _timed_in_thread(full_answer)
-    (m["hf_first_ms"] if turn == 0 else m["hf_followup_ms"]).append(1000 * (prep + one))
-    # Decode speed measured as for the engine: between the first and the last generated token
-    # inside one generate() call.
-    if len(steps.times) > 1:
-        m["hf_decode_tps"].append((len(steps.times) - 1) / (steps.times[-1] - steps.times[0]))
 
 
 def measure(engine, images: list[np.ndarray], new_tokens: int, followups: int,
@@ -213,7 +133,7 @@ def measure(engine, images: list[np.ndarray], new_tokens: int, followups: int,
                                  history=tuple(history), max_new_tokens=new_tokens)
             answers: list[str] = []
             runs = [lambda: answers.append(_engine_turn(engine, request, turn, m)),
-                    lambda: _hf_turn(engine, request, turn, new_tokens, m)]
+                    lambda: hf_eager_turn(engine, request, turn, new_tokens, m)]
             # Alternate who goes first, so neither always inherits a cold or busy machine.
             for run in (runs if (index + turn) % 2 == 0 else runs[::-1]):
                 run()
@@ -269,7 +189,7 @@ HEADERS = ["model", "engine", "image at the press ms p50", "first token ms p50",
 def cpu_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
     import torch
 
-    from vision.vlm import TransformersVlm
+    from vision.answer.vlm.engine import TransformersVlm
 
     if o.size:
         return cpu_size_bench(args, o)
@@ -285,7 +205,7 @@ def cpu_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
                                "a Hugging Face snapshot folder")
         path, what = o.model, f"model folder {o.model}"
     else:
-        from ui.bench.vlm_models import tiny_smolvlm
+        from ui.bench.kit.vlm_models import tiny_smolvlm
 
         path = str(tiny_smolvlm())
         what = ("tiny random-weight SmolVLM (2 layers, 64 px, seeded): the times show the "
@@ -300,7 +220,7 @@ def cpu_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
     summary = summarize(m)
     summary.update(model=what, device="cpu", torch_threads=torch.get_num_threads(),
                    new_tokens=new_tokens, frames=n_frames, followups_per_frame=followups,
-                   ocr="vision.perception (RapidOCR)" if ocr is not None else None)
+                   ocr="vision.perception.analyze (RapidOCR)" if ocr is not None else None)
     md = [f"# VLM benchmark (CPU, {n_frames} frames x {1 + followups} questions, "
           f"{new_tokens} tokens)", "", f"Model: {what}.", "",
           report.table(HEADERS, _rows(engine.name, summary)), "",
@@ -318,10 +238,11 @@ def cpu_size_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
     decoder (the same seeded weights, built once per variant), the engine against HF eager."""
     import torch
 
-    from ui.bench import calibrate
-    from ui.bench.vlm_models import SIZES, random_vlm
-    from vision.vlm import TransformersVlm, load_processor
-    from vision.vlm_util import quantize_text_decoder
+    from ui.bench.kit import calibrate
+    from ui.bench.kit.vlm_models import SIZES, random_vlm
+    from vision.answer.vlm.engine import TransformersVlm
+    from vision.answer.vlm.loading import load_processor
+    from vision.answer.vlm.loading import quantize_text_decoder
 
     if o.size not in SIZES:
         raise GlimpseError(f"There is no architecture size '{o.size}'",
@@ -364,33 +285,12 @@ def cpu_size_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
     return 0
 
 
-def hbm_bytes_per_s(name: str, override_gbs: float | None) -> float | None:
-    if override_gbs:
-        return override_gbs * 1e9
-    for key, value in HBM_BYTES_PER_S:
-        if key in name:
-            return value
-    return None
-
-
-def decode_bytes_per_token(model) -> int:
-    """Bytes of weights read per decoded token: the language model and the output layer
-    (the input embedding reads one row; the vision encoder does not run while decoding)."""
-    decoder = model.get_decoder()
-    head = model.get_output_embeddings()
-    embed = model.get_input_embeddings()
-    total = sum(p.numel() * p.element_size() for p in decoder.parameters())
-    if head.weight.data_ptr() != embed.weight.data_ptr():
-        total += head.weight.numel() * head.weight.element_size()
-        total -= embed.weight.numel() * embed.weight.element_size()
-    return int(total)
-
-
 def gpu_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
     import torch
 
-    from ui.bench.vlm_models import random_vlm
-    from vision.vlm import TransformersVlm, load_processor
+    from ui.bench.kit.vlm_models import random_vlm
+    from vision.answer.vlm.engine import TransformersVlm
+    from vision.answer.vlm.loading import load_processor
 
     device = o.device or "cuda"
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -451,7 +351,7 @@ def gpu_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
     return 0
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace, config: Config) -> int:
     o = options(list(getattr(args, "rest", None) or []))
     if args.gpu:
         return gpu_bench(args, o)

@@ -42,14 +42,14 @@ def run(args: argparse.Namespace) -> int:
     config = config.with_value("camera.source", source)
     speaker = None
     if args.say:
-        from audio.file_speaker import WavFileSpeaker
+        from audio.playback.file_speaker import WavFileSpeaker
 
         speaker = WavFileSpeaker(args.say)
         # --say asks for the spoken answer, whatever ui.speak_answers says for the window.
         config = config.with_value("ui.speak_answers", True)
     samples = None
     if args.audio:
-        from audio.audio_io import load_audio
+        from audio.capture.files import load_audio
 
         samples = load_audio(args.audio)
     parts = Parts(audio_in=False, asr=args.audio is not None, camera=bool(source),

@@ -1,7 +1,9 @@
 """`glimpse bench NAME [--json OUT]`: benchmarks with the peer baseline in the same run
 (asr, vlm, tts, e2e, read, find; soak: a long session, see `ui.bench.soak`). Each prints a
 readable Markdown table and writes JSON whose top-level `summary` object holds the named figures.
-The work is in `ui.bench.<name>`."""
+The work is in `ui.bench.<name>`, whose `main(args, config)` gets the settings this command
+loaded (the file, GLIMPSE_ variables, --set and --offline); this is the one module that imports
+`ui.bench`."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +11,7 @@ import importlib
 import importlib.util
 
 from assistant.errors import GlimpseError
+from ui.cli.common import load_config
 
 BENCHES = ("asr", "vlm", "tts", "e2e", "read", "find", "soak")
 
@@ -59,4 +62,4 @@ def run(args: argparse.Namespace) -> int:
             raise
         raise GlimpseError(f"The {args.name} benchmark is not built yet",
                            "It arrives in a later version.") from exc
-    return int(module.main(args) or 0)
+    return int(module.main(args, load_config(args)) or 0)

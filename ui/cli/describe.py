@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def grab_frame(args: argparse.Namespace, config, image: str | None = None) -> Frame:
     """The picture to describe: the image file, or the first frame of the camera source."""
-    from vision.camera import ImageCamera, OpenCVCamera, source_kind
+    from vision.camera.capture import ImageCamera, OpenCVCamera, source_kind
 
     if image is None and args.image:
         image = args.image[0]
@@ -86,7 +86,7 @@ def grab_frame(args: argparse.Namespace, config, image: str | None = None) -> Fr
 
 def make_engine(args: argparse.Namespace, config, verbosity: str):
     """The answer engine: the configured one, or the describer when none is installed."""
-    from vision.describer import Describer
+    from vision.answer.describer import Describer
 
     def describer():
         return Describer(verbosity=verbosity, hints=config.scene.aiming_hints)
@@ -94,7 +94,7 @@ def make_engine(args: argparse.Namespace, config, verbosity: str):
     if args.engine == "describer" or config.vlm.backend == "describer":
         return describer()
     try:
-        from vision import engines
+        from vision.answer import choice as engines
     except ImportError:
         info("no vision-language model engine is installed; using the offline describer "
              "(text, people and objects it can recognize, nothing more).")
@@ -133,8 +133,8 @@ def read_pictures(args: argparse.Namespace, config) -> int:
 
     The camera's frame size cap is not applied to files: small print in a big photo is read at
     up to the reader's own limit."""
-    from vision.camera import read_image, source_kind
-    from vision.reading import from_config as reading_from_config
+    from vision.camera.capture import read_image, source_kind
+    from vision.reading.reader import from_config as reading_from_config
 
     t0 = time.perf_counter()
     reader = reading_from_config(config)
@@ -173,8 +173,6 @@ def read_pictures(args: argparse.Namespace, config) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.ports import VlmRequest
-    from assistant.stage import CancelToken
 
     config = load_config(args)
     mode, verbosity = MODES[args.mode]
@@ -197,7 +195,7 @@ def _no_vlm(args: argparse.Namespace, config) -> bool:
     if args.engine == "describer" or config.vlm.backend == "describer":
         return True
     try:
-        from vision import engines
+        from vision.answer import choice as engines
     except ImportError:
         return True
     return engines.choose(config)[0] == "describer"
@@ -215,7 +213,7 @@ def run_one(args: argparse.Namespace, config, mode, verbosity: str, image: str |
     perception = None
     if engine.name != "describer":
         # A VLM answers: ground it in what local perception finds, so it does not invent text.
-        from vision.perception import Perception
+        from vision.perception.analyze import Perception
 
         perception = Perception(labels=False).analyze(frame.image)
         grounding = perception.grounding_text()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import logging
 import os
 import platform
@@ -119,7 +120,7 @@ def _qt(_config) -> Result:
         return Result("WARN", "Qt (window)", f"PySide6 does not start: {last}",
                       "pip install --force-reinstall PySide6-Essentials")
     version = out.stdout.strip()
-    from ui.app import qt_binding_problem
+    from ui.window.app import qt_binding_problem
 
     problem = qt_binding_problem()
     if problem:
@@ -139,11 +140,10 @@ def _qt(_config) -> Result:
 
 def _xcb_missing() -> list[str]:
     """Libraries the Qt X11 plugin links to that are not installed (via ldd)."""
-    try:
-        import PySide6
-    except ImportError:
+    spec = importlib.util.find_spec("PySide6")  # found, not imported: Qt stays in ui.window
+    if spec is None or spec.origin is None:
         return []
-    plugin = Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    plugin = Path(spec.origin).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
     if not plugin.is_file() or not shutil.which("ldd"):
         return []
     out = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, timeout=20)
@@ -190,7 +190,7 @@ def _disk(config) -> Result:
 
 
 def _models(config) -> list[Result]:
-    from assistant import offline_pack
+    from assistant.models import offline_pack
     from ui.bootstrap import model_store
 
     store = model_store(config)
@@ -239,7 +239,7 @@ class _Collect(logging.Handler):
 
 
 def _tesseract(_config) -> Result:
-    from vision.ocr import tesseract_status
+    from vision.perception.ocr import tesseract_status
 
     ok, detail = tesseract_status()
     if ok:

@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def query_of(text: str) -> str:
     """The object of a question ("is my mug in view?" -> "mug"), or the phrase itself."""
-    from vision.finder_words import phrase, target
+    from vision.finder.words import phrase, target
 
     what = target(text) or phrase(text)
     if not what:
@@ -56,8 +56,8 @@ def query_of(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vision import finder_engines as finders
-    from vision.finder_words import wants_watch
+    from vision.finder import choice as finders
+    from vision.finder.words import wants_watch
 
     config = load_config(args)
     if args.engine:
@@ -94,9 +94,9 @@ def _print(args: argparse.Namespace, result, extra: dict) -> None:
 
 
 def _watch(args, config, finder, query: str, load_s: float) -> int:
-    from vision.camera import OpenCVCamera
-    from vision.finder_watch import Watch, WatchOptions
-    from vision.finder_words import with_article
+    from vision.camera.capture import OpenCVCamera
+    from vision.finder.watch import Watch, WatchOptions
+    from vision.finder.words import with_article
 
     timeout = args.timeout if args.timeout is not None else config.finder.watch_timeout_s
     camera = OpenCVCamera(args.camera, config.camera.width, config.camera.height,

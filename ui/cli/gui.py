@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
-    from ui.app import run_app  # PySide6 is imported only here
+    from ui.window.app import run_app  # PySide6 is imported only here
 
     path = Path(args.config) if getattr(args, "config", None) else None
     return run_app(config, config_path=path)

@@ -86,7 +86,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _pull(args: argparse.Namespace) -> int:
-    from assistant.models import parse_ref
+    from assistant.models.store import parse_ref
 
     store = _store(args)
     ref = parse_ref(args.name)

@@ -43,12 +43,12 @@ def run(args: argparse.Namespace) -> int:
     if args.rate is not None:
         config = config.with_value("tts.rate", args.rate)
     if args.voice:
-        from audio.tts import parse_voice
+        from audio.tts.engines import parse_voice
 
         parse_voice(args.voice)  # a bad spec: one clear line before anything loads
     text = _text(args)
     if args.out:
-        from audio.tts import synthesize_to_wav
+        from audio.tts.engines import synthesize_to_wav
 
         path = synthesize_to_wav(config, text, args.out, voice=args.voice,
                                  language=args.language)
@@ -60,9 +60,9 @@ def run(args: argparse.Namespace) -> int:
 def _speak(config, text: str, voice: str | None, language: str | None) -> int:
     """Synthesize piece by piece on this thread while the speaker plays the earlier pieces."""
     from assistant.ports import TtsOptions
-    from audio.speaker import from_config as speaker_from_config
-    from audio.tts import from_config as tts_from_config
-    from audio.tts import speech_pieces
+    from audio.playback.speaker import from_config as speaker_from_config
+    from audio.tts.engines import from_config as tts_from_config
+    from audio.tts.engines import speech_pieces
 
     router = tts_from_config(config)
     options = TtsOptions(voice=voice or "", rate=config.tts.rate, language=language)

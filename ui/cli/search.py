@@ -10,7 +10,7 @@ Results go to stdout, one per line: score, path (or turn), and why it matched. E
 when nothing matches.
 
 Without a folder it searches the saved conversation (`glimpse history`): each turn's picture,
-and what was asked and answered (`vision.history_search`).
+and what was asked and answered (`vision.search.history_index`).
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def analyser_for(config, engine: str | None, ocr: str):
-    from vision.finder_engines import search_analyser as choose
+    from vision.search.choice import search_analyser as choose
 
     analyser, why = choose(config, engine, ocr)
     if analyser.name == "offline" and (engine or config.finder.engine) == "auto":
@@ -56,7 +56,7 @@ def analyser_for(config, engine: str | None, ocr: str):
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from vision.search import PhotoIndex, cache_dir, default_index_path
+    from vision.search.photos import PhotoIndex, cache_dir, default_index_path
 
     if args.top < 1:
         raise GlimpseError("--top must be at least 1", "For example: --top 5")
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     analyser = analyser_for(config, args.engine, args.ocr)
     cache = cache_dir(config)
     if folder is None:
-        from vision import history_search
+        from vision.search import history_index as history_search
 
         index_path = Path(args.index) if args.index else \
             history_search.index_path(cache, analyser.name)
@@ -140,7 +140,7 @@ def _history(config) -> list:
 def _search_history(args, index, records, index_path, bar, on_progress, stop) -> int:
     import time
 
-    from vision import history_search
+    from vision.search import history_index as history_search
 
     report = history_search.update(index, records, on_progress, stop.is_set)
     bar.close()

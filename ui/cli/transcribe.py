@@ -30,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from assistant.ports import AsrOptions
-    from audio import asr as asr_mod
-    from audio.audio_io import load_audio
+    from audio.asr import engines as asr_mod
+    from audio.capture.files import load_audio
 
     config = load_config(args)
     engine_name = args.engine or config.asr.engine

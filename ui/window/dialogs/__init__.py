@@ -1,0 +1,1 @@
+"""The window's dialogs: settings, models, find in history, help and the first-run guide."""

@@ -1,0 +1,124 @@
+"""The answer stage: questions in, answer tokens and the whole answer out.
+
+Keeps the conversation memory: the last `memory_turns` (question, answer) pairs about the same
+frame go with each request, so "and the one on the left?" has its context.
+
+Watch mode: when the pipeline has a watch stage, `watch_words(question)` (bootstrap passes
+`vision.answer.intents.watch_request`) recognizes "tell me when you see my keys" and "stop"; the stage
+then answers itself ("I'll tell you when I see keys...") and puts a `WatchFor` on the bus
+instead of asking the engine.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Callable, Iterator
+
+from assistant import events as ev
+from assistant.events import StageName
+from assistant.ports import VlmEngine, VlmRequest
+from assistant.stage import Generation, Outbox, Stage
+
+
+class AnswerStage(Stage):
+    name = StageName.ANSWER
+
+    def __init__(self, outbox: Outbox, generation: Generation, engine: VlmEngine,
+                 memory_turns: int = 4, max_new_tokens: int = 200,
+                 watch_words: Callable[[str], Any] | None = None,
+                 stop_hint: str = "") -> None:
+        super().__init__(outbox, generation)
+        self.watch_words = watch_words
+        # how this shell ends a watch; the window's by default
+        self.stop_hint = stop_hint or "Press Escape or say stop to end."
+        self.engine = engine
+        self.max_new_tokens = max_new_tokens
+        self._memory: deque[tuple[float, str, str]] = deque(maxlen=max(memory_turns, 1))
+        self._memory_turns = memory_turns
+        self._warned = 0
+
+    def setup(self) -> None:
+        self.emit(ev.Status(stage=self.name, state="loading", detail=self.engine.name))
+        self.engine.load()
+        self.emit(ev.Status(stage=self.name, state="ready", detail=self.engine.name))
+        self._notices()
+
+    def _notices(self) -> None:
+        """Pass on the engine's new warnings (describer fallback, perception failures)."""
+        warnings = tuple(self.engine.warnings)
+        for message in warnings[self._warned:]:
+            self.emit(ev.Notice(message=message))
+        self._warned = len(warnings)
+
+    def process(self, item: ev.Event) -> Iterator[ev.Event]:
+        if isinstance(item, ev.Frame):
+            # The turn's frame, sent at release: engines that look at it before answering
+            # (OCR, image encoding) do that now, while Whisper is still transcribing. The hook
+            # has its own name: an engine's `prepare` may mean something else (TransformersVlm
+            # tokenizes a request with it).
+            self.engine.prepare_frame(item)
+            return
+        if isinstance(item, ev.QuestionSoFar):
+            # The question so far, while the key is held: the engine may start what it asks
+            # for (the describer reads the early frame when it hears "read").
+            self.engine.prepare_question(item.text, item.mode, item.turn_id)
+            return
+        if not isinstance(item, ev.Question):
+            return
+        request = self.watch_words(item.text) if self.watch_words and item.text else None
+        if request is not None:
+            yield from self._watch(item, request)
+            return
+        frame_key = item.frame.captured_at if item.frame is not None else -1.0
+        history = tuple((q, a) for key, q, a in self._memory if key == frame_key
+                        ) if self._memory_turns else ()
+        request = VlmRequest(question=item.text, frame=item.frame, mode=item.mode,
+                             history=history, language=item.language,
+                             max_new_tokens=self.max_new_tokens)
+        token = self.token(item)
+        parts: list[str] = []
+        pieces = self.engine.stream(request, token)
+        try:
+            for index, piece in enumerate(pieces):
+                if token.cancelled:
+                    return
+                parts.append(piece)
+                yield ev.AnswerToken(text=piece, index=index, language=item.language,
+                                     turn_id=item.turn_id, gen=item.gen)
+        finally:
+            # A cancelled or interrupted turn stops the engine's generation at once (engines'
+            # generators join their worker threads in their own `finally`).
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
+        self._notices()
+        if token.cancelled:
+            return
+        text = "".join(parts).strip()
+        if item.text:
+            self._memory.append((frame_key, item.text, text))
+        yield ev.Answer(text=text, source=self.engine.name, language=item.language,
+                        turn_id=item.turn_id, gen=item.gen)
+
+    def _watch(self, item: ev.Question, request: Any) -> Iterator[ev.Event]:
+        """Answer a watch-mode question and start or stop the watch."""
+        from vision.finder.words import with_article
+
+        def noun(what: str) -> str:
+            return what if what.startswith("the light") else with_article(what)
+
+        tag = {"turn_id": item.turn_id, "gen": item.gen}
+        if request.kind == "stop":
+            if item.watching:
+                yield ev.WatchFor(query="", **tag)
+                text = f"Stopped watching for {noun(item.watching)}."
+            else:
+                text = "I'm not watching for anything."
+        else:
+            what = request.describe()
+            before = (f"I'll stop watching for {noun(item.watching)} and "
+                      if item.watching and item.watching != what else "I'll ")
+            text = (f"{before}tell you when I see {noun(what)}. {self.stop_hint}"
+                    if request.kind == "find" else
+                    f"{before}tell you when the light goes {request.query}. {self.stop_hint}")
+            yield ev.WatchFor(kind=request.kind, query=request.query, **tag)
+        yield ev.Answer(text=text, source="watch", language=item.language, **tag)
