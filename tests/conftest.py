@@ -49,4 +49,4 @@ def no_thread_leak():
     assert not left, f"threads left running: {[t.name for t in left]}"
 
 
-pytest_plugins = ["tests.rig.fixtures"]
+pytest_plugins = ["tests.support.rig.fixtures"]

@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from tests.rig import unavailable
-from ui.bench.rig import VirtualAudio
+from tests.support.rig import unavailable
+from ui.bench.kit.rig import VirtualAudio
 from ui.presets import detect, recommend
 
 pytestmark = [pytest.mark.slow, pytest.mark.system]

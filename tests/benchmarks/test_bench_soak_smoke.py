@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from tests.rig import unavailable
-from ui.bench.rig import VirtualAudio
+from tests.support.rig import unavailable
+from ui.bench.kit.rig import VirtualAudio
 
 # 50 turns take a few minutes on 2 cores; more when the machine is busy.
 pytestmark = [pytest.mark.slow, pytest.mark.system, pytest.mark.timeout(1500)]

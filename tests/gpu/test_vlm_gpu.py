@@ -5,7 +5,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -26,8 +25,8 @@ def _frame(t=1.0):
 
 @pytest.fixture(scope="module")
 def engine():
-    from tests.support_vlm import tiny_smolvlm
-    from vision.vlm import TransformersVlm
+    from tests.support.vlm import tiny_smolvlm
+    from vision.answer.vlm.engine import TransformersVlm
 
     eng = TransformersVlm(str(tiny_smolvlm()), device="auto", dtype="auto", max_new_tokens=16)
     eng.load()
@@ -58,26 +57,26 @@ def test_streams_and_reuses_the_prefix_on_cuda(engine):
     assert first and follow and len(calls) == 1 and engine.last.reused_tokens > 0
 
 
-def test_cancel_on_cuda_within_100_ms(engine):
+def test_cancel_on_cuda_stops_at_the_running_step(engine):
     from assistant.ports import VlmRequest
     from assistant.stage import CancelToken, Generation
 
     generation = Generation()
     engine.max_new_tokens = 4000
     try:
-        bumped = []
+        at_cancel = []
         for index, _ in enumerate(engine.stream(
                 VlmRequest(question="Go on.", frame=_frame(2.0), max_new_tokens=4000),
                 CancelToken(generation, 0))):
             if index == 2:
-                t = threading.Thread(target=lambda: (bumped.append(time.perf_counter()),
-                                                     generation.bump()))
+                t = threading.Thread(target=lambda: (generation.bump(),
+                                                     at_cancel.append(engine.last.new_tokens)))
                 t.start()
                 t.join()
-        ended = time.perf_counter()
     finally:
         engine.max_new_tokens = 16
-    assert bumped and ended - bumped[0] < 0.1
+    assert at_cancel and engine.last.cancelled
+    assert engine.last.new_tokens <= at_cancel[0] + 1, (at_cancel, engine.last.new_tokens)
 
 
 def test_gpu_bench_quick_writes_the_summary(tmp_path):

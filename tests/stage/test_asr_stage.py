@@ -7,12 +7,12 @@ import threading
 import numpy as np
 
 from assistant import events as ev
-from assistant.ports import AsrOptions, AsrResult
+from assistant.ports import AsrEngine, AsrOptions, AsrResult
 from assistant.stage import Generation, Outbox
-from audio.asr_stage import AsrStage
+from audio.asr.stage import AsrStage
 
 
-class SlowPartialAsr:
+class SlowPartialAsr(AsrEngine):
     """A partial decode runs until the stage's abort check fires (or `limit_s` passes)."""
 
     name = "slow-partial"
@@ -71,7 +71,7 @@ def test_a_newer_snapshot_does_not_stop_a_partial():
     assert stage._final_waiting()
 
 
-class LengthAsr:
+class LengthAsr(AsrEngine):
     name = "length"
 
     def load(self) -> None:

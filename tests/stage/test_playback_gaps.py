@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from assistant import events as ev
+from assistant.ports import Speaker
 from assistant.stage import Generation, Outbox
-from audio.playback_stage import PlaybackStage
+from audio.playback.stage import PlaybackStage
 
 
-class DrySpeaker:
+class DrySpeaker(Speaker):
     """A speaker whose backlog the test sets: `left` seconds still to be heard."""
 
     def __init__(self) -> None:

@@ -59,8 +59,8 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from assistant.config import Config
-    from tests.ui.support import FakeFactory
-    from ui.app import App
+    from tests.support.window import FakeFactory
+    from ui.window.app import App
 
     qapp = QApplication(sys.argv[:1])
     app = App(Config(), pipeline_factory=FakeFactory(), global_shortcut=False, first_run=False)

@@ -1,7 +1,7 @@
 """PulseAudio killed mid-utterance and restarted 2 s later, under the real microphone.
 
 Run by tests/system/test_fault_pulseaudio.py in its own process (PortAudio is bound to one
-audio server per process). A private PulseAudio server (tests/rig/audio.py) carries the spoken
+audio server per process). A private PulseAudio server (tests/support/rig/audio.py) carries the spoken
 question (jfk.flac) into the virtual microphone; the capture stage reads it through PortAudio.
 The server is killed with SIGKILL while the question is being said, and started again on the
 same socket 2 s later. The speech recognizer is a fake that keeps what it was given, so the test
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
@@ -20,19 +19,21 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.rig.audio import RigError, VirtualAudio
+from assistant.ports import AsrEngine
+from tests.support.rig.audio import RigError, VirtualAudio
+from tests.support.sessions import start_audio_or_report
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEECH = ROOT / "tests" / "data" / "jfk.flac"
 
 
-class KeepingAsr:
+class KeepingAsr(AsrEngine):
     """The scripted recognizer, keeping every final utterance it was asked to transcribe."""
 
     name = "keeping-asr"
 
     def __init__(self) -> None:
-        from tests.fakes import ScriptedAsr
+        from tests.support.fakes import ScriptedAsr
 
         self.inner = ScriptedAsr()
         self.finals: list[np.ndarray] = []
@@ -62,35 +63,27 @@ def restart(audio: VirtualAudio) -> None:
 
 
 def main() -> int:
-    try:
-        audio = VirtualAudio().start()
-    except RigError as exc:
-        print(json.dumps({"norig": str(exc)}))
+    audio = start_audio_or_report()
+    if audio is None:
         return 0
     from assistant import events as ev
     from assistant.config import Config
-    from tests.fakes import RecordingSpeaker, ScriptedTts, ScriptedVlm
+    from tests.support.events import EventLog
+    from tests.support.fakes import RecordingSpeaker, ScriptedTts, ScriptedVlm
     from ui.bootstrap import Parts, bootstrap
 
     asr = KeepingAsr()
     config = Config().with_value("camera.source", "").with_value("asr.partial_interval_s", 0)
     pipeline = bootstrap(config, parts=Parts(speech_out=False), asr=asr, vlm=ScriptedVlm(),
                          tts=ScriptedTts(), speaker=RecordingSpeaker())
-    out: dict = {"events": []}
+    out: dict = {}
+    log = EventLog(pipeline)
 
     def wait(predicate, timeout: float, what: str):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                event = pipeline.events.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            if isinstance(event, (ev.ErrorEvent, ev.Notice, ev.TurnEnded, ev.Utterance)):
-                text = getattr(event, "message", "") or getattr(event, "answer", "")
-                out["events"].append(f"{type(event).__name__}: {text}")
-            if predicate(event):
-                return event
-        raise TimeoutError(what)
+        try:
+            return log.wait_for(predicate, timeout)
+        except AssertionError as exc:
+            raise TimeoutError(f"{what}: {exc}") from None
 
     pipeline.start()
     try:
@@ -125,7 +118,7 @@ def main() -> int:
         out["reopened_after_s"] = round(time.monotonic() - killed_at, 2)
         # Turn 2 works as usual.
         pipeline.submit(ev.PushToTalkDown())
-        wait(lambda e: isinstance(e, ev.TurnStarted), 10, "turn 2 to start")
+        wait(lambda e: isinstance(e, ev.TurnStarted) and e.turn_id == 2, 10, "turn 2 to start")
         t_play = time.monotonic()
         player = audio.play_into_mic(SPEECH)
         out["turn2_player_rc"] = player.wait(30)
@@ -141,6 +134,9 @@ def main() -> int:
     finally:
         pipeline.stop()
         audio.stop()
+    out["events"] = [f"{type(e).__name__}: {getattr(e, 'message', '') or getattr(e, 'answer', '')}"
+                     for e in log.events
+                     if isinstance(e, (ev.ErrorEvent, ev.Notice, ev.TurnEnded, ev.Utterance))]
     print(json.dumps(out))
     return 0
 

@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import subprocess
 import sys
 import time
 
-from tests.rig.audio import RigError, VirtualAudio
+from tests.support.sessions import start_audio_or_report
 
 
 def main() -> int:
-    try:
-        audio = VirtualAudio().start()
-    except RigError as exc:
-        print(json.dumps({"norig": str(exc)}))
+    audio = start_audio_or_report()
+    if audio is None:
         return 0
     from assistant import events as ev
     from assistant.config import Config
-    from tests.fakes import ScriptedTts, ScriptedVlm
+    from tests.support.events import EventLog
+    from tests.support.fakes import ScriptedTts, ScriptedVlm
     from ui.bootstrap import Parts, bootstrap
 
     env = dict(os.environ, **audio.env)
@@ -37,35 +35,17 @@ def main() -> int:
     config = Config().with_value("camera.source", "").with_value("earcons.enabled", False)
     pipeline = bootstrap(config, parts=Parts(audio_in=False, asr=False),
                          vlm=ScriptedVlm(tokens=["word " * 60]), tts=ScriptedTts())
-    out: dict = {"errors": []}
-    # Playback starts and ends are the pipeline's own events: they reach listeners only.
-    playback: "queue.Queue[ev.Event]" = queue.Queue()
-    pipeline.add_listener(lambda e: isinstance(e, (ev.PlaybackStarted, ev.PlaybackDone))
-                          and playback.put(e))
-
-    def wait_playback(kind: type, turn_id: int, timeout: float, what: str):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                event = playback.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            if isinstance(event, kind) and event.turn_id == turn_id:
-                return event
-        raise TimeoutError(what)
+    out: dict = {}
+    log = EventLog(pipeline)  # playback starts and ends reach listeners only: the log has them
 
     def wait(predicate, timeout: float, what: str):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                event = pipeline.events.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            if isinstance(event, ev.ErrorEvent):
-                out["errors"].append([event.stage.value, event.message])
-            if predicate(event):
-                return event
-        raise TimeoutError(what)
+        try:
+            return log.wait_for(predicate, timeout)
+        except AssertionError as exc:
+            raise TimeoutError(f"{what}: {exc}") from None
+
+    def wait_playback(kind: type, turn_id: int, timeout: float, what: str):
+        return wait(lambda e: isinstance(e, kind) and e.turn_id == turn_id, timeout, what)
 
     pipeline.start()
     try:
@@ -92,6 +72,7 @@ def main() -> int:
     finally:
         pipeline.stop()
         audio.stop()
+    out["errors"] = [[e.stage.value, e.message] for e in log.of(ev.ErrorEvent)]
     print(json.dumps(out))
     return 0
 

@@ -1,6 +1,6 @@
-"""int8 Whisper (audio.whisper_int8 through the fast engine) on real tiny.en weights: the same
+"""int8 Whisper (audio.asr.int8 through the fast engine) on real tiny.en weights: the same
 transcripts as openai-whisper's transcribe() on the repo's speech set (jfk.flac, the Piper and
-espeak-ng questions of tests/support_whisper.py), with and without a partial's draft."""
+espeak-ng questions of tests/support/whisper.py), with and without a partial's draft."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from assistant.ports import AsrOptions
-from audio import asr
-from tests import support_whisper as sw
-from tests.fakes import read_wav_16k
+from audio.asr import engines as asr
+from tests.support import whisper as sw
+from tests.support.fakes import read_wav_16k
 
 pytestmark = pytest.mark.system
 JFK = Path(__file__).resolve().parents[1] / "data" / "jfk.flac"
@@ -19,7 +19,7 @@ JFK = Path(__file__).resolve().parents[1] / "data" / "jfk.flac"
 
 @pytest.fixture(scope="module")
 def engines():
-    int8 = asr.TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu", int8=True)
+    int8 = asr.FastWhisperEngine(sw.tiny_en_checkpoint(), device="cpu", int8=True)
     ref = asr.OpenAIWhisperEngine(sw.tiny_en_checkpoint(), device="cpu")
     int8.load()
     ref.load()
@@ -62,8 +62,8 @@ def test_int8_with_a_partials_draft_is_the_same(engines):
 
 def test_warm_up_leaves_no_draft_and_changes_nothing(engines):
     """The warm-up pass at load must not leak into the first turn (no draft, same text)."""
-    cold = asr.TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu", warm_up=False)
-    warm = asr.TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu", warm_up=True)
+    cold = asr.FastWhisperEngine(sw.tiny_en_checkpoint(), device="cpu", warm_up=False)
+    warm = asr.FastWhisperEngine(sw.tiny_en_checkpoint(), device="cpu", warm_up=True)
     cold.load()
     warm.load()
     assert warm._draft == []

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from assistant.ports import AsrOptions
-from audio import asr
-from tests import support_whisper as sw
-from tests.fakes import read_wav_16k
-from tests.rig import unavailable
+from audio.asr import engines as asr
+from tests.support import whisper as sw
+from tests.support.fakes import read_wav_16k
+from tests.support.rig import unavailable
 
 pytestmark = pytest.mark.system
 
@@ -37,7 +37,7 @@ def test_each_window_is_decoded_in_its_own_language(tmp_path):
     english, german = _say(ENGLISH, "en-us", tmp_path), _say(GERMAN, "de", tmp_path)
     audio = np.concatenate([english, np.zeros(16000, np.float32), german])
     assert len(audio) > asr.WINDOW_S * 16000  # two windows, cut in the pause between them
-    engine = asr.TrimmedWhisperEngine(sw.base_checkpoint(), device="cpu")
+    engine = asr.FastWhisperEngine(sw.base_checkpoint(), device="cpu")
     engine.load()
     result = engine.transcribe(audio, AsrOptions(language=None))
     assert engine.window_languages == ["en", "de"]
@@ -50,7 +50,7 @@ def test_each_window_is_decoded_in_its_own_language(tmp_path):
 def test_a_fixed_language_is_kept_for_every_window(tmp_path):
     english, german = _say(ENGLISH, "en-us", tmp_path), _say(GERMAN, "de", tmp_path)
     audio = np.concatenate([english, np.zeros(16000, np.float32), german])
-    engine = asr.TrimmedWhisperEngine(sw.base_checkpoint(), device="cpu")
+    engine = asr.FastWhisperEngine(sw.base_checkpoint(), device="cpu")
     engine.load()
     engine.transcribe(audio, AsrOptions(language="en"))
     assert engine.window_languages == ["en", "en"]

@@ -11,9 +11,9 @@ import pytest
 from assistant.config import Config
 from assistant.errors import ConfigError
 from assistant.ports import AsrOptions
-from audio import asr
-from tests import support_whisper as sw
-from tests.fakes import read_wav_16k
+from audio.asr import engines as asr
+from tests.support import whisper as sw
+from tests.support.fakes import read_wav_16k
 
 pytestmark = pytest.mark.system
 JFK = Path(__file__).resolve().parents[1] / "data" / "jfk.flac"
@@ -25,7 +25,7 @@ def engine(kind: str):
         if kind == "faster-whisper":
             e = asr.FasterWhisperEngine(sw.tiny_en_ct2(), device="cpu")
         elif kind == "fast":
-            e = asr.TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu")
+            e = asr.FastWhisperEngine(sw.tiny_en_checkpoint(), device="cpu")
         else:
             e = asr.OpenAIWhisperEngine(sw.tiny_en_checkpoint(), device="cpu")
         e.load()
@@ -53,7 +53,7 @@ def test_jfk_is_word_perfect(kind, jfk):
 def test_generated_questions(kind, voice):
     speak = sw.piper_speech if voice == "piper" else sw.espeak_speech
     # Both voices' questions were measured to come back exactly, espeak-ng's with a margin in
-    # speed (see tests/support_whisper.py): any wrong word is a fault of the engine.
+    # speed (see tests/support/whisper.py): any wrong word is a fault of the engine.
     for question in (sw.QUESTIONS if voice == "piper" else sw.ESPEAK_QUESTIONS):
         text = engine(kind).transcribe(speak(question), AsrOptions()).text
         assert sw.word_error_rate(question, text) == 0, (question, text)
@@ -96,7 +96,7 @@ def test_the_tokenizer_is_built_at_load_not_in_the_first_question(jfk):
 
     wt.get_encoding.cache_clear()
     wt.get_tokenizer.cache_clear()
-    e = asr.TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu", int8=True)
+    e = asr.FastWhisperEngine(sw.tiny_en_checkpoint(), device="cpu", int8=True)
     e.load()
     built = wt.get_encoding.cache_info().misses, wt.get_tokenizer.cache_info().misses
     assert built[0] == 1
@@ -114,7 +114,7 @@ def test_prompt_and_fixed_language(jfk):
 
 
 def test_base_multilingual_detects_english(jfk):
-    e = asr.TrimmedWhisperEngine(sw.base_checkpoint(), device="cpu")
+    e = asr.FastWhisperEngine(sw.base_checkpoint(), device="cpu")
     e.load()
     result = e.transcribe(jfk, AsrOptions(language=None))
     assert result.language == "en"
@@ -129,7 +129,7 @@ def test_long_audio_is_windowed(jfk):
 
 def test_from_config_and_unknown_engine(tmp_path):
     e = asr.from_config(Config().with_value("asr.model", str(sw.tiny_en_checkpoint())))
-    assert isinstance(e, asr.TrimmedWhisperEngine)
+    assert isinstance(e, asr.FastWhisperEngine)
     with pytest.raises(ConfigError, match="Unknown speech recognizer"):
         asr.create("nope", "tiny.en")
 
@@ -151,7 +151,7 @@ def test_fast_engine_on_cuda_matches_cpu(jfk):
 
     if not torch.cuda.is_available():
         pytest.skip("no CUDA GPU here")
-    gpu = asr.TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cuda")
+    gpu = asr.FastWhisperEngine(sw.tiny_en_checkpoint(), device="cuda")
     gpu.load()
     for clip in (jfk, sw.piper_speech(sw.QUESTIONS[1])):
         assert asr.normalize(gpu.transcribe(clip, AsrOptions()).text) == \

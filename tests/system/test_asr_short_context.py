@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.ports import AsrOptions
-from audio import asr
-from tests import support_whisper as sw
+from audio.asr import engines as asr
+from tests.support import whisper as sw
 
 pytestmark = pytest.mark.system
 
@@ -24,7 +23,7 @@ RESTARTING = ("Is my mug here?", "Can you find my glasses?", "Read the sign on t
 
 @pytest.fixture(scope="module")
 def engine():
-    engine = asr.TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu", int8=True)
+    engine = asr.FastWhisperEngine(sw.tiny_en_checkpoint(), device="cpu", int8=True)
     engine.load()
     return engine
 

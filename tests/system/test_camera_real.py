@@ -11,8 +11,8 @@ import pytest
 
 from assistant.config import Config
 from assistant.errors import DeviceError
-from tests.rig.camera import photo, scene_cut_video, udp_camera, write_scene_video  # noqa: F401
-from vision.camera import ImageCamera, OpenCVCamera, from_config
+from tests.support.rig.camera import photo, scene_cut_video, udp_camera, write_scene_video  # noqa: F401
+from vision.camera.capture import ImageCamera, OpenCVCamera, from_config
 
 pytestmark = pytest.mark.system
 

@@ -10,7 +10,7 @@ from assistant import events as ev
 from assistant.config import Config
 from assistant.events import Mode
 from assistant.ports import VlmRequest
-from vision.describer import from_config
+from vision.answer.describer import from_config
 
 SIGN = Path(__file__).parents[1] / "data" / "exit_sign.jpg"
 

@@ -21,14 +21,14 @@ import soundfile as sf
 
 from assistant import events as ev
 from assistant.config import Config
-from audio.asr import normalize
-from tests import support_whisper as sw
-from tests.rig.camera import shaken
-from tests.support import EventLog
+from audio.asr.engines import normalize
+from tests.support import whisper as sw
+from tests.support.rig.camera import shaken
+from tests.support.events import EventLog
 from ui.bootstrap import bootstrap
+from tests.support import DATA
 
 pytestmark = pytest.mark.system
-DATA = Path(__file__).resolve().parents[1] / "data"
 SIZE = (640, 480)
 
 

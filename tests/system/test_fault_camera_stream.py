@@ -2,7 +2,7 @@
 is answered from the last frame, with its age; capture resumes by itself.
 
 The camera is real: OpenCV reading a live MPEG-TS stream over UDP from ffmpeg
-(tests/rig/camera.py); the answer engine and speech are fakes injected through bootstrap."""
+(tests/support/rig/camera.py); the answer engine and speech are fakes injected through bootstrap."""
 from __future__ import annotations
 
 import queue
@@ -12,10 +12,10 @@ import pytest
 
 from assistant import events as ev
 from assistant.config import Config
-from tests.fakes import RecordingSpeaker, ScriptedTts, ScriptedVlm
-from tests.rig.camera import scene_cut_video, udp_camera  # noqa: F401 - fixtures
+from tests.support.fakes import RecordingSpeaker, ScriptedTts, ScriptedVlm
+from tests.support.rig.camera import scene_cut_video, udp_camera  # noqa: F401 - fixtures
 from ui.bootstrap import Parts, bootstrap
-from vision.camera import OpenCVCamera
+from vision.camera.capture import OpenCVCamera
 
 pytestmark = pytest.mark.system
 

@@ -6,20 +6,17 @@ The faults are real: a full tmpfs and a read-only bind mount, made in a private 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from assistant.history import HistoryStore, TurnRecord, store_path
-from tests.rig import unavailable
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.rig import unavailable
+from tests.support.sessions import run_session as run_script
 
 pytestmark = pytest.mark.system
 
@@ -30,13 +27,9 @@ def run_session(fault: str, data: Path, out: Path) -> dict:
     probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
     if probe.returncode != 0:
         unavailable(f"mount namespaces are not allowed here: {probe.stderr.decode().strip()}")
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    proc = subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable, "-m",
-                           "tests.system.history_fault_session", "--fault", fault, "--data",
-                           str(data), str(out)], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(out.read_text())
+    return run_script("tests.system.history_fault_session", "--fault", fault, "--data",
+                      str(data), str(out), prefix=("unshare", "-m", "--propagation", "private"),
+                      env={"QT_QPA_PLATFORM": "offscreen"}, result=out)
 
 
 def test_disk_full_while_saving_history(tmp_path):

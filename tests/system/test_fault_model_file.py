@@ -12,7 +12,7 @@ import whisper  # noqa: F401 - required: a broken install fails here, never skip
 
 from assistant import events as ev  # noqa: E402
 from assistant.config import Config  # noqa: E402
-from tests.fakes import RecordingSpeaker, ScriptedTts, ScriptedVlm  # noqa: E402
+from tests.support.fakes import RecordingSpeaker, ScriptedTts, ScriptedVlm  # noqa: E402
 from ui.bootstrap import Parts, bootstrap  # noqa: E402
 
 

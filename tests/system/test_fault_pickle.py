@@ -13,10 +13,9 @@ import torch  # required: a broken install fails here, never skips
 
 from assistant.config import from_dict  # noqa: E402
 from assistant.errors import ModelError, describe_exception  # noqa: E402
-from audio.asr import OpenAIWhisperEngine, TrimmedWhisperEngine  # noqa: E402
+from audio.asr.engines import OpenAIWhisperEngine, FastWhisperEngine  # noqa: E402
 from ui.bootstrap import model_store  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
 
 
 class Payload:
@@ -55,7 +54,7 @@ def test_import_refuses_it_and_runs_nothing(tmp_path):
     assert not (tmp_path / "store" / "whisper").exists()
 
 
-@pytest.mark.parametrize("engine", [OpenAIWhisperEngine, TrimmedWhisperEngine])
+@pytest.mark.parametrize("engine", [OpenAIWhisperEngine, FastWhisperEngine])
 def test_loading_it_as_the_speech_model_refuses_it_and_runs_nothing(tmp_path, engine):
     marker = tmp_path / "ran"
     path = evil_checkpoint(tmp_path, marker)

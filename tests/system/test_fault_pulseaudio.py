@@ -2,27 +2,15 @@
 so far is transcribed, the microphone reopens by itself, and the next turn works."""
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from tests.rig import unavailable
+from tests.support.sessions import run_session
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.system
 
 
 def test_pulseaudio_killed_mid_utterance_and_restarted():
-    run = subprocess.run([sys.executable, "-m", "tests.system.pulse_restart_session"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=180)
-    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
-    assert lines, run.stdout + run.stderr[-3000:]
-    out = json.loads(lines[-1])
-    if "norig" in out:
-        unavailable(out["norig"])
+    out = run_session("tests.system.pulse_restart_session")
     assert "failed" not in out, out
     # What reached Glimpse before the server died (speech: the pre-roll alone is silence) went
     # to the recognizer and was answered. Audio still inside the server dies with it.

@@ -2,27 +2,15 @@
 error says what happened, and playback resumes on the next turn once a sink exists."""
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from tests.rig import unavailable
+from tests.support.sessions import run_session
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.system
 
 
 def test_speaker_sink_removed_while_an_answer_plays():
-    run = subprocess.run([sys.executable, "-m", "tests.system.sink_removed_session"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=180)
-    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
-    assert lines, run.stdout + run.stderr[-3000:]
-    out = json.loads(lines[-1])
-    if "norig" in out:
-        unavailable(out["norig"])
+    out = run_session("tests.system.sink_removed_session")
     assert out["sinks_left"] == "", out
     assert "failed" not in out, out
     assert out["turn1"]["answer"].startswith("word") and out["turn1"]["ended_after_s"] < 5, out

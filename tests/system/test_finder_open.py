@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.rig.camera import photo
-from tests.support_finder import tiny_clip, tiny_owl
-from vision.finder_open import ClipAnalyser, OpenVocabularyFinder, boxes_to_pixels, suppress
-from vision.search import PhotoIndex
+from tests.support.rig.camera import photo
+from tests.support.finder_models import tiny_clip, tiny_owl
+from vision.finder.open_vocab import OpenVocabularyFinder, boxes_to_pixels, suppress
+from vision.search.clip import ClipAnalyser
+from vision.search.photos import PhotoIndex
 
 pytestmark = pytest.mark.system
 

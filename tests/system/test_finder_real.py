@@ -8,12 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
-from vision.finder import OfflineFinder
-from vision.finder_words import target
+from vision.finder.offline import OfflineFinder
+from vision.finder.words import target
+from tests.support import DATA
 
 pytestmark = pytest.mark.system
-
-DATA = Path(__file__).parents[1] / "data"
 
 
 def photo(name: str) -> np.ndarray:

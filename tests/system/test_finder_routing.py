@@ -7,11 +7,11 @@ import pytest
 from assistant.events import Frame, Mode
 from assistant.ports import VlmRequest
 from assistant.stage import CancelToken
-from tests.fakes import ScriptedVlm
-from tests.rig.camera import photo
-from vision.describer import Describer
-from vision.engines import Grounded
-from vision.perception import Perception
+from tests.support.fakes import ScriptedVlm
+from tests.support.rig.camera import photo
+from vision.answer.describer import Describer
+from vision.answer.choice import Grounded
+from vision.perception.analyze import Perception
 
 pytestmark = pytest.mark.system
 

@@ -11,18 +11,18 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from assistant.events import now
-from tests.rig.camera import write_scene_video
-from vision.camera import OpenCVCamera
-from vision.finder import WATCH, OfflineFinder
-from vision.finder_watch import Watch, WatchOptions
+from tests.support.rig.camera import write_scene_video
+from vision.camera.capture import OpenCVCamera
+from vision.finder.base import WATCH
+from vision.finder.offline import OfflineFinder
+from vision.finder.watch import Watch, WatchOptions
+from tests.support import ROOT
 
 pytestmark = pytest.mark.system
-ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,13 +11,13 @@ import soundfile as sf
 
 from assistant import events as ev
 from assistant.config import Config
-from tests import support_whisper as sw
-from tests.fakes import read_wav_16k
-from tests.support import EventLog
+from tests.support import ROOT
+from tests.support import whisper as sw
+from tests.support.fakes import read_wav_16k
+from tests.support.events import EventLog
 from ui.bootstrap import Parts, bootstrap
 
 pytestmark = pytest.mark.system
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _fresh_portaudio():
@@ -31,15 +30,15 @@ def _fresh_portaudio():
 
 
 def test_push_to_talk_through_the_virtual_mic(virtual_audio, tmp_path, no_thread_leak):
-    from audio.asr import TrimmedWhisperEngine
-    from audio.mic import SoundDeviceMicrophone, list_input_devices
+    from audio.asr.engines import FastWhisperEngine
+    from audio.capture.mic import SoundDeviceMicrophone, list_input_devices
 
     _fresh_portaudio()
     assert list_input_devices(), "the rig's virtual mic is not visible to PortAudio"
     jfk = read_wav_16k(ROOT / "tests" / "data" / "jfk.flac")
     wav = tmp_path / "question.wav"
     sf.write(wav, np.concatenate([np.zeros(8000, np.float32), jfk]), 16000)
-    engine = TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu")
+    engine = FastWhisperEngine(sw.tiny_en_checkpoint(), device="cpu")
     # The exact pre-roll arithmetic is checked without threads in test_capture_modes; here the
     # press goes through the test thread, the bus and the conductor, which on a loaded 2-core CI
     # machine can take a few hundred ms, so the pre-roll is 1 s to keep the test honest but stable.
@@ -77,7 +76,7 @@ def test_push_to_talk_through_the_virtual_mic(virtual_audio, tmp_path, no_thread
 
 
 def test_no_audio_server_names_the_devices_and_what_to_do():
-    code = ("from audio.mic import SoundDeviceMicrophone\n"
+    code = ("from audio.capture.mic import SoundDeviceMicrophone\n"
             "from assistant.errors import DeviceError\n"
             "try:\n    SoundDeviceMicrophone().open()\n"
             "except DeviceError as e:\n    print('ERR', e.message)\n")
@@ -92,12 +91,12 @@ def test_no_audio_server_names_the_devices_and_what_to_do():
 
 LOST_SCRIPT = """
 import sys
-from tests.rig.audio import VirtualAudio, RigError
+from tests.support.rig.audio import VirtualAudio, RigError
 try:
     va = VirtualAudio().start()
 except RigError as exc:
     print('NORIG', exc); sys.exit(0)
-from audio.mic import SoundDeviceMicrophone
+from audio.capture.mic import SoundDeviceMicrophone
 from assistant.errors import DeviceError
 from assistant.events import now
 mic = SoundDeviceMicrophone(); mic.open()
@@ -123,7 +122,7 @@ def test_server_gone_mid_stream_raises_device_error():
     out = subprocess.run([sys.executable, "-c", LOST_SCRIPT], cwd=ROOT, capture_output=True,
                          text=True, timeout=90, check=False)
     if "NORIG" in out.stdout:
-        from tests.rig import unavailable
+        from tests.support.rig import unavailable
         unavailable(out.stdout)
     assert "GOT 8" in out.stdout or "GOT" in out.stdout, out.stdout + out.stderr
     assert "LOST The microphone" in out.stdout, out.stdout + out.stderr
@@ -132,8 +131,8 @@ def test_server_gone_mid_stream_raises_device_error():
 
 def test_hands_free_question_through_the_virtual_mic(virtual_audio, tmp_path, no_thread_leak):
     """turns.mode=hands_free: Silero VAD starts and ends the turn on real captured speech."""
-    from audio.asr import TrimmedWhisperEngine
-    from audio.mic import SoundDeviceMicrophone
+    from audio.asr.engines import FastWhisperEngine
+    from audio.capture.mic import SoundDeviceMicrophone
 
     _fresh_portaudio()
     question = sw.QUESTIONS[1]
@@ -144,7 +143,7 @@ def test_hands_free_question_through_the_virtual_mic(virtual_audio, tmp_path, no
                                                                        600)
     pipeline = bootstrap(config, parts=Parts(camera=False, answer=False, speech_out=False),
                          mic=SoundDeviceMicrophone(),
-                         asr=TrimmedWhisperEngine(sw.tiny_en_checkpoint(), device="cpu"))
+                         asr=FastWhisperEngine(sw.tiny_en_checkpoint(), device="cpu"))
     pipeline.start()
     try:
         assert pipeline.wait_ready(60)
@@ -162,7 +161,7 @@ def test_hands_free_question_through_the_virtual_mic(virtual_audio, tmp_path, no
 
 def test_device_chosen_by_name_or_index(virtual_audio):
     from assistant.errors import DeviceError
-    from audio.mic import SoundDeviceMicrophone, find_input_device, list_input_devices
+    from audio.capture.mic import SoundDeviceMicrophone, find_input_device, list_input_devices
 
     _fresh_portaudio()
     devices = list_input_devices()
@@ -191,7 +190,7 @@ def test_a_reader_that_falls_behind_is_told_what_was_lost(virtual_audio, caplog)
     """Blocks thrown away while the reader was stalled are counted and logged, never silent."""
     import threading
 
-    from audio.mic import SoundDeviceMicrophone
+    from audio.capture.mic import SoundDeviceMicrophone
 
     _fresh_portaudio()
     mic = SoundDeviceMicrophone(queue_s=0.2)  # room for 8 blocks (0.32 s)
@@ -203,7 +202,7 @@ def test_a_reader_that_falls_behind_is_told_what_was_lost(virtual_audio, caplog)
             stalled.wait(0.1)
             deadline -= 0.1
         assert mic.dropped > 0
-        with caplog.at_level("WARNING", logger="audio.mic"):
+        with caplog.at_level("WARNING", logger="audio.capture.mic"):
             assert mic.read(1.0) is not None
         assert any("lost audio" in r.getMessage() and "dropped" in r.getMessage()
                    for r in caplog.records)

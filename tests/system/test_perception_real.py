@@ -5,20 +5,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from tests.rig.camera import photo
-from vision.describer import Describer
-from vision.perception import Perception
+from tests.support.rig.camera import photo
+from vision.answer.describer import Describer
+from vision.perception.analyze import Perception
+from tests.support import DATA, ROOT
 
 pytestmark = pytest.mark.system
-
-DATA = Path(__file__).parents[1] / "data"
-ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +115,7 @@ def test_cli_describe_reads_a_real_photo_offline():
                    "--engine", "describer")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
-    # Read mode without a VLM loads only the reader (vision.reading), not all of perception.
+    # Read mode without a VLM loads only the reader (vision.reading.reader), not all of perception.
     assert doc["engine"].startswith("reader:") and doc["reading"]["text"].startswith("Region")
     assert doc["reading"]["lines"][0]["confidence"] > 0.5
 

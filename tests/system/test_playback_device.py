@@ -4,7 +4,7 @@ words come back through Whisper, barge-in silence, and the turn ending only afte
 
 What is real here is everything after the answer: the chunker, Piper or espeak-ng, the playback
 stage, the speaker adapter and the audio server. The answers themselves come from a scripted VLM
-(`tests.fakes.ScriptedVlm`), so their words are known; test_e2e_turn runs real engines end to end.
+(`tests.support.fakes.ScriptedVlm`), so their words are known; test_e2e_turn runs real engines end to end.
 
 Alignment between the recording and the monotonic clock: the speaker reports (on_start) when
 the first sample reached the DAC; the recording's first sound is that moment.
@@ -21,9 +21,9 @@ import pytest
 from assistant import events as ev
 from assistant.config import Config
 from assistant.errors import DeviceError
-from tests.fakes import FakeCamera, ScriptedVlm
-from tests.rig.audio import correlation
-from tests.support import EventLog
+from tests.support.fakes import FakeCamera, ScriptedVlm
+from tests.support.rig.audio import correlation
+from tests.support.events import EventLog
 from ui.bootstrap import Parts, bootstrap
 
 pytestmark = pytest.mark.system
@@ -43,7 +43,7 @@ def sd(virtual_audio):
 
 @pytest.fixture
 def speaker(sd):
-    from audio.speaker import SoundDeviceSpeaker
+    from audio.playback.speaker import SoundDeviceSpeaker
 
     spk = SoundDeviceSpeaker()
     spk.open()
@@ -94,7 +94,7 @@ def to16k(samples: np.ndarray, rate: int) -> np.ndarray:
 
 def espeak(text: str) -> tuple[np.ndarray, int]:
     from assistant.ports import TtsOptions
-    from audio.tts import EspeakEngine
+    from audio.tts.engines import EspeakEngine
 
     engine = EspeakEngine("en-us")
     engine.load()
@@ -103,7 +103,7 @@ def espeak(text: str) -> tuple[np.ndarray, int]:
 
 
 def test_no_device_name_matches_gives_the_device_list(sd):
-    from audio.speaker import SoundDeviceSpeaker, list_output_devices
+    from audio.playback.speaker import SoundDeviceSpeaker, list_output_devices
 
     devices = list_output_devices()
     assert devices and devices[0]["default"]
@@ -114,7 +114,7 @@ def test_no_device_name_matches_gives_the_device_list(sd):
 
 
 def test_device_is_chosen_by_name_or_index(sd):
-    from audio.speaker import SoundDeviceSpeaker, find_output_device, list_output_devices
+    from audio.playback.speaker import SoundDeviceSpeaker, find_output_device, list_output_devices
 
     devices = list_output_devices()
     other = devices[-1]  # not the default when there are several
@@ -201,7 +201,7 @@ def test_barge_in_silences_within_250_ms(virtual_audio, speaker):
 
 
 def test_earcons_mix_over_speech_and_survive_a_clear(virtual_audio, speaker):
-    from audio.earcons import RATE, synthesize
+    from audio.playback.earcons import RATE, synthesize
 
     tone = synthesize("listening")
     with virtual_audio.record_speaker() as rec:
@@ -251,7 +251,7 @@ def test_stop_silences_a_scripted_answer_on_the_speaker(virtual_audio, sd):
 def test_an_idle_stream_sleeps_and_the_next_sound_wakes_it_whole(virtual_audio, sd):
     """After `idle_sleep_s` of silence the PortAudio stream stops (no callbacks, no CPU); an
     earcon or speech starts it again, and what is played is heard in full, from its start."""
-    from audio.speaker import SoundDeviceSpeaker
+    from audio.playback.speaker import SoundDeviceSpeaker
 
     spk = SoundDeviceSpeaker(idle_sleep_s=0.2)
     spk.open()

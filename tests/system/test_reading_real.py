@@ -14,15 +14,15 @@ import cv2
 import numpy as np
 import pytest
 
-from ui.bench.read_pages import CASES, make_page
-from ui.bench.scoring import wer
-from vision.ocr import RapidOcrEngine, tesseract_status
-from vision.reading import Reader
+from ui.bench.kit.read_pages import CASES, make_page
+from ui.bench.kit.scoring import wer
+from vision.perception.ocr import RapidOcrEngine, tesseract_status
+from vision.reading.reader import Reader
+from tests.support import ROOT
 
 pytestmark = pytest.mark.system
 
 TEXT = Path(__file__).parents[1] / "data" / "text"
-ROOT = Path(__file__).parents[2]
 SPECS = {spec.name: spec for spec in CASES}
 # Tesseract is optional for users, but CI installs it (GLIMPSE_REQUIRE_RIG=1): there a missing
 # Tesseract fails these tests instead of skipping them.
@@ -163,7 +163,7 @@ def test_a_whole_page_with_narrow_margins_is_not_cut_off(rapid_reader):
     """The issue's page: a clean photo cropped close around the paragraph. The detector's
     padded boxes touch the frame, the ink does not: no "cut off" hint, in read mode or from
     the scene coach."""
-    from vision.perception import Perception
+    from vision.perception.analyze import Perception
 
     page = make_page(SPECS["upright-serif"])
     grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)
@@ -183,8 +183,8 @@ def test_the_describer_answers_read_mode_and_read_questions_with_the_reader(rapi
     from assistant.events import Frame, Mode
     from assistant.ports import VlmRequest
     from assistant.stage import CancelToken
-    from vision.describer import Describer
-    from vision.perception import Perception
+    from vision.answer.describer import Describer
+    from vision.perception.analyze import Perception
 
     engine = Describer(Perception(faces=False, persons=False, labels=False),
                        reader=rapid_reader)

@@ -9,8 +9,8 @@ from pathlib import Path
 import cv2
 import pytest
 
-from ui.bench.read_pages import make_large_photo
-from vision.reading import Reader
+from ui.bench.kit.read_pages import make_large_photo
+from vision.reading.reader import Reader
 
 pytestmark = pytest.mark.system
 
@@ -108,8 +108,8 @@ def test_a_new_question_stops_read_mode_before_the_tiles(photo):
     from assistant.events import Frame, Mode
     from assistant.ports import VlmRequest
     from assistant.stage import CancelToken, Generation
-    from vision.describer import Describer
-    from vision.perception import Perception
+    from vision.answer.describer import Describer
+    from vision.perception.analyze import Perception
 
     reader = RecordingReader("rapidocr")
     engine = Describer(Perception(faces=False, persons=False, labels=False), reader=reader)

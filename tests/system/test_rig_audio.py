@@ -8,7 +8,7 @@ import wave
 import numpy as np
 import pytest
 
-from tests.rig.audio import correlation
+from tests.support.rig.audio import correlation
 
 pytestmark = pytest.mark.system
 

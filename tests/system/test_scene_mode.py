@@ -9,12 +9,12 @@ import pytest
 from assistant import events as ev
 from assistant.config import Config
 from assistant.events import Mode
-from tests.rig.camera import photo, write_scene_video
-from tests.support import EventLog
+from tests.support.rig.camera import photo, write_scene_video
+from tests.support.events import EventLog
 from ui.bootstrap import Parts, bootstrap
-from vision.camera import OpenCVCamera
-from vision.describer import Describer
-from vision.scene_stage import distance, signature
+from vision.camera.capture import OpenCVCamera
+from vision.answer.describer import Describer
+from vision.scene.stage import distance, signature
 
 pytestmark = pytest.mark.system
 

@@ -8,48 +8,23 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import cv2
 import pytest
 
-from assistant.history import HistoryStore, TurnRecord, store_path, thumbnail_jpeg
-from vision import history_search
-from vision.search import OfflineAnalyser, PhotoIndex
+from assistant.history import HistoryStore, store_path
+from tests.support.history import save_turns
+from vision.search import history_index as history_search
+from vision.search.photos import OfflineAnalyser, PhotoIndex
+from tests.support import ROOT
 
 pytestmark = pytest.mark.system
-DATA = Path(__file__).parents[1] / "data"
-ROOT = Path(__file__).parents[2]
-
-
-def _photo(name: str):
-    import skimage.data
-
-    if name.endswith(".jpg"):
-        return cv2.imread(str(DATA / name))
-    return cv2.cvtColor(getattr(skimage.data, name)(), cv2.COLOR_RGB2BGR)
-
-
-TURNS = [  # (turn, picture, question, answer)
-    (1, "astronaut", "Describe the scene.", "One person, at twelve o'clock."),
-    (2, "coffee", "What is this?", "It looks like an espresso."),
-    (3, "extreme_ironing.jpg", "What do you see?", "Two people, at eleven and one o'clock."),
-    (4, "chelsea", "What is on the sofa?", "I think it shows a tabby."),
-    (5, None, "Where did I leave my keys?", "I don't see keys. I see a table."),
-]
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("data")
-    store = HistoryStore(store_path(folder))
-    now = time.time()
-    for turn, picture, question, answer in TURNS:
-        thumb = thumbnail_jpeg(_photo(picture)) if picture else None
-        store.append(TurnRecord(turn_id=turn, started=now - 100 + turn, question=question,
-                                answer=answer, thumbnail=thumb, session="s1"))
-    store.close()
+    save_turns(folder, session="s1")
     return folder
 
 

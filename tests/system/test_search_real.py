@@ -13,11 +13,10 @@ from pathlib import Path
 import cv2
 import pytest
 
-from vision.search import OfflineAnalyser, PhotoIndex, brute_force, photos
+from vision.search.photos import OfflineAnalyser, PhotoIndex, brute_force, photos
+from tests.support import DATA, ROOT
 
 pytestmark = pytest.mark.system
-DATA = Path(__file__).parents[1] / "data"
-ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from assistant.config import Config
 from assistant.errors import ModelError
 from assistant.ports import TtsOptions
 from assistant.stage import Generation, Outbox
-from audio.tts import (
+from audio.tts.engines import (
     CoquiEngine,
     EspeakEngine,
     PiperEngine,
@@ -25,7 +25,7 @@ from audio.tts import (
     from_config,
     synthesize_to_wav,
 )
-from ui.bench.scoring import wer
+from ui.bench.kit.scoring import wer
 
 pytestmark = pytest.mark.system
 
@@ -194,7 +194,7 @@ def test_synthesize_to_wav_writes_a_playable_file(piper, whisper, tmp_path):
 def test_five_thousand_word_answer_streams_in_small_chunks():
     """A huge answer is never synthesized in one go: the first chunk comes at once and every
     chunk stays short; a Stop ends the synthesis."""
-    from audio.tts_stage import TtsStage
+    from audio.tts.stage import TtsStage
 
     bus, generation = Outbox(), Generation()
     stage = TtsStage(bus, generation, VoiceRouter("espeak-ng:en"))

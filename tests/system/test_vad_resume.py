@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import silero_vad  # a required dependency (it ships the model): missing must fail, not skip
 
-from audio import vad
-from audio.audio_io import load_audio
+from audio.capture import vad
+from audio.capture.files import load_audio
 
 JFK = Path(__file__).resolve().parents[1] / "data" / "jfk.flac"
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
 
 
 def _threads_after(use: str) -> str:
@@ -19,7 +17,7 @@ def _threads_after(use: str) -> str:
         import numpy as np
         import torch
         torch.set_num_threads(3)
-        from audio import vad
+        from audio.capture import vad
         {use}
         print(torch.get_num_threads())
     """)

@@ -1,7 +1,7 @@
 """The transformers VLM engine on tiny random-weight models of real architectures.
 
 The models (SmolVLM = Idefics3 family, and Qwen2.5-VL) are built offline and seeded by
-`tests.support_vlm`; the engine loads them through the same code path as a downloaded model
+`tests.support.vlm`; the engine loads them through the same code path as a downloaded model
 (AutoModelForImageTextToText, PIL image processors, the model's chat template). The vision
 encoder's calls are counted with a forward hook on the real model.
 """
@@ -20,8 +20,8 @@ from assistant.errors import ModelError
 from assistant.events import Frame, Mode
 from assistant.ports import VlmRequest
 from assistant.stage import CancelToken, Generation
-from tests.support_vlm import tiny_qwen25vl, tiny_smolvlm
-from vision.vlm import TransformersVlm
+from tests.support.vlm import tiny_qwen25vl, tiny_smolvlm
+from vision.answer.vlm.engine import TransformersVlm
 
 pytestmark = pytest.mark.system
 DATA = os.path.join(os.path.dirname(__file__), "..", "data")
@@ -97,22 +97,24 @@ def test_cancel_stops_generation_within_100_ms(engine, photo, no_thread_leak):
                          max_new_tokens=4000)
     engine.max_new_tokens = 4000
     try:
-        bumped = []
+        at_cancel = []
         pieces = []
         for piece in engine.stream(request, token):
             pieces.append(piece)
-            if len(pieces) == 3 and not bumped:
-                # Cancel from another thread, as the pipeline does on a new key press.
-                t = threading.Thread(target=lambda: (bumped.append(time.perf_counter()),
-                                                     generation.bump()))
+            if len(pieces) == 3 and not at_cancel:
+                # Cancel from another thread, as the pipeline does on a new key press, then
+                # note how many tokens the model has made (at least as many as at the cancel).
+                t = threading.Thread(target=lambda: (generation.bump(),
+                                                     at_cancel.append(engine.last.new_tokens)))
                 t.start()
                 t.join()
-        ended = time.perf_counter()
     finally:
         engine.max_new_tokens = 16
-    assert bumped, "the stream ended before it could be cancelled"
-    assert ended - bumped[0] < 0.1, f"stopped {1000 * (ended - bumped[0]):.0f} ms after cancel"
-    assert engine.last.cancelled and engine.last.new_tokens < 200
+    assert at_cancel, "the stream ended before it could be cancelled"
+    # The stopping criterion reads the token after every step: the decode stops at the step
+    # that was running (the step itself is the time it takes, bench vlm's decode figure).
+    assert engine.last.cancelled and engine.last.new_tokens <= at_cancel[0] + 1, (
+        at_cancel, engine.last.new_tokens)
     assert not [t for t in threading.enumerate() if t.name == "vlm-generate"]
 
 
@@ -124,15 +126,12 @@ def test_cancel_before_the_first_token_stops_the_prefill(engine, photo, no_threa
     generation.bump()  # cancelled before the model has run a single layer
     calls = VisionCalls(engine)
     try:
-        started = time.perf_counter()
         pieces = ask(engine, VlmRequest(question="What is it?",
                                         frame=Frame(image=photo, captured_at=6.0)), token)
-        took = time.perf_counter() - started
     finally:
         calls.close()
     assert pieces == [] and engine.last.cancelled and engine.last.new_tokens == 0
     assert calls.count == 0, "the vision encoder finished although the turn was cancelled"
-    assert took < 1.0
     # The engine is fine afterwards.
     assert ask(engine, VlmRequest(question="And now?", max_new_tokens=3))
 
@@ -347,7 +346,7 @@ def test_answer_stage_with_the_real_engine_streams_and_remembers(engine, photo):
     conversation and the engine continues from the kept image prefix."""
     from assistant import events as ev
     from assistant.stage import Outbox
-    from vision.answer_stage import AnswerStage
+    from vision.answer.stage import AnswerStage
 
     outbox, generation = Outbox(), Generation()
     stage = AnswerStage(outbox, generation, engine, memory_turns=4, max_new_tokens=8)
@@ -383,7 +382,7 @@ def test_answer_stage_prepares_the_frame_with_the_bare_engine(engine, photo):
     the image (no error), and the question continues from it."""
     from assistant import events as ev
     from assistant.stage import Outbox
-    from vision.answer_stage import AnswerStage
+    from vision.answer.stage import AnswerStage
 
     outbox, generation = Outbox(), Generation()
     stage = AnswerStage(outbox, generation, engine, memory_turns=4, max_new_tokens=8)

@@ -1,4 +1,4 @@
-"""int8 text decoder of the CPU VLM (vision.vlm_util.quantize_text_decoder) on tiny
+"""int8 text decoder of the CPU VLM (vision.answer.vlm.loading.quantize_text_decoder) on tiny
 random-weight models of real architectures (SmolVLM / Idefics3 + Llama, Qwen2.5-VL + Qwen2).
 
 Tolerance, stated: on 24 random tokens, the largest logit difference to float32 is at most 5% of
@@ -12,9 +12,9 @@ import pytest
 import torch
 from transformers import AutoModelForImageTextToText
 
-from tests.support_vlm import tiny_qwen25vl, tiny_smolvlm
-from vision.vlm import TransformersVlm
-from vision.vlm_util import quantize_text_decoder
+from tests.support.vlm import tiny_qwen25vl, tiny_smolvlm
+from vision.answer.vlm.engine import TransformersVlm
+from vision.answer.vlm.loading import quantize_text_decoder
 
 TINY = {"smolvlm": tiny_smolvlm, "qwen25vl": tiny_qwen25vl}
 

@@ -15,12 +15,12 @@ import pytest
 from assistant import events as ev
 from assistant.config import Config
 from assistant.events import now
-from audio.asr import normalize
-from tests import support_whisper as sw
-from tests.rig.camera import photo, write_scene_video
-from tests.support import EventLog
+from audio.asr.engines import normalize
+from tests.support import whisper as sw
+from tests.support.rig.camera import photo, write_scene_video
+from tests.support.events import EventLog
 from ui.bootstrap import Parts, bootstrap
-from vision.camera import OpenCVCamera
+from vision.camera.capture import OpenCVCamera
 
 pytestmark = pytest.mark.system
 BEFORE_S = 12.0  # the astronaut, while the pipeline loads and the watch starts

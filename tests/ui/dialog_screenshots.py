@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from ui.app import clean_qt_environment
+from ui.window.app import clean_qt_environment
 
 
 def main() -> int:
@@ -26,12 +26,12 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from assistant.config import Config
-    from ui import theme
-    from ui.banner import ModelBanner
-    from ui.bridge import Bridge
-    from ui.first_run import FirstRunDialog, Hardware
-    from ui.models_dialog import ModelsDialog
-    from ui.settings_dialog import SettingsDialog
+    from ui.window import theme
+    from ui.window.banner import ModelBanner
+    from ui.window.bridge import Bridge
+    from ui.window.dialogs.first_run import FirstRunDialog, Hardware
+    from ui.window.dialogs.models import ModelsDialog
+    from ui.window.dialogs.settings import SettingsDialog
 
     app = QApplication(sys.argv[:1])
     config = Config().with_value("models.offline", True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ui.app import clean_qt_environment
+from ui.window.app import clean_qt_environment
 
 
 def say(line: str) -> None:
@@ -31,8 +31,8 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from assistant.config import Config
-    from tests.ui.support import FakeFactory
-    from ui.app import App
+    from tests.support.window import FakeFactory
+    from ui.window.app import App
 
     qapp = QApplication(sys.argv[:1])
     factory = FakeFactory()

@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from ui.app import clean_qt_environment
+from ui.window.app import clean_qt_environment
 
 MODEL_STAGES = ("asr", "answer", "tts")
 READY_TIMEOUT_S = 180.0
@@ -42,7 +42,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from assistant import config as config_mod
-    from ui.app import App
+    from ui.window.app import App
 
     events = Path(args.events)
 

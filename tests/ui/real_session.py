@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from ui.app import clean_qt_environment
+from ui.window.app import clean_qt_environment
 
 # Stages that load a model in setup() and say "ready" on the status line when done.
 MODEL_STAGES = ("asr", "answer", "tts")
@@ -41,8 +41,8 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from assistant import config as config_mod
-    from tests.rig.display import save_screenshot
-    from ui.app import App
+    from tests.support.rig.display import save_screenshot
+    from ui.window.app import App
 
     qapp = QApplication(sys.argv[:1])
     config = config_mod.load()

@@ -14,9 +14,10 @@ from PySide6.QtGui import QAccessible  # noqa: E402
 from PySide6.QtWidgets import QWidget  # noqa: E402
 
 from assistant.config import Config  # noqa: E402
-from tests.ui.support import FakeFactory, speech  # noqa: E402
-from ui.announce import Announcer, ReadableText, settle_answer_voice  # noqa: E402
-from ui.app import App  # noqa: E402
+from tests.support.fakes import speech  # noqa: E402
+from tests.support.window import FakeFactory  # noqa: E402
+from ui.window.announce import Announcer, ReadableText, settle_answer_voice  # noqa: E402
+from ui.window.app import App  # noqa: E402
 
 
 @pytest.mark.parametrize("chosen,running,settled", (

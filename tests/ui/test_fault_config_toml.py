@@ -7,17 +7,16 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 
 import PySide6  # noqa: F401 - required: a broken install fails here, never skips
 import pytestqt  # noqa: F401 - required: a broken install fails here, never skips
 
 from assistant import config as cfg  # noqa: E402
-from tests.ui.support import FakeFactory  # noqa: E402
-from ui.app import App  # noqa: E402
+from tests.support.window import FakeFactory  # noqa: E402
+from ui.window.app import App  # noqa: E402
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 BROKEN = '[tts]\nrate = 1.5\n[ui\ntheme = "dark"\n'
 
 

@@ -2,7 +2,7 @@
 last press wins: it is the turn that is answered, every earlier one has ended.
 
 The storm goes to the Talk button (mouse presses): Space releases followed by a press within
-15 ms count as the key's auto-repeat (ui.space_key), so a Space storm is one long hold."""
+15 ms count as the key's auto-repeat (ui.window.keys.space), so a Space storm is one long hold."""
 from __future__ import annotations
 
 import time
@@ -17,8 +17,9 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from assistant.config import Config  # noqa: E402
-from tests.ui.support import FakeFactory, speech  # noqa: E402
-from ui.app import App  # noqa: E402
+from tests.support.fakes import speech  # noqa: E402
+from tests.support.window import FakeFactory  # noqa: E402
+from ui.window.app import App  # noqa: E402
 
 PRESSES = 1000
 STORM_S = 10.0

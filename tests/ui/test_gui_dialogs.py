@@ -13,12 +13,12 @@ import pytestqt  # noqa: F401
 
 from assistant import config as cfg  # noqa: E402
 from assistant.config import Config  # noqa: E402
-from ui.bridge import Bridge  # noqa: E402
-from ui.first_run import FirstRunDialog, Hardware, recommend  # noqa: E402
-from ui.help import HelpDialog  # noqa: E402
-from ui.models_dialog import ModelsDialog, http_download, url_downloader  # noqa: E402
-from ui.settings_dialog import NO_AUDIO, SettingsDialog  # noqa: E402
-from ui.shortcuts import SHORTCUTS  # noqa: E402
+from ui.window.bridge import Bridge  # noqa: E402
+from ui.window.dialogs.first_run import FirstRunDialog, Hardware, recommend  # noqa: E402
+from ui.window.dialogs.help import HelpDialog  # noqa: E402
+from ui.window.dialogs.models import ModelsDialog, http_download, url_downloader  # noqa: E402
+from ui.window.dialogs.settings import NO_AUDIO, SettingsDialog  # noqa: E402
+from ui.window.keys.shortcuts import SHORTCUTS  # noqa: E402
 
 
 def test_settings_round_trip(qtbot, tmp_path):
@@ -191,7 +191,7 @@ def test_first_run_recommendation_and_privacy(qtbot, tmp_path):
 
 
 def test_opencv_qt_paths_are_removed_before_qt_starts():
-    from ui.app import clean_qt_environment
+    from ui.window.app import clean_qt_environment
 
     env = {"QT_QPA_PLATFORM_PLUGIN_PATH": "/x/site-packages/cv2/qt/plugins",
            "QT_QPA_FONTDIR": "/x/site-packages/cv2/qt/fonts", "QT_PLUGIN_PATH": "/usr/lib/qt6"}
@@ -200,7 +200,7 @@ def test_opencv_qt_paths_are_removed_before_qt_starts():
 
 
 def test_global_shortcut_combo_is_written_for_pynput():
-    from ui.shortcuts import pynput_combo
+    from ui.window.keys.shortcuts import pynput_combo
 
     assert pynput_combo("<ctrl>+<alt>+space") == "<ctrl>+<alt>+<space>"
     assert pynput_combo("Ctrl+Alt+G") == "<ctrl>+<alt>+g"

@@ -7,8 +7,8 @@ import pytestqt  # noqa: F401 - required: a broken install fails here, never ski
 
 from assistant import config as cfg  # noqa: E402
 from assistant.history import HistoryStore, store_path  # noqa: E402
-from tests.ui.support import FakeFactory  # noqa: E402
-from ui.app import App  # noqa: E402
+from tests.support.window import FakeFactory  # noqa: E402
+from ui.window.app import App  # noqa: E402
 
 
 def open_app(qtbot, data, config=None):
@@ -110,7 +110,7 @@ def test_settings_turn_history_off_and_no_later_turn_is_kept(qtbot, tmp_path):
 
 
 def test_privacy_notes_say_where_history_is(qtbot, tmp_path, monkeypatch):
-    from ui.first_run import FirstRunDialog, Hardware
+    from ui.window.dialogs.first_run import FirstRunDialog, Hardware
     from ui.privacy import first_run_notice
 
     monkeypatch.setenv("GLIMPSE_DATA_DIR", str(tmp_path / "mine"))

@@ -4,7 +4,6 @@ and turn numbers, the count announced, the chosen turn readable in full."""
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
@@ -13,22 +12,15 @@ import PySide6  # noqa: E402,F401
 import pytestqt  # noqa: E402,F401
 
 from assistant import config as cfg  # noqa: E402
-from assistant.history import HistoryStore, TurnRecord, store_path, thumbnail_jpeg  # noqa: E402
-from tests.system.test_search_history import TURNS, _photo  # noqa: E402
-from tests.ui.support import FakeFactory  # noqa: E402
-from ui.app import App  # noqa: E402
+from tests.support.history import save_turns  # noqa: E402
+from tests.support.window import FakeFactory  # noqa: E402
+from ui.window.app import App  # noqa: E402
 
 
 @pytest.fixture
 def app(qtbot, tmp_path):
     data = tmp_path / "data"
-    store = HistoryStore(store_path(data))
-    now = time.time()
-    for turn, picture, question, answer in TURNS:
-        store.append(TurnRecord(turn_id=turn, started=now - 100 + turn, question=question,
-                                answer=answer, session="earlier",
-                                thumbnail=thumbnail_jpeg(_photo(picture)) if picture else None))
-    store.close()
+    save_turns(data, session="earlier")
     config = cfg.Config().with_value("models.cache_dir", str(tmp_path / "cache")).with_value(
         "finder.engine", "offline")
     app = App(config, pipeline_factory=FakeFactory(), global_shortcut=False, first_run=False,

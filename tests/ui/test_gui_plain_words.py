@@ -25,14 +25,14 @@ from PySide6.QtWidgets import (
 from assistant import config as cfg
 from assistant.config import Config
 from assistant.errors import ModelError
-from ui import theme
-from ui.banner import ModelBanner, covers, missing_vision_model
-from ui.bridge import Bridge
-from ui.first_run import FirstRunDialog, Hardware
+from ui.window import theme
+from ui.window.banner import ModelBanner, covers, missing_vision_model
+from ui.window.bridge import Bridge
+from ui.window.dialogs.first_run import FirstRunDialog, Hardware
 from ui.labels import RAW_TEXT, model_name
-from ui.models_dialog import ModelsDialog
-from ui.settings_dialog import ADVANCED, SettingsDialog
-from ui.status_line import StatusModel
+from ui.window.dialogs.models import ModelsDialog
+from ui.window.dialogs.settings import ADVANCED, SettingsDialog
+from ui.window.status_line import StatusModel
 
 SMOL = "hf:HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
 
@@ -336,7 +336,7 @@ def test_status_says_ready_only_when_every_stage_is_ready(qtbot):
 
 
 def test_level_meter_reads_once_in_words():
-    from ui.level_meter import level_words
+    from ui.window.level_meter import level_words
 
     assert level_words(0.0, 0.0) == (0, "Mic: 0% (silent)")
     assert level_words(0.05, 0.2)[1] == "Mic: 33% (good)"
@@ -346,7 +346,7 @@ def test_level_meter_reads_once_in_words():
 def test_camera_view_takes_the_pictures_shape_without_bars(qtbot):
     from PySide6.QtWidgets import QVBoxLayout
 
-    from ui.camera_view import CameraView
+    from ui.window.camera_view import CameraView
 
     holder = QWidget()
     layout = QVBoxLayout(holder)

@@ -4,18 +4,16 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
 import jeepney  # noqa: F401 - a dependency on Linux: a broken install fails, not skips
 
 from assistant import events as ev  # noqa: E402
-from tests.rig import unavailable  # noqa: E402
-from tests.rig.display import DisplayError, start_session_bus  # noqa: E402
-from ui.portal_shortcut import PortalShortcut, portal_trigger  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.rig import unavailable  # noqa: E402
+from tests.support.rig.display import DisplayError, start_session_bus  # noqa: E402
+from ui.window.keys.portal import PortalShortcut, portal_trigger  # noqa: E402
+from tests.support import ROOT
 
 
 @pytest.fixture
@@ -26,7 +24,7 @@ def portal_bus(monkeypatch, request):
     except (DisplayError, OSError) as exc:
         unavailable(str(exc))
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
-    portal = subprocess.Popen([sys.executable, "-m", "tests.rig.fake_portal", str(press_after),
+    portal = subprocess.Popen([sys.executable, "-m", "tests.support.rig.fake_portal", str(press_after),
                                str(hold)],
                               cwd=ROOT, stdout=subprocess.PIPE, text=True,
                               env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
@@ -94,8 +92,9 @@ def test_no_portal_gives_a_clear_note(monkeypatch):
 def test_window_turn_from_the_portal_shortcut(qtbot, portal_bus, monkeypatch):
     """On Wayland the App binds through the portal; a press there runs a whole turn."""
     from assistant.config import Config
-    from tests.ui.support import FakeFactory, speech
-    from ui.app import App
+    from tests.support.fakes import speech
+    from tests.support.window import FakeFactory
+    from ui.window.app import App
 
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-glimpse-test")
     factory = FakeFactory()

@@ -15,17 +15,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.rig import unavailable
-from tests.rig.display import ARTIFACTS, DisplayError, VirtualDisplay
+from tests.support.rig import unavailable
+from tests.support.rig.display import ARTIFACTS, DisplayError, VirtualDisplay
+from tests.support.sessions import wait_file
+from tests.support import ROOT
 
 pytestmark = pytest.mark.system
-ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 SIZE = (640, 480)
 SETTINGS = (("models.offline", True), ("asr.model", "whisper:tiny.en"),
@@ -37,23 +37,12 @@ SETTINGS = (("models.offline", True), ("asr.model", "whisper:tiny.en"),
             ("ui.answer_voice", "glimpse"))
 
 
-def _wait_file(path: Path, proc: subprocess.Popen, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            return True
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.05)  # polling a file the child writes, with a deadline
-    return False
-
-
 def _sign_video(path: Path, fps: float = 15.0, seconds: float = 4.0) -> Path:
     """The exit sign, slightly shaken frame to frame like a hand-held camera (looped by the
     camera)."""
     import cv2
 
-    from tests.rig.camera import shaken
+    from tests.support.rig.camera import shaken
 
     rng = np.random.default_rng(5)
     sign = cv2.resize(cv2.imread(str(DATA / "exit_sign.jpg")), SIZE)
@@ -67,7 +56,7 @@ def _sign_video(path: Path, fps: float = 15.0, seconds: float = 4.0) -> Path:
 def _question(path: Path) -> Path:
     import soundfile as sf
 
-    from tests import support_whisper as sw
+    from tests.support import whisper as sw
 
     speech = sw.piper_speech("What does the sign say?")
     sf.write(path, np.concatenate([speech, np.zeros(6400, np.float32)]), 16000)
@@ -85,7 +74,7 @@ def _write_config(folder: Path, video: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def turn(virtual_audio, tmp_path_factory):
-    from tests import support_whisper as sw
+    from tests.support import whisper as sw
 
     sw.tiny_en_ct2()  # skips with a reason when the Whisper weight package is missing
     tmp = tmp_path_factory.mktemp("real-gui")
@@ -106,7 +95,7 @@ def turn(virtual_audio, tmp_path_factory):
                             cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
-        if not _wait_file(pressed, proc, 150):
+        if not wait_file(pressed, proc, 150):
             proc.kill()
             output = proc.communicate(timeout=10)[0]
             pytest.fail(f"the window did not get ready or did not take Space:\n{output[-4000:]}")
@@ -143,7 +132,7 @@ def test_the_window_runs_the_real_pipeline(turn):
 
 
 def test_conversation_shows_question_and_answer(turn):
-    from audio.asr import normalize
+    from audio.asr.engines import normalize
 
     result, _ = turn
     assert result["turns"] == 1 and not result["cancelled"]
@@ -179,8 +168,8 @@ def test_no_error_and_no_dialog(turn):
 
 
 def test_the_speaker_played_the_answer(turn):
-    from audio.asr import normalize
-    from tests import support_whisper as sw
+    from audio.asr.engines import normalize
+    from tests.support import whisper as sw
 
     result, recording = turn
     assert recording.samples.size > 0, "nothing was recorded from the virtual speaker"

@@ -7,8 +7,8 @@ import PySide6  # noqa: F401 - required: a broken install fails here, never skip
 import pytestqt  # noqa: F401 - required: a broken install fails here, never skips
 
 from assistant import config as cfg  # noqa: E402
-from ui.first_run import FirstRunDialog, Hardware  # noqa: E402
-from ui.settings_dialog import SettingsDialog  # noqa: E402
+from ui.window.dialogs.first_run import FirstRunDialog, Hardware  # noqa: E402
+from ui.window.dialogs.settings import SettingsDialog  # noqa: E402
 
 
 def _running_with_overrides(path):

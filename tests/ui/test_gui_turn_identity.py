@@ -9,8 +9,8 @@ import PySide6  # noqa: F401 - required: a broken install fails here, never skip
 import pytestqt  # noqa: F401 - required: a broken install fails here, never skips
 
 from assistant import config as cfg  # noqa: E402
-from tests.ui.support import FakeFactory  # noqa: E402
-from ui.app import App  # noqa: E402
+from tests.support.window import FakeFactory  # noqa: E402
+from ui.window.app import App  # noqa: E402
 
 
 @pytest.fixture

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import os
 
-import pytest
 
 # PySide6 and pytest-qt are required (the window and its tests): missing, they fail.
 import PySide6  # noqa: E402,F401
 import pytestqt  # noqa: E402,F401
 
 from assistant import config as cfg  # noqa: E402
-from tests.ui.support import FakeFactory  # noqa: E402
-from tests.unit.test_watch_mode import ScriptedFinder  # noqa: E402
-from ui.app import App  # noqa: E402
+from tests.support.window import FakeFactory  # noqa: E402
+from tests.support.fakes import ScriptedFinder  # noqa: E402
+from ui.window.app import App  # noqa: E402
 
 
 def open_app(qtbot, tmp_path, finder):

@@ -11,32 +11,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.rig import unavailable
-from tests.rig.display import ARTIFACTS, DisplayError, VirtualDisplay
+from tests.support.rig import unavailable
+from tests.support.rig.display import ARTIFACTS, DisplayError, VirtualDisplay
+from tests.support.sessions import wait_file
+from tests.support import ROOT
 
 pytestmark = pytest.mark.system
-ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"
 FOCUS_ORDER = ["pushToTalk", "stop", "mode", "describeNow", "question", "ask", "copy", "export",
                "conversation", "lastMessage", "frameAge", "micLevel", "status", "timeline"]
 INTERACTIVE = {"push button", "combo box", "text", "check box", "radio button", "menu item",
                "page tab", "spin button", "slider", "table", "list"}
-
-
-def _wait_file(path: Path, proc: subprocess.Popen, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            return True
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.05)  # polling a file the child writes, with a deadline
-    return False
 
 
 def _listen(pid: str, announce: Path, env: dict) -> list:
@@ -76,7 +65,7 @@ def session(tmp_path_factory):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     tree: dict = {"error": bus_error} if bus_error else {}
     try:
-        if not _wait_file(ready, proc, 90):
+        if not wait_file(ready, proc, 90):
             proc.kill()
             output = proc.communicate(timeout=10)[0]
             pytest.fail(f"the window session did not get ready:\n{output[-3000:]}")
@@ -128,6 +117,8 @@ def test_quit_is_quick_and_clean(session):
     """Closing the window stops every stage together (not one after another) and X has
     nothing to complain about (no BadWindow from a listener outliving its window)."""
     result, _ = session
+    # A bound a user notices, not a race: closing measured 5 ms on the 2-core CI machine (the
+    # pipeline's stop runs on a worker), and a second is when a window seems stuck on quit.
     assert result["quit_s"] < 1.0, f"quitting took {result['quit_s']:.2f} s"
     for bad in ("X Error", "BadWindow", "BadDrawable"):
         assert bad not in result["output"], result["output"][-2000:]
@@ -135,8 +126,10 @@ def test_quit_is_quick_and_clean(session):
 
 def test_event_loop_stall_during_a_slow_turn(session):
     result, _ = session
-    # The goal is 30 ms; on a loaded 2-core CI machine a generous bound keeps this honest
-    # without flaking. The figure itself is reported in artifacts/screenshots/session.json.
+    # A bound a user notices, not a race: the goal is 30 ms, the 2-core CI machine measured
+    # 32 ms at most (p99 7 ms) while a slow answer streamed, and at 250 ms a window visibly
+    # freezes (an engine call on the GUI thread takes seconds). The figures are in
+    # artifacts/screenshots/session.json.
     assert result["stall_ticks"] > 50
     assert result["stall_max_ms"] < 250, result["stall_max_ms"]
 

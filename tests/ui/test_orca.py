@@ -1,6 +1,6 @@
 """Glimpse as a blind user meets it: the real Orca screen reader, real key events, real engines.
 
-The rig (tests/rig/orca.py) runs Orca with its debug log on a private X display, session bus,
+The rig (tests/support/rig/orca.py) runs Orca with its debug log on a private X display, session bus,
 AT-SPI bus and audio server, and tells the desktop a screen reader is on (ScreenReaderEnabled),
 as GNOME does. The window (tests/ui/orca_session.py, in a subprocess) runs the real pipeline:
 a folder camera showing an exit sign, Whisper tiny.en, the offline describer, Piper. Keys are
@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.rig import unavailable
-from tests.rig.orca import OrcaError, OrcaSession
+from tests.support.rig import unavailable
+from tests.support.rig.orca import OrcaError, OrcaSession
+from tests.support import ROOT
 
 pytestmark = [pytest.mark.system, pytest.mark.timeout(1200)]
-ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 ARTIFACTS = ROOT / "artifacts" / "orca"
 SETTINGS = (("models.offline", True), ("asr.model", "whisper:tiny.en"),
@@ -42,7 +42,7 @@ SETTINGS = (("models.offline", True), ("asr.model", "whisper:tiny.en"),
 ANSWER_LAG_S = 2.0  # the issue's promise: Orca speaks the answer within 2 s of its end
 SPEECH_TIMEOUT_S = 30.0  # for Orca to react at all on a loaded 2-core machine
 TURN_TIMEOUT_S = 120.0
-# Tab order and accessible names after Talk (ui/main_window.py's focus_order).
+# Tab order and accessible names after Talk (ui/window/main_window.py's focus_order).
 FOCUS_NAMES = ("Stop", "Mode", "Describe now", "Question box", "Ask typed question",
                "Copy conversation", "Export conversation", "Conversation", "Last message",
                "Frame age", "Microphone", "Status", "Timing")
@@ -113,7 +113,7 @@ def _named(utterances, name: str) -> bool:
 def _question(path: Path) -> Path:
     import soundfile as sf
 
-    from tests import support_whisper as sw
+    from tests.support import whisper as sw
 
     speech = sw.piper_speech("What does the sign say?")
     sf.write(path, np.concatenate([speech, np.zeros(6400, np.float32)]), 16000)
@@ -182,7 +182,7 @@ def _drive(s: Scenario, question: Path, stderr: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory):
-    from tests import support_whisper as sw
+    from tests.support import whisper as sw
 
     sw.tiny_en_ct2()  # skips with a reason when the Whisper weight package is missing
     tmp = tmp_path_factory.mktemp("orca")
@@ -250,7 +250,7 @@ def test_the_screen_reader_voice_was_chosen(scenario):
 
 
 def test_push_to_talk_answer_is_spoken_by_orca(scenario):
-    from audio.asr import normalize
+    from audio.asr.engines import normalize
 
     transcripts = [e for e in scenario["ptt"] if e["event"] == "transcript"]
     assert transcripts and "sign" in normalize(transcripts[-1]["text"]), scenario["ptt"]

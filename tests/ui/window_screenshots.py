@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ui.app import clean_qt_environment
+from ui.window.app import clean_qt_environment
 
 
 def main() -> int:
@@ -29,9 +29,9 @@ def main() -> int:
 
     from assistant import events as ev
     from assistant.config import Config
-    from tests.ui.support import FakeFactory
-    from ui import theme
-    from ui.app import App
+    from tests.support.window import FakeFactory
+    from ui.window import theme
+    from ui.window.app import App
 
     saved: list[Path] = []
 

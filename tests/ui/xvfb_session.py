@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from ui.app import clean_qt_environment
+from ui.window.app import clean_qt_environment
 
 
 def main() -> int:
@@ -33,9 +33,10 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from assistant.config import Config
-    from tests.rig.display import save_screenshot
-    from tests.ui.support import FakeFactory, speech
-    from ui.app import App
+    from tests.support.rig.display import save_screenshot
+    from tests.support.fakes import speech
+    from tests.support.window import FakeFactory
+    from ui.window.app import App
 
     qapp = QApplication(sys.argv[:1])
     factory = FakeFactory(tokens=[f"word{i} " for i in range(30)], token_s=0.05, mic_speed=1.0)
@@ -116,7 +117,7 @@ def main() -> int:
         yield lambda: True
         shot("help-dialog", help_dialog)
         help_dialog.reject()
-        from ui import theme
+        from ui.window import theme
 
         theme.apply(qapp, "high-contrast", 1.25)
         yield lambda: True

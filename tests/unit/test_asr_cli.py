@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import support_whisper as sw
+from tests.support import whisper as sw
 from ui.cli import main
 
 JFK = Path(__file__).resolve().parents[1] / "data" / "jfk.flac"

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from assistant.errors import ModelError
-from audio.whisper_convert import convert_ct2_to_openai, model_bin_parts
-from tests import support_whisper as sw
+from audio.asr.convert import convert_ct2_to_openai, model_bin_parts
+from tests.support import whisper as sw
 
 
 def test_tiny_en_checkpoint_loads_with_weights_only():

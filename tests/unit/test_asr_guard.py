@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from assistant.ports import AsrOptions, AsrResult
-from audio.asr import Guard, normalize, split_windows
-from audio.whisper_trimmed import repeats
+from audio.asr.engines import Guard, normalize, split_windows
+from audio.asr.fast import repeats
 
 
 def test_known_silence_phrases_are_dropped_only_without_speech_evidence():

@@ -4,9 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
 
 
 def test_runtime_dependencies_have_no_benchmark_libraries():

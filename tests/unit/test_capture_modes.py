@@ -9,9 +9,9 @@ import numpy as np
 from assistant import events as ev
 from assistant.config import Config
 from assistant.stage import Generation, Outbox
-from audio.capture_stage import CaptureOptions, CaptureStage
-from tests.fakes import FakeMicrophone, ScriptedAsr, read_wav_16k
-from tests.support import EventLog
+from audio.capture.stage import CaptureOptions, CaptureStage
+from tests.support.fakes import FakeMicrophone, ScriptedAsr, read_wav_16k
+from tests.support.events import EventLog
 from ui.bootstrap import Parts, bootstrap
 
 JFK = Path(__file__).resolve().parents[1] / "data" / "jfk.flac"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from audio.chunker import SentenceChunker
+from audio.tts.chunker import SentenceChunker
 
 
 def chunk_all(text: str, step: int | None = None, chunker: SentenceChunker | None = None,

@@ -7,11 +7,9 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
 
 
 def glimpse(*args: str, env: dict | None = None,
@@ -115,7 +113,7 @@ def test_verify_of_a_missing_model_is_one_line(argv, tmp_path):
 
 def test_pull_import_list_verify_end_to_end(tmp_path):
     """`glimpse models pull` from a loopback 'hub' (HF_ENDPOINT), then import, list, verify."""
-    from tests.loopback_http import LoopbackServer
+    from tests.support.loopback_http import LoopbackServer
 
     env = {"GLIMPSE_MODELS_CACHE_DIR": str(tmp_path / "store"),
            "XDG_CACHE_HOME": str(tmp_path / "xdg"), "HF_HUB_CACHE": str(tmp_path / "hub")}

@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.rig.camera import photo
-from vision.colour import (Colours, colour_sentence, dominant_colours, light, light_sentences,
+from tests.support.rig.camera import photo
+from vision.perception.colour import (Colours, colour_sentence, dominant_colours, light, light_sentences,
                            name_of)
 
 

@@ -12,8 +12,7 @@ import pytest
 
 from assistant import config as cfg
 from assistant.errors import ConfigError
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -12,7 +12,7 @@ import torch  # noqa: F401 - required: a broken install fails here, never skips
 import whisper  # noqa: F401 - required: a broken install fails here, never skips
 
 from assistant.errors import ModelError  # noqa: E402
-from audio.asr import OpenAIWhisperEngine  # noqa: E402
+from audio.asr.engines import OpenAIWhisperEngine  # noqa: E402
 
 
 @pytest.mark.parametrize("seed", range(40))

@@ -5,12 +5,10 @@ import configparser
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from ui import desktop
 from ui.privacy import first_run_notice, marker_path, privacy_note
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
 
 
 def test_install_then_uninstall_writes_and_removes_exactly_the_files(tmp_path):

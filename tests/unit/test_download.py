@@ -7,9 +7,9 @@ import threading
 import numpy as np
 import pytest
 
-from assistant.download import Cancelled, download, sha256_file
+from assistant.models.download import Cancelled, download, sha256_file
 from assistant.errors import ModelError
-from tests.loopback_http import LoopbackServer
+from tests.support.loopback_http import LoopbackServer
 
 SIZE = 700_000  # ~11 chunks of 64 KiB
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vision.finder import FindResult, FinderOptions, Match, places, tiles, where
-from vision.finder_words import Vocabulary, target, wants_count, wants_watch
+from vision.finder.base import FinderOptions, FindResult, Match, where
+from vision.finder.offline import places, tiles
+from vision.finder.words import Vocabulary, target, wants_count, wants_watch
 
 
 @pytest.mark.parametrize("question, thing", [

@@ -6,18 +6,25 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
 from assistant import events as ev
 from assistant.config import Config
-from assistant.history import HistoryRecorder, HistoryStore, TurnRecord, open_store, store_path
-from tests.fakes import FakeCamera, RecordingSpeaker, ScriptedTts, ScriptedVlm
-from tests.support import EventLog
+from assistant.history import (
+    LOCK_TIMEOUT_S,
+    HistoryRecorder,
+    HistoryStore,
+    TurnRecord,
+    open_store,
+    store_path,
+)
+from tests.support.fakes import FakeCamera, RecordingSpeaker, ScriptedTts, ScriptedVlm
+from tests.support.events import EventLog
 from ui.bootstrap import Parts, bootstrap
 
 
@@ -166,10 +173,15 @@ def test_a_store_locked_by_another_program_loses_no_turn_of_the_conversation(tmp
     notices: list[str] = []
     store.notify = notices.append
     recorder = HistoryRecorder(store, notices.append, session="s")
-    t0 = time.monotonic()
-    recorder.on_event(ev.TurnStarted(turn_id=2))
-    recorder.on_event(ev.TurnEnded(turn_id=2, transcript="q", answer="a"))
-    assert time.monotonic() - t0 < 0.05  # the conductor never waits for the disk
+    # The conductor never waits for the disk: with the store locked, a write blocks for the
+    # store's whole lock timeout (LOCK_TIMEOUT_S, 2 s), while queuing a turn takes microseconds;
+    # half the timeout tells the two apart with a second to spare either way.
+    conductor = threading.Thread(target=lambda: (
+        recorder.on_event(ev.TurnStarted(turn_id=2)),
+        recorder.on_event(ev.TurnEnded(turn_id=2, transcript="q", answer="a"))))
+    conductor.start()
+    conductor.join(LOCK_TIMEOUT_S / 2)
+    assert not conductor.is_alive(), "on_event waited for the locked store"
     assert recorder.wait_idle(10)
     other.execute("ROLLBACK")
     other.close()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from vision.intents import Intent, intent
+from vision.answer.intents import Intent, intent
 
 
 @pytest.mark.parametrize("question, expected", [
@@ -48,11 +48,11 @@ def test_is_there_any_text_is_read_not_looked_for():
 
     from assistant.events import Frame, Mode
     from assistant.ports import VlmRequest
-    from vision.describer import Describer
-    from vision.perception import Perception
+    from vision.answer.describer import Describer
+    from vision.perception.analyze import Perception
 
-    from ui.bench.read_pages import CASES, make_page
-    from vision.reading import Reader
+    from ui.bench.kit.read_pages import CASES, make_page
+    from vision.reading.reader import Reader
 
     describer = Describer(Perception(faces=False, persons=False, labels=False),
                           reader=Reader("rapidocr"))

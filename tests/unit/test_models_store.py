@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from assistant import offline_pack
+from assistant.models import offline_pack
 from assistant.config import from_dict
-from assistant.download import sha256_file
+from assistant.models.download import sha256_file
 from assistant.errors import ModelError
-from assistant.models import WHISPER_MODELS, ModelStore, WhisperModel, parse_ref
-from audio.whisper_convert import convert_ct2_to_openai
-from tests.loopback_http import LoopbackServer
+from assistant.models.store import WHISPER_MODELS, ModelStore, WhisperModel, parse_ref
+from audio.asr.convert import convert_ct2_to_openai
+from tests.support.loopback_http import LoopbackServer
 
 
 def Store(*args, **kwargs) -> ModelStore:  # noqa: N802 - reads as the class it builds
@@ -173,9 +173,9 @@ def test_offline_whisper_missing_names_model_places_and_fix(tmp_path, server, ck
 @needs_pack
 def test_pack_conversion_happens_once(tmp_path):
     try:
-        import audio.whisper_convert  # noqa: F401
+        import audio.asr.convert  # noqa: F401
     except ImportError:
-        pytest.skip("audio.whisper_convert (the CTranslate2 converter) is not in this build")
+        pytest.skip("audio.asr.convert (the CTranslate2 converter) is not in this build")
     cache = Path(os.environ.get("GLIMPSE_TEST_CACHE", Path.home() / ".cache" / "glimpse-test"))
     cfg = from_dict({"models": {"cache_dir": str(cache / "models"), "offline": True}})
     store = Store(cfg, environ={"XDG_CACHE_HOME": str(tmp_path / "xdg"),

@@ -9,21 +9,17 @@ import pytest
 
 from assistant import events as ev
 from assistant.config import Config
-from tests.fakes import (
+from tests.support.fakes import (
     FakeCamera,
     FakeMicrophone,
     RecordingSpeaker,
     ScriptedAsr,
     ScriptedTts,
     ScriptedVlm,
+    speech,
 )
-from tests.support import EventLog
+from tests.support.events import EventLog
 from ui.bootstrap import bootstrap
-
-
-def speech(seconds: float = 1.0) -> np.ndarray:
-    t = np.arange(int(seconds * 16000)) / 16000
-    return (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
 
 
 def make(config: Config | None = None, **overrides):
@@ -114,9 +110,12 @@ def test_press_during_answer_cancels_old_turn(no_thread_leak):
         assert not stale, stale
         speaker = parts["speaker"]
         assert speaker.cleared >= 1
-        # Cancelling took effect within 100 ms of the press.
-        assert vlm.stopped.wait(2.0)
-        assert vlm.cancelled_at[0] - new_turn.t < 0.1
+        # The press cancels the running answer at its next decoding step: the generation is
+        # bumped before the new turn starts, so at most the piece already past its cancel check
+        # comes after (a step is 10 ms here; the user-facing figure is bench soak's barge-ins).
+        assert vlm.stopped.wait(10)
+        assert sum(1 for t in vlm.yielded_at if t > new_turn.t) <= 1, vlm.yielded_at[-5:]
+        assert len(vlm.yielded_at) < 200 + 1  # the old answer did not run to its end
     finally:
         pipeline.stop()
 
@@ -242,14 +241,14 @@ def test_device_lost_mid_utterance_still_transcribes(no_thread_leak):
         pipeline.stop()
 
 
-def test_shutdown_joins_every_thread_within_2s():
+def test_shutdown_joins_every_thread_within_its_timeout():
+    """`stop(timeout)` returns once every stage thread has ended, or at the timeout: whichever
+    it was, no thread may be left (a stage that ignored its stop would still be alive)."""
     before = set(threading.enumerate())
     pipeline, log, _ = make()
     pipeline.submit(ev.Ask(text="hello"))
     log.wait_type(ev.AnswerToken)
-    t0 = ev.now()
     pipeline.stop(timeout=2.0)
-    assert ev.now() - t0 < 2.0
     left = [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
     assert not left
 
@@ -382,7 +381,7 @@ class _TokenizingVlm(ScriptedVlm):
 def test_an_engine_without_the_frame_hook_answers_without_errors(engine, no_thread_leak):
     """The Frame sent at release reaches engines with no `prepare_frame` (or with a `prepare`
     that means something else): nothing is called on them and the turn has no error."""
-    from vision.engines import Grounded
+    from vision.answer.choice import Grounded
 
     vlm = ScriptedVlm() if engine == "bare" else _TokenizingVlm()
 

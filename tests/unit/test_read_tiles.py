@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vision import read_tiles as rt
-from vision.ocr import OcrLine
+from vision.reading import tiles as rt
+from vision.perception.ocr import OcrLine
 
 
 def _quad(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from ui.bench.read_pages import PageSpec, font_path, make_page
-from vision.ocr import (OcrLine, RapidOcrEngine, chunk_strip, cut_edges, ink_columns,
+from ui.bench.kit.read_pages import PageSpec, font_path, make_page
+from vision.perception.ocr import (OcrLine, RapidOcrEngine, chunk_strip, cut_edges, ink_columns,
                         segment_words, split_words)
-from vision.reading import (ReadResult, Reader, join_lines, reading_order, rotate, text_angle,
+from vision.reading.reader import (ReadResult, Reader, join_lines, reading_order, rotate, text_angle,
                             upright_quad)
 
 
@@ -186,10 +186,10 @@ def test_tesseract_runs_with_one_thread_and_gives_its_word_table(tmp_path):
     import shutil
 
     from assistant.errors import ModelError
-    from vision.ocr import tesseract_words
+    from vision.perception.ocr import tesseract_words
 
     if shutil.which("tesseract") is None:
-        from tests.rig import unavailable
+        from tests.support.rig import unavailable
 
         unavailable("the tesseract program is not installed (apt install tesseract-ocr)")
     spec = PageSpec("t", "upright", font="DejaVuSans.ttf", size=28)

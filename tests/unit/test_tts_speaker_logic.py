@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from audio.speaker import SoundDeviceSpeaker
+from audio.playback.speaker import SoundDeviceSpeaker
 
 RATE = 16000
 BLOCK = 160

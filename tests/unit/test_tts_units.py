@@ -13,8 +13,8 @@ from assistant.config import Config
 from assistant.errors import ConfigError
 from assistant.ports import TtsAudio, TtsOptions
 from assistant.stage import Generation, Outbox
-from audio.earcons import NAMES, Earcons, synthesize
-from audio.tts import (
+from audio.playback.earcons import NAMES, Earcons, synthesize
+from audio.tts.engines import (
     VoiceRouter,
     clean_for_speech,
     parse_language_voices,
@@ -22,9 +22,9 @@ from audio.tts import (
     parse_wav_bytes,
     speech_pieces,
 )
-from audio.tts_stage import TtsStage
-from tests.fakes import FakeCamera, RecordingSpeaker, ScriptedAsr, ScriptedTts, ScriptedVlm
-from tests.support import EventLog
+from audio.tts.stage import TtsStage
+from tests.support.fakes import FakeCamera, RecordingSpeaker, ScriptedAsr, ScriptedTts, ScriptedVlm
+from tests.support.events import EventLog
 from ui.bootstrap import Parts, bootstrap
 
 # --------------------------------------------------------------------------- text clean-up
@@ -212,7 +212,7 @@ class PausingTts(ScriptedTts):
 def test_a_sentence_cut_after_three_words_is_joined_without_a_pause(tokens):
     """The short first piece starts speech early; where it was cut inside a clause, its quiet
     tail and the next piece's lead-in shrink to a word gap (50 ms), so the sentence is one."""
-    from audio.tts_stage import JOIN_GAP_S
+    from audio.tts.stage import JOIN_GAP_S
 
     engine = PausingTts()
     items = [ev.AnswerToken(text=t, index=i, turn_id=1) for i, t in enumerate(tokens)]
@@ -243,7 +243,7 @@ def test_each_spoken_notice_and_each_turn_starts_without_the_lead_in():
 
 
 def test_silence_is_not_trimmed_away():
-    from audio.tts_stage import trim_lead_in
+    from audio.tts.stage import trim_lead_in
 
     quiet = np.zeros(4000, np.float32)
     assert trim_lead_in(quiet, 16000) is quiet
@@ -354,6 +354,8 @@ def test_ticks_are_bounded_and_stop_when_the_answer_comes():
 class EarconSpeaker(RecordingSpeaker):
     """A fake speaker with an earcon lane, as the real one has."""
 
+    earcon_lane = True
+
     def __init__(self):
         super().__init__()
         self.earcons: list[int] = []
@@ -419,7 +421,7 @@ def test_a_spoken_german_question_is_answered_in_the_german_voice():
 
 def test_the_configured_voice_is_a_default_not_an_explicit_choice():
     config = Config().with_value("tts.language_voices", "de=espeak-ng:de")
-    from audio.tts import from_config
+    from audio.tts.engines import from_config
 
     router = from_config(config)
     options = TtsOptions(voice=config.tts.voice, language="de")  # what bootstrap passes

@@ -11,10 +11,10 @@ import numpy as np
 from assistant import events as ev
 from assistant.events import Mode
 from assistant.stage import Generation, Outbox
-from tests.fakes import FakeCamera
-from tests.rig.camera import photo, shaken
-from vision.camera_stage import CameraStage, CameraStageOptions, choose_sharpest
-from vision.scene_stage import ChangeDetector, SceneOptions, SceneStage, distance, signature
+from tests.support.fakes import FakeCamera
+from tests.support.rig.camera import photo, shaken
+from vision.camera.stage import CameraStage, CameraStageOptions, choose_sharpest
+from vision.scene.stage import ChangeDetector, SceneOptions, SceneStage, distance, signature
 
 
 class Drain:
@@ -167,10 +167,7 @@ def test_scene_watcher_asks_for_a_description_only_in_describe_mode():
 
 
 class _HookedCamera(FakeCamera):
-    """A fake camera with the real adapter's outage hooks, fired by the test."""
-
-    error = None
-    on_error = on_recovered = on_notice = None
+    """A fake camera whose outage hooks (the Camera port's) the test fires."""
 
 
 def test_camera_stage_turns_camera_outages_into_events():
@@ -189,7 +186,7 @@ def test_camera_stage_turns_camera_outages_into_events():
 
 
 def test_camera_source_kinds_and_fitting(tmp_path):
-    from vision.camera import fit_to, source_kind
+    from vision.camera.capture import fit_to, source_kind
 
     assert source_kind("0") == "index" and source_kind("12") == "index"
     assert source_kind("rtsp://cam.local/stream") == "url"
@@ -205,8 +202,8 @@ def test_camera_source_kinds_and_fitting(tmp_path):
 
 def test_pipeline_routes_set_mode_to_scene_mode_and_describes_once():
     from assistant.config import Config
-    from tests.fakes import ScriptedVlm
-    from tests.support import EventLog
+    from tests.support.fakes import ScriptedVlm
+    from tests.support.events import EventLog
     from ui.bootstrap import Parts, bootstrap
 
     camera = FakeCamera(scene_frames("chelsea", 3, 11), fps=10.0)

@@ -9,10 +9,10 @@ from assistant.errors import ConfigError
 from assistant.events import Frame, Mode
 from assistant.ports import VlmRequest
 from assistant.stage import CancelToken
-from tests.rig.camera import photo
-from vision import prompts
-from vision.describer import Describer, describe_sentences, read_sentences, what_changed
-from vision.perception import (
+from tests.support.rig.camera import photo
+from vision.answer.vlm import prompts
+from vision.answer.describer import Describer, describe_sentences, read_sentences, what_changed
+from vision.perception.analyze import (
     Detection,
     PerceptionResult,
     TextLine,

@@ -12,8 +12,12 @@ from assistant.errors import ConfigError
 from assistant.events import Frame, Mode
 from assistant.ports import VlmRequest
 from assistant.stage import CancelToken
-from tests.fakes import ScriptedVlm
-from vision import engines, remote, vlm
+from tests.support.fakes import ScriptedVlm
+from vision.answer import choice as engines
+from vision.answer.vlm import engine as vlm
+from vision.answer.vlm import openai_server as remote
+from vision.answer.vlm import prompts as chat
+from vision.answer.vlm.streaming import generation_error
 
 
 def frame(w=640, h=480, t=1.0):
@@ -23,7 +27,7 @@ def frame(w=640, h=480, t=1.0):
 def test_image_comes_first_and_history_follows():
     req = VlmRequest(question="and now?", frame=frame(), history=(("what is it?", "a cup"),
                                                                    ("colour?", "red")))
-    msgs = vlm.build_messages(req)
+    msgs = chat.build_messages(req)
     assert [m["role"] for m in msgs] == ["user", "assistant", "user", "assistant", "user"]
     assert msgs[0]["content"][0] == {"type": "image"}
     assert "what is it?" in msgs[0]["content"][1]["text"]
@@ -32,21 +36,21 @@ def test_image_comes_first_and_history_follows():
 
 
 def test_text_only_request_has_no_image():
-    msgs = vlm.build_messages(VlmRequest(question="hello"), with_image=False)
+    msgs = chat.build_messages(VlmRequest(question="hello"), with_image=False)
     assert all(part["type"] == "text" for part in msgs[0]["content"])
 
 
 def test_grounding_goes_into_the_prompt():
-    text = vlm.user_text(VlmRequest(question="what does it say?", grounding="EXIT 12"))
+    text = chat.user_text(VlmRequest(question="what does it say?", grounding="EXIT 12"))
     assert "Text visible in the image (OCR): EXIT 12" in text
     assert "Do not invent other text" in text
     perception_style = "Text found by OCR, in reading order:\n- \"EXIT\""
-    assert perception_style in vlm.grounding_block(perception_style)
+    assert perception_style in chat.grounding_block(perception_style)
 
 
 @pytest.mark.parametrize("mode,word", [(Mode.READ, "text"), (Mode.DESCRIBE, "blind")])
 def test_modes_pick_their_instructions(mode, word):
-    assert word in vlm.user_text(VlmRequest(question="", mode=mode)).lower()
+    assert word in chat.user_text(VlmRequest(question="", mode=mode)).lower()
 
 
 def test_frame_is_downscaled_to_the_pixel_budget_keeping_aspect():
@@ -207,19 +211,19 @@ def test_out_of_memory_while_answering_says_what_to_lower():
 
     from assistant.errors import ModelError
 
-    err = vlm._generation_error(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate"),
+    err = generation_error(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate"),
                                 "hf:x/y")
     assert isinstance(err, ModelError) and err.needs_action
     assert "max_image_pixels" in str(err) and "smaller" in str(err)
     other = ValueError("shape mismatch")
-    assert vlm._generation_error(other, "m") is other
+    assert generation_error(other, "m") is other
 
 
 @pytest.mark.parametrize("mode,name", [(Mode.ASK, "ask"), (Mode.READ, "read"),
                                        (Mode.DESCRIBE, "describe_normal")])
 def test_instructions_are_the_shipped_prompt_files(mode, name, monkeypatch, tmp_path):
-    from vision import prompts
+    from vision.answer.vlm import prompts
 
     monkeypatch.setenv("GLIMPSE_CONFIG_DIR", str(tmp_path))  # no user overrides
     shipped = (prompts.SHIPPED / f"{name}.txt").read_text(encoding="utf-8").strip()
-    assert vlm.instructions(mode) == shipped
+    assert chat.instructions(mode) == shipped

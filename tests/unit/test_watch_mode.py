@@ -3,46 +3,24 @@ starts a watch, the watch speaks once when the thing appears (a Sighting, a spok
 rising earcon), pauses during turns, and "stop", Esc and the timeout end it."""
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 
 from assistant import events as ev
 from assistant.config import Config
-from tests.fakes import FakeCamera, RecordingSpeaker, ScriptedTts, ScriptedVlm
-from tests.support import EventLog
+from tests.support.fakes import (
+    FakeCamera,
+    RecordingSpeaker,
+    ScriptedFinder,
+    ScriptedTts,
+    ScriptedVlm,
+)
+from tests.support.events import EventLog
 from ui.bootstrap import Parts, bootstrap
-from vision.finder import FindResult, Match
-from vision.intents import watch_request
+from vision.answer.intents import watch_request
 
 DARK_IMAGE = np.full((48, 64, 3), 20, np.uint8)
 BRIGHT_IMAGE = np.full((48, 64, 3), 230, np.uint8)
-
-
-class ScriptedFinder:
-    """Finds the query in bright pictures (mean > `min_mean`), at the right of the picture,
-    sure; `gate` (set by the test) must be set before anything is found."""
-
-    name = "scripted"
-
-    def __init__(self, min_mean: float = 128) -> None:
-        self.min_mean = min_mean
-        self.loaded = False
-        self.gate = threading.Event()
-        self.calls = 0
-        self.lock = threading.Lock()
-
-    def load(self) -> None:
-        self.loaded = True
-
-    def find(self, image, query, perception=None) -> FindResult:
-        with self.lock:
-            self.calls += 1
-        h, w = image.shape[:2]
-        if self.gate.is_set() and image.mean() > self.min_mean:
-            return FindResult(query, (Match(query, (w - 20, 10, w, 30), 0.9, "classifier"),),
-                              0.9, w, h)
-        return FindResult(query, (), 0.1, w, h)
 
 
 def make(images, timeout_s: float = 60.0, finder=None, **shell):

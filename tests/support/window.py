@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from assistant.config import Config
-from tests.fakes import (
+from tests.support import DATA
+from tests.support.fakes import (
     FakeCamera,
     FakeMicrophone,
     RecordingSpeaker,
@@ -15,18 +16,12 @@ from tests.fakes import (
 from ui.bootstrap import bootstrap
 
 
-def speech(seconds: float = 1.0) -> np.ndarray:
-    t = np.arange(int(seconds * 16000)) / 16000
-    return (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
-
-
 def street_images() -> list[np.ndarray]:
     """The test photo (and a darker copy) as BGR frames, so previews and thumbnails are real."""
-    from pathlib import Path
 
     import cv2
 
-    image = cv2.imread(str(Path(__file__).parents[1] / "data" / "extreme_ironing.jpg"))
+    image = cv2.imread(str(DATA / "extreme_ironing.jpg"))
     image = cv2.resize(image, (320, int(320 * image.shape[0] / image.shape[1])))
     return [image, (image * 0.8).astype(np.uint8)]
 

@@ -4,7 +4,7 @@ It answers CreateSession and BindShortcuts the way the portal does (a Request ob
 the reply, the result in that Request's Response signal), then presses the bound shortcut once:
 Activated after `press_after` seconds, Deactivated `hold` seconds later. Run it as a process:
 
-    python -m tests.rig.fake_portal [press_after] [hold]
+    python -m tests.support.rig.fake_portal [press_after] [hold]
 """
 from __future__ import annotations
 

@@ -13,9 +13,11 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.rig import unavailable
+from tests.support.rig import unavailable
+from tests.support.sessions import stop_all
+from tests.support import ROOT
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+ARTIFACTS = ROOT / "artifacts" / "screenshots"
 
 
 class DisplayError(RuntimeError):
@@ -95,15 +97,7 @@ class VirtualDisplay:
         return env
 
     def stop(self) -> None:
-        for proc in reversed(self._procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
-        self._procs.clear()
+        stop_all(self._procs)
 
 
 def start_or_skip(accessibility: bool = False) -> VirtualDisplay:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.rig import unavailable
-from tests.rig.audio import RigError, VirtualAudio
+from tests.support.rig import unavailable
+from tests.support.rig.audio import RigError, VirtualAudio
 
 
 @pytest.fixture(scope="session")

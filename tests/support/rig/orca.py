@@ -22,7 +22,8 @@ import time
 import tty
 from pathlib import Path
 
-from tests.rig.display import DisplayError, VirtualDisplay
+from tests.support.rig.display import DisplayError, VirtualDisplay
+from tests.support.sessions import stop_all
 
 SPEECH = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) - SPEECH OUTPUT: '(.*?)'(?:\{'established.*)?$",
                     re.MULTILINE)
@@ -68,7 +69,7 @@ class OrcaSession:
         missing = missing_tools()
         if missing:
             raise OrcaError(f"missing Debian packages: {', '.join(missing)}")
-        from tests.rig.audio import VirtualAudio
+        from tests.support.rig.audio import VirtualAudio
 
         (self.dir / "home" / ".config").mkdir(parents=True)
         try:
@@ -149,7 +150,7 @@ class OrcaSession:
 
     @property
     def audio(self):
-        """The session's virtual audio server (tests.rig.audio.VirtualAudio)."""
+        """The session's virtual audio server (tests.support.rig.audio.VirtualAudio)."""
         return self._audio
 
     def utterances(self) -> list[tuple[float, str]]:
@@ -200,15 +201,7 @@ class OrcaSession:
         return out.stdout.strip()
 
     def stop(self) -> None:
-        for proc in reversed(self._procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
-        self._procs.clear()
+        stop_all(self._procs)
         # speech-dispatcher was started by Orca (autospawn) in this session: stop it by the
         # process id it wrote into the private runtime folder.
         folders = [self.dir] + ([self._audio.dir] if self._audio is not None else [])

@@ -6,7 +6,7 @@ and sensor noise, so no two frames are identical) and the same clip streamed liv
 ffmpeg (`-re`: paced in real time, looped).
 
 Use the fixtures by importing them into a test module:
-    from tests.rig.camera import scene_cut_video, udp_camera  # noqa: F401
+    from tests.support.rig.camera import scene_cut_video, udp_camera  # noqa: F401
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.rig import unavailable
+from tests.support.rig import unavailable
 
 SIZE = (640, 480)  # width, height of the test clips
 

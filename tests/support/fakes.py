@@ -15,8 +15,27 @@ import numpy as np
 
 from assistant.errors import DeviceError
 from assistant.events import Frame, now
-from assistant.ports import AsrOptions, AsrResult, TtsAudio, TtsOptions, VlmRequest
+from assistant.ports import (
+    AsrEngine,
+    AsrOptions,
+    AsrResult,
+    Camera,
+    Speaker,
+    TtsAudio,
+    TtsEngine,
+    TtsOptions,
+    VlmEngine,
+    VlmRequest,
+)
 from assistant.stage import CancelToken
+from vision.finder.base import FinderEngine, FindResult, Match
+
+
+def speech(seconds: float = 1.0) -> np.ndarray:
+    """A 220 Hz tone at 16 kHz standing in for a voice: loud enough for every level check, for
+    the scripted recognizer, which does not listen."""
+    t = np.arange(int(seconds * 16000)) / 16000
+    return (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
 
 
 def read_wav_16k(path: str | Path) -> np.ndarray:
@@ -87,7 +106,7 @@ class FakeMicrophone:
         self.opened = False
 
 
-class FakeCamera:
+class FakeCamera(Camera):
     """Replays images (BGR arrays) at `fps`, looping."""
 
     def __init__(self, images: Sequence[np.ndarray], fps: float = 15.0, source: str = "fake") -> None:
@@ -111,7 +130,7 @@ class FakeCamera:
         pass
 
 
-class RecordingSpeaker:
+class RecordingSpeaker(Speaker):
     """Records what it is asked to play and "plays" it on its own thread, `speed` times faster
     than real time. `played` holds (tag, samples) of everything that started playing."""
 
@@ -181,7 +200,7 @@ class RecordingSpeaker:
                     on_start(now())
 
 
-class ScriptedAsr:
+class ScriptedAsr(AsrEngine):
     """Returns scripted text; `fail_times` makes the first N calls raise."""
 
     name = "scripted-asr"
@@ -209,7 +228,7 @@ class ScriptedAsr:
         return AsrResult(text=self.text, language=self.language)
 
 
-class ScriptedVlm:
+class ScriptedVlm(VlmEngine):
     """Streams scripted tokens, `token_s` apart, stopping at once when cancelled."""
 
     name = "scripted-vlm"
@@ -221,6 +240,7 @@ class ScriptedVlm:
         self.fail_times = fail_times
         self.requests: list[VlmRequest] = []
         self.cancelled_at: list[float] = []
+        self.yielded_at: list[float] = []  # when each piece was handed on, all streams
         self.stopped = threading.Event()  # set when a stream ends early (cancelled or closed)
 
     def load(self) -> None:
@@ -240,6 +260,7 @@ class ScriptedVlm:
                         time.sleep(0.001)
                 if cancel.cancelled:
                     return
+                self.yielded_at.append(now())
                 yield token
             finished = True
         finally:
@@ -248,7 +269,7 @@ class ScriptedVlm:
                 self.stopped.set()
 
 
-class ScriptedTts:
+class ScriptedTts(TtsEngine):
     """Makes 10 ms of a tone per character at 16 kHz: real audio, no model."""
 
     name = "scripted-tts"
@@ -266,3 +287,29 @@ class ScriptedTts:
         t = np.arange(n) / self.sample_rate
         yield TtsAudio(samples=(0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32),
                        sample_rate=self.sample_rate)
+
+
+class ScriptedFinder(FinderEngine):
+    """Finds the query in bright pictures (mean > `min_mean`), at the right of the picture,
+    sure; `gate` (set by the test) must be set before anything is found."""
+
+    name = "scripted"
+
+    def __init__(self, min_mean: float = 128) -> None:
+        self.min_mean = min_mean
+        self.loaded = False
+        self.gate = threading.Event()
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def load(self) -> None:
+        self.loaded = True
+
+    def find(self, image, query, perception=None) -> FindResult:
+        with self.lock:
+            self.calls += 1
+        h, w = image.shape[:2]
+        if self.gate.is_set() and image.mean() > self.min_mean:
+            return FindResult(query, (Match(query, (w - 20, 10, w, 30), 0.9, "classifier"),),
+                              0.9, w, h)
+        return FindResult(query, (), 0.1, w, h)

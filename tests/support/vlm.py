@@ -1,15 +1,16 @@
 """Test support for the VLM engine: tiny random-weight models and an OpenAI-protocol server.
 
-The tiny models are built by `ui.bench.vlm_models` (the benchmark uses the same ones);
+The tiny models are built by `ui.bench.kit.vlm_models` (the benchmark uses the same ones);
 tests cache them under ~/.cache/glimpse-test.
 """
 from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
-from ui.bench import vlm_models
+from ui.bench.kit import vlm_models
 
 CACHE = Path(os.environ.get("GLIMPSE_TEST_CACHE", Path.home() / ".cache" / "glimpse-test"))
 
@@ -37,18 +38,19 @@ class OpenAIProtocolServer:
     bodies `{"error": {"message", "type", "param", "code"}}` with the HTTP status. It is not a
     model: the answer is `words` (one chunk each).
 
-    `mode`: "ok", "slow" (`delay` seconds before each chunk), "hang" (accepts and never
-    answers), "error" (`status` and `message`), "midstream-error" (an error event after two
+    `mode`: "ok", "slow" (`delay` seconds before each chunk, and `pause` = (i, seconds) more
+    before chunk i), "hang" (accepts and never answers), "error" (`status` and `message`), "midstream-error" (an error event after two
     chunks). Every request is recorded in `requests` (path, headers, parsed JSON body);
     `client_gone` is set when a write fails because the client closed the connection.
     """
 
     def __init__(self, words=("The", " sign", " says", " STOP", "."), mode: str = "ok",
-                 delay: float = 0.0, status: int = 401, message: str = "") -> None:
+                 delay: float = 0.0, status: int = 401, message: str = "",
+                 pause: tuple[int, float] = (-1, 0.0)) -> None:
         import http.server
         import threading
 
-        self.words, self.mode, self.delay = list(words), mode, delay
+        self.words, self.mode, self.delay, self.pause = list(words), mode, delay, pause
         self.status, self.message = status, message
         self.requests: list[dict] = []
         self.client_gone = threading.Event()
@@ -82,7 +84,8 @@ class OpenAIProtocolServer:
                 try:
                     self._sse(server._chunk({"role": "assistant", "content": ""}, None))
                     for i, word in enumerate(server.words):
-                        if server.delay and server.release.wait(server.delay):
+                        wait = server.delay + (server.pause[1] if i == server.pause[0] else 0.0)
+                        if wait and self._pause(wait):
                             return
                         if server.mode == "midstream-error" and i == 2:
                             self._sse(json.dumps({"error": {"message": "model crashed",
@@ -95,6 +98,22 @@ class OpenAIProtocolServer:
                     self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     server.client_gone.set()
+
+            def _pause(self, seconds: float) -> bool:
+                """Wait `seconds` before the next chunk, watching the connection: True (stop
+                sending) at close() or once the client has hung up (`client_gone` set)."""
+                import select
+                import socket
+
+                deadline = time.monotonic() + seconds
+                while (left := deadline - time.monotonic()) > 0:
+                    if server.release.is_set():
+                        return True
+                    readable, _, _ = select.select([self.connection], [], [], min(left, 0.05))
+                    if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                        server.client_gone.set()  # an orderly close: EOF on the socket
+                        return True
+                return server.release.is_set()
 
             def _sse(self, data: str) -> None:
                 payload = f"data: {data}\n\n".encode()

@@ -1,3 +1,0 @@
-"""The virtual audio rig. `glimpse bench` runs on it too, so it lives with the benchmarks
-(`ui.bench.rig`); tests import it from here."""
-from ui.bench.rig import Recording, RigError, VirtualAudio, correlation  # noqa: F401
