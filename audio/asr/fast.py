@@ -105,8 +105,9 @@ class FastWhisper:
         self._blocks = list(dec.blocks)
         self._n_head = self.dims.n_text_head
         self._suppress_cache: dict[tuple[bool, str | None], torch.Tensor] = {}
-        # int8 (CPU only): every Linear of the encoder and decoder, and the vocabulary
-        # projection, as int8 dynamic-quantized matmuls (audio.asr.int8).
+        # int8 (CPU only): the Linear layers of the encoder and decoder, and the vocabulary
+        # projection, as int8 dynamic-quantized matmuls (audio.asr.int8; the MLPs' second
+        # matrix stays float32).
         self.int8 = bool(int8) and self.device.type == "cpu" and self.dtype == torch.float32
         self._encoder = model.encoder
         linear = _linear
@@ -129,8 +130,9 @@ class FastWhisper:
                 "cross_k": linear(ca.key.weight, None),
                 "cross_v": linear(ca.value.weight, ca.value.bias),
                 "cross_out": linear(ca.out.weight, ca.out.bias),
+                # The MLP's second matrix stays float32 (audio.asr.int8.keep_float).
                 "mlp": _chain(linear(blk.mlp[0].weight, blk.mlp[0].bias), blk.mlp[1],
-                              linear(blk.mlp[2].weight, blk.mlp[2].bias)),
+                              _linear(blk.mlp[2].weight, blk.mlp[2].bias)),
             })
 
     # -- audio -> encoder features ---------------------------------------------------------------
