@@ -200,6 +200,15 @@ class EarlyFrame(Frame):
 
 
 @dataclass(frozen=True)
+class IdleFrame(Frame):
+    """The live view, settled, while no turn runs (camera -> answer stage): the engine may look
+    at it before anyone asks (the VLM encodes the image and the instructions), within the
+    answer stage's idle-CPU budget. The camera keeps this frame as the view's frame, so a press
+    on the same view is answered about it and finds that work done. Sent again while the view
+    stays the same, for an engine that had no budget left the first time."""
+
+
+@dataclass(frozen=True)
 class QuestionSoFar(Data):
     """The question as heard so far, while the key is held (pipeline -> answer stage): an
     engine may start work it asks for ("read this" starts the reader on the early frame)."""

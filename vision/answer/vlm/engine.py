@@ -294,9 +294,10 @@ class TransformersVlm(VlmEngine):
         return int(where[-1]) + 1 if len(where) else 0
 
     # ----- the frame, ahead of the question ------------------------------------------------
-    def prepare_frame(self, frame: Any) -> None:
-        """Encode the turn's frame before its question arrives: the answer stage calls this
-        with the Frame at key release, on its own thread, while Whisper is still transcribing.
+    def prepare_frame(self, frame: Any, cancel: CancelToken | None = None) -> None:
+        """Encode a frame before its question arrives: the answer stage calls this on its own
+        thread with the idle view (looking ahead), the press's frame and the turn's frame at
+        release, while Whisper is still transcribing.
 
         One forward pass over the prompt up to the question fills a KV cache that is kept as the
         prefix: the image tokens and the instructions after them (ask mode's; the prompt is
@@ -304,17 +305,18 @@ class TransformersVlm(VlmEngine):
         prefix (the image comes first, see `build_messages`), so `stream()` continues from it:
         the vision encoder does not run when the answer is due. Does nothing without
         `prefix_reuse`, without a frame, for a model without image tokens, or when the kept
-        prefix is already this frame's (a follow-up keeps its longer cache). Not cancellable:
-        it happens before the turn's question. On an exception the prefix is dropped and the
-        exception propagates (the stage reports it). `last_prepare_s`: seconds it took.
+        prefix is already this frame's (a follow-up keeps its longer cache). A `cancel` (a press
+        during an idle look) stops the forward pass within one layer (the abort hooks) and keeps
+        no prefix. On an exception the prefix is dropped and the exception propagates (the stage
+        reports it). `last_prepare_s`: seconds it took.
         """
         started = time.perf_counter()
         try:
-            self._prepare_frame(frame)
+            self._prepare_frame(frame, cancel)
         finally:
             self.last_prepare_s = time.perf_counter() - started
 
-    def _prepare_frame(self, frame: Any) -> None:
+    def _prepare_frame(self, frame: Any, cancel: CancelToken | None = None) -> None:
         import torch
 
         if not self.prefix_reuse or frame is None:
@@ -327,7 +329,8 @@ class TransformersVlm(VlmEngine):
         self._prefix = None  # free the old frame's cache before filling a new one
         if self._image_token_id() is None:
             return
-        self._abort_check = None  # no turn to cancel yet: the abort hooks must not fire
+        # The abort hooks read the cancel only: there is no turn's stream to stop here.
+        self._abort_check = (lambda: cancel.cancelled) if cancel is not None else None
         try:
             inputs = self.prepare(VlmRequest(question=_PROBES[0], frame=frame))
             ids = inputs["input_ids"][0]
@@ -349,12 +352,16 @@ class TransformersVlm(VlmEngine):
             with torch.inference_mode():
                 self.model(**kwargs)
             self._prefix = _Prefix(key=key, ids=ids[:end].clone(), cache=cache)
+        except Aborted:
+            self._prefix = None  # cancelled: nothing half done is kept
         except Exception as exc:
             self._prefix = None
             error = generation_error(exc, self.model_ref)
             if error is exc:
                 raise
             raise error from exc
+        finally:
+            self._abort_check = None
 
     # ----- streaming ----------------------------------------------------------------------
     def stream(self, request: VlmRequest, cancel: CancelToken) -> Iterator[str]:
