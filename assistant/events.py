@@ -400,6 +400,18 @@ class ErrorEvent(Urgent):
 
 
 @dataclass(frozen=True)
+class LookedAhead(Urgent):
+    """The answer engine looked at an idle view (answer stage -> whoever listens: benchmarks,
+    logs): which frame, how long it took (`seconds`) and the CPU it used (`cpu_s`), or that a
+    press cancelled it."""
+
+    captured_at: float = 0.0
+    seconds: float = 0.0
+    cpu_s: float = 0.0
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
 class Metrics(Urgent):
     """One turn's timeline: monotonic timestamps, None where the turn had no such moment."""
 

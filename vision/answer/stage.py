@@ -94,7 +94,7 @@ class AnswerStage(Stage):
 
     def process(self, item: ev.Event) -> Iterator[ev.Event]:
         if isinstance(item, ev.IdleFrame):
-            self._look(item)
+            yield from self._look(item)
             return
         if isinstance(item, ev.Frame):
             # The turn's frame, sent at release: engines that look at it before answering
@@ -145,19 +145,22 @@ class AnswerStage(Stage):
         yield ev.Answer(text=text, source=self.engine.name, language=item.language,
                         turn_id=item.turn_id, gen=item.gen)
 
-    def _look(self, frame: ev.IdleFrame) -> None:
+    def _look(self, frame: ev.IdleFrame) -> Iterator[ev.Event]:
         """Let the engine look at the idle view, if the budget allows (see the module
         docstring). Its CPU time is the process's during the look: the stage's thread and the
         threads it drives (torch's), and, conservatively, whatever else ran meanwhile."""
         token = self.token(frame)
         if token.cancelled or not self.look_ahead.allows():
             return
-        started = time.process_time()
+        started, wall = time.process_time(), time.monotonic()
         try:
             self.engine.prepare_frame(frame, cancel=token)
         finally:
-            self.look_ahead.spend(time.process_time() - started)
+            cpu = time.process_time() - started
+            self.look_ahead.spend(cpu)
         self._notices()
+        yield ev.LookedAhead(captured_at=frame.captured_at, seconds=time.monotonic() - wall,
+                             cpu_s=cpu, cancelled=token.cancelled)
 
     def _watch(self, item: ev.Question, request: Any) -> Iterator[ev.Event]:
         """Answer a watch-mode question and start or stop the watch."""

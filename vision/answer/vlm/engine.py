@@ -37,12 +37,13 @@ from assistant.ports import VlmEngine, VlmRequest
 from assistant.stage import CancelToken
 from vision.answer.vlm.compat import accepts, cache_kwarg, crop_to, new_cache, set_size, size_get
 from vision.answer.vlm.loading import (
+    VISION_MODULE_NAMES,
     SMALLER_MODELS,
     check_memory,
+    load_model,
     load_processor,
     pick_device,
     pick_dtype,
-    quantize_text_decoder,
     resolve_model,
     transformers_major,
 )
@@ -51,8 +52,6 @@ from vision.answer.vlm.streaming import Aborted, TokenStreamer, generation_error
 
 log = logging.getLogger(__name__)
 
-# Names of the vision encoder submodule in the architectures we know (for hooks and reports).
-VISION_MODULE_NAMES = ("vision_model", "vision_tower", "visual")
 
 
 def frame_to_pil(image_bgr: np.ndarray, max_pixels: int):
@@ -147,7 +146,6 @@ class TransformersVlm(VlmEngine):
         if self.model is not None:
             return
         import torch
-        from transformers import AutoModelForImageTextToText
 
         self.path = resolve_model(self.model_ref, self.config)
         if not (self.path / "config.json").is_file():
@@ -155,14 +153,10 @@ class TransformersVlm(VlmEngine):
                              "Point vlm.model at a model folder, or use " + SMALLER_MODELS)
         self.device = pick_device(self.device_setting)
         self.dtype = pick_dtype(self.dtype_setting, self.device)
-        check_memory(self.path, self.device, self.dtype, self.model_ref)
+        check_memory(self.path, self.device, self.dtype, self.model_ref, int8=self.int8)
         try:
             self.processor = load_processor(self.path)
-            # transformers 5 calls the argument `dtype`; 4.x calls it `torch_dtype`.
-            key = "dtype" if transformers_major() >= 5 else "torch_dtype"
-            self.model = AutoModelForImageTextToText.from_pretrained(self.path,
-                                                                     **{key: self.dtype})
-            self.model.to(self.device).eval()
+            self.model = load_model(self.path, self.device, self.dtype, self.int8)
         except GlimpseError:
             raise
         except torch.OutOfMemoryError as exc:
@@ -176,8 +170,6 @@ class TransformersVlm(VlmEngine):
                              "update transformers if the architecture is newer than it, or "
                              "choose one known to work (" + SMALLER_MODELS + ")",
                              needs_action=True) from exc
-        if self.int8 and self.device == "cpu" and self.dtype == torch.float32:
-            log.info("VLM text decoder int8: %d layers", quantize_text_decoder(self.model))
         self._budget_images()
         self._install_abort_hooks()
         short = self.model_ref[3:] if self.model_ref.startswith("hf:") else self.path.name
