@@ -222,6 +222,39 @@ def test_frame_prepared_at_release_is_reused_by_its_question(arch, photo):
         calls.close()
 
 
+@pytest.mark.parametrize("arch", sorted(TINY))
+def test_prepare_frame_runs_a_shortened_conversation_before_the_question(arch, photo):
+    """When the conversation drops its oldest turn, the turns after it no longer follow the kept
+    cache: prepare_frame with the next question's history runs them (from the image on, the
+    vision encoder not again), so the question itself is all that is left when it comes; the
+    answers are those of an engine without any reuse."""
+    torch.manual_seed(0)
+    eng = TransformersVlm(str(TINY[arch]()), device="cpu", max_new_tokens=6)
+    eng.load()
+    plain = TransformersVlm(str(TINY[arch]()), device="cpu", max_new_tokens=6,
+                            prefix_reuse=False)
+    plain.load()
+    frame = Frame(image=photo, captured_at=17.0, source="test")
+    calls = VisionCalls(eng)
+    try:
+        eng.prepare_frame(frame)
+        first = "".join(ask(eng, VlmRequest(question="What is this?", frame=frame)))
+        second_q = VlmRequest(question="And on the left?", frame=frame,
+                              history=(("What is this?", first),))
+        second = "".join(ask(eng, second_q))
+        history = (("And on the left?", second),)  # the first pair dropped
+        eng.prepare_frame(frame, history=history)
+        third = VlmRequest(question="Anything else?", frame=frame, history=history)
+        answer = "".join(ask(eng, third))
+        assert calls.count == 1
+        ids = eng.prepare(third)["input_ids"][0]
+        left = eng.processor.tokenizer.decode(ids[eng.last.reused_tokens:])
+        assert "Anything else?" in left and "And on the left?" not in left, left
+        assert answer == "".join(ask(plain, third))
+    finally:
+        calls.close()
+
+
 def test_prepare_frame_does_nothing_without_reuse_or_frame(photo):
     eng = TransformersVlm(str(tiny_smolvlm()), device="cpu", max_new_tokens=4,
                           prefix_reuse=False)

@@ -135,7 +135,7 @@ class Looking(ScriptedVlm):
         self.looks: list[tuple[float, bool]] = []  # (captured_at, with a cancel token)
         self.looked = threading.Event()
 
-    def prepare_frame(self, frame, cancel=None):
+    def prepare_frame(self, frame, cancel=None, history=()):
         self.looks.append((frame.captured_at, cancel is not None))
         self.looked.set()
 

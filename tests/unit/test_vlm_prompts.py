@@ -152,7 +152,7 @@ def test_grounded_prepares_the_frame_then_lets_the_engine_look_at_it():
             super().__init__()
             self.frames = []
 
-        def prepare_frame(self, frame, cancel=None):
+        def prepare_frame(self, frame, cancel=None, history=()):
             self.frames.append(frame)
 
     inner, perception = Preparing(), _Perception()

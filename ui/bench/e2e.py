@@ -179,6 +179,9 @@ def main(args: argparse.Namespace, config: Config) -> int:
             results, idle_cpu = measure_turns(pipeline, audio, questions, turns,
                                               idle_s=opts.idle_seconds, looks=looks)
             opts.looks = looks
+            # The app's peak memory is read before the peers load their own models.
+            opts.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            del pipeline, vlm
             peers = _peer_asr(config, questions)
             peers["calibration"] = calibrate.calibration()
             peers.update(peer_tts(config, [t["answer"] for t in results[:5] if t["answer"]]))
@@ -225,7 +228,7 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
         "vlm_stand_in": opts.stand_in or None,
         "idle_cpu_percent_of_core": round(idle_cpu.percent, 1),
         "idle_cpu_by_thread": idle_cpu.threads,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(opts.peak_rss_mb, 1),  # the pipeline's, before the peers ran
         "preset": opts.preset or None, "asr_model": config.asr.model,
         "turns": len(results),
         "answered_turns": sum(1 for t in results if t["answer"]),
@@ -248,7 +251,7 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
           ]), "",
           f"Idle CPU with the camera preview on: {idle_cpu.percent:.1f}% of one core"
           + (" (" + ", ".join(f"{n} {v:.1f}" for n, v in list(idle_cpu.threads.items())[:8])
-             + ")" if idle_cpu.threads else "") + f". Peak RSS {summary['peak_rss_mb']} MB.",
+             + ")" if idle_cpu.threads else "") + f". Peak RSS of the app {summary['peak_rss_mb']} MB (before the peers ran).",
           (f"Looking ahead: the answer engine looked at the camera's view in "
            f"{summary['look_ahead_ms']:.0f} ms ({summary['look_ahead_cpu_s']} CPU s) before the "
            f"first question (what a question asked right after the view changed waits for); "

@@ -211,7 +211,8 @@ class Describer(VlmEngine):
     def previous(self) -> PerceptionResult | None:
         return self._previous
 
-    def prepare_frame(self, frame, cancel: CancelToken | None = None) -> None:
+    def prepare_frame(self, frame, cancel: CancelToken | None = None,
+                      history: tuple[tuple[str, str], ...] = ()) -> None:
         """Analyze a frame ahead of the question (see AnswerStage): the idle view, the early
         frame at the press, while the question is spoken, and the turn's frame at release (the
         same frame, already analyzed, while the scene has not changed). The analysis is one

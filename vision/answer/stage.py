@@ -101,7 +101,8 @@ class AnswerStage(Stage):
             # (OCR, image encoding) do that now, while Whisper is still transcribing. The hook
             # has its own name: an engine's `prepare` may mean something else (TransformersVlm
             # tokenizes a request with it).
-            self.engine.prepare_frame(item, cancel=self.token(item))
+            self.engine.prepare_frame(item, cancel=self.token(item),
+                                      history=self._history(item))
             return
         if isinstance(item, ev.QuestionSoFar):
             # The question so far, while the key is held: the engine may start what it asks
@@ -115,8 +116,7 @@ class AnswerStage(Stage):
             yield from self._watch(item, request)
             return
         frame_key = item.frame.captured_at if item.frame is not None else -1.0
-        history = tuple((q, a) for key, q, a in self._memory if key == frame_key
-                        ) if self._memory_turns else ()
+        history = self._history(item.frame)
         request = VlmRequest(question=item.text, frame=item.frame, mode=item.mode,
                              history=history, language=item.language,
                              max_new_tokens=self.max_new_tokens)
@@ -145,6 +145,13 @@ class AnswerStage(Stage):
         yield ev.Answer(text=text, source=self.engine.name, language=item.language,
                         turn_id=item.turn_id, gen=item.gen)
 
+    def _history(self, frame: ev.Frame | None) -> tuple[tuple[str, str], ...]:
+        """The earlier (question, answer) pairs about `frame` that its next question carries."""
+        if not self._memory_turns:
+            return ()
+        frame_key = frame.captured_at if frame is not None else -1.0
+        return tuple((q, a) for key, q, a in self._memory if key == frame_key)
+
     def _look(self, frame: ev.IdleFrame) -> Iterator[ev.Event]:
         """Let the engine look at the idle view, if the budget allows (see the module
         docstring). Its CPU time is the process's during the look: the stage's thread and the
@@ -154,7 +161,7 @@ class AnswerStage(Stage):
             return
         started, wall = time.process_time(), time.monotonic()
         try:
-            self.engine.prepare_frame(frame, cancel=token)
+            self.engine.prepare_frame(frame, cancel=token, history=self._history(frame))
         finally:
             cpu = time.process_time() - started
             self.look_ahead.spend(cpu)

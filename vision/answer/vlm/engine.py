@@ -286,63 +286,83 @@ class TransformersVlm(VlmEngine):
         return int(where[-1]) + 1 if len(where) else 0
 
     # ----- the frame, ahead of the question ------------------------------------------------
-    def prepare_frame(self, frame: Any, cancel: CancelToken | None = None) -> None:
-        """Encode a frame before its question arrives: the answer stage calls this on its own
-        thread with the idle view (looking ahead), the press's frame and the turn's frame at
-        release, while Whisper is still transcribing.
+    def prepare_frame(self, frame: Any, cancel: CancelToken | None = None,
+                      history: tuple[tuple[str, str], ...] = ()) -> None:
+        """Encode a frame, and the conversation about it so far, before the next question: the
+        answer stage calls this on its own thread with the idle view (looking ahead), the
+        press's frame and the turn's frame at release, while Whisper is still transcribing,
+        with the `history` the next question will carry.
 
-        One forward pass over the prompt up to the question fills a KV cache that is kept as the
-        prefix: the image tokens and the instructions after them (ask mode's; the prompt is
-        built for two different probe questions and their common start is kept). Every question about this frame starts with that
-        prefix (the image comes first, see `build_messages`), so `stream()` continues from it:
-        the vision encoder does not run when the answer is due. Does nothing without
-        `prefix_reuse`, without a frame, for a model without image tokens, or when the kept
-        prefix is already this frame's (a follow-up keeps its longer cache). A `cancel` (a press
-        during an idle look) stops the forward pass within one layer (the abort hooks) and keeps
-        no prefix. On an exception the prefix is dropped and the exception propagates (the stage
-        reports it). `last_prepare_s`: seconds it took.
+        The prompt up to the question (the image tokens, the instructions, `history`; ask
+        mode's; the common start of the prompts for two different probe questions) is run
+        through the model into a KV cache that is kept as the prefix, so `stream()` continues
+        from it: the vision encoder does not run when the answer is due. What the kept cache
+        already holds of it is not run again: a follow-up costs the new question alone, and
+        when the conversation dropped its oldest turn (`memory_turns`) the turns after it are
+        run here, while the question is spoken, rather than after it. Does nothing without
+        `prefix_reuse`, without a frame, or for a model without image tokens. A `cancel` (a
+        press during an idle look) stops the forward pass within one layer (the abort hooks)
+        and keeps no prefix. On an exception the prefix is dropped and the exception
+        propagates (the stage reports it). `last_prepare_s`: seconds it took.
         """
         started = time.perf_counter()
         try:
-            self._prepare_frame(frame, cancel)
+            self._prepare_frame(frame, cancel, tuple(history))
         finally:
             self.last_prepare_s = time.perf_counter() - started
 
-    def _prepare_frame(self, frame: Any, cancel: CancelToken | None = None) -> None:
+    def _prepare_frame(self, frame: Any, cancel: CancelToken | None,
+                       history: tuple[tuple[str, str], ...]) -> None:
         import torch
 
         if not self.prefix_reuse or frame is None:
             return
         if self.model is None:
             self.load()
-        key = _frame_key(frame)
-        if self._prefix is not None and self._prefix.key == key:
-            return
-        self._prefix = None  # free the old frame's cache before filling a new one
         if self._image_token_id() is None:
             return
+        key = _frame_key(frame)
         # The abort hooks read the cancel only: there is no turn's stream to stop here.
         self._abort_check = (lambda: cancel.cancelled) if cancel is not None else None
         try:
-            inputs = self.prepare(VlmRequest(question=_PROBES[0], frame=frame))
+            inputs = self.prepare(VlmRequest(question=_PROBES[0], frame=frame, history=history))
             ids = inputs["input_ids"][0]
             end = self._image_end(ids)
             if not end:
+                self._prefix = None
                 return
             # Everything before the question is the same for every question in this mode.
-            other = self.prepare(VlmRequest(question=_PROBES[1], frame=frame))["input_ids"][0]
+            other = self.prepare(VlmRequest(question=_PROBES[1], frame=frame,
+                                            history=history))["input_ids"][0]
             n = min(ids.shape[0], other.shape[0])
             differ = (~torch.eq(ids[:n], other[:n])).nonzero()
             end = max(end, int(differ[0]) if len(differ) else 0)
             length = int(ids.shape[0])
-            kwargs = {k: v[:, :end] if _per_token(k, v, length) else v
-                      for k, v in inputs.items()}
-            cache = new_cache(self.model)
-            kwargs.update({cache_kwarg(self.model): cache, "use_cache": True})
-            if accepts(self.model.forward, "logits_to_keep"):
-                kwargs["logits_to_keep"] = 1  # only the cache is wanted, not the logits
-            with torch.inference_mode():
-                self.model(**kwargs)
+            kept = self._kept_for(key, ids[:end], self._image_end(ids))
+            if kept >= end:
+                return  # the kept cache holds all of it (a follow-up's keeps its answer too)
+            if kept:
+                # The image is in the kept cache: run the rest of the prefix after it, as a
+                # follow-up's stream does (no pixels; Qwen's image metadata sets positions).
+                cache = self._prefix.cache
+                crop_to(cache, kept)
+                kwargs = {k: v[:, :end] if _per_token(k, v, length) else v
+                          for k, v in inputs.items() if not k.startswith("pixel_")}
+                with torch.inference_mode():
+                    self.model.generate(**kwargs, **{cache_kwarg(self.model): cache},
+                                        max_new_tokens=1, do_sample=False, use_cache=True,
+                                        pad_token_id=_pad_id(self.processor.tokenizer))
+                crop_to(cache, end)  # generate added one token after the prefix
+            else:
+                self._prefix = None  # free the old frame's cache before filling a new one
+                kwargs = {k: v[:, :end] if _per_token(k, v, length) else v
+                          for k, v in inputs.items()}
+                cache = new_cache(self.model)
+                kwargs.update({cache_kwarg(self.model): cache, "use_cache": True})
+                if accepts(self.model.forward, "logits_to_keep"):
+                    kwargs["logits_to_keep"] = 1  # only the cache is wanted, not the logits
+                with torch.inference_mode():
+                    self.model(**kwargs)
             self._prefix = _Prefix(key=key, ids=ids[:end].clone(), cache=cache)
         except Aborted:
             self._prefix = None  # cancelled: nothing half done is kept
@@ -354,6 +374,19 @@ class TransformersVlm(VlmEngine):
             raise error from exc
         finally:
             self._abort_check = None
+
+    def _kept_for(self, key: tuple | None, target, image_end: int) -> int:
+        """How many leading tokens of `target` the kept cache holds (0 unless it covers the
+        image of the same frame)."""
+        import torch
+
+        kept = self._prefix
+        if kept is None or kept.key != key or not image_end:
+            return 0
+        n = min(kept.ids.shape[0], target.shape[0])
+        same = torch.eq(kept.ids[:n], target[:n])
+        common = n if bool(same.all()) else int((~same).nonzero()[0])
+        return common if common >= image_end else 0
 
     # ----- streaming ----------------------------------------------------------------------
     def stream(self, request: VlmRequest, cancel: CancelToken) -> Iterator[str]:
