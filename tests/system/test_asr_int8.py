@@ -37,8 +37,25 @@ def test_int8_layers_are_quantized(engines):
     floats = [n for n, m in fast._encoder.named_modules() if isinstance(m, torch.nn.Linear)]
     assert floats == [f"blocks.{i}.mlp.2" for i in range(len(fast._encoder.blocks))]
     assert isinstance(fast._vocab, torch.ao.nn.quantized.dynamic.Linear)
-    # The float model the engine was given is left as it was.
-    assert isinstance(engines[0].model.encoder.blocks[0].mlp[0], torch.nn.Linear)
+    # The engine's own model keeps no float32 copy of what it quantized: the encoder is
+    # quantized in place, the decoder's attention and first MLP matrices are let go.
+    model = engines[0].model
+    assert fast._encoder is model.encoder
+    block = model.decoder.blocks[0]
+    assert block.attn is None and block.cross_attn is None
+    assert isinstance(block.mlp[0], torch.nn.Identity) and isinstance(block.mlp[2], torch.nn.Linear)
+
+
+def test_a_model_not_its_own_is_left_as_it_was(engines):
+    """FastWhisper on a model someone else holds (the benchmarks' peers) quantizes copies."""
+    import whisper
+
+    from audio.asr.fast import FastWhisper
+
+    model = whisper.load_model(str(sw.tiny_en_checkpoint()), device="cpu")
+    FastWhisper(model, int8=True)
+    assert isinstance(model.encoder.blocks[0].mlp[0], torch.nn.Linear)
+    assert model.decoder.blocks[0].attn is not None
 
 
 def _speech_set() -> list:

@@ -205,6 +205,8 @@ def pick_dtype(dtype: str, device: str):
 
 #: Names of the vision encoder submodule in the architectures we know.
 VISION_MODULE_NAMES = ("vision_model", "vision_tower", "visual")
+#: ...and of the projection from its features to the text model's, where it sits beside it.
+PROJECTOR_NAMES = ("connector", "multi_modal_projector")
 
 
 def quantize_for_cpu(model: Any) -> tuple[int, int]:
@@ -214,18 +216,17 @@ def quantize_for_cpu(model: Any) -> tuple[int, int]:
 
 
 def quantize_vision(model: Any) -> int:
-    """Replace, in place, every `nn.Linear` of the vision encoder (attention, MLPs and, where it
-    sits inside it, the projection to the text model) with an int8 dynamic-quantized one. On
+    """Replace, in place, every `nn.Linear` of the vision encoder (attention, MLPs) and of the
+    projection to the text model with an int8 dynamic-quantized one. On
     2 cores SigLIP-base at 512 px took 0.65 s so instead of 2.3 s in float32; ONNX Runtime's
     int8 took 1.15 s beside torch int8's 1.23 s in the same run, so torch's is kept. The patch
     convolution and the norms stay float32. Returns how many layers were replaced."""
     from torch import nn
 
-    vision = next((module for name, module in model.named_modules()
-                   if name.rsplit(".", 1)[-1] in VISION_MODULE_NAMES), None)
-    if not isinstance(vision, nn.Module):
-        return 0
-    return swap_linears(vision)
+    names = VISION_MODULE_NAMES + PROJECTOR_NAMES
+    parts = [module for name, module in model.named_modules()
+             if name.rsplit(".", 1)[-1] in names and isinstance(module, nn.Module)]
+    return sum(swap_linears(part) for part in parts)
 
 
 def quantize_text_decoder(model: Any) -> int:
