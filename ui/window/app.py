@@ -146,7 +146,12 @@ class App:
 
         # History lives in the user data dir (GLIMPSE_DATA_DIR overrides it); off = no file.
         self.bridge = Bridge(config, settled_factory, history_dir=history_dir or data_dir())
-        self.window = MainWindow(self.bridge, screen_reader=self.screen_reader)
+        # Which channel the screen reader speaks (ui.window.reader).
+        from ui.window.reader import ReaderWatch
+
+        self.reader = ReaderWatch().start()
+        self.window = MainWindow(self.bridge, screen_reader=self.screen_reader,
+                                 reader=self.reader)
         self.window.settings_requested.connect(self.open_settings)
         self.window.models_requested.connect(self.open_models)
         self.window.help_requested.connect(self.open_help)
@@ -210,6 +215,7 @@ class App:
             self.shortcut.stop()
         self.bridge.shutdown()
         self.window.close()
+        self.reader.stop()
 
     # -- dialogs ---------------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from ui.window.status_line import StatusModel
 from ui.window.conversation import THUMB_WIDTH, Conversation, ConversationView, bgr_to_qimage
 from ui.window.level_meter import level_words
 from ui.window.keys.space import RELEASE_DEBOUNCE_MS, SCREEN_READER_DEBOUNCE_MS, SpaceKey
+from ui.window.reader import ReaderWatch
 
 MODES = (("ask", "Ask about the view"), ("describe", "Describe the scene"),
          ("read", "Read text"))
@@ -56,10 +57,11 @@ class MainWindow(QMainWindow):
     help_requested = Signal()
 
     def __init__(self, bridge: Bridge, parent: QWidget | None = None, *,
-                 screen_reader: bool = False) -> None:
+                 screen_reader: bool = False, reader: ReaderWatch | None = None) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.screen_reader = screen_reader  # one was running at start (ui.answer_voice "auto")
+        self.reader = reader  # what the screen reader listens for (the announcement's channel)
         self.conversation = Conversation()
         self.talking = False
         self._frame_captured: float | None = None
@@ -196,7 +198,7 @@ class MainWindow(QMainWindow):
         self.timeline.setText("Last turn: none yet.")
         self.live = ReadableText("Last message",
                                  "The latest answer, notice or error, also announced.", lines=3)
-        self.announcer = Announcer(self, self.live)
+        self.announcer = Announcer(self, self.live, self.reader)
         outer.addWidget(self.live)
         outer.addWidget(self.status_text)
         outer.addWidget(self.timeline)
