@@ -146,12 +146,15 @@ class App:
 
         # History lives in the user data dir (GLIMPSE_DATA_DIR overrides it); off = no file.
         self.bridge = Bridge(config, settled_factory, history_dir=history_dir or data_dir())
-        # Which channel the screen reader speaks (ui.window.reader).
+        # Which channel the screen reader speaks (ui.window.reader), and, with a screen reader,
+        # no X auto-repeat of the talk key while it is the talk key (ui.window.keys.repeat).
+        from ui.window.keys.repeat import KeyRepeat
         from ui.window.reader import ReaderWatch
 
         self.reader = ReaderWatch().start()
+        self.key_repeat = KeyRepeat() if self.screen_reader else None
         self.window = MainWindow(self.bridge, screen_reader=self.screen_reader,
-                                 reader=self.reader)
+                                 reader=self.reader, key_repeat=self.key_repeat)
         self.window.settings_requested.connect(self.open_settings)
         self.window.models_requested.connect(self.open_models)
         self.window.help_requested.connect(self.open_help)
@@ -216,6 +219,8 @@ class App:
         self.bridge.shutdown()
         self.window.close()
         self.reader.stop()
+        if self.key_repeat is not None:
+            self.key_repeat.close()
 
     # -- dialogs ---------------------------------------------------------------------------------
 
@@ -310,7 +315,8 @@ class App:
             self.shortcut = PortalShortcut(combo, self.bridge.submit, toggle,
                                            on_note=self.bridge.shortcut_note.emit)
         else:
-            self.shortcut = GlobalShortcut(combo, self.bridge.submit, toggle=toggle)
+            self.shortcut = GlobalShortcut(combo, self.bridge.submit, toggle=toggle,
+                                           repeat=self.key_repeat)
         self._shortcut_note(self.shortcut.start())
 
     def _shortcut_note(self, note: str) -> None:

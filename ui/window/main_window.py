@@ -35,6 +35,7 @@ from ui.window.camera_view import CameraView
 from ui.window.status_line import StatusModel
 from ui.window.conversation import THUMB_WIDTH, Conversation, ConversationView, bgr_to_qimage
 from ui.window.level_meter import level_words
+from ui.window.keys.repeat import KeyRepeat
 from ui.window.keys.space import RELEASE_DEBOUNCE_MS, SCREEN_READER_DEBOUNCE_MS, SpaceKey
 from ui.window.reader import ReaderWatch
 
@@ -57,7 +58,8 @@ class MainWindow(QMainWindow):
     help_requested = Signal()
 
     def __init__(self, bridge: Bridge, parent: QWidget | None = None, *,
-                 screen_reader: bool = False, reader: ReaderWatch | None = None) -> None:
+                 screen_reader: bool = False, reader: ReaderWatch | None = None,
+                 key_repeat: KeyRepeat | None = None) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.screen_reader = screen_reader  # one was running at start (ui.answer_voice "auto")
@@ -82,7 +84,7 @@ class MainWindow(QMainWindow):
         self._frame_timer.timeout.connect(self._update_frame_age)
         self._frame_timer.start()
         self.space = SpaceKey(self, self.press, self.release, debounce_ms=SCREEN_READER_DEBOUNCE_MS
-                              if screen_reader else RELEASE_DEBOUNCE_MS)
+                              if screen_reader else RELEASE_DEBOUNCE_MS, repeat=key_repeat)
         self._on_state(bridge.state, "")
 
     # -- layout ----------------------------------------------------------------------------------
