@@ -65,6 +65,9 @@ class MessageBar(QWidget):
         self.setFocusPolicy(Qt.NoFocus)
         self.setAttribute(Qt.WA_TransparentForMouseEvents)
         self.setAccessibleName("Messages")
+        # Shown once, here, also under a window that is already shown; never again per message
+        # (that would show its notification a second time, and Orca would say it twice).
+        self.show()
 
 
 class _MessageBarAccessible(QAccessibleWidget):
