@@ -155,6 +155,9 @@ def main() -> int:
             # The AT-SPI listener is up: announce the last answer again (Ctrl+R's action).
             deadline = time.monotonic() + 30
             yield lambda: Path(args.announce).exists() or time.monotonic() > deadline
+            # It listens for announcement events: the window sends them once the accessibility
+            # registry has told it so (ui.window.reader).
+            yield lambda: app.reader.announcements or time.monotonic() > deadline
             w.repeat_last()
         if args.hold:
             deadline = time.monotonic() + 60
