@@ -183,11 +183,15 @@ class Announcer:
         return "notification"
 
     def say(self, text: str, assertive: bool = False, to_screen_reader: bool = True) -> None:
-        """Show `text` in the Last message field and, unless told not to, announce it once."""
+        """Announce `text` once (unless told not to), then show it in the Last message field."""
         text = " ".join(text.split())
+        if to_screen_reader and text:
+            self._announce(text, assertive)
+        # After the announcement: a screen reader takes events in order, and the field's
+        # (delete, insert, caret) would come first, each a round trip for Orca 43.
         self.field.setText(text)
-        if not to_screen_reader or not text:
-            return
+
+    def _announce(self, text: str, assertive: bool) -> None:
         channel = self.channel
         self.history.append((time.time(), text))
         self.channels.append(channel)

@@ -495,9 +495,10 @@ class MainWindow(QMainWindow):
         if text:
             t.answer = text
         t.source = source
-        self.view.refresh()
         # With Glimpse's own voice only, the screen reader would read the answer a second time.
+        # Said before the conversation is redrawn: a screen reader takes events in order.
         self.announcer.say(t.answer, to_screen_reader=self.answer_voice != "glimpse")
+        self.view.refresh()
 
     def _on_frame(self, frame: ev.Frame) -> None:
         image = bgr_to_qimage(frame.image)
