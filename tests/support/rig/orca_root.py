@@ -124,3 +124,23 @@ def orca_version(root: Path | None = None) -> str:
         return ""
     found = re.search(r"(?:Orca version\s+)?(\d+\.\d+(?:\.\d+)?)", out.stdout)
     return found.group(1) if found else ""
+
+
+def main() -> int:
+    """Build the root now (CI does it once per run, before the tests): `python -m
+    tests.support.rig.orca_root`. Prints the root's Orca version."""
+    import time
+
+    started = time.monotonic()
+    try:
+        root = debian13_root()
+    except RootError as exc:
+        print(f"Debian 13 root for Orca 48: {exc}")
+        return 1
+    print(f"Debian 13 root for Orca 48 at {root.relative_to(ROOT)}: Orca "
+          f"{(CACHE / 'ready').read_text().strip()} ({time.monotonic() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
