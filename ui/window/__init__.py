@@ -2,4 +2,5 @@
 the widgets and the pipeline (drained on the GUI thread, typed signals out, commands in).
 Widgets of the main window beside them (`conversation`, `camera_view`, `banner`,
 `status_line`, `level_meter`), with `theme` and the screen-reader helpers (`a11y`,
-`announce`); dialogs in `dialogs/`, key handling in `keys/`. Widgets never start threads."""
+`announce`, and `reader`: what the running screen reader listens for); dialogs in `dialogs/`,
+key handling in `keys/`. Widgets never start threads."""

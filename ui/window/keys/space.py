@@ -9,10 +9,12 @@ timeline still starts there.
 With a screen reader, every press it sees is echoed ("space"), auto-repeats included. Two
 things keep it to one echo per question: given a `KeyRepeat`, the X server does not repeat Space
 while the window is active (`ui.window.keys.repeat`, which says why it must be before the press);
-and this filter moves ahead of Qt's accessibility bridge, so repeats that still come (no X
-server to ask) are dropped before the bridge hands them to a reader that takes keys from the
-toolkit (Orca 43). Qt calls the application's event filters newest first, and the bridge
-installs its own when the accessibility bus answers, usually after this one.
+and repeats that still come (no X server to ask) are dropped before Qt's accessibility bridge
+hands them to a reader that takes keys from the toolkit (Orca 43). The bridge is an
+application event filter that takes key events at the window (QWindow), before the focused
+widget gets them, so this filter takes them there too; and Qt calls application filters newest
+first, while the bridge installs its own anew whenever a reader registers for events, so this
+one moves back to the front at every press.
 """
 from __future__ import annotations
 
@@ -67,6 +69,10 @@ class SpaceKey(QObject):
             self._focus_window(app.focusWindow())
 
     def remove(self) -> None:
+        """Stop filtering and give Space its repeat back (idempotent: the window may close
+        twice)."""
+        if self._removed:
+            return
         self._removed = True
         app = QApplication.instance()
         app.removeEventFilter(self)
