@@ -83,11 +83,13 @@ class ReaderWatch:
                             continue
                         queue.clear()  # a reader registers dozens of events at once: ask once
                         self._ask(conn)
-        except (OSError, ConnectionError, TimeoutError, KeyError, ValueError, RuntimeError) as exc:
+        except (OSError, EOFError, TimeoutError, KeyError, ValueError, RuntimeError) as exc:
+            # No bus, or it went away (the session is ending): nothing is known any more.
             self._give_up(str(exc) or type(exc).__name__)
 
     def _give_up(self, why: str) -> None:
         self.problem = why
+        self.announcements = False
         log.info("cannot ask the accessibility registry which events are heard (%s); "
                  "messages go out as notifications", why)
         self.known.set()
