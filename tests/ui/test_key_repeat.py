@@ -5,7 +5,6 @@ X server sends. Why it matters, measured with both Orcas: docs/accessibility.md.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
