@@ -259,7 +259,9 @@ def _drive(s: Scenario, question: Path, stderr: Path, tmp: Path) -> dict:
         s.step(f"tab{index}", ("Tab",), lambda said, e=expected: _named(said, e))
 
     # Help: F1, then the arrow keys move line by line.
-    s.step("help", ("F1",), lambda said: _said(said, "Help text"))
+    # Done when Orca has read the focused text, its first line and its description, so that
+    # each Down below hears one line and nothing left over.
+    s.step("help", ("F1",), lambda said: _said(said, "Help text", "Use the arrow keys"))
     for index in range(6):
         s.step(f"help_down{index}", ("Down",), lambda said: bool(said))
     s.step("help_close", ("Escape",), lambda said: True, timeout=0.0)
@@ -355,7 +357,9 @@ def _match(result: dict) -> tuple[list[tuple[dict, float]], list[tuple[float, st
     """Pair what Orca said with what Glimpse announced, in time order: each utterance of a
     message's text takes the earliest announcement of that text made before it and not taken
     yet. Returns (pairs of announcement and when it was spoken, utterances of a message's text
-    with no announcement left to take (said again, or stale), announcements never spoken)."""
+    with no announcement left to take (said again, or stale), announcements never spoken).
+    While Tab and the help read controls, an utterance with no announcement to take is the
+    Last message field read aloud, not a second announcement."""
     waiting: dict[str, list[dict]] = defaultdict(list)
     for message in _announced(result):
         waiting[_words(message["text"])].append(message)
@@ -364,13 +368,13 @@ def _match(result: dict) -> tuple[list[tuple[dict, float]], list[tuple[float, st
     pairs, extra = [], []
     for when, text in result["utterances"]:
         words = _words(text)
-        if words not in texts or reading(when):
+        if words not in texts:
             continue
         ready = [m for m in waiting[words] if _seconds_of_day(m["time"]) <= when + 0.05]
         if ready:
             waiting[words].remove(ready[0])
             pairs.append((ready[0], when))
-        else:
+        elif not reading(when):
             extra.append((when, text))
     return pairs, extra, [m for left in waiting.values() for m in left]
 
