@@ -52,10 +52,11 @@ SETTINGS = (("models.offline", True), ("asr.model", "whisper:tiny.en"),
             ("vlm.backend", "describer"), ("tts.voice", "piper:en_US-joe-medium"),
             ("earcons.enabled", False), ("ui.show_first_run", False),
             ("ui.announce_ready", False), ("ui.global_shortcut", GLOBAL_KEY))
-# The promise: Orca speaks a message within 1 s of Glimpse announcing it. Measured here: 0.0-0.2
-# s (each Orca's debug log, a loaded 2-core machine, several runs; docs/accessibility.md), so the
-# bound keeps a margin of 0.8 s for a busy CI machine while still failing on the 2.5 s seen when
-# the microphone level flooded Orca's queue.
+# The promise: Orca speaks a message within 1 s of Glimpse announcing it. Measured here (each
+# Orca's debug log, a shared 2-core machine at load average 3.5-6): the longest lag per run was
+# 0.15-0.46 s, typical 0.03-0.25 s (docs/accessibility.md), so the bound keeps a margin of 0.5 s
+# for a busy CI machine while still failing on the 2.5 s seen when the microphone level flooded
+# Orca's queue. The load average is reported with a failure.
 ANSWER_LAG_S = 1.0
 SPEECH_TIMEOUT_S = 30.0  # for Orca to react at all on a loaded 2-core machine
 TURN_TIMEOUT_S = 120.0
