@@ -98,14 +98,30 @@ def text_pairs(theme: str) -> list[tuple[str, str, str]]:
     return pairs
 
 
+#: every kind of control that takes keyboard focus somewhere in Glimpse: each gets the focus
+#: outline (the read-only text fields too: Status, Timing, the conversation...). The tests grab
+#: every focusable control of the window and its dialogs and look for the outline's pixels.
+FOCUSABLE = ("QPushButton", "QToolButton", "QComboBox", "QLineEdit", "QCheckBox",
+             "QRadioButton", "QTextEdit", "QPlainTextEdit", "QTextBrowser", "QListView",
+             "QListWidget", "QTableView", "QTableWidget", "QTreeView", "QSpinBox",
+             "QDoubleSpinBox", "QSlider", "QProgressBar", "QTabBar")
+
+
+def focus_colour(theme: str) -> str:
+    return _FOCUS.get(theme, _FOCUS["system"])
+
+
+def focus_width(theme: str) -> int:
+    return 4 if theme == "high-contrast" else 3
+
+
 def stylesheet(theme: str) -> str:
     """Visible focus on every control (a 3 px outline, 4 px in high contrast)."""
-    focus = _FOCUS.get(theme, _FOCUS["system"])
-    width = 4 if theme == "high-contrast" else 3
+    focus = focus_colour(theme)
+    width = focus_width(theme)
+    focused = ", ".join(f"{kind}:focus" for kind in FOCUSABLE)
     sheet = f"""
-    QPushButton:focus, QToolButton:focus, QComboBox:focus, QLineEdit:focus, QCheckBox:focus,
-    QRadioButton:focus, QTextBrowser:focus, QListWidget:focus, QTableWidget:focus,
-    QSpinBox:focus, QDoubleSpinBox:focus, QSlider:focus, QProgressBar:focus {{
+    {focused} {{
         border: {width}px solid {focus};
     }}
     QPushButton {{ padding: 6px 12px; }}
@@ -121,7 +137,8 @@ def stylesheet(theme: str) -> str:
         sheet += f"""
         QWidget {{ background: #000000; color: #ffffff; }}
         QPushButton, QToolButton, QComboBox, QLineEdit, QTextBrowser, QProgressBar,
-        QListWidget, QTableWidget, QSpinBox, QDoubleSpinBox, QTabBar::tab {{
+        QListWidget, QTableWidget, QSpinBox, QDoubleSpinBox, QTabBar::tab, QTextEdit,
+        QPlainTextEdit#chosenTurn, QTabWidget::pane, QMenu {{
             border: 2px solid #ffffff; }}
         QPushButton:disabled, QToolButton:disabled, QComboBox:disabled, QLineEdit:disabled,
         QSpinBox:disabled {{ color: #c0c0c0; border: 2px dashed #c0c0c0; }}
@@ -147,6 +164,12 @@ def stylesheet(theme: str) -> str:
         QToolTip {{ background: #000000; color: #ffffff; border: 2px solid #ffff00; }}
         QDialogButtonBox {{ dialogbuttonbox-buttons-have-icons: 0; }}
         QMenuBar::item:selected, QMenu::item:selected {{ background: #ffff00; color: #000000; }}
+        QMenu::item {{ padding: 4px 16px; }}
+        QMenu::separator {{ height: 2px; background: #ffffff; margin: 4px 8px; }}
+        """
+        # The named pane's white outline is more specific than ":focus": say its focus again.
+        sheet += f"""
+        QPlainTextEdit#chosenTurn:focus {{ border: {width}px solid {focus}; }}
         """
     return sheet
 
