@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QFontMetrics, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -238,6 +238,8 @@ class MainWindow(QMainWindow):
         self.timeline.setText("Last turn: none yet.")
         self.live = ReadableText("Last message",
                                  "The latest answer, notice or error, also announced.", lines=3)
+        # Three lines inside the theme's outline (focus: 3-4 px a side).
+        self.live.setFixedHeight(QFontMetrics(self.live.font()).lineSpacing() * 3 + 20)
         self.announcer = Announcer(self, self.live)
         outer.addWidget(self.live)
         outer.addWidget(self.status_text)

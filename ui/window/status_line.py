@@ -166,6 +166,8 @@ class OneLine(ReadableText):
         self.setLineWrapMode(QPlainTextEdit.NoWrap)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        # Room for the theme's outline (focus: 3-4 px a side) around one line of text.
+        self.setFixedHeight(QFontMetrics(self.font()).lineSpacing() + 20)
         self._full = ""
         self._about = description
         self._tip = ""
