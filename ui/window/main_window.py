@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QFontMetrics, QGuiApplication, QKeySequence
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -51,12 +51,11 @@ from ui.window.problems import (
 from ui.window.status_line import PROBLEM_WITH, SET_UP, OneLine, StatusModel
 from ui.window.conversation import THUMB_WIDTH, Conversation, ConversationView, bgr_to_qimage
 from ui.window.level_meter import level_words
+from ui.window.menus import MODES, build_menus
 from ui.window.keys.space import RELEASE_DEBOUNCE_MS, SCREEN_READER_DEBOUNCE_MS, SpaceKey
 
 log = logging.getLogger(__name__)
 
-MODES = (("ask", "Ask about the view"), ("describe", "Describe the scene"),
-         ("read", "Read text"))
 # Each change of the level bar and its words is four accessibility events. At the bridge's rate
 # they flooded a screen reader's queue while the user spoke, and Orca announced the answer
 # seconds late; both change at most this often, to the loudest level of the interval.
@@ -65,26 +64,6 @@ TIMELINE = (("final_transcript", "transcript"), ("first_token", "first word"),
             ("first_audio_played", "first audio"), ("done", "done"))
 READY_WORDS = "Glimpse is ready. Hold Space and ask."
 READY_TYPING = "Glimpse is ready. Type a question in the question box and press Enter."
-
-
-class WindowShortcuts(QObject):
-    """Lets the window's shortcuts (Ctrl+E, Ctrl+D...) win over a text field's own keys.
-
-    A line edit takes Ctrl+E (end of line), Ctrl+D (delete) and others for itself through the
-    ShortcutOverride event, so the menu's shortcut never fired while the question box had focus.
-    Installed on the question box: a key that is one of `sequences` is not taken by the field."""
-
-    def __init__(self, parent: QObject, sequences: set[str]) -> None:
-        super().__init__(parent)
-        self.sequences = sequences
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        if event.type() == QEvent.ShortcutOverride:
-            combo = QKeySequence(event.keyCombination()).toString(QKeySequence.PortableText)
-            if combo in self.sequences:
-                event.ignore()  # not the field's: the window's shortcut runs
-                return True
-        return False
 
 
 class MainWindow(QMainWindow):
@@ -264,54 +243,7 @@ class MainWindow(QMainWindow):
         self.talk.setFocus()
 
     def _menus(self) -> None:
-        sequences: set[str] = set()
-
-        def action(menu, text, shortcut, slot, tip):
-            act = QAction(text, self)
-            if shortcut:
-                act.setShortcut(QKeySequence(shortcut))
-                act.setShortcutContext(Qt.WindowShortcut)
-                sequences.add(act.shortcut().toString(QKeySequence.PortableText))
-            act.setStatusTip(tip)
-            act.setToolTip(tip)
-            act.triggered.connect(slot)
-            menu.addAction(act)
-            return act
-
-        bar = self.menuBar()
-        conv = bar.addMenu("&Conversation")
-        action(conv, "&Stop", "Esc", self.stop, "Cancel the answer and silence speech")
-        action(conv, "&Describe now", "Ctrl+D", self.describe_now, "Describe the picture now")
-        action(conv, "&New picture", "Ctrl+N", lambda: self.bridge.submit(ev.NewFrame()),
-               "The next question takes a fresh picture")
-        action(conv, "Type a &question", "Ctrl+L", self.question.setFocus,
-               "Go to the question box")
-        action(conv, "&Repeat last answer", "Ctrl+R", self.repeat_last, "Announce it again")
-        conv.addSeparator()
-        action(conv, "&Copy conversation", "Ctrl+Shift+C", self.copy_conversation,
-               "Copy as text")
-        action(conv, "&Export...", "Ctrl+E", self.export_conversation, "Markdown or JSON")
-        action(conv, "&Find in history...", "Ctrl+F", self.search_history,
-               "Find an earlier turn by what was seen or said")
-        self.clear_history_action = action(
-            conv, "Clear &history...", "", self.clear_history,
-            "Delete every saved turn from this computer, pictures included")
-        conv.addSeparator()
-        action(conv, "&Quit", "Ctrl+Q", self.close, "Quit Glimpse")
-        mode_menu = bar.addMenu("&Mode")
-        for i, (value, label) in enumerate(MODES, start=1):
-            action(mode_menu, label, f"Ctrl+{i}", lambda _=False, v=value: self.set_mode(v),
-                   label)
-        tools = bar.addMenu("&Glimpse")
-        action(tools, "&Settings...", "Ctrl+,", self.settings_requested.emit, "All settings")
-        action(tools, "&Models...", "Ctrl+M", self.models_requested.emit,
-               "Installed models and downloads")
-        action(tools, "&Try starting again", "", self.bridge.retry,
-               "Rebuild the pipeline with the current settings")
-        helpm = bar.addMenu("&Help")
-        action(helpm, "&Help and shortcuts", "F1", self.help_requested.emit, "Help")
-        self.shortcut_keys = WindowShortcuts(self, sequences)
-        self.question.installEventFilter(self.shortcut_keys)
+        build_menus(self)
 
     def _connect(self) -> None:
         b = self.bridge

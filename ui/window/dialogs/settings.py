@@ -165,7 +165,7 @@ class SettingsDialog(QDialog):
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        self.resize(700, 500)
+        self.resize(780, 540)
 
     # -- building --------------------------------------------------------------------------------
 
@@ -283,7 +283,7 @@ class SettingsDialog(QDialog):
                 item.setToolTip(text)
                 table.setItem(r, c, item)
         table.resizeColumnToContents(0)
-        for column, width in ((1, 150), (2, 170)):
+        for column, width in ((1, 120), (2, 140)):
             table.setColumnWidth(column, width)
         table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         name(table, "All settings by key", "Read only. One row per setting.")
