@@ -74,8 +74,10 @@ def main() -> int:
 
 def child(out: Path, audio: str, tmp: Path) -> None:
     """Run one audio setup in a process of its own."""
+    # The guide names the history file: show a typical user's path, not this computer's (with
+    # history off in these runs nothing is written there).
     env = dict(os.environ, GLIMPSE_CONFIG_DIR=str(tmp / "config"),
-               GLIMPSE_DATA_DIR=str(tmp / "data"), PYTHONPATH=str(ROOT),
+               GLIMPSE_DATA_DIR="/home/you/.local/share/glimpse", PYTHONPATH=str(ROOT),
                GLIMPSE_SHOTS_TMP=str(tmp))
     rig = None
     if audio == "speaker":
