@@ -8,6 +8,7 @@ Nothing here touches the disk or the network: sizes are the approximate download
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from assistant.models.refs import WHISPER_MODELS
@@ -96,6 +97,55 @@ HELP: dict[str, str] = {
     "ui.font_scale": "Text size; 100 % is the system size",
     "ui.announce_ready": "Say \"Ready\" when Glimpse has started",
 }
+
+#: stage name (assistant.events.StageName) -> what a person calls it (the status line)
+STAGE_WORDS = {"capture": "microphone", "asr": "speech recognition", "camera": "camera",
+               "answer": "answers", "tts": "voice", "playback": "speaker",
+               "watch": "watch mode"}
+#: the same, after "Problem with"
+PROBLEM_WITH = {"capture": "the microphone", "asr": "speech recognition",
+                "camera": "the camera", "answer": "the answers", "tts": "the voice",
+                "playback": "the speaker", "watch": "watch mode", "pipeline": "Glimpse",
+                "models": "the models", "history": "history", "export": "the export"}
+#: engines' names (a stage's detail on the status line's tooltip) -> words
+ENGINES = {"fast": "Whisper", "whisper": "Whisper", "openai-whisper": "Whisper",
+           "faster-whisper": "Whisper (faster-whisper)", "describer": "the offline describer",
+           "finder": "the finder"}
+
+
+@dataclass(frozen=True)
+class Device:
+    """What the window says about a device that does not work (ui.window.problems)."""
+
+    key: str
+    missing: str  # what does not work, one sentence
+    meanwhile: str  # what Glimpse does without it
+    todo: str  # what the user can do
+    state: str  # the status line's words while it does not work
+    left_out: str  # the status line's words once the user chose to go without it
+    without: str  # the button that chooses to go without it
+    group: str  # the pipeline's part that goes (ui.bootstrap.OPTIONAL_GROUPS)
+
+
+#: device -> what the window says when it does not work, and the choice to go without it
+DEVICES: dict[str, Device] = {d.key: d for d in (
+    Device("speaker", "No speaker or headphones are working.",
+           "Answers are shown as text.",
+           "Connect a speaker or headphones (or choose another in Settings), then choose "
+           "Try again.",
+           "no speaker: answers are shown as text", "sound off: answers are shown as text",
+           "Continue without &sound", "speech output"),
+    Device("microphone", "No microphone is working.",
+           "You can type your questions in the question box (Ctrl+L).",
+           "Connect a microphone (or choose another in Settings), then choose Try again.",
+           "no microphone: type your questions", "microphone off: type your questions",
+           "Continue without a &microphone", "microphone and speech recognition"),
+    Device("camera", "The camera is not delivering pictures.",
+           "Questions are answered without a picture.",
+           "Check the camera (or choose another in Settings), then choose Try again.",
+           "no camera: answers without a picture", "camera off: answers without a picture",
+           "Continue without the &camera", "camera"),
+)}
 
 #: keys edited as a percentage: key -> (min %, max %); stored as a fraction (1.0 = 100 %)
 PERCENT = {"tts.rate": (30, 400), "audio.volume": (0, 200), "ui.font_scale": (50, 400)}

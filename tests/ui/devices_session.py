@@ -153,6 +153,7 @@ def main() -> int:
             "device_bar_text": w.device_bar.text.text(),
             "missing": sorted(w.devices.missing), "left_out": sorted(w.devices.left_out),
             "status": status.text(), "status_shown": status.toPlainText(),
+            "status_details": status.toolTip(),
             "status_lines": status.document().lineCount(),
             "status_scrolls": status.verticalScrollBar().isVisible()
             or status.horizontalScrollBar().isVisible(),

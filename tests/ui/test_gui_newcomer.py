@@ -120,11 +120,16 @@ def test_missing_devices_are_a_state_said_once(no_audio):
     assert "Error" not in no_audio["final"]["conversation"]
     # Try again says what came of it.
     assert said(no_audio, "Still not working: the speaker, the microphone.")
-    # Nothing internal reaches the user.
+    # Nothing internal reaches the user: no stage names, library codes, commands, config keys
+    # or model references, in what is announced, shown or in the status line's tooltip.
+    from ui.labels import RAW_TEXT
+
     everything = " ".join(no_audio["final"]["announcements"]) + before["status"] + \
-        before["device_bar_text"] + no_audio["final"]["conversation"]
-    for word in ("playback", "capture", "Error querying", "glimpse devices", "PortAudio"):
+        before["device_bar_text"] + no_audio["final"]["conversation"] + \
+        before["status_details"]
+    for word in ("playback", "capture", "Error querying", "glimpse ", "PortAudio", "--"):
         assert word not in everything, word
+    assert not RAW_TEXT.search(everything), RAW_TEXT.search(everything)
 
 
 def test_the_status_line_is_one_short_line(no_audio):

@@ -22,7 +22,6 @@ Threads: GUI thread only.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -37,41 +36,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.labels import DEVICES, Device
 from ui.window.a11y import name
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Device:
-    key: str
-    missing: str  # what does not work, one sentence
-    meanwhile: str  # what Glimpse does without it
-    todo: str  # what the user can do
-    state: str  # the status line's words while it does not work
-    left_out: str  # the status line's words once the user chose to go without it
-    without: str  # the button that chooses to go without it
-    group: str  # the pipeline's part that goes (ui.bootstrap.OPTIONAL_GROUPS)
-
-
-DEVICES: dict[str, Device] = {d.key: d for d in (
-    Device("speaker", "No speaker or headphones are working.",
-           "Answers are shown as text.",
-           "Connect a speaker or headphones (or choose another in Settings), then choose "
-           "Try again.",
-           "no speaker: answers are shown as text", "sound off: answers are shown as text",
-           "Continue without &sound", "speech output"),
-    Device("microphone", "No microphone is working.",
-           "You can type your questions in the question box (Ctrl+L).",
-           "Connect a microphone (or choose another in Settings), then choose Try again.",
-           "no microphone: type your questions", "microphone off: type your questions",
-           "Continue without a &microphone", "microphone and speech recognition"),
-    Device("camera", "The camera is not delivering pictures.",
-           "Questions are answered without a picture.",
-           "Check the camera (or choose another in Settings), then choose Try again.",
-           "no camera: answers without a picture", "camera off: answers without a picture",
-           "Continue without the &camera", "camera"),
-)}
 #: the stage that opens each device (assistant.events.StageName values)
 DEVICE_OF_STAGE = {"capture": "microphone", "playback": "speaker", "camera": "camera"}
 #: pipeline part (ui.bootstrap.OPTIONAL_GROUPS) -> the device it holds

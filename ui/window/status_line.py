@@ -25,14 +25,8 @@ from PySide6.QtWidgets import QPlainTextEdit, QWidget
 from ui import labels
 from ui.window.announce import ReadableText
 
-#: stage name (assistant.events.StageName) -> what a person calls it
-STAGES = {"capture": "microphone", "asr": "speech recognition", "camera": "camera",
-          "answer": "answers", "tts": "voice", "playback": "speaker", "watch": "watch mode"}
-#: the same, after "Problem with"
-PROBLEM_WITH = {"capture": "the microphone", "asr": "speech recognition",
-                "camera": "the camera", "answer": "the answers", "tts": "the voice",
-                "playback": "the speaker", "watch": "watch mode", "pipeline": "Glimpse",
-                "models": "the models", "history": "history", "export": "the export"}
+#: the words, from the plain-words table
+STAGES, PROBLEM_WITH, ENGINES = labels.STAGE_WORDS, labels.PROBLEM_WITH, labels.ENGINES
 _SHORT = {"speech recognition": "speech"}
 _READY = {"ready", "idle", "running", "off"}
 #: what the pipeline does during a turn -> words
@@ -42,10 +36,6 @@ RUNNING = {"starting": "starting", "running": "running", "failed": "not running"
            "stopped": "stopped"}
 PIPELINE = {"starting": "Starting", "running": "Ready", "failed": "Not ready",
             "stopped": "Stopped"}
-#: engines' names (a stage's detail) -> words
-ENGINES = {"fast": "Whisper", "whisper": "Whisper", "openai-whisper": "Whisper",
-           "faster-whisper": "Whisper (faster-whisper)", "describer": "the offline describer",
-           "finder": "the finder"}
 #: the bridge's mark behind every stage's setup (ui.window.bridge puts it on the pipeline's bus)
 SET_UP = "set-up"
 
