@@ -522,11 +522,12 @@ class MainWindow(QMainWindow):
                           assertive=True)
         if needs_action:
             self.problems.show(message, again=stage == "pipeline"
-                               and self.bridge.state == "failed")
+                               and self.bridge.state == "failed", stage=stage)
 
     def show_pending_error(self) -> None:
         """A dialog closed: show the problem that arrived while it was open, if still current."""
-        self.problems.show_pending(lambda message: message != self.bridge.last_error
+        # A pipeline that could not start may have started since: only then is it old news.
+        self.problems.show_pending(lambda stage: stage != "pipeline"
                                    or self.bridge.state == "failed")
 
     def _on_turn_started(self, turn_id: int, mode: str) -> None:

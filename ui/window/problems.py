@@ -170,12 +170,13 @@ class ProblemDialogs:
         self.window = window
         self.on_settings, self.on_models, self.on_retry = on_settings, on_models, on_retry
         self.box: QMessageBox | None = None
-        self.pending: tuple[str, bool] | None = None
+        self.pending: tuple[str, bool, str] | None = None  # message, again, stage
         self.said: set[str] = set()
         self.opened = 0  # dialogs opened this session (tests count them)
 
-    def show(self, message: str, again: bool = False) -> None:
-        """Open the dialog for `message` unless it was shown before (`again`: even then)."""
+    def show(self, message: str, again: bool = False, stage: str = "") -> None:
+        """Open the dialog for `message` unless it was shown before (`again`: even then);
+        `stage` says whose problem it is (kept while it waits for another dialog)."""
         if message in self.said and not again:
             return
         if self.box is not None and self.box.isVisible():
@@ -186,7 +187,7 @@ class ProblemDialogs:
         modal = QApplication.activeModalWidget()
         if modal is not None and modal is not self.box:
             # Another dialog (first run, settings) is open: show this once it closes.
-            self.pending = (message, again)
+            self.pending = (message, again, stage)
             return
         self.said.add(message)
         self.opened += 1
@@ -213,9 +214,9 @@ class ProblemDialogs:
         box.open()
 
     def show_pending(self, still_current) -> None:
-        """A dialog closed: show what arrived meanwhile, if `still_current(message)`."""
+        """A dialog closed: show what arrived meanwhile, if `still_current(stage)`."""
         pending, self.pending = self.pending, None
-        if pending is not None and still_current(pending[0]):
+        if pending is not None and still_current(pending[2]):
             self.show(*pending)
 
     def visible(self) -> bool:
