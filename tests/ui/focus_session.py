@@ -320,7 +320,8 @@ def main() -> int:
         shot = w.screen().grabWindow(0)
         image = shot.toImage()
         hc["menu_edges"] = edges_white(image, menu.geometry())
-        shot.copy(menu.geometry().adjusted(-20, -20, 20, 20)).save(str(shots / "menu-high-contrast.png"))
+        around = menu.geometry().adjusted(-20, -20, 20, 20)
+        shot.copy(around).save(str(shots / "menu-high-contrast.png"))
         menu.hide()
         yield active(w), STEP_TIMEOUT_S
         w.talk.setFocus()

@@ -38,7 +38,7 @@ def main() -> int:
     from ui import labels
     from ui.window import theme
     from ui.window.app import App
-    from ui.window.dialogs.first_run import FirstRunDialog, detect
+    from ui.window.dialogs.first_run import detect
 
     qapp = QApplication(sys.argv[:1])
     dialogs = DialogWatch(qapp)

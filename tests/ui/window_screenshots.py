@@ -108,7 +108,7 @@ def window_shots(out: Path, audio: str) -> int:
     pictures = tmp / "pictures"
     pictures.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / PICTURE, pictures / "street.jpg")
-    qapp = QApplication(sys.argv[:1])
+    qapp = QApplication(sys.argv[:1])  # noqa: F841 - the application the windows live in
     answers: dict = {}
 
     def wait(predicate, timeout: float = 300.0) -> None:
