@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from assistant import events as ev
+from ui.labels import key_text
 from ui.window.keys.repeat import KeyRepeat
 
 log = logging.getLogger(__name__)
@@ -112,12 +113,12 @@ class GlobalShortcut:
         try:
             self._keys = set(keyboard.HotKey.parse(pynput_combo(self.combo)))
         except ValueError as exc:
-            return (f"The global shortcut '{self.combo}' is not understood ({exc}). Write it "
-                    "like <ctrl>+<alt>+space in Settings.")
+            return (f"The global shortcut '{key_text(self.combo)}' is not understood ({exc}). "
+                    "Write it like Ctrl+Alt+Space in Settings.")
         self._listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release)
         self._listener.daemon = True
         self._listener.start()
-        return f"Global push-to-talk: {self.combo} (works in any window)."
+        return f"Global push-to-talk: {key_text(self.combo)} (works in any window)."
 
     def stop(self) -> None:
         with self._lock:
