@@ -275,6 +275,8 @@ def _drive(s: Scenario, question: Path, stderr: Path, tmp: Path) -> dict:
     s.step("typing", (), lambda said: any(_words(text) == "y" for _, text in said),
            action=lambda: s.orca.xdotool("type", "--delay", "60", "what does the sign say"))
     s.turn_step("typed", ("Return",))
+    # After a typed question the focus is back on Talk: Ctrl+L returns to the box first.
+    s.step("question_box_again", ("ctrl+l",), lambda said: _said(said, "Question box"))
     s.step("empty", ("Return",), lambda said: _said(said, EMPTY_QUESTION))
 
     out.update(_background(s, question, tmp))
