@@ -8,6 +8,7 @@ Nothing here touches the disk or the network: sizes are the approximate download
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from assistant.models.refs import WHISPER_MODELS
@@ -84,7 +85,7 @@ HELP: dict[str, str] = {
     "ui.speak_answers": "Read answers aloud as well as showing them",
     "earcons.enabled": "Short sounds when Glimpse starts and stops listening",
     "turns.mode": "How you start and end a question",
-    "ui.global_shortcut": "A key that works in every window, for example <ctrl>+<alt>+space; "
+    "ui.global_shortcut": "A key that works in every window, for example Ctrl+Alt+Space; "
                           "empty turns it off",
     "models.offline": "Never download anything; use only models already on this computer",
     "vlm.remote_url": "Address of a remote answer server; empty keeps everything here",
@@ -96,6 +97,55 @@ HELP: dict[str, str] = {
     "ui.font_scale": "Text size; 100 % is the system size",
     "ui.announce_ready": "Say \"Ready\" when Glimpse has started",
 }
+
+#: stage name (assistant.events.StageName) -> what a person calls it (the status line)
+STAGE_WORDS = {"capture": "microphone", "asr": "speech recognition", "camera": "camera",
+               "answer": "answers", "tts": "voice", "playback": "speaker",
+               "watch": "watch mode"}
+#: the same, after "Problem with"
+PROBLEM_WITH = {"capture": "the microphone", "asr": "speech recognition",
+                "camera": "the camera", "answer": "the answers", "tts": "the voice",
+                "playback": "the speaker", "watch": "watch mode", "pipeline": "Glimpse",
+                "models": "the models", "history": "history", "export": "the export"}
+#: engines' names (a stage's detail on the status line's tooltip) -> words
+ENGINES = {"fast": "Whisper", "whisper": "Whisper", "openai-whisper": "Whisper",
+           "faster-whisper": "Whisper (faster-whisper)", "describer": "the offline describer",
+           "finder": "the finder"}
+
+
+@dataclass(frozen=True)
+class Device:
+    """What the window says about a device that does not work (ui.window.problems)."""
+
+    key: str
+    missing: str  # what does not work, one sentence
+    meanwhile: str  # what Glimpse does without it
+    todo: str  # what the user can do
+    state: str  # the status line's words while it does not work
+    left_out: str  # the status line's words once the user chose to go without it
+    without: str  # the button that chooses to go without it
+    group: str  # the pipeline's part that goes (ui.bootstrap.OPTIONAL_GROUPS)
+
+
+#: device -> what the window says when it does not work, and the choice to go without it
+DEVICES: dict[str, Device] = {d.key: d for d in (
+    Device("speaker", "No speaker or headphones are working.",
+           "Answers are shown as text.",
+           "Connect a speaker or headphones (or choose another in Settings), then choose "
+           "Try again.",
+           "no speaker: answers are shown as text", "sound off: answers are shown as text",
+           "Continue without &sound", "speech output"),
+    Device("microphone", "No microphone is working.",
+           "You can type your questions in the question box (Ctrl+L).",
+           "Connect a microphone (or choose another in Settings), then choose Try again.",
+           "no microphone: type your questions", "microphone off: type your questions",
+           "Continue without a &microphone", "microphone and speech recognition"),
+    Device("camera", "The camera is not delivering pictures.",
+           "Questions are answered without a picture.",
+           "Check the camera (or choose another in Settings), then choose Try again.",
+           "no camera: answers without a picture", "camera off: answers without a picture",
+           "Continue without the &camera", "camera"),
+)}
 
 #: keys edited as a percentage: key -> (min %, max %); stored as a fraction (1.0 = 100 %)
 PERCENT = {"tts.rate": (30, 400), "audio.volume": (0, 200), "ui.font_scale": (50, 400)}
@@ -121,9 +171,10 @@ def download_mb(ref: str) -> int:
     return VOICES.get(ref, ("", 0))[1]
 
 
-def model_name(ref: str) -> str:
+def model_name(ref: str, size: bool = True) -> str:
     """"whisper:tiny.en" -> "Whisper Tiny (English, 72 MB, fastest)"; an unknown reference
-    gets a readable name from its last part."""
+    gets a readable name from its last part. `size=False` leaves the download size out, where
+    a column of its own shows the size on disk (which is not the download's)."""
     ref = str(ref)
     if ref.startswith("whisper:"):
         name = ref.removeprefix("whisper:")
@@ -131,11 +182,12 @@ def model_name(ref: str) -> str:
         words = _WHISPER_WORDS.get(name.removesuffix(".en"))
         if words:
             langs = "English" if english else "many languages"
-            return f"Whisper {words[0]} ({langs}, {size_text(download_mb(ref))}, {words[1]})"
+            mb = f"{size_text(download_mb(ref))}, " if size else ""
+            return f"Whisper {words[0]} ({langs}, {mb}{words[1]})"
         return f"Whisper {name}"
     if ref in VISION_MODELS:
         n, what, mb = VISION_MODELS[ref]
-        return f"{n} ({what}, {size_text(mb)})"
+        return f"{n} ({what}, {size_text(mb)})" if size else f"{n} ({what})"
     if ref in VOICES:
         return VOICES[ref][0]
     if ref in BUILT_IN:
@@ -203,6 +255,84 @@ def error_text(label: str, value: Any, allowed: str) -> str:
     """"Days of history kept: 'many' is not possible. Use a whole number from 1 to 3650."""
     shown = f"'{value}'" if str(value).strip() else "an empty value"
     return f"{label}: {shown} is not possible." + (f" Use {allowed}." if allowed else "")
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """"1 turn", "10 turns": never "10 turn(s)"."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
+#: how people write the keys pynput and the config spell in angle brackets
+_KEY_WORDS = {"ctrl": "Ctrl", "control": "Ctrl", "alt": "Alt", "alt_gr": "AltGr",
+              "shift": "Shift", "cmd": "Super", "super": "Super", "win": "Super",
+              "space": "Space", "esc": "Esc", "escape": "Esc", "enter": "Enter",
+              "return": "Enter", "tab": "Tab", "backspace": "Backspace", "delete": "Delete",
+              "insert": "Insert", "home": "Home", "end": "End", "page_up": "Page Up",
+              "page_down": "Page Down", "up": "Up", "down": "Down", "left": "Left",
+              "right": "Right", "pause": "Pause", "menu": "Menu"}
+_MODIFIERS = ("ctrl", "alt", "alt_gr", "shift", "cmd")
+_KEY_SETTINGS = {"Ctrl": "ctrl", "Alt": "alt", "AltGr": "alt_gr", "Shift": "shift",
+                 "Super": "cmd"}
+
+
+def key_text(combo: str) -> str:
+    """"<ctrl>+<alt>+space" -> "Ctrl+Alt+Space": a key combination as people write it (the
+    configuration keeps pynput's spelling)."""
+    out = []
+    for part in (p.strip().strip("<>").lower() for p in str(combo).split("+")):
+        if not part:
+            continue
+        if part in _KEY_WORDS:
+            out.append(_KEY_WORDS[part])
+        elif len(part) > 1 and part[0] == "f" and part[1:].isdigit():
+            out.append(part.upper())
+        else:
+            out.append(part.upper() if len(part) == 1 else part.capitalize())
+    return "+".join(out)
+
+
+def key_setting(text: str) -> str:
+    """"Ctrl+Alt+Space" -> "<ctrl>+<alt>+space": what a person typed, in the configuration's
+    spelling (modifiers in angle brackets, the key in lower case). Empty stays empty."""
+    out = []
+    for part in (p.strip() for p in str(text).split("+")):
+        if not part:
+            continue
+        word = _KEY_SETTINGS.get(part.capitalize() if part.lower() != "altgr" else "AltGr",
+                                 part.strip("<>").lower().replace(" ", "_"))
+        out.append(f"<{word}>" if word in _MODIFIERS else word)
+    return "+".join(out)
+
+
+# Command-line advice inside a message ("; `glimpse devices` lists what Glimpse can see"): the
+# window says what to do in its own terms instead, so a part of a sentence with a command goes.
+_CLI = "`glimpse "
+_PARENS_NOISE = re.compile(r"\s*\((?:[^()]*\b(?:Error querying device|PaErrorCode|errno|"
+                           r"error code)\b[^()]*)\)")
+_REF = re.compile(r"\b((?:whisper|hf|piper):[^\s`'\",;()]+?)([.:]?)(?=[\s`'\",;()]|$)")
+
+
+def _command_line(text: str) -> bool:
+    """Advice for the command line: a `glimpse ...` command or a --option."""
+    return _CLI in text or re.search(r"(?:^|\s)--[a-z]", text) is not None
+
+
+def plain_message(message: str) -> str:
+    """A message from the engines, as the window shows it: without command-line advice, the
+    audio library's internal codes or model references, and each sentence said once."""
+    text = _PARENS_NOISE.sub("", " ".join(str(message).split()))
+    text = text.replace("Run with --debug for details, and report it", "Please report it")
+    sentences: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        parts = [p for p in sentence.split(";") if not _command_line(p)]
+        if not parts or _command_line(sentence.split(";")[0]):
+            continue
+        sentence = ";".join(parts).strip().rstrip(".;, ")
+        sentence = _REF.sub(lambda m: short_model_name(m.group(1)) + m.group(2), sentence)
+        bare = sentence.lower()
+        if bare and not any(bare in s.lower() for s in sentences):
+            sentences.append(sentence + ".")
+    return " ".join(sentences)
 
 
 # A raw config key ("ui.font_scale") or a model reference ("whisper:tiny.en") in visible text.

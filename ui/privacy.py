@@ -21,9 +21,10 @@ Glimpse privacy note
   Only two things use the network: a remote answer server, if you set one (vlm.backend =
   "remote" in the settings), receives your question and the camera picture; and a model that
   is not on this computer yet is downloaded from its hub (never with --offline).
-  History: each finished turn (question, answer, timings, a small picture) is kept on this
-  computer in {history}. `glimpse history` shows it, `glimpse history clear` deletes it, and
-  history.enabled = false keeps nothing on disk.
+  History: each finished turn (question, answer, timings, a small picture), from the window
+  and from `glimpse ask`, `describe` and `find`, is kept on this computer in {history}.
+  `glimpse history` shows it, `glimpse history clear` deletes it, --no-history keeps nothing of
+  one run, and history.enabled = false keeps nothing on disk.
   This note is shown once."""
 
 

@@ -3,6 +3,7 @@ real photos, the offline describer, and `glimpse describe` as a user runs it."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -104,7 +105,9 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ui.cli", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=180,
                           env={"GLIMPSE_CONFIG_DIR": "/nonexistent-glimpse-config",
-                               "PATH": "/usr/bin:/bin", "HOME": str(ROOT)})
+                               "PATH": "/usr/bin:/bin", "HOME": str(ROOT),
+                               # describe keeps its answers in history: the test's own folder
+                               "GLIMPSE_DATA_DIR": os.environ["GLIMPSE_DATA_DIR"]})
 
 
 def test_cli_describe_reads_a_real_photo_offline():

@@ -124,7 +124,9 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ui.cli", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=240,
                           env={"GLIMPSE_CONFIG_DIR": "/nonexistent-glimpse-config",
-                               "PATH": "/usr/bin:/bin", "HOME": str(ROOT)})
+                               "PATH": "/usr/bin:/bin", "HOME": str(ROOT),
+                               # describe keeps its answers in history: the test's own folder
+                               "GLIMPSE_DATA_DIR": os.environ["GLIMPSE_DATA_DIR"]})
 
 
 def test_cli_reads_several_pictures_and_tiny_or_huge_ones(tmp_path):

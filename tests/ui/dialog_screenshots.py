@@ -72,7 +72,7 @@ def main() -> int:
         shot(models, f"models-{name}")
         models.close()
         models.deleteLater()
-        banner = ModelBanner(Config(), "hf:HuggingFaceTB/SmolVLM2-500M-Video-Instruct")
+        banner = ModelBanner(Config, "hf:HuggingFaceTB/SmolVLM2-500M-Video-Instruct")
         banner.resize(820, 110)
         shot(banner, f"banner-{name}")
         banner.close()

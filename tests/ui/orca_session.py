@@ -6,10 +6,11 @@ It opens the window the way `glimpse gui` does (config from GLIMPSE_CONFIG_DIR, 
 pipeline factory) and does nothing else: the test drives it from outside with real key events
 (xdotool). It reports what happened, as JSON lines appended to EVENTS:
 
-- {"event": "ready", "window": X window id, "voice": the settled answer voice} once every
-  stage is ready;
+- {"event": "ready", "window": X window id, "voice": the settled answer voice, "channel":
+  the announcement channel chosen for the running screen reader} once every stage is ready
+  and the accessibility registry has answered;
 - {"event": "answer", "turn": id, "text": ..., "time": wall clock} for every finished answer;
-- {"event": "announce", "text": ..., "time": ...} for every announcement;
+- {"event": "announce", "text": ..., "time": ..., "channel": ...} for every announcement;
 - {"event": "transcript", "turn": id, "text": ...} for every final transcript;
 - {"event": "turn_started", "turn": id, "mode": ...} when a turn starts.
 
@@ -69,20 +70,25 @@ def main() -> int:
             return False
         if not all(stage.ready.is_set() for stage in pipeline.stages.all()):
             return False
+        if not app.reader.known.is_set():
+            return False
         return w.status.ready() and all(
             w.status.stages.get(stage, ("",))[0] == "ready" for stage in MODEL_STAGES)
 
     def poll() -> None:
         history = w.announcer.history
-        for when, text in history[state["announced"]:]:
-            report(event="announce", text=text, time=when)
+        channels = w.announcer.channels
+        for index in range(state["announced"], len(history)):
+            when, text = history[index]
+            report(event="announce", text=text, time=when, channel=channels[index])
         state["announced"] = len(history)
         if Path(args.quit).exists():
             qapp.quit()
         elif not state["ready"] and ready():
             state["ready"] = True
             report(event="ready", window=int(w.winId()), voice=w.answer_voice,
-                   status=w.status_text.text())
+                   channel=w.announcer.channel, status=w.status_text.text(),
+                   global_key=app.global_note)
         elif not state["ready"] and time.monotonic() > state["deadline"]:
             report(event="timeout", status=w.status_text.text())
             qapp.quit()

@@ -73,8 +73,7 @@ def main() -> int:
                 and w.preview.picture is not None)
 
     def error_dialog_shown() -> bool:
-        box = w._error_box
-        return box is not None and box.isVisible()
+        return w.problems.visible() or w.problems.opened > 0
 
     def steps():
         app.start()

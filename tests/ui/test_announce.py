@@ -1,5 +1,6 @@
 """Announcements and the answer voice, on fakes (offscreen Qt). What Orca makes of them is
-tests/ui/test_orca.py's business; here: who gets which message, and what is never announced."""
+tests/ui/test_orca.py's business, what the accessibility bus carries test_announce_atspi.py's;
+here: who gets which message, on which one channel, and what is never announced."""
 from __future__ import annotations
 
 import time
@@ -18,6 +19,72 @@ from tests.support.fakes import speech  # noqa: E402
 from tests.support.window import FakeFactory  # noqa: E402
 from ui.window.announce import Announcer, ReadableText, settle_answer_voice  # noqa: E402
 from ui.window.app import App  # noqa: E402
+from ui.window.reader import listens_for_announcements  # noqa: E402
+
+
+class Reader:
+    """Stands in for ui.window.reader.ReaderWatch: what the running reader listens for."""
+
+    def __init__(self, announcements: bool) -> None:
+        self.announcements = announcements
+
+
+@pytest.fixture
+def make_announcer(qtbot):
+    windows = []  # kept alive for the test: the announcer's objects are the window's children
+
+    def make(reader=None) -> Announcer:
+        window = QWidget()
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return Announcer(window, ReadableText("Last message", "The latest message."), reader)
+
+    return make
+
+
+@pytest.mark.parametrize("events,heard", (
+    ([(":1.5", "Object:Announcement:")], True),  # Orca 48
+    ([(":1.5", "Object:Announcement:Polite")], True),
+    ([(":1.5", "Object:StateChanged:Showing"), (":1.5", "Window:Activate:")], False),  # Orca 43
+    ([(":1.9", "Object:"), (":1.9", "")], False),  # a catch-all inspector, not a reader
+    ([], False)))
+def test_a_reader_that_registered_for_announcements_is_told_apart(events, heard):
+    assert listens_for_announcements(events) is heard
+
+
+def test_a_reader_that_hears_announcements_gets_no_notification(make_announcer):
+    announcer = make_announcer(Reader(True))
+    announcer.say("Mode: Read text.")
+    announcer.say("EXIT")
+    assert announcer.channels == ["announcement", "announcement"]
+    assert not any(spot.isVisible() for spot in announcer.spots)  # nothing else to read twice
+    assert announcer.field.text() == "EXIT"
+
+
+@pytest.mark.parametrize("reader", (Reader(False), None), ids=("no-announcements", "unknown"))
+def test_other_readers_get_one_notification_inside_a_status_bar(make_announcer, reader):
+    """Orca 43 says a notification inside a status bar without the word "notification"."""
+    announcer = make_announcer(reader)
+    announcer.say("EXIT")
+    assert announcer.channels == ["notification"]
+    shown = [spot for spot in announcer.spots if spot.isVisible()]
+    assert len(shown) == 1
+    interface = QAccessible.queryAccessibleInterface(shown[0])
+    assert interface.role() == QAccessible.Role.Notification
+    assert interface.text(QAccessible.Text.Name) == "EXIT"
+    assert interface.parent().role() == QAccessible.Role.StatusBar
+
+
+def test_the_channel_follows_the_reader_as_it_changes(make_announcer):
+    reader = Reader(False)
+    announcer = make_announcer(reader)
+    announcer.say("one")
+    reader.announcements = True  # a newer reader started (the watch follows the registry)
+    announcer.say("two")
+    reader.announcements = False
+    announcer.say("three")
+    assert announcer.channels == ["notification", "announcement", "notification"]
 
 
 @pytest.mark.parametrize("chosen,running,settled", (

@@ -168,7 +168,7 @@ def test_http_download_reports_progress_directly(tmp_path, loopback):
 
 
 def test_help_lists_every_shortcut(qtbot):
-    dialog = HelpDialog("Global push-to-talk: <ctrl>+<alt>+space")
+    dialog = HelpDialog("Global push-to-talk: Ctrl+Alt+Space")
     qtbot.addWidget(dialog)
     text = dialog.text.toPlainText()
     for s in SHORTCUTS:

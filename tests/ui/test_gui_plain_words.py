@@ -32,7 +32,7 @@ from ui.window.dialogs.first_run import FirstRunDialog, Hardware
 from ui.labels import RAW_TEXT, model_name
 from ui.window.dialogs.models import ModelsDialog
 from ui.window.dialogs.settings import ADVANCED, SettingsDialog
-from ui.window.status_line import StatusModel
+from ui.window.status_line import SET_UP, StatusModel
 
 SMOL = "hf:HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
 
@@ -164,9 +164,11 @@ def test_models_dialog_one_row_per_model_missing_listed_paths_in_tooltips(qtbot,
                           opener=opened.append)
     qtbot.addWidget(dialog)
     names = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
-    assert names == ["Whisper Base (many languages, 139 MB, fast)",
-                     "Whisper Tiny (English, 72 MB, fastest)",
-                     model_name(SMOL)]
+    # Names without the download size: the Size column says how big each is here, and the two
+    # never disagree ("139 MB" in the name of a model listed as 150 MB).
+    assert names == ["Whisper Base (many languages, fast)", "Whisper Tiny (English, fastest)",
+                     model_name(SMOL, size=False)]
+    assert dialog.table.item(0, 2).text() == "150 MB"
     assert dialog.table.item(0, 3).text() == "Downloaded, Offline pack"
     assert dialog.table.item(2, 3).text() == "Not on this computer"
     assert dialog.table.item(2, 2).text() == "about 1.0 GB"
@@ -187,6 +189,8 @@ def test_models_dialog_one_row_per_model_missing_listed_paths_in_tooltips(qtbot,
 
 
 def test_models_dialog_opens_on_a_model_and_failed_download_points_at_settings(qtbot):
+    from ui.window.dialogs.models import OFFLINE
+
     config = Config().with_value("models.offline", True)
     bridge = Bridge(config, pipeline_factory=lambda c: None)
     backend = FakeBackend.__new__(FakeBackend)
@@ -195,12 +199,21 @@ def test_models_dialog_opens_on_a_model_and_failed_download_points_at_settings(q
     qtbot.addWidget(dialog)
     assert dialog.model.currentData() == SMOL
     assert dialog.model.currentText() == model_name(SMOL)
+    # Offline: nothing is fetched, and the dialog says exactly that (never "complete").
+    assert dialog.download() is None and dialog._task is None
+    assert dialog.message.text() == OFFLINE
+    assert "complete" not in dialog.progress.format().lower()
+    # Online, a download that fails says what to do in the window's words.
+    online = Config()
+    dialog = ModelsDialog(bridge, online, backend=backend, focus=SMOL)
+    qtbot.addWidget(dialog)
     dialog.download()
     qtbot.waitUntil(lambda: dialog._task is None, timeout=10000)
     text = dialog.message.text()
-    assert "Settings > Privacy" in text and "Offline" in text
+    assert "internet connection" in text and "Download again" in text
     assert "glimpse models pull" not in text and "while online" not in text
     assert raw([text]) == [] and "SmolVLM2 500M" in text
+    assert "failed: nothing was downloaded" in dialog.progress.format()
     bridge.shutdown()
 
 
@@ -281,8 +294,12 @@ def test_banner_download_and_keep_the_describer_remembered(qtbot, tmp_path):
     ref = missing_vision_model(config, [("asr.model", "whisper:base.en", "x"),
                                         ("vlm.model", SMOL, "downloaded on first use")])
     assert ref == SMOL
-    banner = ModelBanner(config, ref, path)
+    # The banner reads the running config when acted on: here the user has meanwhile chosen
+    # Whisper Tiny (the guide's small preset), which must not be undone by the banner's choice.
+    running = [config]
+    banner = ModelBanner(lambda: running[0], ref, path)
     qtbot.addWidget(banner)
+    running[0] = config.with_value("asr.model", "whisper:tiny.en")
     assert raw(visible_texts(banner)) == []
     assert "1.0 GB" in banner.text.text() and "cannot answer open questions" in banner.text.text()
     with qtbot.waitSignal(banner.download_requested) as wanted:
@@ -296,6 +313,7 @@ def test_banner_download_and_keep_the_describer_remembered(qtbot, tmp_path):
     assert on_disk.vlm.backend == "describer"
     assert on_disk.models.offline is False  # only the choice is saved, not the override
     assert new.models.offline is True and new.vlm.backend == "describer"
+    assert new.asr.model == "whisper:tiny.en"  # the choice made since the banner appeared
     # Acted on: with the describer chosen it is never wanted again.
     assert missing_vision_model(new, [("vlm.model", SMOL, "")]) == ""
     assert covers("The VLM hf:HuggingFaceTB/SmolVLM2-500M-Video-Instruct is not downloaded")
@@ -309,12 +327,18 @@ def test_status_says_ready_only_when_every_stage_is_ready(qtbot):
     m.on_pipeline("running")
     m.on_status("asr", "loading", "fast")
     m.on_status("answer", "loading", "describer")
-    m.on_status("tts", "ready", "piper")
+    m.on_status("tts", "ready", "piper:en_US-joe-medium")
     assert m.text() == "Starting: speech, answers loading (1 of 3 ready)"
     assert not m.ready()
     m.on_status("asr", "ready", "fast")
     m.on_status("answer", "ready", "describer")
+    # Every stage that reported is ready, but not every stage has finished its setup yet (the
+    # microphone and the speaker say nothing when they open): not Ready before the bridge's mark.
+    assert m.text() == "Starting (3 of 3 ready)" and not m.ready()
+    m.on_status("pipeline", SET_UP)
     assert m.text() == "Ready" and m.ready()
+    assert "Voice: ready (Joe (US English, natural voice))" in m.details()
+    assert "Speech recognition: ready (Whisper)" in m.details()
     m.on_status("pipeline", "thinking")
     assert m.text() == "Thinking"
     m.on_status("pipeline", "idle")
@@ -331,8 +355,11 @@ def test_status_says_ready_only_when_every_stage_is_ready(qtbot):
     assert m.text() == "Watching for keys"
     m.on_status("watch", "idle")
     assert m.text() == "Ready"
-    m.on_error("tts", "No audio server")
-    assert m.text() == "Problem with voice: No audio server" and not m.ready()
+    m.on_device("speaker", "no speaker: answers are shown as text")
+    assert m.text() == "Ready. No speaker: answers are shown as text." and m.ready()
+    m.on_error("tts", "The voice could not load.")
+    assert m.text() == ("Problem with the voice: The voice could not load. No speaker: "
+                        "answers are shown as text.") and not m.ready()
 
 
 def test_level_meter_reads_once_in_words():

@@ -55,13 +55,13 @@ def test_portal_shortcut_press_and_release(portal_bus, toggle):
 
     shortcut = PortalShortcut("<ctrl>+<alt>+space", submit, toggle=toggle, on_note=notes.append,
                               timeout=10)
-    assert "asking the desktop to bind CTRL+ALT+space" in shortcut.start()
+    assert "asking the desktop to bind Ctrl+Alt+Space" in shortcut.start()
     try:
         assert shortcut.bound.wait(10), notes
         assert done.wait(10), (got, notes)
     finally:
         shortcut.stop()
-    assert notes[0] == "Global push-to-talk: CTRL+ALT+space (desktop shortcut portal)."
+    assert notes[0] == "Global push-to-talk: Ctrl+Alt+Space (desktop shortcut portal)."
     if toggle:  # press starts; the release of the keys does nothing
         assert [type(c) for c in got] == [ev.PushToTalkDown]
     else:
@@ -105,7 +105,7 @@ def test_window_turn_from_the_portal_shortcut(qtbot, portal_bus, monkeypatch):
         qtbot.waitUntil(lambda: app.bridge.state == "running", timeout=10000)
         factory.parts["mic"].play(speech(8.0))  # still speaking when the portal presses
         qtbot.waitUntil(lambda: "desktop shortcut portal" in app.global_note, timeout=10000)
-        assert "Global key: Global push-to-talk: CTRL+ALT+space" in \
+        assert "Global key: Global push-to-talk: Ctrl+Alt+Space" in \
             app.window.status_text.toolTip()
         # The stand-in portal presses for 0.8 s: a turn starts and is answered.
         qtbot.waitUntil(lambda: bool(app.window.conversation.turns)

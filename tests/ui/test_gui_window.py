@@ -173,7 +173,7 @@ def test_stop_cancels_the_answer_and_keeps_finished_turns(qtbot, make_app, tmp_p
                     timeout=10000)
     assert w.conversation.turns[0] is first and first.answer.startswith("word0")
     assert any("scripted VLM failure" in e for e in w.conversation.turns[-1].errors)
-    assert "Problem with answer" in w.live.text()
+    assert "Problem with the answers" in w.live.text()
     # Export both ways.
     out = w.export_conversation(str(tmp_path / "c.json"))
     data = json.loads(out.read_text())
@@ -205,11 +205,11 @@ def test_missing_engine_shows_error_and_retry_recovers(qtbot, make_app):
     w = app.window
     qtbot.waitUntil(lambda: app.bridge.state == "failed", timeout=10000)
     assert "not installed" in w.status_text.text()
-    assert w._error_box is not None and "Open Models" in w._error_box.text()
+    assert w.problems.visible() and "Open Models" in w.problems.box.text()
     # Pressing Talk says why nothing happens, instead of doing nothing.
     w.press()
     assert not w.talking and "not ready" in w.live.text()
-    w._error_box.done(0)
+    w.problems.box.done(0)
     factory.fail = None
     app.bridge.retry()
     wait_running(qtbot, app)
@@ -225,7 +225,7 @@ def test_error_and_first_run_guide_never_stack(qtbot, make_app, tmp_path):
 
     def visible():
         guide = app.dialog if isinstance(app.dialog, FirstRunDialog) else None
-        return [d for d in (w._error_box, guide)
+        return [d for d in (w.problems.box, guide)
                 if d is not None and shiboken6.isValid(d) and d.isVisible()]
 
     qtbot.waitUntil(lambda: app.bridge.state == "failed" and len(visible()) == 1, timeout=30000)
@@ -242,7 +242,7 @@ def test_error_and_first_run_guide_never_stack(qtbot, make_app, tmp_path):
         qtbot.waitUntil(lambda d=dialog: not shiboken6.isValid(d) or not d.isVisible(),
                         timeout=5000)
     assert sorted(seen) == ["FirstRunDialog", "QMessageBox"]
-    assert "Plug one in." in w._error_box.text()
+    assert "Plug one in." in w.problems.box.text()
 
 
 def test_saved_settings_rebuild_the_pipeline_and_toggle_mode_works(qtbot, make_app, tmp_path):
@@ -273,7 +273,9 @@ def test_saved_settings_rebuild_the_pipeline_and_toggle_mode_works(qtbot, make_a
 
 
 def test_runs_without_a_missing_microphone(qtbot, make_app):
-    """A part that cannot be built is left out and named; the rest works (typed questions)."""
+    """A part that cannot be built is left out and named, as a state of the window (the device
+    bar, the status line), not a dialog; the rest works (typed questions), and the Talk key says
+    to type instead of starting a turn that could only fail."""
     from assistant.errors import DeviceError
     from tests.support.fakes import FakeCamera, RecordingSpeaker, ScriptedAsr, ScriptedTts, ScriptedVlm
     from tests.support.window import street_images
@@ -296,10 +298,15 @@ def test_runs_without_a_missing_microphone(qtbot, make_app):
     w = app.window
     qtbot.waitUntil(lambda: app.bridge.state == "running", timeout=10000)
     assert attempts[0] == Parts() and not attempts[-1].audio_in and attempts[-1].camera
-    qtbot.waitUntil(lambda: w._error_box is not None and w._error_box.isVisible(), timeout=5000)
-    assert ("runs without its microphone and speech recognition: No microphone found"
-            in w._error_box.text())
-    w._error_box.done(0)
+    qtbot.waitUntil(lambda: w.device_bar.isVisible(), timeout=5000)
+    assert w.device_bar.shown == ["microphone"] and "No microphone" in w.device_bar.text.text()
+    assert w.device_bar.withouts["microphone"].isVisible()
+    assert "no microphone: type your questions" in w.status_text.text().lower()
+    assert not w.problems.visible() and w.problems.opened == 0
+    w.press()
+    assert not w.talking and w.conversation.turns == []
+    assert "type your question" in w.live.text() and w.question.hasFocus()
+    assert w.talk.text().startswith("No microphone")
     w.question.setText("what is this")
     w.ask_typed()
     qtbot.waitUntil(lambda: bool(w.conversation.turns) and w.conversation.turns[-1].finished,

@@ -70,7 +70,9 @@ def main() -> int:
         app.start()
         w.move(0, 0)
         w.resize(1200, 760)
-        yield lambda: app.bridge.state == "running" and w.preview.picture is not None
+        # Ready: every stage has finished its setup and "Glimpse is ready" has been announced
+        # (a user asks after it; the turn's figures are the turn's own).
+        yield lambda: w.status.ready() and w.preview.picture is not None
         shot("main-window", w)
         result["global_shortcut"] = app.global_note
         # Focus order, as Tab walks it from the Talk button.
@@ -155,6 +157,9 @@ def main() -> int:
             # The AT-SPI listener is up: announce the last answer again (Ctrl+R's action).
             deadline = time.monotonic() + 30
             yield lambda: Path(args.announce).exists() or time.monotonic() > deadline
+            # It listens for announcement events: the window sends them once the accessibility
+            # registry has told it so (ui.window.reader).
+            yield lambda: app.reader.announcements or time.monotonic() > deadline
             w.repeat_last()
         if args.hold:
             deadline = time.monotonic() + 60

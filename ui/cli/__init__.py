@@ -33,6 +33,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="SECTION.KEY=VALUE", help="override a setting for this run")
     parser.add_argument("--offline", action="store_true", help="never use the network")
+    parser.add_argument("--no-history", action="store_true",
+                        help="keep nothing of this run in history (history.enabled, for one run)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS if only is None else (only,):
         importlib.import_module(f"ui.cli.{name}").register(sub)
@@ -79,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else list(argv))
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="glimpse: %(levelname)s: %(message)s", stream=sys.stderr)
+    if not args.debug:
+        from ui.cli.quiet import quiet_libraries
+
+        quiet_libraries()
     if args.command not in ("install-desktop", "uninstall-desktop"):  # those print it themselves
         from assistant.config import config_dir
         from ui.privacy import first_run_notice

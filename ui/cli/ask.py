@@ -7,6 +7,8 @@ stderr: progress, notices, the turn's timings.
 A watch ("tell me when you see a cup", with --camera) keeps the command running after the
 answer until the thing is seen (its words are printed as a third line), the watch times out
 (`finder.watch_timeout_s`) or Ctrl+C.
+
+The turn is kept in history like the window's (`ui.cli.record`; `--no-history` leaves it out).
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from functools import partial
 from assistant import events as ev
 from assistant.errors import GlimpseError
 from ui.bootstrap import Parts, bootstrap, build_reduced
-from ui.cli.common import info, load_config, print_json
+from ui.cli.common import add_no_history, info, load_config, print_json
+from ui.cli.record import PipelineHistory
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--say", metavar="OUT.wav", help="also speak the answer into this WAV file")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
+    add_no_history(p)
     p.set_defaults(func=run)
 
 
@@ -62,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
                                        required=tuple(required))
     for problem in problems:
         info(problem)
+    history = PipelineHistory(config, "ask")
+    history.attach(pipeline)
     pipeline.start()
     try:
         # Timings start at the question, not at model loading.
@@ -73,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
         result = _collect(pipeline, args.timeout)
     finally:
         pipeline.stop(timeout=5.0)
+        kept = history.close()
+    if kept:
+        info("kept in history (glimpse history list; --no-history leaves a run out)")
     if args.json:
         print_json(result)
     else:

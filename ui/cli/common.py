@@ -11,12 +11,28 @@ from assistant import config as cfg
 
 
 def load_config(args: argparse.Namespace) -> cfg.Config:
-    """The config for this run: file, then GLIMPSE_ environment, then --set and --offline."""
+    """The config for this run: file, then GLIMPSE_ environment, then --set, --offline and
+    --no-history. A --config file that does not exist is an error, said plainly (a mistyped
+    path must not quietly run on the defaults)."""
     overrides: dict[str, Any] = cfg.parse_overrides(getattr(args, "overrides", []) or [])
     if getattr(args, "offline", False):
         overrides["models.offline"] = "true"
+    if getattr(args, "no_history", False):
+        overrides["history.enabled"] = "false"
     path = Path(args.config) if getattr(args, "config", None) else None
+    if path is not None and not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise cfg.ConfigError(f"The config file {path} {what}",
+                              "Check the path, or leave out --config to use your own settings "
+                              f"({cfg.config_path()})")
     return cfg.load(path, overrides=overrides)
+
+
+def add_no_history(parser: argparse.ArgumentParser) -> None:
+    """`--no-history` after the command too (`glimpse ask --no-history ...`); the top-level
+    option stays in force when it is not given here."""
+    parser.add_argument("--no-history", action="store_true", default=argparse.SUPPRESS,
+                        help="keep nothing of this run in history")
 
 
 def print_json(document: Any) -> None:

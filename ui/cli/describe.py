@@ -9,6 +9,8 @@
 The answer goes to stdout (or one JSON document with --json); notes go to stderr.
 With no vision-language model installed (or `--engine describer`), the offline describer answers
 from local perception (text, people, an object guess, picture quality) and says only that.
+Each answer is kept in history like the window's turns (`ui.cli.record`; `--no-history` leaves
+the run out).
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ import time
 
 from assistant.errors import DeviceError, GlimpseError
 from assistant.events import Frame, Mode
-from ui.cli.common import info, load_config, print_json
+from ui.cli.common import add_no_history, info, load_config, print_json
+from ui.cli.record import keep_turn
 
 MODES = {
     # name: (pipeline mode, verbosity or None for the config's)
@@ -47,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wait", type=float, default=10.0, metavar="S",
                    help="seconds to wait for the camera's first picture (default 10)")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    add_no_history(p)
     p.set_defaults(func=run)
 
 
@@ -157,6 +161,10 @@ def read_pictures(args: argparse.Namespace, config) -> int:
                 sys.stdout.write(f"{'' if index == 0 else chr(10)}[{source}]\n")
             sys.stdout.write(text + "\n")
             sys.stdout.flush()
+        kept = keep_turn(config, "describe", mode="read", question="", answer=text,
+                         engine="reader:" + result.engine, image=frame_image)
+        if kept:
+            info(f"kept in history as turn {kept}")
         documents.append({"text": text, "mode": "read", "engine": "reader:" + result.engine,
                           "source": str(source), "size": [int(frame_image.shape[1]),
                                                           int(frame_image.shape[0])],
@@ -231,6 +239,10 @@ def run_one(args: argparse.Namespace, config, mode, verbosity: str, image: str |
     if not args.json:
         sys.stdout.write("\n")
     seconds = time.perf_counter() - t0
+    kept = keep_turn(config, "describe", mode=mode.value, question=args.question, answer=text,
+                     engine=engine.name, image=frame.image)
+    if kept:
+        info(f"kept in history as turn {kept}")
     spoken = None
     if args.say:
         spoken = synthesize(text, args.say, config)

@@ -264,7 +264,9 @@ def checks(args: argparse.Namespace) -> list[Result]:
         else:
             results.append(Result("OK", "config", f"{source} valid"))
     except GlimpseError as exc:
-        results.append(Result("FAIL", "config", exc.message,
+        missing = getattr(args, "config", None) and not Path(args.config).is_file()
+        results.append(Result("FAIL", "config", exc.what if missing else exc.message,
+                              exc.hint if missing else
                               "Fix the setting where it is set: the config file (`glimpse config "
                               "path`), a GLIMPSE_ environment variable, or --set"))
         from assistant.config import Config

@@ -6,7 +6,8 @@
     glimpse find cat --image cat.jpg --json
 
 The answer goes to stdout (or one JSON document with --json); notes go to stderr. Exit status:
-0 found, 3 not found (or a watch that timed out), 1 bad input with one clear line.
+0 found, 3 not found (or a watch that timed out), 1 bad input with one clear line. The answer is
+kept in history like the window's turns (`ui.cli.record`; `--no-history` leaves the run out).
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ import threading
 import time
 
 from assistant.errors import GlimpseError
-from ui.cli.common import info, load_config, print_json
+from ui.cli.common import add_no_history, info, load_config, print_json
+from ui.cli.record import keep_turn
 from ui.cli.describe import grab_frame
 
 NOT_FOUND = 3
@@ -41,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wait", type=float, default=10.0, metavar="S",
                    help="seconds to wait for the camera's first picture (default 10)")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    add_no_history(p)
     p.set_defaults(func=run)
 
 
@@ -83,7 +86,15 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     _print(args, result, {"source": frame.source, "seconds": round(seconds, 3),
                           "load_seconds": round(load_s, 3)})
+    _keep(config, args.query, result.text(), engine, frame.image)
     return 0 if result.found else NOT_FOUND
+
+
+def _keep(config, question: str, answer: str, engine: str, image) -> None:
+    kept = keep_turn(config, "find", mode="ask", question=question, answer=answer,
+                     engine=f"finder:{engine}", image=image)
+    if kept:
+        info(f"kept in history as turn {kept}")
 
 
 def _print(args: argparse.Namespace, result, extra: dict) -> None:
@@ -114,7 +125,9 @@ def _watch(args, config, finder, query: str, load_s: float) -> int:
         sighting = watch.run(stop)
     finally:
         signal.signal(signal.SIGINT, previous)
+        last = camera.latest()  # the picture history keeps with the answer
         camera.close()
+    image = last.image if last is not None else None
     if sighting is None:
         said = "Stopped watching." if stop.is_set() else \
             f"I didn't see {with_article(query)} in {timeout:g} seconds."
@@ -122,11 +135,13 @@ def _watch(args, config, finder, query: str, load_s: float) -> int:
             print_json({"query": query, "found": False, "answer": said, "frames": watch.frames})
         else:
             print(said)
+        _keep(config, args.query, said, "watch", image)
         return NOT_FOUND
     _print(args, sighting.result, {"source": args.camera, "frames": sighting.frames,
                                    "latency_s": round(sighting.latency_s, 3),
                                    "load_seconds": round(load_s, 3)})
     sys.stdout.flush()
+    _keep(config, args.query, sighting.result.text(), "watch", image)
     return 0
 
 

@@ -1,16 +1,22 @@
-"""Announcements that reach the screen readers people actually run, and text they can read.
+"""Announcements that reach the screen readers people actually run, once, and text they can read.
 
-A message (an answer, an error, a mode change, a notice) goes out three ways at once, because
-no single one reaches every screen reader:
+A message (an answer, an error, a mode change, a notice) is shown in the **Last message** field
+(read-only text, readable with focus and the caret at any time) and goes to the screen reader on
+exactly one channel, the one that reader speaks:
 
-- the **Last message** field: read-only text, readable with focus and the caret at any time;
-- Qt's **announcement event** (Qt >= 6.8: AT-SPI `object:announcement`, UIA notifications on
-  Windows), polite or assertive, for screen readers that listen for it;
-- a **notification object**: a one-pixel child of the window, role Notification, that is shown
-  with the message as its name. Orca 43.1 (Debian 12) ignores announcement events
-  and reads text and name changes only on the focused control, but speaks a notification as soon
-  as it is shown ("notification <message>") and keeps it in its notification list. Measured with
-  Orca 43.1's debug log; see docs/accessibility.md.
+- Qt's **announcement event** (Qt >= 6.8: AT-SPI `object:announcement`), when a client of the
+  accessibility bus listens for it (`ui.window.reader`): Orca 45.2 and later. Orca 48 speaks it
+  once, with the message alone, focused or in the background.
+- otherwise a **notification object**: a one-pixel child, role Notification, shown with the
+  message as its name, inside a one-pixel container whose role is StatusBar. Orca 43 (Debian 12)
+  ignores announcement events but speaks a notification as soon as it is shown, and a
+  notification inside a status bar without the word "notification" before it.
+
+Sending both made Orca 48 say every message twice ("notification", the message, the message).
+Its name change is sent before it is shown: Orca 48 caches names, and a reused notification
+object was read with the name it had the time before. Each message keeps its own object until
+`SPOTS` newer ones were shown: a reader reads the name when it gets to the event, which may be
+after the next message. All measured with each Orca's debug log: docs/accessibility.md.
 
 Threads: GUI thread only. Partial transcripts and answer tokens are never announced: callers
 announce finished answers only.
@@ -21,10 +27,11 @@ import logging
 import time
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QAccessible, QFocusEvent, QFontMetrics
+from PySide6.QtGui import QAccessible, QAccessibleEvent, QFocusEvent, QFontMetrics
 from PySide6.QtWidgets import QAccessibleWidget, QLineEdit, QPlainTextEdit, QWidget
 
 from assistant.config import Config
+from ui.window.reader import ReaderWatch
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +56,25 @@ class NotificationSpot(QWidget):
         self.hide()
 
 
+class MessageBar(QWidget):
+    """The one-pixel container of the notification objects; its accessible role is StatusBar."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setGeometry(0, 0, 1, 1)
+        self.setFocusPolicy(Qt.NoFocus)
+        self.setAttribute(Qt.WA_TransparentForMouseEvents)
+        self.setAccessibleName("Messages")
+        # Shown once, here, also under a window that is already shown; never again per message
+        # (that would show its notification a second time, and Orca would say it twice).
+        self.show()
+
+
+class _MessageBarAccessible(QAccessibleWidget):
+    def __init__(self, widget: MessageBar) -> None:
+        super().__init__(widget, QAccessible.Role.StatusBar)
+
+
 class _NotificationAccessible(QAccessibleWidget):
     def __init__(self, widget: NotificationSpot) -> None:
         super().__init__(widget, QAccessible.Role.Notification)
@@ -62,6 +88,8 @@ class _NotificationAccessible(QAccessibleWidget):
 def _factory(_class_name: str, obj: QObject) -> QAccessibleWidget | None:
     if isinstance(obj, NotificationSpot):
         return _NotificationAccessible(obj)
+    if isinstance(obj, MessageBar):
+        return _MessageBarAccessible(obj)
     return None
 
 
@@ -69,7 +97,7 @@ _installed = False
 
 
 def install() -> None:
-    """Register the accessible of NotificationSpot with Qt (once per process)."""
+    """Register the accessibles of NotificationSpot and MessageBar with Qt (once per process)."""
     global _installed
     if not _installed:
         QAccessible.installFactory(_factory)
@@ -126,38 +154,61 @@ class QuestionBox(QLineEdit):
 
 
 class Announcer:
-    """Says messages to screen readers and shows them in the Last message field."""
+    """Says messages to screen readers and shows them in the Last message field.
 
-    #: Notification objects used in turn. A screen reader reads an object's name when it gets
-    #: to the event, which may be after the next message: each message keeps its own object
-    #: until this many newer ones have been shown.
+    `reader` tells whether the running screen reader listens for announcement events; without
+    one (or before it has asked), messages go out as notifications.
+    """
+
+    #: Notification objects used in turn (see the module docstring).
     SPOTS = 4
 
-    def __init__(self, window: QWidget, field: ReadableText) -> None:
+    def __init__(self, window: QWidget, field: ReadableText,
+                 reader: ReaderWatch | None = None) -> None:
         install()
         self.field = field
-        self.spots = [NotificationSpot(window) for _ in range(self.SPOTS)]
+        self.reader = reader
+        self.bar = MessageBar(window)
+        self.spots = [NotificationSpot(self.bar) for _ in range(self.SPOTS)]
         self._next = 0
         self.history: list[tuple[float, str]] = []  # (wall clock, text) of each announcement
+        self.channels: list[str] = []  # the channel of each, "announcement" or "notification"
+
+    @property
+    def channel(self) -> str:
+        """The channel the next message goes out on: "announcement" or "notification"."""
+        if QAccessibleAnnouncementEvent is not None and self.reader is not None \
+                and self.reader.announcements:
+            return "announcement"
+        return "notification"
 
     def say(self, text: str, assertive: bool = False, to_screen_reader: bool = True) -> None:
-        """Show `text` in the Last message field and, unless told not to, announce it."""
+        """Announce `text` once (unless told not to), then show it in the Last message field."""
         text = " ".join(text.split())
+        if to_screen_reader and text:
+            self._announce(text, assertive)
+        # After the announcement: a screen reader takes events in order, and the field's
+        # (delete, insert, caret) would come first, each a round trip for Orca 43.
         self.field.setText(text)
-        if not to_screen_reader or not text:
-            return
+
+    def _announce(self, text: str, assertive: bool) -> None:
+        channel = self.channel
         self.history.append((time.time(), text))
-        # Screen readers that present notifications speak it when it is shown.
+        self.channels.append(channel)
+        if channel == "announcement":
+            if QAccessible.isActive():
+                event = QAccessibleAnnouncementEvent(self.field, text)
+                if assertive:  # Orca 48 speaks both alike; other readers may interrupt
+                    event.setPoliteness(QAccessible.AnnouncementPoliteness.Assertive)
+                QAccessible.updateAccessibility(event)
+            return
         spot = self.spots[self._next]
         self._next = (self._next + 1) % len(self.spots)
         spot.hide()
         spot.message = text
+        if QAccessible.isActive():
+            QAccessible.updateAccessibility(QAccessibleEvent(spot, QAccessible.NameChanged))
         spot.show()
-        if QAccessibleAnnouncementEvent is not None and QAccessible.isActive():
-            event = QAccessibleAnnouncementEvent(self.field, text)
-            if assertive:
-                event.setPoliteness(QAccessible.AnnouncementPoliteness.Assertive)
-            QAccessible.updateAccessibility(event)
 
 
 def screen_reader_running(timeout_ms: int = 2000) -> bool:

@@ -141,17 +141,27 @@ class App:
         self.screen_reader = screen_reader_running()
         factory = pipeline_factory or default_factory
 
-        def settled_factory(cfg: Config):
-            return factory(settle_answer_voice(cfg, self.screen_reader))
+        def settled_factory(cfg: Config, **parts):
+            return factory(settle_answer_voice(cfg, self.screen_reader), **parts)
 
         # History lives in the user data dir (GLIMPSE_DATA_DIR overrides it); off = no file.
         self.bridge = Bridge(config, settled_factory, history_dir=history_dir or data_dir())
-        self.window = MainWindow(self.bridge, screen_reader=self.screen_reader)
+        # Which channel the screen reader speaks (ui.window.reader), and, with a screen reader,
+        # no X auto-repeat of the talk key while it is the talk key (ui.window.keys.repeat).
+        from ui.window.keys.repeat import KeyRepeat
+        from ui.window.reader import ReaderWatch
+
+        self.reader = ReaderWatch().start()
+        self.key_repeat = KeyRepeat() if self.screen_reader else None
+        self.window = MainWindow(self.bridge, screen_reader=self.screen_reader,
+                                 reader=self.reader, key_repeat=self.key_repeat)
         self.window.settings_requested.connect(self.open_settings)
         self.window.models_requested.connect(self.open_models)
         self.window.help_requested.connect(self.open_help)
         self.window.banner_wanted.connect(self.check_models)
-        self.banner = None  # the missing-model banner once shown (it never comes back)
+        self.banner = None  # the missing-model banner while shown
+        self._dismissed: set[str] = set()  # models whose banner the user dismissed this run
+        self._checks = 0  # the newest missing-model check (older answers are stale)
         self.bridge.config_changed.connect(self._apply_config)
         self.bridge.shortcut_note.connect(self._shortcut_note)
         self.shortcut = None
@@ -180,36 +190,45 @@ class App:
 
             self.first_run = self.open_first_run(detect(use_torch=False))
             self.bridge.run_task("first-run-hardware", lambda _p, _c: detect())
-        self.check_models()
+        else:
+            self.check_models()
 
     def check_models(self) -> None:
         """Look for a configured vision model that is missing (off the GUI thread); the answer
-        becomes the banner with a Download button, shown once."""
-        if self.banner is not None:
+        shows or removes the banner. Not while the first-run guide is open: its choice decides
+        which models are wanted, and it is checked again when the guide closes."""
+        if self._guide_open():
             return
         from ui.bootstrap import model_store
 
         config = self.bridge.config
-        self.bridge.run_task("missing-models", lambda _p, _c: model_store(config).missing())
+        self._checks += 1
+        self.bridge.run_task(f"missing-models-{self._checks}",
+                             lambda _p, _c: (config, model_store(config).missing()))
 
-    def exec(self) -> int:
+    def exec(self, quick: bool = False) -> int:
         """Run the event loop until the window is closed or SIGTERM or SIGINT (Ctrl+C in the
-        terminal that started it) comes, then close
-        everything (see the module docstring). Main thread. Returns the exit status."""
+        terminal that started it) comes, then close everything (see the module docstring;
+        `quick`: the process ends right after). Main thread. Returns the exit status."""
         quit_on = QuitOnSignal(self.qapp, (signal.SIGTERM, signal.SIGINT))
         try:
             status = int(self.qapp.exec())
         finally:
             quit_on.remove()
-            self.close()
+            self.close(quick=quick)
         return 0 if quit_on.received is not None else status
 
-    def close(self) -> None:
+    def close(self, quick: bool = False) -> None:
+        """Hide the window, stop the pipeline, commit history. `quick`: the process ends right
+        after (`run_app`), so nothing is waited for that the exit ends anyway."""
         self.window.hide()  # gone at once; the threads stop behind it
         if self.shortcut is not None:
             self.shortcut.stop()
-        self.bridge.shutdown()
+        self.bridge.shutdown(quick=quick)
         self.window.close()
+        self.reader.stop()
+        if self.key_repeat is not None:
+            self.key_repeat.close()
 
     # -- dialogs ---------------------------------------------------------------------------------
 
@@ -231,26 +250,40 @@ class App:
 
         return self._open(HelpDialog(self.global_note, self.window))
 
+    def _guide_open(self) -> bool:
+        try:
+            return self.first_run is not None and self.first_run.isVisible()
+        except RuntimeError:  # the closed guide was deleted
+            return False
+
     def _on_task(self, task_id: str, result: object, error: str) -> None:
         if task_id == "first-run-hardware":
-            guide = self.first_run
-            if not error and guide is not None and guide.isVisible():
-                guide.set_hardware(result)
-        elif task_id == "missing-models":
+            if not error and self._guide_open():
+                self.first_run.set_hardware(result)
+        elif task_id == f"missing-models-{self._checks}":
             if error:
                 log.warning("could not look for missing models: %s", error)
                 return
-            self._show_banner(result)
+            config, missing = result
+            if config == self.bridge.config:  # else a newer check is on its way
+                self._show_banner(missing)
 
     def _show_banner(self, missing) -> None:
+        """Show the banner for the model the settings want and lack; remove it when they no
+        longer want one (a preset chosen in the guide, the describer kept, Settings)."""
         from ui.window import banner as banner_mod
 
         ref = banner_mod.missing_vision_model(self.bridge.config, missing)
-        if not ref or self.banner is not None:
+        if self.banner is not None and (self.banner.ref != ref or self.banner.isHidden()):
+            self.banner.hide()
+            self.banner.deleteLater()
+            self.banner = None
+        if not ref or self.banner is not None or ref in self._dismissed:
             return
-        self.banner = banner_mod.ModelBanner(self.bridge.config, ref, self.config_path)
+        self.banner = banner_mod.ModelBanner(lambda: self.bridge.config, ref, self.config_path)
         self.banner.download_requested.connect(self.open_models)
         self.banner.config_saved.connect(self.bridge.reconfigure)
+        self.banner.dismiss.clicked.connect(lambda: self._dismissed.add(ref))
         self.window.show_banner(self.banner)
 
     def open_first_run(self, hardware=None):
@@ -261,6 +294,8 @@ class App:
         dialog = FirstRunDialog(self.bridge.config, self.config_path, hardware=hardware,
                                 parent=self.window)
         dialog.saved.connect(self.bridge.reconfigure)
+        # The guide's choice decides which models are wanted: the banner waits for it.
+        dialog.finished.connect(lambda _r: self.check_models())
         return self._open(dialog)
 
     def _open(self, dialog):
@@ -286,6 +321,7 @@ class App:
         theme.apply(self.qapp, config.ui.theme, config.ui.font_scale)
         self.window._update_talk()
         self._restart_shortcut(config)
+        self.check_models()  # the banner follows the settings: shown, kept or removed
 
     def _restart_shortcut(self, config: Config) -> None:
         from ui.window.keys.shortcuts import GlobalShortcut, session_type
@@ -304,7 +340,8 @@ class App:
             self.shortcut = PortalShortcut(combo, self.bridge.submit, toggle,
                                            on_note=self.bridge.shortcut_note.emit)
         else:
-            self.shortcut = GlobalShortcut(combo, self.bridge.submit, toggle=toggle)
+            self.shortcut = GlobalShortcut(combo, self.bridge.submit, toggle=toggle,
+                                           repeat=self.key_repeat)
         self._shortcut_note(self.shortcut.start())
 
     def _shortcut_note(self, note: str) -> None:
@@ -320,4 +357,4 @@ def run_app(config: Config, *, pipeline_factory=None, config_path: Path | None =
     os.environ.setdefault("QT_ACCESSIBILITY", "1")
     app = App(config, pipeline_factory=pipeline_factory, config_path=config_path)
     app.start()
-    return app.exec()
+    return app.exec(quick=True)

@@ -7,17 +7,21 @@ the user to the command line. It offers:
 - **Download...**: `download_requested(ref)`; the window opens the Models dialog on that model
   (`ModelsDialog(..., focus=ref)`), which shows its size and the download's progress.
 - **Keep using the offline describer**: saves `vlm.backend = "describer"` (only that key) to
-  the config file and emits `config_saved(config)`; with the describer chosen the model is no
+  the config file and emits `config_saved(config)`: the config the window runs now (`current()`,
+  read at the click: the one source of truth, whatever the guide or Settings chose since the
+  banner appeared) with that one value changed. With the describer chosen the model is no
   longer wanted, so the banner never comes back.
 - **Dismiss**: hides it for this run.
 
-`missing_vision_model` decides whether it is wanted; `covers(notice)` tells the window which
-pipeline notice the banner replaces, so the same news is never shown twice. GUI thread only.
+`missing_vision_model` decides whether it is wanted (the window asks again after every change of
+the settings, and removes the banner when the chosen settings no longer need the model);
+`covers(notice)` tells the window which pipeline notice the banner replaces, so the same news is
+never shown twice. GUI thread only.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -60,10 +64,10 @@ class ModelBanner(QFrame):
     config_saved = Signal(object)
     closed = Signal()
 
-    def __init__(self, config: cfg.Config, ref: str, path: Path | None = None,
+    def __init__(self, current: Callable[[], cfg.Config], ref: str, path: Path | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.config, self.ref, self.path = config, ref, path
+        self.current, self.ref, self.path = current, ref, path
         self.setObjectName("banner")
         self.setFrameShape(QFrame.StyledPanel)
         outer = QHBoxLayout(self)
@@ -108,14 +112,13 @@ class ModelBanner(QFrame):
     def keep_describer(self) -> bool:
         """Save the describer as the answer engine (only that key); hide the banner."""
         try:
-            new = self.config.with_value("vlm.backend", "describer")
+            new = self.current().with_value("vlm.backend", "describer")
             cfg.save_changes({"vlm.backend": "describer"}, self.path)
         except (cfg.ConfigError, OSError) as exc:
             self.message.setVisible(True)
             announce(self.message, f"Could not save the choice: {exc}. Check that the "
                                    "config folder is writable.", assertive=True)
             return False
-        self.config = new
         self.config_saved.emit(new)
         self.close_banner()
         return True

@@ -8,6 +8,14 @@ conductor thread posts one queued wake-up, however many events follow before it 
 fallback, every `poll_ms`: an idle window does not wake 66 times a second to find nothing. Widgets only connect to signals and call
 `submit(command)`; they never start threads and never call the pipeline.
 
+Once every stage has finished its setup (models loaded, devices opened, or failed), the build
+job puts `Status(pipeline, "set-up")` on the pipeline's bus, behind any error a setup reported:
+the window says "Ready" only after it (`ui.window.status_line.SET_UP`).
+
+The user may choose to go without a part for this session (no speaker: `go_without("speech
+output")`); every later build leaves it out, until `retry()` tries every part again or a
+settings change concerns that part (another speaker chosen, say).
+
 Threads: everything here runs on the GUI thread except `submit` (any thread: it only puts the
 command on the pipeline's bus) and the bodies run by `run_task` / the build and stop jobs, which
 run on the bridge's QThreadPool and talk back only through signals (queued to the GUI thread).
@@ -16,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 import time
 from pathlib import Path
@@ -27,25 +36,49 @@ from assistant import events as ev
 from assistant.config import Config
 from assistant.errors import GlimpseError, describe_exception
 from assistant.history import HistoryError, HistoryRecorder, HistoryStore, TurnRecord, open_store
+from ui.window.status_line import SET_UP
 
 log = logging.getLogger(__name__)
 
-#: factory(config) -> Pipeline, or (Pipeline, [problems]) when some parts were left out
-PipelineFactory = Callable[[Config], Any]
+#: factory(config) -> Pipeline, or (Pipeline, [problems]) when some parts were left out;
+#: called as factory(config, parts=Parts(...)) when the user chose to go without a part
+PipelineFactory = Callable[..., Any]
 #: fn(on_progress(done, total), cancel) -> result; runs on a worker thread.
 TaskBody = Callable[[Callable[[int, int], None], threading.Event], Any]
 
 PREVIEW_MIN_INTERVAL_S = 1.0 / 30  # the preview never repaints faster than 30 fps
 PROGRESS_MIN_INTERVAL_S = 0.05  # download progress reaches the GUI at most 20 times a second
+SET_UP_POLL_S = 0.05  # how often the build job looks whether its pipeline was retired
+#: settings that concern a part the user went without: changing one tries the part again
+PART_SETTINGS = {"speech output": ("audio.output_device", "tts.engine", "tts.voice"),
+                 "microphone and speech recognition": ("audio.input_device",),
+                 "camera": ("camera.source",)}
+
+# Two threads importing torch for the first time at once break it ("operator prims::zeta does
+# not exist"): the pipeline's build and a background task (the first-run guide's GPU check,
+# the missing-model check) both may. The first import happens under this lock.
+_IMPORT_LOCK = threading.Lock()
 
 
-def default_factory(config: Config, bootstrap_fn: Callable[..., Any] | None = None
-                    ) -> tuple[Any, list[str]]:
-    """The shell's policy (`ui.bootstrap.build_reduced`): the whole pipeline, or the largest
-    part of it that can be built, with the problems that left parts out."""
-    from ui.bootstrap import build_reduced
+def import_torch_once() -> None:
+    """Import torch (when installed) under a lock, so no two threads import it together."""
+    if "torch" in sys.modules and hasattr(sys.modules["torch"], "Tensor"):
+        return
+    with _IMPORT_LOCK:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            pass  # the parts that need it say so when they are built
 
-    return build_reduced(config, bootstrap_fn)
+
+def default_factory(config: Config, bootstrap_fn: Callable[..., Any] | None = None,
+                    parts: Any = None) -> tuple[Any, list[str]]:
+    """The shell's policy (`ui.bootstrap.build_reduced`): the whole pipeline (or the `parts`
+    asked for), or the largest part of it that can be built, with the problems that left parts
+    out."""
+    from ui.bootstrap import Parts, build_reduced
+
+    return build_reduced(config, bootstrap_fn, parts=parts or Parts())
 
 
 class _Job(QRunnable):
@@ -126,6 +159,8 @@ class Bridge(QObject):
         # The highest turn number the user has seen: a rebuilt pipeline continues after it, so
         # a turn never takes the place of an earlier one.
         self._last_turn_id = 0
+        self.without: set[str] = set()  # parts the user chose to go without (OPTIONAL_GROUPS)
+        self._retired = threading.Event()  # set when the current build's pipeline is replaced
         self._open_history(config)
 
     # -- lifecycle (GUI thread) -----------------------------------------------------------------
@@ -137,11 +172,23 @@ class Bridge(QObject):
         self._open_history(config)
         recorder = self.recorder if config.history.enabled else None
         first_turn = self._last_turn_id + 1
+        retired = self._retired = threading.Event()
+        without = set(self.without)
         self._set_state("starting", "Starting Glimpse: loading devices and models...")
 
         def body() -> None:
             try:
-                built = self.factory(config)
+                import_torch_once()
+                if without:
+                    from dataclasses import replace
+
+                    from ui.bootstrap import OPTIONAL_GROUPS, Parts
+
+                    off = {part: False for group, parts in OPTIONAL_GROUPS if group in without
+                           for part in parts}
+                    built = self.factory(config, parts=replace(Parts(), **off))
+                else:
+                    built = self.factory(config)
                 pipeline, problems = built if isinstance(built, tuple) else (built, [])
                 pipeline.continue_turns(first_turn)
                 pipeline.add_listener(self._nudge)
@@ -157,33 +204,63 @@ class Bridge(QObject):
                 self._built.emit(build_id, None, message, needs_action)
                 return
             self._built.emit(build_id, pipeline, "\n".join(problems), False)
+            self._mark_set_up(pipeline, retired)
 
         self.pool.start(_Job(body))
 
+    @staticmethod
+    def _mark_set_up(pipeline: Any, retired: threading.Event) -> None:
+        """Worker: wait until every stage finished its setup, then put the mark on the
+        pipeline's bus, behind the errors the setups reported (the bus keeps their order).
+        Gives up when the pipeline is retired or the window closes."""
+        for stage in pipeline.stages.all():
+            while not stage.ready.wait(SET_UP_POLL_S):
+                if retired.is_set():
+                    return
+        if not retired.is_set():
+            pipeline.submit(ev.Status(stage=ev.StageName.PIPELINE, state=SET_UP))
+
     def reconfigure(self, config: Config) -> None:
-        """Apply a new config: stop the running pipeline (on a worker) and build a new one."""
+        """Apply a new config: stop the running pipeline (on a worker) and build a new one.
+        A part the user went without is tried again when a setting of that part changed."""
+        for group, keys in PART_SETTINGS.items():
+            if any(config.get(k) != self.config.get(k) for k in keys):
+                self.without.discard(group)
         self.config = config
         self.config_changed.emit(config)
         while self.drain() >= self.batch:  # what already happened reaches the window first
             pass
+        self._retired.set()  # the old build's job stops waiting for its setup
         self._retire(self.pipeline)
         self.pipeline = None
         self.start()
 
     def retry(self) -> None:
-        """Try again with the current config (after the user fixed what was missing)."""
+        """Try again with the current config and every part (after the user fixed what was
+        missing)."""
+        self.without.clear()
         self.reconfigure(self.config)
 
-    def shutdown(self, timeout: float = 10.0) -> None:
-        """Stop everything. Called once when the window closes; may wait up to `timeout`."""
+    def go_without(self, group: str) -> None:
+        """Rebuild without a part (an OPTIONAL_GROUPS name) for the rest of this session."""
+        self.without.add(group)
+        self.reconfigure(self.config)
+
+    def shutdown(self, timeout: float = 10.0, quick: bool = False) -> None:
+        """Stop everything. Called once when the window closes; may wait up to `timeout`.
+
+        `quick` (the process ends right after, `ui.cli.gui`): the stages get 0.15 s to stop
+        (an idle one stops in milliseconds; one busy loading a model cannot stop and is left),
+        running jobs are not waited for; history still commits every turn it was given."""
         self._build_id += 1  # a build still running is stopped as soon as it arrives
+        self._retired.set()
         self._timer.stop()
         for cancel in self._tasks.values():
             cancel.set()
         pipeline, self.pipeline = self.pipeline, None
         if pipeline is not None:
-            pipeline.stop(timeout=1.0)
-        self.pool.waitForDone(int(timeout * 1000))
+            pipeline.stop(timeout=0.15 if quick else 1.0)
+        self.pool.waitForDone(0 if quick else int(timeout * 1000))
         if self.recorder is not None:
             self.recorder.close()
         if self.history is not None:
@@ -253,6 +330,24 @@ class Bridge(QObject):
         self._nudge()  # what it published while it was being built
         self._set_state("running", "Ready.")
         if message:  # built without some parts: say which, and how to get them back
+            self._report_left_out(pipeline, message)
+
+    def _report_left_out(self, pipeline: Any, message: str) -> None:
+        """A part that could not be built is reported as its stage's error (a device's is then
+        the window's device state, not a dialog); anything else as the pipeline's problem."""
+        stages = getattr(pipeline, "stages", None)
+        config, without = self.config, self.without
+        left = [] if stages is None else [stage for stage, gone in (
+            ("capture", stages.capture is None
+             and "microphone and speech recognition" not in without),
+            ("playback", stages.playback is None and config.tts.engine != "none"
+             and "speech output" not in without),
+            ("camera", stages.camera is None and bool(config.camera.source)
+             and "camera" not in without),
+            ("answer", stages.answer is None)) if gone]
+        for stage in left:
+            self.error.emit(stage, message, True)
+        if not left:
             self.error.emit("pipeline", message, True)
 
     def _set_state(self, state: str, detail: str) -> None:
@@ -390,6 +485,7 @@ class Bridge(QObject):
 
         def body_job() -> None:
             try:
+                import_torch_once()  # a task that imports it never races the pipeline's build
                 result = body(on_progress, cancel)
             except Exception as exc:  # noqa: BLE001 - reported through task_finished
                 if cancel.is_set():

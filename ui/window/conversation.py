@@ -4,6 +4,8 @@
 shows it in read-only text (a QTextEdit: Qt exposes a QTextBrowser as a label, which
 Orca does not read), re-rendered at most every 60 ms however fast tokens stream
 in (a long answer must never stall the event loop). Finished turns stay when a later turn fails.
+It follows the conversation: a new question or a new answer is scrolled into view even when the
+user had scrolled up to read; between those, a user reading earlier turns keeps the place.
 """
 from __future__ import annotations
 
@@ -51,6 +53,11 @@ class Turn:
     cancelled: bool = False
     timeline_ms: dict[str, float] = field(default_factory=dict)
 
+    def empty(self) -> bool:
+        """Nothing was asked, answered, seen or said in this turn."""
+        return not (self.question or self.answer or self.notes or self.errors
+                    or self.thumbnail is not None or self.frame_note)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "turn": self.id, "mode": self.mode,
@@ -84,17 +91,21 @@ class Conversation:
         if record.thumbnail:
             image = QImage.fromData(record.thumbnail)
             thumb = None if image.isNull() else image
+        # History keeps a turn's notices and errors in one list, each marked with its kind.
+        notes = [n.removeprefix("Note: ") for n in record.notes if not n.startswith("Error: ")]
+        errors = [n.removeprefix("Error: ") for n in record.notes if n.startswith("Error: ")]
         t = Turn(id=record.turn_id, mode=record.mode, started=record.started,
                  question=record.question, answer=record.answer, source=record.engine,
                  thumbnail=thumb, frame_age_s=record.frame_age_s, finished=True,
                  cancelled=record.cancelled, timeline_ms=dict(record.timings_ms),
-                 notes=list(record.notes))
+                 notes=notes, errors=errors)
         self.turns.append(t)
         return t
 
-    def drop(self, turn_id: int) -> None:
-        """Forget a turn that never became a question (a too-short tap)."""
-        self.turns = [t for t in self.turns if t.id != turn_id or t.finished]
+    def drop(self, turn_id: int, finished: bool = False) -> None:
+        """Forget a turn that never became a question (a too-short tap; `finished`: one that
+        ended with nothing in it)."""
+        self.turns = [t for t in self.turns if t.id != turn_id or (t.finished and not finished)]
 
     def current(self) -> Turn | None:
         return self.turns[-1] if self.turns and not self.turns[-1].finished else None
@@ -164,6 +175,7 @@ class ConversationView(QTextEdit):
                                       "bottom. Use the arrow keys to read; Ctrl+Shift+C copies "
                                       "it all.")
         self._dirty = False
+        self._follow = False  # the next render scrolls to the newest turn
         self._render_ms = 0.0  # how long the last render took
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -176,6 +188,11 @@ class ConversationView(QTextEdit):
         fifth of the GUI thread, and key presses are still handled at once."""
         if not self._timer.isActive():
             self._timer.start(max(self.RENDER_INTERVAL_MS, int(4 * self._render_ms)))
+
+    def follow(self) -> None:
+        """Re-render soon and show the newest turn (a new question or answer)."""
+        self._follow = True
+        self.refresh()
 
     def render_now(self) -> None:
         started = time.perf_counter()
@@ -195,10 +212,10 @@ class ConversationView(QTextEdit):
         for t in self.conversation.turns:
             parts.append(self._turn_html(t, doc))
         bar = self.verticalScrollBar()
-        at_bottom = bar.value() >= bar.maximum() - 4
-        self.setHtml("".join(parts))
-        if at_bottom:
-            bar.setValue(bar.maximum())
+        follow, self._follow = self._follow or bar.value() >= bar.maximum() - 4, False
+        place = bar.value()
+        self.setHtml("".join(parts))  # (resets the scroll bar to the top)
+        bar.setValue(bar.maximum() if follow else place)
 
     def _turn_html(self, t: Turn, doc: QTextDocument) -> str:
         mode = MODE_NAMES.get(t.mode, t.mode)

@@ -2,16 +2,22 @@
 
 It talks to the core only through the `Bridge` (signals in, `bridge.submit` out) and never
 starts a thread or waits on a model. Every control has an accessible name and description, a
-keyboard shortcut (see `ui.window.keys.shortcuts.SHORTCUTS`), and states are written out in words.
+keyboard shortcut (see `ui.window.keys.shortcuts.SHORTCUTS`) that works wherever the focus is in
+the window (the question box included), and states are written out in words.
+
+Problems are said once (`ui.window.problems`): a device that does not work is a state (the
+device bar, the status line, one announcement), never a dialog per turn nor an "Error" in every
+turn; the Talk key with no microphone says to type instead and starts no turn. "Glimpse is ready"
+is announced when the status line first says Ready: every stage has finished its setup.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import (
-    QApplication,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -27,24 +33,38 @@ from PySide6.QtWidgets import (
 )
 
 from assistant import events as ev
+from ui import labels
 from ui.window.a11y import name
 from ui.window.announce import VOICES, Announcer, QuestionBox, ReadableText, settle_answer_voice
 from ui.window.banner import covers as banner_covers
 from ui.window.bridge import Bridge
 from ui.window.camera_view import CameraView
-from ui.window.status_line import StatusModel
+from ui.window.problems import (
+    DEVICE_OF_STAGE,
+    DEVICES,
+    DeviceBar,
+    DeviceState,
+    ProblemDialogs,
+    announcement,
+)
+from ui.window.status_line import PROBLEM_WITH, SET_UP, OneLine, StatusModel
 from ui.window.conversation import THUMB_WIDTH, Conversation, ConversationView, bgr_to_qimage
 from ui.window.level_meter import level_words
+from ui.window.keys.repeat import KeyRepeat
+from ui.window.menus import MODES, build_menus
 from ui.window.keys.space import RELEASE_DEBOUNCE_MS, SCREEN_READER_DEBOUNCE_MS, SpaceKey
+from ui.window.reader import ReaderWatch
 
-MODES = (("ask", "Ask about the view"), ("describe", "Describe the scene"),
-         ("read", "Read text"))
+log = logging.getLogger(__name__)
+
 # Each change of the level bar and its words is four accessibility events. At the bridge's rate
 # they flooded a screen reader's queue while the user spoke, and Orca announced the answer
 # seconds late; both change at most this often, to the loudest level of the interval.
 METER_INTERVAL_MS = 1000
 TIMELINE = (("final_transcript", "transcript"), ("first_token", "first word"),
             ("first_audio_played", "first audio"), ("done", "done"))
+READY_WORDS = "Glimpse is ready. Hold Space and ask."
+READY_TYPING = "Glimpse is ready. Type a question in the question box and press Enter."
 
 
 class MainWindow(QMainWindow):
@@ -56,23 +76,27 @@ class MainWindow(QMainWindow):
     help_requested = Signal()
 
     def __init__(self, bridge: Bridge, parent: QWidget | None = None, *,
-                 screen_reader: bool = False) -> None:
+                 screen_reader: bool = False, reader: ReaderWatch | None = None,
+                 key_repeat: KeyRepeat | None = None) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.screen_reader = screen_reader  # one was running at start (ui.answer_voice "auto")
+        self.reader = reader  # what the screen reader listens for (the announcement's channel)
         self.conversation = Conversation()
         self.talking = False
         self._frame_captured: float | None = None
         self._typed = ""  # a typed question waiting for its turn to start
         self._frame_turn = 0
-        self._error_box: QMessageBox | None = None
-        self._pending_error: tuple[str, str] | None = None
         self._announced_ready = False
+        self._retrying = False  # Try again was chosen: say what came of it once set up
+        self.devices = DeviceState()
         self.setWindowTitle("Glimpse")
         self.setObjectName("glimpseMainWindow")
         name(self, "Glimpse", "Hold Space or the Talk button, ask about what the camera sees, "
                               "let go to hear the answer. F1 lists all shortcuts.")
         self._build()
+        self.problems = ProblemDialogs(self, self.settings_requested.emit,
+                                       self.models_requested.emit, self.bridge.retry)
         self._menus()
         self._connect()
         self._frame_timer = QTimer(self)
@@ -80,7 +104,7 @@ class MainWindow(QMainWindow):
         self._frame_timer.timeout.connect(self._update_frame_age)
         self._frame_timer.start()
         self.space = SpaceKey(self, self.press, self.release, debounce_ms=SCREEN_READER_DEBOUNCE_MS
-                              if screen_reader else RELEASE_DEBOUNCE_MS)
+                              if screen_reader else RELEASE_DEBOUNCE_MS, repeat=key_repeat)
         self._on_state(bridge.state, "")
 
     # -- layout ----------------------------------------------------------------------------------
@@ -96,9 +120,8 @@ class MainWindow(QMainWindow):
                                           "no camera is configured or it is not delivering.")
         # Values are read-only text, not labels: Orca reads a focused field's text, and a
         # focusable label makes Qt send text events for an object without a text interface.
-        self.frozen_caption = ReadableText("Frame age", "How old the picture of the question is.",
-                                           lines=1)
-        self.frozen_caption.setText("No frame chosen yet.")
+        self.frozen_caption = OneLine("Frame age", "How old the picture of the question is.")
+        self.frozen_caption.setText("No question asked yet.")
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
@@ -136,6 +159,8 @@ class MainWindow(QMainWindow):
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
         self.banner_slot = QVBoxLayout()  # notices with an action (a missing model) sit here
+        self.device_bar = DeviceBar()
+        self.banner_slot.addWidget(self.device_bar)
         outer.addLayout(self.banner_slot)
         outer.addWidget(split, 1)
 
@@ -169,7 +194,7 @@ class MainWindow(QMainWindow):
         self.meter.setValue(0)
         self.meter.setTextVisible(False)
         name(self.meter, "Microphone level", "How loud the microphone hears you, in percent.")
-        self.meter_text = ReadableText("Microphone", "The microphone level in words.", lines=1)
+        self.meter_text = OneLine("Microphone", "The microphone level in words.")
         self.meter_text.setText(level_words(0.0, 0.0)[1])
         self._level_pending: tuple[float, float] | None = None
         self._level_timer = QTimer(self)
@@ -189,14 +214,15 @@ class MainWindow(QMainWindow):
         # Status: the state of each stage, the last turn's timeline, the last message.
         # One short, true sentence ("Ready" only when every stage is); each stage in the tooltip.
         self.status = StatusModel()
-        self.status_text = ReadableText("Status", "What Glimpse is doing.", lines=1)
-        self.timeline = ReadableText(
-            "Timing", "Milliseconds from letting go of the key to each step of the answer.",
-            lines=1)
+        self.status_text = OneLine("Status", "What Glimpse is doing.")
+        self.timeline = OneLine(
+            "Timing", "Milliseconds from letting go of the key to each step of the answer.")
         self.timeline.setText("Last turn: none yet.")
         self.live = ReadableText("Last message",
                                  "The latest answer, notice or error, also announced.", lines=3)
-        self.announcer = Announcer(self, self.live)
+        # Three lines inside the theme's outline (focus: 3-4 px a side).
+        self.live.setFixedHeight(QFontMetrics(self.live.font()).lineSpacing() * 3 + 20)
+        self.announcer = Announcer(self, self.live, self.reader)
         outer.addWidget(self.live)
         outer.addWidget(self.status_text)
         outer.addWidget(self.timeline)
@@ -220,49 +246,7 @@ class MainWindow(QMainWindow):
         self.talk.setFocus()
 
     def _menus(self) -> None:
-        def action(menu, text, shortcut, slot, tip):
-            act = QAction(text, self)
-            if shortcut:
-                act.setShortcut(QKeySequence(shortcut))
-                act.setShortcutContext(Qt.WindowShortcut)
-            act.setStatusTip(tip)
-            act.setToolTip(tip)
-            act.triggered.connect(slot)
-            menu.addAction(act)
-            return act
-
-        bar = self.menuBar()
-        conv = bar.addMenu("&Conversation")
-        action(conv, "&Stop", "Esc", self.stop, "Cancel the answer and silence speech")
-        action(conv, "&Describe now", "Ctrl+D", self.describe_now, "Describe the picture now")
-        action(conv, "&New picture", "Ctrl+N", lambda: self.bridge.submit(ev.NewFrame()),
-               "The next question takes a fresh picture")
-        action(conv, "Type a &question", "Ctrl+L", self.question.setFocus,
-               "Go to the question box")
-        action(conv, "&Repeat last answer", "Ctrl+R", self.repeat_last, "Announce it again")
-        conv.addSeparator()
-        action(conv, "&Copy conversation", "Ctrl+Shift+C", self.copy_conversation,
-               "Copy as text")
-        action(conv, "&Export...", "Ctrl+E", self.export_conversation, "Markdown or JSON")
-        action(conv, "&Find in history...", "Ctrl+F", self.search_history,
-               "Find an earlier turn by what was seen or said")
-        self.clear_history_action = action(
-            conv, "Clear &history...", "", self.clear_history,
-            "Delete every saved turn from this computer, pictures included")
-        conv.addSeparator()
-        action(conv, "&Quit", "Ctrl+Q", self.close, "Quit Glimpse")
-        mode_menu = bar.addMenu("&Mode")
-        for i, (value, label) in enumerate(MODES, start=1):
-            action(mode_menu, label, f"Ctrl+{i}", lambda _=False, v=value: self.set_mode(v),
-                   label)
-        tools = bar.addMenu("&Glimpse")
-        action(tools, "&Settings...", "Ctrl+,", self.settings_requested.emit, "All settings")
-        action(tools, "&Models...", "Ctrl+M", self.models_requested.emit,
-               "Installed models and downloads")
-        action(tools, "&Try starting again", "", self.bridge.retry,
-               "Rebuild the pipeline with the current settings")
-        helpm = bar.addMenu("&Help")
-        action(helpm, "&Help and shortcuts", "F1", self.help_requested.emit, "Help")
+        build_menus(self)
 
     def _connect(self) -> None:
         b = self.bridge
@@ -290,7 +274,10 @@ class MainWindow(QMainWindow):
         self.question.returnPressed.connect(self.ask_typed)
         self.ask_button.clicked.connect(self.ask_typed)
         self.copy_button.clicked.connect(self.copy_conversation)
-        self.export_button.clicked.connect(self.export_conversation)
+        self.export_button.clicked.connect(lambda: self.export_conversation())
+        self.device_bar.without_requested.connect(self.go_without)
+        self.device_bar.settings_requested.connect(self.settings_requested.emit)
+        self.device_bar.retry_requested.connect(self.retry)
 
     # -- push-to-talk ----------------------------------------------------------------------------
 
@@ -307,6 +294,11 @@ class MainWindow(QMainWindow):
             return
         if self.bridge.state != "running":
             self._say_not_ready()
+            return
+        if self.devices.unusable("microphone"):
+            # Nothing to hear: no turn starts (it would only hold an error); typing works.
+            self.question.setFocus(Qt.ShortcutFocusReason)
+            self.announce("There is no microphone: type your question here and press Enter.")
             return
         self.talking = True
         self.bridge.submit(ev.PushToTalkDown())
@@ -332,6 +324,8 @@ class MainWindow(QMainWindow):
         if self.talking:
             text = ("Listening... press again to ask" if self.toggle_mode
                     else "Listening... let go to ask")
+        elif self.devices.unusable("microphone"):
+            text = "No microphone: type below (Ctrl+L)"
         else:
             text = "Talk (press to start)" if self.toggle_mode else "Hold to talk (Space)"
         self.talk.setText(text)
@@ -373,6 +367,9 @@ class MainWindow(QMainWindow):
         self._typed = text  # shown as the question when its turn starts (nothing to hear)
         self.bridge.submit(ev.Ask(text=text))
         self.question.clear()
+        # Back to the Talk button: Space asks by voice again, and Ctrl+L comes back here.
+        if self.focusWidget() is self.question and not self.devices.unusable("microphone"):
+            self.talk.setFocus(Qt.OtherFocusReason)
 
     @property
     def answer_voice(self) -> str:
@@ -402,8 +399,8 @@ class MainWindow(QMainWindow):
         try:
             out = self.conversation.export(path)
         except OSError as exc:
-            self._show_error("export", f"Could not save {path}: {exc.strerror or exc}. Choose "
-                                       "another folder.", needs_action=True)
+            self._show_problem("export", f"Could not save {path}: {exc.strerror or exc}. Choose "
+                                         "another folder.", needs_action=True)
             return None
         self.announce(f"Conversation saved to {out}.")
         return out
@@ -415,8 +412,9 @@ class MainWindow(QMainWindow):
         for record in records:
             self.conversation.add_record(record)
         self.conversation.general.append(
-            f"{len(records)} turn(s) from your previous session, from history. Conversation > "
-            "Clear history deletes them.")
+            f"{labels.plural(len(records), 'turn')} from your previous session. Earlier "
+            "sessions: Conversation > Find in history (Ctrl+F). Conversation > Clear history "
+            "deletes them all.")
         self.view.refresh()
 
     def search_history(self) -> None:
@@ -442,7 +440,7 @@ class MainWindow(QMainWindow):
             return
         problem = self.bridge.clear_history()
         if problem:
-            self._show_error("history", problem, needs_action=False)
+            self._show_problem("history", problem, needs_action=False)
             return
         self.conversation.turns = [t for t in self.conversation.turns if not t.finished]
         self.conversation.general.clear()
@@ -450,30 +448,96 @@ class MainWindow(QMainWindow):
         self.announce("History cleared.")
 
     def _say_not_ready(self) -> None:
-        why = self.bridge.last_error or "it is still starting"
-        self.announce(f"Glimpse is not ready: {why} Fix it in Settings or Models, then "
-                            "choose Glimpse, Try starting again.", assertive=True)
+        if self.bridge.state == "starting":
+            self.announce("Glimpse is still starting; it says Ready when it can take a question.")
+            return
+        why = labels.plain_message(self.bridge.last_error) or "it stopped."
+        self.announce(f"Glimpse is not ready: {why} Fix it in Settings or Models, then choose "
+                      "Glimpse > Try starting again.", assertive=True)
 
     # -- pipeline events -------------------------------------------------------------------------
 
     def _on_state(self, state: str, detail: str) -> None:
+        if state == "starting":
+            self.devices.rebuilding(set(self.bridge.without))
+            self._show_devices()
         self.status.on_pipeline(state, detail if state != "running" else "")
         self._render_status()
         self.talk.setEnabled(True)  # pressing when not ready says why, rather than nothing
-        if state == "running" and not self._announced_ready:
-            self._announced_ready = True
-            if self.bridge.config.ui.announce_ready:
-                self.announce("Glimpse is ready. Hold Space and ask.")
-                if self.answer_voice != "screen_reader":
-                    self.bridge.say_ready("Ready.")
-        elif state == "failed":
-            self.announce(f"Glimpse could not start: {detail}", assertive=True)
+        if state == "failed":
+            self.announce(f"Glimpse could not start: {labels.plain_message(detail)}",
+                          assertive=True)
+
+    def _announce_ready(self) -> None:
+        """Once, when the status line first says Ready (every stage has finished its setup)."""
+        if self._announced_ready or not self.status.ready():
+            return
+        self._announced_ready = True
+        log.info("window ready: %s", self.status_text.text())
+        if self.bridge.config.ui.announce_ready:
+            typing = self.devices.unusable("microphone")
+            self.announce(READY_TYPING if typing else READY_WORDS)
+            if self.answer_voice != "screen_reader" and not self.devices.unusable("speaker"):
+                self.bridge.say_ready("Ready.")
+
+    # -- devices and problems --------------------------------------------------------------------
+
+    def go_without(self, group: str) -> None:
+        """The user chose to go on without a part (the device bar's Continue without...)."""
+        self.bridge.go_without(group)
+        device = next((d for d in DEVICES.values() if d.group == group), None)
+        if device is not None:
+            meanwhile = device.meanwhile[0].lower() + device.meanwhile[1:]
+            self.announce(f"Continuing without the {device.key}: {meanwhile}")
+
+    def retry(self) -> None:
+        """Try every part again (the device bar's and the problem dialog's Try again); what
+        came of it is said when every stage has finished its setup."""
+        self.announce("Starting Glimpse again with every device...")
+        self._retrying = True
+        self.bridge.retry()
+
+    def _show_devices(self) -> None:
+        for key in DEVICES:
+            self.status.on_device(key, self.devices.words().get(key, ""))
+        self.device_bar.show_devices([k for k in DEVICES if k in self.devices.missing])
+        if self.devices.unusable("microphone"):
+            self._level_pending = None
+            self.meter.setValue(0)
+            self.meter_text.setText("Mic: none")
+        elif self.meter_text.text() == "Mic: none":
+            self.meter_text.setText(level_words(0.0, 0.0)[1])
+        self._update_talk()
+        self._render_status()
+
+    def _device_failed(self, stage: str, message: str) -> None:
+        device = self.devices.report(stage, message)
+        if device is None:
+            return  # known: said once already
+        self._show_devices()
+        self.announce(announcement(device), assertive=True)
+
+    def _show_problem(self, stage: str, message: str, needs_action: bool,
+                      announce: bool = True) -> None:
+        if announce:
+            where = PROBLEM_WITH.get(stage, "Glimpse")
+            self.announce(message if stage == "pipeline" else f"Problem with {where}: {message}",
+                          assertive=True)
+        if needs_action:
+            self.problems.show(message, again=stage == "pipeline"
+                               and self.bridge.state == "failed", stage=stage)
+
+    def show_pending_error(self) -> None:
+        """A dialog closed: show the problem that arrived while it was open, if still current."""
+        # A pipeline that could not start may have started since: only then is it old news.
+        self.problems.show_pending(lambda stage: stage != "pipeline"
+                                   or self.bridge.state == "failed")
 
     def _on_turn_started(self, turn_id: int, mode: str) -> None:
         t = self.conversation.turn(turn_id, mode)
         if self._typed and not t.question:
             t.question, self._typed = self._typed, ""
-        self.view.refresh()
+        self.view.follow()  # a new question: the conversation shows it, wherever it was read
 
     def _on_transcript(self, turn_id: int, text: str, partial: bool) -> None:
         t = self.conversation.turn(turn_id)
@@ -491,9 +555,10 @@ class MainWindow(QMainWindow):
         if text:
             t.answer = text
         t.source = source
-        self.view.refresh()
         # With Glimpse's own voice only, the screen reader would read the answer a second time.
+        # Said before the conversation is redrawn: a screen reader takes events in order.
         self.announcer.say(t.answer, to_screen_reader=self.answer_voice != "glimpse")
+        self.view.follow()  # the new answer is in view, even when the user had scrolled up
 
     def _on_frame(self, frame: ev.Frame) -> None:
         image = bgr_to_qimage(frame.image)
@@ -546,11 +611,21 @@ class MainWindow(QMainWindow):
 
     def _on_status(self, stage: str, state: str, detail: str) -> None:
         self.status.on_status(stage, state, detail)
+        if stage == "pipeline" and state == SET_UP:
+            for device in self.devices.set_up():
+                self.announce(f"The {device.key} works again.")
+            self._show_devices()
+            if self._retrying:
+                self._retrying = False
+                still = [f"the {k}" for k in DEVICES if k in self.devices.missing]
+                self.announce("Started again. Still not working: " + ", ".join(still) + "."
+                              if still else "Started again: every device works.")
         self._render_status()
 
     def _render_status(self) -> None:
         self.status_text.setText(self.status.text())
-        self.status_text.setToolTip(self.status.details())
+        self.status_text.set_details(self.status.details())
+        self._announce_ready()
 
     def _on_metrics(self, metrics: ev.Metrics) -> None:
         d = metrics.durations_ms()
@@ -585,53 +660,22 @@ class MainWindow(QMainWindow):
         self.announce(message)  # a spoken notice (`speak`) is said by the pipeline itself
 
     def _on_error(self, stage: str, message: str, needs_action: bool) -> None:
+        if stage in DEVICE_OF_STAGE:
+            self._device_failed(stage, message)
+            return
+        plain = labels.plain_message(message)
         current = self.conversation.current()
-        if current is not None:
-            current.errors.append(message)
-        self.status.on_error(stage, message)
+        known = plain in self.problems.said or plain == self.status.problem
+        if current is not None and plain not in current.errors:
+            current.errors.append(plain)
+        self.status.on_error(stage, plain)
         self._render_status()
         self.view.refresh()
-        self._show_error(stage, message, needs_action)
-
-    def _show_error(self, stage: str, message: str, needs_action: bool) -> None:
-        self.announce(f"Problem with {stage}: {message}", assertive=True)
-        if not needs_action:
-            return
-        if self._error_box is not None and self._error_box.isVisible():
-            self._error_box.setText(message)  # one dialog at a time, with the latest news
-            return
-        modal = QApplication.activeModalWidget()
-        if modal is not None and modal is not self._error_box:
-            # Another dialog (first run, settings) is open: show this once it closes.
-            self._pending_error = (stage, message)
-            return
-        box = QMessageBox(QMessageBox.Warning, "Glimpse needs your help", message,
-                          QMessageBox.NoButton, self)
-        box.setAccessibleName("Problem")
-        box.setAccessibleDescription(message)
-        settings = box.addButton("Open Settings", QMessageBox.ActionRole)
-        models = box.addButton("Models", QMessageBox.ActionRole)
-        retry = box.addButton("Try again", QMessageBox.AcceptRole)
-        box.addButton("Close", QMessageBox.RejectRole)
-
-        def done(_result: int) -> None:
-            clicked = box.clickedButton()
-            if clicked is settings:
-                self.settings_requested.emit()
-            elif clicked is models:
-                self.models_requested.emit()
-            elif clicked is retry:
-                self.bridge.retry()
-
-        box.finished.connect(done)
-        self._error_box = box
-        box.open()
-
-    def show_pending_error(self) -> None:
-        """A dialog closed: show the problem that arrived while it was open, if still current."""
-        pending, self._pending_error = self._pending_error, None
-        if pending is not None and (pending[0] != "pipeline" or self.bridge.state == "failed"):
-            self._show_error(pending[0], pending[1], needs_action=True)
+        # A problem outside any turn is said once; a turn's failure is that turn's news. A
+        # pipeline that could not start was announced with that state already.
+        said = stage == "pipeline" and self.bridge.state == "failed"
+        self._show_problem(stage, plain, needs_action,
+                           announce=not said and (current is not None or not known))
 
     def _on_turn_ended(self, turn_id: int, transcript: str, answer: str,
                        cancelled: bool) -> None:
@@ -648,7 +692,11 @@ class MainWindow(QMainWindow):
         if self.talking and (self.toggle_mode or not (self.space.down or self.talk.isDown())):
             self.talking = False
         self._update_talk()
-        self.view.refresh()
+        if t.empty():
+            # Nothing was heard, seen or said (a device that failed mid-turn, which its state
+            # tells): no empty turn stays in the conversation.
+            self.conversation.drop(turn_id, finished=True)
+        self.view.follow()
 
     def _on_turn_dropped(self, turn_id: int) -> None:
         """A tap too short to be a question: its turn goes (the notice that said so was

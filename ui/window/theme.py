@@ -21,6 +21,13 @@ _ARROWS = ":/qt-project.org/styles/commonstyle/images"
 # The font the platform gave us before any scaling, so re-applying a scale never compounds.
 _BASE_POINT_SIZE: float | None = None
 
+#: the outline of text areas and lists when they do not have the focus (3:1 against the window,
+#: WCAG 2.1's least for the edge of a control)
+_EDGE = {"system": "#8a8a8a", "light": "#8a8a8a", "dark": "#80868b", "high-contrast": "#ffffff"}
+#: text areas and lists: their outline is styled in every state, or Qt keeps the native frame
+#: and never draws the focus outline on them (it repaints only the viewport on focus)
+AREAS = ("QTextEdit", "QPlainTextEdit", "QAbstractItemView")
+
 _FOCUS = {
     "system": "#1a73e8",
     "light": "#1a56db",
@@ -98,18 +105,47 @@ def text_pairs(theme: str) -> list[tuple[str, str, str]]:
     return pairs
 
 
+#: every kind of control that takes keyboard focus somewhere in Glimpse: each gets the focus
+#: outline (the read-only text fields too: Status, Timing, the conversation...). The tests grab
+#: every focusable control of the window and its dialogs and look for the outline's pixels.
+FOCUSABLE = ("QPushButton", "QToolButton", "QComboBox", "QLineEdit", "QCheckBox",
+             "QRadioButton", "QTextEdit", "QPlainTextEdit", "QTextBrowser", "QListView",
+             "QListWidget", "QTableView", "QTableWidget", "QTreeView", "QSpinBox",
+             "QDoubleSpinBox", "QSlider", "QProgressBar")
+
+
+def focus_colour(theme: str) -> str:
+    return _FOCUS.get(theme, _FOCUS["system"])
+
+
+def focus_width(theme: str) -> int:
+    return 4 if theme == "high-contrast" else 3
+
+
 def stylesheet(theme: str) -> str:
-    """Visible focus on every control (a 3 px outline, 4 px in high contrast)."""
-    focus = _FOCUS.get(theme, _FOCUS["system"])
-    width = 4 if theme == "high-contrast" else 3
+    """Visible focus on every control (a 3 px outline, 4 px in high contrast). The outline
+    takes its room from the padding, so a focused control keeps its size and its label."""
+    focus = focus_colour(theme)
+    width = focus_width(theme)
+    focused = ", ".join(f"{kind}:focus" for kind in FOCUSABLE)
+    edge_w = 2 if theme == "high-contrast" else 1
+    areas, areas_focused = ", ".join(AREAS), ", ".join(f"{kind}:focus" for kind in AREAS)
     sheet = f"""
-    QPushButton:focus, QToolButton:focus, QComboBox:focus, QLineEdit:focus, QCheckBox:focus,
-    QRadioButton:focus, QTextBrowser:focus, QListWidget:focus, QTableWidget:focus,
-    QSpinBox:focus, QDoubleSpinBox:focus, QSlider:focus, QProgressBar:focus {{
+    {focused} {{
         border: {width}px solid {focus};
     }}
+    {areas} {{ border: {edge_w}px solid {_EDGE.get(theme, _EDGE["system"])};
+        padding: {width - edge_w}px; }}
+    {areas_focused} {{ border: {width}px solid {focus}; padding: 0px; }}
+    QSpinBox::up-button, QSpinBox::down-button {{ subcontrol-origin: padding; }}
+    QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox {{ padding: 2px 4px; }}
+    QTabBar::tab:focus {{ border: {width}px solid {focus}; }}
+    QAbstractItemView QPushButton {{ background: palette(button); color: palette(button-text);
+        border: {edge_w}px solid {_EDGE.get(theme, _EDGE["system"])}; }}
     QPushButton {{ padding: 6px 12px; }}
+    QPushButton:focus {{ padding: 4px 10px; }}
     QPushButton#pushToTalk {{ font-size: 150%; font-weight: bold; padding: 18px; }}
+    QPushButton#pushToTalk:focus {{ padding: 16px; }}
     QPushButton#pushToTalk[talking="true"] {{ border: {width + 1}px dashed {focus}; }}
     QFrame#banner {{ border: 2px solid {focus}; border-radius: 4px; }}
     QLabel#fieldError {{ color: {_ERROR.get(theme, _ERROR["system"])}; font-weight: bold; }}
@@ -121,12 +157,14 @@ def stylesheet(theme: str) -> str:
         sheet += f"""
         QWidget {{ background: #000000; color: #ffffff; }}
         QPushButton, QToolButton, QComboBox, QLineEdit, QTextBrowser, QProgressBar,
-        QListWidget, QTableWidget, QSpinBox, QDoubleSpinBox, QTabBar::tab {{
+        QSpinBox, QDoubleSpinBox, QTabBar::tab, QTabWidget::pane, QMenu {{
             border: 2px solid #ffffff; }}
         QPushButton:disabled, QToolButton:disabled, QComboBox:disabled, QLineEdit:disabled,
         QSpinBox:disabled {{ color: #c0c0c0; border: 2px dashed #c0c0c0; }}
         QTabBar::tab {{ padding: 4px 10px; }}
         QTabBar::tab:selected {{ background: #ffff00; color: #000000; }}
+        QTabBar::tab:selected:focus {{ background: #000000; color: #ffff00;
+            border: {width}px solid {focus}; font-weight: bold; }}
         QCheckBox::indicator, QRadioButton::indicator, QTableView::indicator {{
             width: 16px; height: 16px; border: 2px solid #ffffff; background: #000000; }}
         QRadioButton::indicator {{ border-radius: 10px; }}
@@ -137,7 +175,7 @@ def stylesheet(theme: str) -> str:
         QHeaderView::section {{ background: #000000; color: #ffffff; border: 1px solid #ffffff;
             padding: 2px 4px; }}
         QSpinBox::up-button, QSpinBox::down-button {{ background: #ffffff; width: 18px;
-            border: 1px solid #000000; }}
+            border: 1px solid #000000; subcontrol-origin: padding; }}
         QSpinBox::up-button:disabled, QSpinBox::down-button:disabled {{ background: #c0c0c0; }}
         QSpinBox::up-arrow {{ image: url({_ARROWS}/arrow-up-16.png); width: 10px; height: 10px; }}
         QSpinBox::down-arrow {{ image: url({_ARROWS}/arrow-down-16.png); width: 10px;
@@ -147,6 +185,8 @@ def stylesheet(theme: str) -> str:
         QToolTip {{ background: #000000; color: #ffffff; border: 2px solid #ffff00; }}
         QDialogButtonBox {{ dialogbuttonbox-buttons-have-icons: 0; }}
         QMenuBar::item:selected, QMenu::item:selected {{ background: #ffff00; color: #000000; }}
+        QMenu::item {{ padding: 4px 16px; }}
+        QMenu::separator {{ height: 2px; background: #ffffff; margin: 4px 8px; }}
         """
     return sheet
 

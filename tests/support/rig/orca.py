@@ -3,7 +3,16 @@ user hears.
 
 `OrcaSession.start()` brings up, each private to the session and stopped by `stop()` by process
 id: Xvfb, a session D-Bus with the AT-SPI bus, a PulseAudio server (speech-dispatcher will not
-start without one), and Orca with its debug log. `spoken()` reads the log's `SPEECH OUTPUT:`
+start without one), and Orca with its debug log: the host's Orca (43 on Debian 12), or with
+`OrcaSession(root=...)` the Orca of a Debian root (48 in Debian 13, `tests.support.rig.orca_root`),
+chrooted, talking to the same display, buses and audio server.
+
+Run as root (CI), Orca has a PID namespace of its own (`unshare --pid --kill-child`). At start
+Orca looks for every other Orca of the same user on the machine (`pgrep -u`) and refuses to run
+beside one, or with `--replace` kills them all: other test runs' Orcas included. In its
+namespace it sees only its own, and when `stop()` ends the namespace, the speech-dispatcher it
+started goes with it. (As another user, the host's Orca runs as it is, and says so when another
+Orca of that user runs.) `spoken()` reads the log's `SPEECH OUTPUT:`
 lines: what Orca said, in order. Orca writes its log block-buffered to a file, so a line could
 wait minutes on an idle machine; here it writes through a pseudo-terminal instead (Python
 buffers a terminal by line), and a reader thread copies each line to the log file at once.
@@ -23,9 +32,12 @@ import tty
 from pathlib import Path
 
 from tests.support.rig.display import DisplayError, VirtualDisplay
+from tests.support.rig.orca_root import PLAIN_PATH
 from tests.support.sessions import stop_all
 
-SPEECH = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) - SPEECH OUTPUT: '(.*?)'(?:\{'established.*)?$",
+# Orca writes "SPEECH OUTPUT: 'text'{'established': False}" for messages and
+# "SPEECH OUTPUT: 'space ' {'established': False}" (a space before the brace) for key echo.
+SPEECH = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) - SPEECH OUTPUT: '(.*?)'\s*(?:\{'established.*)?$",
                     re.MULTILINE)
 ORCA_READY_S = 90.0  # Orca needs 5-20 s on an idle machine; far more on a loaded 2-core one
 
@@ -44,11 +56,13 @@ def missing_tools() -> list[str]:
 class OrcaSession:
     """Threads: the test's thread only."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root  # a Debian root whose Orca runs (chrooted); None: the host's Orca
         self.dir = Path(tempfile.mkdtemp(prefix="glimpse-orca-"))
         self.display = VirtualDisplay()
         self.log = self.dir / "orca-debug.log"
         self._procs: list[subprocess.Popen] = []
+        self._orca: subprocess.Popen | None = None
         self._audio = None
         self._pty: tuple[int, int] | None = None
         self._reader: threading.Thread | None = None
@@ -90,15 +104,37 @@ class OrcaSession:
         self._reader = threading.Thread(target=self._copy_log, args=(master,),
                                         name="orca-log", daemon=True)
         self._reader.start()
-        orca = subprocess.Popen(["orca", "--replace", "--debug-file", os.ttyname(slave)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=open(self.dir / "orca.err", "w"))
-        self._procs.append(orca)
+        with (self.dir / "orca.err").open("w") as err:
+            orca = subprocess.Popen(self._orca_command(os.ttyname(slave), env), env=env,
+                                    stdout=subprocess.DEVNULL, stderr=err)
+        self._orca = orca
         # Orca is up once it has spoken its greeting (the log then exists and is flushed).
         if not self.wait_spoken(lambda lines: bool(lines), ORCA_READY_S):
             err = (self.dir / "orca.err").read_text(errors="replace")[-2000:]
             self.stop()
             raise OrcaError(f"Orca said nothing within {ORCA_READY_S:.0f} s: {err}")
         return self
+
+    def _orca_command(self, debug_file: str, env: dict[str, str]) -> list[str]:
+        """Orca with its debug log, alone in a PID namespace (see the module docstring)."""
+        alone = ["unshare", "--pid", "--kill-child=SIGKILL", "--mount", "--propagation", "private"]
+        if self.root is None:
+            if os.geteuid() != 0:
+                return ["orca", "--debug-file", debug_file]
+            return [*alone, "--mount-proc", "orca", "--debug-file", debug_file]
+        # The root's Orca reaches the display, buses and audio server through /tmp (where the
+        # session keeps them) and the pseudo-terminal through /dev; the mounts live and die
+        # with the namespace. Its environment is plain: the host's Python variables break the
+        # root's Python.
+        keep = ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS", "HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
+                "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "PULSE_SERVER", "GTK_A11Y", "NO_AT_BRIDGE",
+                "GSETTINGS_BACKEND")
+        plain = [f"{k}={env[k]}" for k in keep if env.get(k)]
+        script = ('r="$1"; shift; mount -t proc proc "$r/proc" && mount --rbind /dev "$r/dev" && '
+                  'mount --bind /sys "$r/sys" && mount --bind /tmp "$r/tmp" && exec chroot "$r" "$@"')
+        return [*alone, "sh", "-c", script, "sh", str(self.root), "env", "-i",
+                f"PATH={PLAIN_PATH}", "LANG=C.UTF-8", *plain,
+                "orca", "--debug-file", debug_file]
 
     def _copy_log(self, master: int) -> None:
         """Reader thread: the pseudo-terminal's output, appended to the log file as it comes."""
@@ -171,6 +207,26 @@ class OrcaSession:
         if out.returncode != 0:
             raise OrcaError(f"could not change key auto-repeat: {out.stderr.strip()[-400:]}")
 
+    def key_repeats(self, keysym: int) -> bool:
+        """Whether the X server repeats the key now (per-key and global auto-repeat)."""
+        code = ("from Xlib import display; d = display.Display(); c = d.keysym_to_keycode("
+                f"{keysym}); k = d.get_keyboard_control(); "
+                "print(int(bool(k.global_auto_repeat and k.auto_repeats[c // 8] >> (c % 8) & 1)))")
+        out = subprocess.run([sys.executable, "-c", code], env=self.env(), capture_output=True,
+                             text=True, timeout=20)
+        if out.returncode != 0:
+            raise OrcaError(f"could not read key auto-repeat: {out.stderr.strip()[-400:]}")
+        return out.stdout.strip() == "1"
+
+    def wait_key_repeat(self, keysym: int, repeats: bool, timeout: float) -> bool:
+        """Poll the X server until the key's auto-repeat is `repeats`; False at the deadline."""
+        deadline = time.monotonic() + timeout
+        while self.key_repeats(keysym) != repeats:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)  # polling the X server's state, with a deadline
+        return True
+
     def set_screen_reader_enabled(self, on: bool = True) -> None:
         """Tell the desktop a screen reader is on, as GNOME does when the user turns Orca on."""
         out = subprocess.run(
@@ -189,7 +245,7 @@ class OrcaSession:
                 return True
             if time.monotonic() > deadline:
                 return False
-            if self._procs and self._procs[0].poll() is not None:
+            if self._orca is not None and self._orca.poll() is not None:
                 return condition(self.spoken())
             time.sleep(0.05)  # polling a file another process writes, with a deadline
 
@@ -201,15 +257,12 @@ class OrcaSession:
         return out.stdout.strip()
 
     def stop(self) -> None:
+        # Orca first, before the buses it talks to; ending its PID namespace also ends the
+        # speech-dispatcher it started.
+        if self._orca is not None:
+            stop_all([self._orca])
+            self._orca = None
         stop_all(self._procs)
-        # speech-dispatcher was started by Orca (autospawn) in this session: stop it by the
-        # process id it wrote into the private runtime folder.
-        folders = [self.dir] + ([self._audio.dir] if self._audio is not None else [])
-        for pidfile in (p for folder in folders for p in folder.rglob("speech-dispatcher.pid")):
-            try:
-                os.kill(int(pidfile.read_text().split()[0]), 15)
-            except (ValueError, ProcessLookupError, OSError):
-                pass  # already gone
         if self._audio is not None:
             self._audio.stop()
             self._audio = None

@@ -69,6 +69,7 @@ class HistorySearchDialog(QDialog):
         self.detail = QPlainTextEdit()
         self.detail.setReadOnly(True)
         self.detail.setMaximumHeight(110)
+        self.detail.setObjectName("chosenTurn")  # outlined in high contrast (ui.window.theme)
         name(self.detail, "Chosen turn", "The whole turn chosen in the results")
         layout.addWidget(self.detail)
         self.status = QLabel("Type what to find and press Enter.")

@@ -34,6 +34,16 @@ HISTORY = ("History: each finished turn (question, answer, a small picture) is k
            "turn it off, and then nothing is kept.")
 
 
+def talk_key_text(global_shortcut: str) -> str:
+    """Which talk key to use with a screen reader: Space in the window, and the global key."""
+    key = "+".join(part.strip().strip("<>").title() for part in global_shortcut.split("+")
+                   if part.strip())
+    anywhere = f", or {key} from any window" if key else ""
+    return (f"With a screen reader: hold Space in the Glimpse window{anywhere}. While you hold "
+            "it, Glimpse stops the key repeating, so your screen reader says \"space\" once "
+            "instead of over your question.")
+
+
 def download_text(preset: Preset) -> str:
     """"Download: about 1.1 GB" or "No download: everything is in the offline pack"."""
     refs = [preset.value("asr.model")]
@@ -66,6 +76,9 @@ class FirstRunDialog(QDialog):
                        "go. Glimpse answers aloud. F1 shows every shortcut.")
         intro.setWordWrap(True)
         layout.addWidget(intro)
+        talk_key = QLabel(talk_key_text(config.ui.global_shortcut))
+        talk_key.setWordWrap(True)
+        layout.addWidget(talk_key)
         self.why = QLabel("")
         self.why.setWordWrap(True)
         layout.addWidget(self.why)

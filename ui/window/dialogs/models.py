@@ -4,6 +4,11 @@ The model store (`assistant.models.store.ModelStore`) is imported lazily: when i
 the dialog says so and still offers downloads through an injected `downloader`. Every slow job
 (download, verify, import) runs through `bridge.run_task` on the bridge's own thread pool;
 progress comes back as Qt signals. The dialog never starts a thread.
+
+A download reports only what happened: with Offline mode on nothing is fetched and the dialog
+says so ("Offline mode is on: nothing was downloaded. Turn it off in Settings > Privacy"); a
+store that cannot get the model asked for fails (it never hands back another model in its place),
+and "Download complete" comes only once the model asked for is on this computer.
 """
 from __future__ import annotations
 
@@ -46,6 +51,7 @@ Downloader = Callable[[str, Callable[[int, int], None], threading.Event], Any]
 
 SUGGESTED = ("whisper:tiny.en", "whisper:base.en", "whisper:small",
              "hf:HuggingFaceTB/SmolVLM2-500M-Video-Instruct", "piper:en_US-joe-medium")
+OFFLINE = "Offline mode is on: nothing was downloaded. Turn it off in Settings > Privacy."
 
 
 class Cancelled(Exception):
@@ -111,9 +117,19 @@ class StoreBackend:
         return [ref for _key, ref, _then in fn()] if fn else []
 
     def download(self, model: str, on_progress, cancel) -> Any:
-        """Fetch `model` (whisper:/piper:/hf: reference) into the cache; returns its path."""
-        fetch = getattr(self.store, "download", None) or self.store.get
-        return fetch(model, on_progress, cancel=cancel)
+        """Fetch `model` (whisper:/piper:/hf: reference) into the cache; returns its path.
+        Raises when that model is not on this computer afterwards: the store's stand-in (the
+        offline pack's Whisper for another one) is not what the user asked for."""
+        fetch = getattr(self.store, "download", None)
+        if fetch is not None:
+            got = fetch(model, on_progress, cancel=cancel)
+        else:
+            got = self.store.get(model, on_progress, cancel=cancel, fallback=False)
+        locate = getattr(self.store, "locate", None)
+        if locate is not None and ":" in model and locate(model) is None:
+            raise RuntimeError(f"{labels.short_model_name(model)} is still not on this "
+                               "computer after the download")
+        return got
 
     def verify(self, model: str) -> str:
         checks = self._call("verify", model) or []
@@ -229,6 +245,7 @@ class ModelsDialog(QDialog):
         self.backend = backend
         self.downloader = downloader or (backend.download if backend is not None else None)
         self._task: str | None = None
+        self._asked = ""  # the model the running download was asked for
         self._started = 0.0
         self._start_done = 0
         self._task_seq = 0
@@ -261,6 +278,9 @@ class ModelsDialog(QDialog):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.Stretch)
+        # The rows' Download buttons are cell widgets, which ResizeToContents does not measure:
+        # the column and the rows take the button's own size, so it keeps its label.
+        header.setSectionResizeMode(4, QHeaderView.Fixed)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectRows)
@@ -345,8 +365,9 @@ class ModelsDialog(QDialog):
             size = labels.size_text(row["bytes"] / 10**6) if row["bytes"] else ""
             if row["missing"] and size:
                 size = f"about {size}"
-            texts = (labels.model_name(row["name"]), labels.kind_name(row["kind"]), size,
-                     source_text(row))
+            # The name without its download size: the Size column says how big it is here.
+            texts = (labels.model_name(row["name"], size=False), labels.kind_name(row["kind"]),
+                     size, source_text(row))
             tip = "\n".join(row["paths"]) or "Not downloaded yet"
             for c, text in enumerate(texts):
                 item = QTableWidgetItem(text)
@@ -357,13 +378,22 @@ class ModelsDialog(QDialog):
                 button = QPushButton("Download")
                 name(button, f"Download {labels.short_model_name(row['name'])}")
                 button.clicked.connect(lambda _=False, ref=row["name"]: self.download(ref))
-                button.setEnabled(self.downloader is not None)
+                button.setEnabled(self.downloader is not None and self._task is None)
                 self.table.setCellWidget(r, 4, button)
+                hint = button.sizeHint()
+                self.table.setColumnWidth(4, max(self.table.columnWidth(4), hint.width() + 8))
+                self.table.setRowHeight(r, max(self.table.rowHeight(r), hint.height() + 4))
         if not self.rows:
             self.table.setRowCount(1)
             self.table.setItem(0, 0, QTableWidgetItem("No models installed yet" if
                                                       self.backend else "Unknown"))
         self.folder_button.setEnabled(any(r["paths"] for r in self.rows))
+
+    def _row_buttons(self, enabled: bool) -> None:
+        for r in range(self.table.rowCount()):
+            button = self.table.cellWidget(r, 4)
+            if button is not None:
+                button.setEnabled(enabled)
 
     def selected_ref(self) -> str:
         item = self.table.item(max(0, self.table.currentRow()), 0)
@@ -403,6 +433,7 @@ class ModelsDialog(QDialog):
         self._start_done = -1
         for b in (self.download_button, self.verify_button, self.import_button):
             b.setEnabled(False)
+        self._row_buttons(False)
         self.cancel_button.setEnabled(kind == "download")
         self.bridge.run_task(task, body)
         return task
@@ -420,7 +451,13 @@ class ModelsDialog(QDialog):
         if self.downloader is None:
             self._say("Downloads are not available in this build.")
             return None
+        if self.config.models.offline:
+            self.progress.setValue(0)
+            self.progress.setFormat("Nothing downloaded")
+            self._say(OFFLINE, assertive=True)
+            return None
         downloader = self.downloader
+        self._asked = model
         self.progress.setFormat("Starting download...")
         self._say(f"Downloading {labels.short_model_name(model)}.")
         return self._start("download", lambda on_progress, cancel:
@@ -469,19 +506,25 @@ class ModelsDialog(QDialog):
         self.download_button.setEnabled(self.downloader is not None)
         for b in (self.verify_button, self.import_button):
             b.setEnabled(self.backend is not None)
+        self._row_buttons(self.downloader is not None)
         kind = task.split("-")[1]
         if error == "cancelled":
             self.progress.setFormat("Cancelled: Download again to resume")
             self._say("Download cancelled. Press Download again to resume where it stopped.")
         elif error:
-            self.progress.setFormat(f"{kind.capitalize()} failed")
+            self.progress.setValue(0)
+            self.progress.setFormat(f"{kind.capitalize()} failed: nothing was downloaded"
+                                    if kind == "download" else f"{kind.capitalize()} failed")
             self._say(f"{kind.capitalize()} failed: {failure_words(error, self.config)}",
                       assertive=True)
         else:
             if kind == "download":
                 self.progress.setValue(1000)
                 self.progress.setFormat("Download complete")
-            self._say(f"{kind.capitalize()} finished" + (f": {result}" if result else "."))
+                self._say(f"Downloaded {labels.short_model_name(self._asked)}: it is on this "
+                          "computer now.")
+            else:
+                self._say(f"{kind.capitalize()} finished" + (f": {result}" if result else "."))
             self.refresh()
 
     def _say(self, text: str, assertive: bool = False) -> None:

@@ -14,7 +14,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -77,6 +77,8 @@ PAGES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 
 CHOICE_WORDS = labels.CHOICES["turns.mode"]
 ADVANCED = "Advanced"
+#: settings shown in people's words and stored in the configuration's: key names
+KEYS = ("ui.global_shortcut",)
 
 
 def audio_devices(kind: str) -> tuple[list[tuple[str, str]], str]:
@@ -163,7 +165,7 @@ class SettingsDialog(QDialog):
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        self.resize(700, 500)
+        self.resize(780, 540)
 
     # -- building --------------------------------------------------------------------------------
 
@@ -214,8 +216,10 @@ class SettingsDialog(QDialog):
                 combo.setEditText(_text(value))
             editor = combo
         else:
-            editor = QLineEdit(_text(value))
-            if allowed:
+            editor = QLineEdit(labels.key_text(value) if key in KEYS else _text(value))
+            if key in KEYS:
+                editor.setPlaceholderText("for example Ctrl+Alt+Space; empty turns it off")
+            elif allowed:
                 editor.setPlaceholderText(allowed)
             editor.editingFinished.connect(lambda k=key: self.check(k))
         name(editor, plain, description)
@@ -270,15 +274,18 @@ class SettingsDialog(QDialog):
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setStretchLastSection(True)
         table.verticalHeader().setVisible(False)
-        table.setWordWrap(False)
+        # "What it does" wraps in its column: the whole sentence is read, never cut off.
+        table.setWordWrap(True)
+        table.setTextElideMode(Qt.ElideNone)
         for r, (key, _default, allowed, help_text) in enumerate(rows):
             for c, text in enumerate((key, _text(self.config.get(key)), allowed, help_text)):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
                 table.setItem(r, c, item)
         table.resizeColumnToContents(0)
-        for column, width in ((1, 150), (2, 170)):
+        for column, width in ((1, 120), (2, 140)):
             table.setColumnWidth(column, width)
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         name(table, "All settings by key", "Read only. One row per setting.")
         v.addWidget(table, 1)
         self.advanced = table
@@ -300,7 +307,8 @@ class SettingsDialog(QDialog):
                     return editor.itemData(index)
                 return text.strip()
             return editor.currentData()
-        return editor.text().strip()  # type: ignore[attr-defined]
+        text = editor.text().strip()  # type: ignore[attr-defined]
+        return labels.key_setting(text) if key in KEYS else text
 
     def set_raw(self, key: str, value: Any) -> None:
         """Set a field as a user would (used by tests and by presets)."""
@@ -316,7 +324,8 @@ class SettingsDialog(QDialog):
             elif editor.isEditable():
                 editor.setEditText(_text(value))
         else:
-            editor.setText(_text(value))  # type: ignore[attr-defined]
+            shown = labels.key_text(value) if key in KEYS else _text(value)
+            editor.setText(shown)  # type: ignore[attr-defined]
 
     def _show(self, key: str, message: str) -> None:
         label = self.errors[key]

@@ -17,6 +17,7 @@ import threading
 from typing import Any, Callable
 
 from assistant import events as ev
+from ui.labels import key_text
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class PortalShortcut:
     def __init__(self, combo: str, submit: Callable[[ev.Command], None], toggle: bool = False,
                  on_note: Callable[[str], None] | None = None, timeout: float = 60.0) -> None:
         self.trigger = portal_trigger(combo)
+        self.keys = key_text(combo)  # as people write it, in what the window says
         self.submit = submit
         self.toggle = toggle
         self.on_note = on_note or (lambda _text: None)
@@ -53,7 +55,7 @@ class PortalShortcut:
         self._thread = threading.Thread(target=self._run, name="glimpse-portal-shortcut",
                                         daemon=True)
         self._thread.start()
-        return (f"Global push-to-talk: asking the desktop to bind {self.trigger} (GlobalShortcuts "
+        return (f"Global push-to-talk: asking the desktop to bind {self.keys} (GlobalShortcuts "
                 "portal); confirm it in the desktop's dialog.")
 
     def stop(self) -> None:
@@ -74,7 +76,7 @@ class PortalShortcut:
             with open_dbus_connection(bus="SESSION") as conn:
                 session = self._bind(conn)
                 self.bound.set()
-                self.on_note(f"Global push-to-talk: {self.trigger} (desktop shortcut portal).")
+                self.on_note(f"Global push-to-talk: {self.keys} (desktop shortcut portal).")
                 self._listen(conn, session)
         except (PortalError, OSError, TimeoutError, ConnectionError) as exc:
             log.info("GlobalShortcuts portal failed: %s", exc)

@@ -3,7 +3,11 @@
 The global key works on X11 through pynput (here) and on Wayland through the desktop's
 GlobalShortcuts portal (`ui.window.keys.portal`). pynput calls us on its own listener thread, so the
 callbacks only call `bridge.submit(...)` (thread-safe: it puts a command on the pipeline's bus)
-and never touch a widget.
+and the thread-safe `KeyRepeat`, and never touch a widget.
+
+Given a `KeyRepeat` (a screen reader runs), the X server stops repeating the combo's last key
+while its modifiers are held, before that key goes down: a screen reader says "space" once for
+Ctrl+Alt+Space held through a question, not 25 times a second (`ui.window.keys.repeat`).
 """
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from assistant import events as ev
+from ui.labels import key_text
+from ui.window.keys.repeat import KeyRepeat
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +82,13 @@ class GlobalShortcut:
     In toggle mode one press starts listening and the next ends it.
     """
 
-    def __init__(self, combo: str, submit: Callable[[ev.Command], None], toggle: bool = False):
+    def __init__(self, combo: str, submit: Callable[[ev.Command], None], toggle: bool = False,
+                 repeat: KeyRepeat | None = None):
         self.combo = combo.strip()
         self.submit = submit
         self.toggle = toggle
+        self.repeat = repeat
+        self._quiet: int | None = None  # the keysym whose repeat we hold off now
         self._listener = None
         self._lock = threading.Lock()
         self._pressed: set = set()
@@ -104,18 +113,19 @@ class GlobalShortcut:
         try:
             self._keys = set(keyboard.HotKey.parse(pynput_combo(self.combo)))
         except ValueError as exc:
-            return (f"The global shortcut '{self.combo}' is not understood ({exc}). Write it "
-                    "like <ctrl>+<alt>+space in Settings.")
+            return (f"The global shortcut '{key_text(self.combo)}' is not understood ({exc}). "
+                    "Write it like Ctrl+Alt+Space in Settings.")
         self._listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release)
         self._listener.daemon = True
         self._listener.start()
-        return f"Global push-to-talk: {self.combo} (works in any window)."
+        return f"Global push-to-talk: {key_text(self.combo)} (works in any window)."
 
     def stop(self) -> None:
         with self._lock:
             if self._pending_up is not None:
                 self._pending_up.cancel()
                 self._pending_up = None
+            self._quiet_repeat(False)
         if self._listener is not None:
             self._listener.stop()
             self._listener = None
@@ -125,10 +135,31 @@ class GlobalShortcut:
     def _canonical(self, key):
         return self._listener.canonical(key) if self._listener is not None else key
 
+    def _quiet_repeat(self, modifiers_held: bool) -> None:
+        """Hold the combo's last key's repeat off while its modifiers are down (lock held)."""
+        if self.repeat is None:
+            return
+        if modifiers_held and self._quiet is None:
+            keysym = _keysym(self._main_key())
+            if keysym and self.repeat.hold_off(keysym):
+                self._quiet = keysym
+        elif not modifiers_held and self._quiet is not None:
+            self.repeat.let_go(self._quiet)
+            self._quiet = None
+
+    def _main_key(self):
+        keys = [k for k in self._keys if k not in _MODIFIERS]
+        return keys[0] if len(keys) == 1 and len(self._keys) > 1 else None
+
+    def _modifiers_held(self) -> bool:
+        mods = {k for k in self._keys if k in _MODIFIERS}
+        return bool(mods) and mods <= self._pressed
+
     def _on_press(self, key) -> None:
         with self._lock:
             canonical = self._canonical(key)
             self._pressed.add(canonical)
+            self._quiet_repeat(self._modifiers_held())
             if self._pending_up is not None and canonical == self._pending_key:
                 # X auto-repeat: a release+press pair of the same key. Still held.
                 self._pending_up.cancel()
@@ -148,6 +179,7 @@ class GlobalShortcut:
         with self._lock:
             canonical = self._canonical(key)
             self._pressed.discard(canonical)
+            self._quiet_repeat(self._modifiers_held())
             if not self._active or canonical not in self._keys:
                 return
             if self._pending_up is not None:
@@ -169,3 +201,38 @@ class GlobalShortcut:
             self._active = False
         if command is not None:
             self.submit(command)
+
+
+def _modifier_keys() -> frozenset:
+    try:
+        from pynput.keyboard import Key
+    except ImportError:  # no pynput: no global key either
+        return frozenset()
+    return frozenset(getattr(Key, name) for name in (
+        "ctrl", "ctrl_l", "ctrl_r", "alt", "alt_l", "alt_r", "alt_gr", "shift", "shift_l",
+        "shift_r", "cmd", "cmd_l", "cmd_r") if hasattr(Key, name))
+
+
+class _Modifiers:
+    """The pynput modifier keys, looked up when first needed (pynput needs an X display)."""
+
+    _keys: frozenset | None = None
+
+    def __contains__(self, key) -> bool:
+        if _Modifiers._keys is None:
+            _Modifiers._keys = _modifier_keys()
+        return key in _Modifiers._keys
+
+
+_MODIFIERS = _Modifiers()
+
+
+def _keysym(key) -> int:
+    """The X keysym of a pynput key (a Key or a KeyCode); 0 when it has none."""
+    if key is None:
+        return 0
+    code = getattr(key, "value", key)  # Key.space.value is a KeyCode
+    if getattr(code, "vk", None):
+        return int(code.vk)
+    char = getattr(code, "char", None)
+    return ord(char) if char and len(char) == 1 and ord(char) < 0x100 else 0
