@@ -1,9 +1,13 @@
 """The offline describer: an answer engine (VlmEngine) built on local perception only.
 
 When no vision-language model is installed, Glimpse still says what it can find for certain:
-text (OCR, verbatim, in reading order), people and where they are (clock directions), a guess
-from an ImageNet classifier (said as a guess), and how good the picture is. It never pretends to
-understand the scene like a VLM: a free question gets what it can tell, introduced as such.
+text (read with read mode's reader, so its word spaces are mended, in reading order), people and
+where they are (clock directions), what the ImageNet classifier sees when its measured precision
+allows it ("It looks like a cat.", said only at or above the classifier's calibrated yes
+threshold, `vision.perception.claims`; else left out), and how good the picture is. It never
+pretends to understand the scene like a VLM: a free question gets what it can tell, introduced
+as such; "is there any text?" gets yes, no or "I can't tell" from the text detector's measured
+thresholds.
 
     Text: "EMERGENCY EXIT". One person, centre. Dark image.
 
@@ -29,6 +33,11 @@ _CHANGE_WORDS = re.compile(r"\b(what('s| has| is)? changed|what('s| is) differen
 # Questions the describer can answer in full: it describes.
 _DESCRIBE_WORDS = re.compile(r"\b(describe|description|what (do|can) you see|what('s| is) (in front|"
                              r"around|here|there)|where am i|look(ing)? at|surroundings)\b", re.I)
+#: "Is there any text?", "is there writing on it?": a yes/no about text (the reader answers).
+_TEXT_QUESTION = re.compile(r"^(?:is|are) there (?:any |some )?(?:text|writing|words?|letters|"
+                            r"print(?:ing)?)\b|^(?:can|do) you see (?:any |some )?(?:text|"
+                            r"writing|words?)\b|^(?:is|does) (?:it|this|that) (?:have|say|show) "
+                            r"(?:any )?(?:text|writing|words?)\b", re.I)
 _PEOPLE_WORDS = re.compile(r"\b(who|anyone|anybody|someone|somebody|person|people|faces?|man|"
                            r"woman|men|women)\b", re.I)
 
@@ -70,25 +79,37 @@ def people_sentence(result: PerceptionResult) -> str:
     return f"{_count(len(people)).capitalize()} people: {where}."
 
 
-def object_sentence(result: PerceptionResult) -> str:
+def object_sentence(result: PerceptionResult, rules=None) -> str:
+    """"It looks like a cat." when the classifier's guess reaches its calibrated yes threshold
+    (`vision.perception.claims`); "" below it: a guess under it is wrong too often to say."""
+    from vision.perception import claims
+
     guess = result.object_guess()
-    if guess is None:
+    yes_at = (rules or claims.policy()).scene.yes_at
+    if guess is None or yes_at is None or guess[1] < yes_at:
         return ""
-    name, prob = guess
-    return (f"It looks like {_article(name)}." if prob >= 0.6 else
-            f"I think it shows {_article(name)}.")
+    return f"It looks like {_article(guess[0])}."
+
+
+def text_claim(lines, rules=None) -> str:
+    """The text detector's verdict (yes | no | unsure) on the reader's lines."""
+    from vision.perception import claims
+
+    rules = rules or claims.policy()
+    return rules.text.verdict(claims.text_score(lines), may_deny=not lines)
 
 
 def describe_sentences(result: PerceptionResult, verbosity: str = "normal",
-                       hints: bool = True) -> list[str]:
-    """What the describer says about one picture, hazards first, one sentence per item."""
+                       hints: bool = True, text: list[str] | None = None) -> list[str]:
+    """What the describer says about one picture, hazards first, one sentence per item. `text`:
+    the reader's lines (with their word spaces mended) instead of perception's raw OCR lines."""
     out: list[str] = []
     for hazard in result.hazards():
         out.append(f"Careful: I think I see {hazard}.")
     if hints:
         out.extend(result.hints())
     max_lines = {"brief": 2, "normal": 6, "detailed": 1000}[verbosity]
-    lines = [line.text for line in result.lines]
+    lines = [line.text for line in result.lines] if text is None else list(text)
     if lines:
         more = len(lines) - max_lines
         out.append(f'Text: "{" ".join(lines[:max_lines])}".' + (
@@ -260,6 +281,9 @@ class Describer(VlmEngine):
         if direct is not None:  # "is my mug in view?", "what colour is this?", "light on?"
             result = self.analyze(frame.image, frame.key)
             return self.intents.answer(direct, frame.image, result)
+        if self.reader is not None and request.mode != Mode.READ and \
+                _TEXT_QUESTION.search(question):
+            return self._text_answer(self._read_frame(frame, stop))
         if self._wants_reading(question, request.mode):
             # The reader turns the page upright, mends word spaces and joins lines.
             return self._read_frame(frame, stop).sentences(self.hints)
@@ -269,15 +293,33 @@ class Describer(VlmEngine):
             return read_sentences(result, self.hints)
         if command == "what_changed":
             return what_changed(self._previous, result)
+        text = self._scene_text(frame, result, stop)
         if request.mode == Mode.DESCRIBE or not question or _DESCRIBE_WORDS.search(question):
-            return describe_sentences(result, self.verbosity, self.hints)
+            return describe_sentences(result, self.verbosity, self.hints, text)
         # A free question: answer what perception can, and say what it cannot.
         if _PEOPLE_WORDS.search(question):
             said = people_sentence(result)
             return [said or "I can't see anyone."]
         # A short first clause: it is what the user hears first (speech starts per clause).
         intro = "Without the image model, I can only tell you what I see."
-        return [intro, *describe_sentences(result, "normal", self.hints)]
+        return [intro, *describe_sentences(result, "normal", self.hints, text)]
+
+    def _scene_text(self, frame, result: PerceptionResult, stop) -> list[str] | None:
+        """The picture's text as read mode reads it (word spaces mended, lines in order), when
+        perception saw any and a reader is at hand; None: perception's own lines are used."""
+        if self.reader is None or not result.lines:
+            return None
+        return [line.text for line in self._read_frame(frame, stop).lines]
+
+    def _text_answer(self, read) -> list[str]:
+        """"Is there any text?": yes with what it says, no, or "I can't tell"."""
+        said = text_claim(read.lines)
+        if said == "yes":
+            return ["Yes, there is text.", *read.sentences(self.hints)]
+        if said == "no":
+            return ["No, I can't find any text."]
+        return ["I can't tell whether there is text: I see marks that might be letters, but I "
+                "can't read them."]
 
     def stream(self, request: VlmRequest, cancel: CancelToken) -> Iterator[str]:
         pieces = self.answer(request, stop=lambda: cancel.cancelled)
