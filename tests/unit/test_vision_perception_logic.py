@@ -99,12 +99,17 @@ def test_describer_hazards_first_and_coach_hints():
     assert said.index(next(s for s in said if s.startswith("Text:"))) > 1
 
 
-def test_describer_uncertain_object_guess_says_i_think():
-    sure = result(labels=(("espresso", 0.8),))
-    unsure = result(labels=(("espresso", 0.3),))
+def test_describer_says_its_scene_guess_only_at_the_calibrated_precision():
+    from vision.perception.claims import policy
+
+    yes_at = policy().scene.yes_at
+    sure = result(labels=(("espresso", min(1.0, yes_at + 0.05)),))
+    unsure = result(labels=(("espresso", yes_at - 0.1),))
     nothing = result(labels=(("lens cap", 0.06),))
     assert describe_sentences(sure, hints=False) == ["It looks like an espresso."]
-    assert describe_sentences(unsure, hints=False) == ["I think it shows an espresso."]
+    # Under the threshold the guess is wrong too often to say: left out, not hedged.
+    assert describe_sentences(unsure, hints=False) == [
+        "I can't make out any text, people or objects I know."]
     assert describe_sentences(nothing, hints=False) == [
         "I can't make out any text, people or objects I know."]
 
