@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from vision.finder.base import FinderOptions
 from vision.finder.offline import OfflineFinder
 from vision.finder.words import target, with_article
 from vision.perception import claims
@@ -84,6 +85,28 @@ def test_cannot_tell_without_a_detector_that_could_deny_it(finder, name, questio
     assert result.sentences()[0] == claims.cannot_tell(with_article(target(question)))
 
 
+def test_no_one_is_said_only_after_the_side_look(finder):
+    """scikit-image's cameraman: his face is turned to the viewfinder, so neither the frontal
+    face cascade nor the people detector finds him. The side look does: "I can't tell", with
+    what it may see, never "no one close by"."""
+    for question, noun in (("Is there a person?", "a person"), ("Do you see a face?", "a face")):
+        result = ask(finder, "claims/skimage-camera.jpg", question)
+        assert result.verdict == "unsure" and not result.found, result.text()
+        said = result.sentences()
+        assert said[0] == claims.cannot_tell(noun)
+        assert said[1].startswith("I may see a face turned to the side"), said
+
+
+def test_nothing_is_denied_in_the_dark(finder):
+    """The rocket photo at a sixth of its light: no "no one", no "no dog"."""
+    dark = (photo("rocket").astype(np.float32) * 0.15).astype(np.uint8)
+    for query, noun in (("person", "a person"), ("dog", "a dog")):
+        result = finder.find(dark, query)
+        assert result.verdict == "unsure", result.text()
+        assert result.sentences()[0].startswith(
+            f"I can't tell whether there is {noun}: the picture is too dark")
+
+
 def test_a_sign_without_the_word_says_what_it_reads(finder):
     result = ask(finder, "exit_sign.jpg", "Find the stop sign")
     assert not result.found
@@ -91,13 +114,15 @@ def test_a_sign_without_the_word_says_what_it_reads(finder):
 
 
 def test_the_tile_finds_a_small_object_in_a_corner(finder):
-    """The cup shrunk to a quarter of its size in one corner of a grey canvas: a tile finds
-    it (the whole picture's guess alone would not), but says no place for it."""
-    cup = cv2.resize(photo("coffee"), (200, 133), interpolation=cv2.INTER_AREA)
+    """The cup shrunk to under a third of the width in one corner of a grey canvas: the whole
+    picture's guess alone misses it, a tile finds it, but says no place for it."""
+    cup = cv2.resize(photo("coffee"), (240, 160), interpolation=cv2.INTER_AREA)
     canvas = np.full((532, 800, 3), 127, np.uint8)
-    canvas[399:532, 600:800] = cup
-    result = finder.find(canvas, "cup")
-    assert result.found and not result.located and result.where() == ""
+    canvas[372:532, 560:800] = cup
+    whole = finder.find(canvas, "cup")
+    assert whole.found and not whole.located and whole.where() == "", whole.text()
+    alone = OfflineFinder(FinderOptions(grid=1), classifier=finder.classifier)
+    assert not alone.find(canvas, "cup").found  # the whole picture alone: not found
 
 
 def test_a_damaged_picture_is_one_clear_error(finder):

@@ -61,6 +61,10 @@ def test_is_there_any_text_is_read_not_looked_for():
     blank = Frame(image=np.full((240, 320, 3), 200, np.uint8), captured_at=1.0, source="test")
     assert describer.answer(VlmRequest(question, blank, Mode.ASK)) == [
         "No, I can't find any text."]
+    # In the dark a page may be there unread: no "no".
+    dark = Frame(image=np.full((240, 320, 3), 20, np.uint8), captured_at=1.5, source="test")
+    said = describer.answer(VlmRequest(question, dark, Mode.ASK))
+    assert said[0].startswith("I can't tell whether there is any text: the picture is too dark")
     spec = CASES[0]
     page = Frame(image=make_page(spec), captured_at=2.0, source="test")
     said = " ".join(describer.answer(VlmRequest(question, page, Mode.ASK)))

@@ -94,6 +94,7 @@ class FindResult:
     understood: bool = True
     verdict: str = ""
     detector: str = ""
+    too_plain: bool = False  # "I can't tell": the picture is too dark or plain for a no
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
@@ -165,7 +166,7 @@ class FindResult:
             close = " close by" if self.detector in ("person", "face") else ""
             return [f"{lead}{close}.", *self.seen_instead]
         if self.verdict != "yes" or self.best is None:
-            return [cannot_tell(noun), *self.seen_instead]
+            return [cannot_tell(noun, dark=self.too_plain), *self.seen_instead]
         best = self.best
         if best.source == "text":
             out = [f"Yes, I see {noun}: I read {best.label[len('the word '):]}, "

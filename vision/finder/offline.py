@@ -19,13 +19,15 @@ CLI's). `load()` takes about a second and belongs on that thread.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from vision.finder.base import Box, FinderOptions, FindResult, Match
+from vision.finder.base import Box, FinderOptions, FindResult, Match, where
 from vision.finder.words import Meaning, Vocabulary, singular, with_article
-from vision.perception.analyze import Perception, PerceptionResult, fit
+from vision.perception.analyze import (Perception, PerceptionResult, fit, too_dark,
+                                       too_plain)
 
 
 # --------------------------------------------------------------------------- tiles
@@ -154,23 +156,33 @@ class OfflineFinder:
         probs = None
         lines: tuple = ()
         score, detector, verdict = 0.0, "", claims.UNSURE
+        plain = False  # too dark or one flat colour for any "no"
+        side_note: tuple[str, ...] = ()
         sign_words = _sign_words(meaning)
         if meaning.person or meaning.face:
             t0 = time.perf_counter()
             result = perception if perception is not None and (
                 "faces" in perception.timings_ms) else self._people.analyze(image)
+            if claims.needs_side_look(result, rules):  # a "no one" hangs on it
+                result = replace(result, side_faces=self._people.side_faces(image))
             timings["people"] = (time.perf_counter() - t0) * 1000
+            plain = not claims.clear_enough(result)
             detector = "face" if meaning.face else "person"
             verdict = claims.face_verdict(result, rules) if meaning.face else \
                 claims.person_verdict(result, rules)
             score = claims.face_score(result) if meaning.face else max(
                 claims.person_score(result), claims.face_score(result))
+            scale = w / result.width
             if verdict == claims.YES:
-                scale = w / result.width
-                found = result.faces if meaning.face else result.people
+                found = result.faces if meaning.face else claims.people_seen(result, rules)
                 for det in found:
                     box = tuple(int(round(v * scale)) for v in det.box)
                     matches.append(Match(detector, box, det.confidence, det.kind))
+            elif result.side_faces:
+                side = result.side_faces[0]
+                box = tuple(int(round(v * scale)) for v in side.box)
+                side_note = (f"I may see a face turned to the side, "
+                             f"{where(box, w, h, distance=False)}.",)
         elif sign_words or (meaning.text and not meaning.classes):
             # "the exit sign": the word must be read. A word no class means ("passport") is
             # found when it is printed, but never denied: not reading it says nothing.
@@ -179,13 +191,15 @@ class OfflineFinder:
                 and "ocr" in perception.timings_ms else None
             lines = (result or self._reader.analyze(image)).lines
             timings["ocr"] = (time.perf_counter() - t0) * 1000
+            plain = too_dark(image)  # a blank page has no text; a dark one may hide it
             scale = w / (result.width if result else w)
             wanted = sign_words or meaning.text
             hits = [line for line in lines
                     if all(singular(t) in {singular(x) for x in _words(line.text)}
                            for t in wanted if len(t) >= 2)]
             score = claims.text_score(hits)
-            verdict = rules.text.verdict(score, may_deny=bool(sign_words) and not lines)
+            verdict = rules.text.verdict(score, may_deny=bool(sign_words) and not lines
+                                         and not plain)
             detector = "text" if sign_words or verdict == claims.YES else ""
             if verdict == claims.YES:
                 for line in hits:
@@ -197,13 +211,14 @@ class OfflineFinder:
             probs = tile_probabilities(self.classifier, image, tiles(w, h, self.options.grid),
                                        self.options.size, self.options.threads)
             timings["classifier"] = (time.perf_counter() - t0) * 1000
+            plain = too_plain(image)
             classes = np.fromiter(sorted(meaning.classes), dtype=np.int64)
             detector, score = "classifier", float(probs[:, classes].sum(axis=1).max())
-            verdict = rules.classifier.verdict(score, may_deny=meaning.deniable)
+            verdict = rules.classifier.verdict(score, may_deny=meaning.deniable and not plain)
             if verdict == claims.YES:
                 matches.append(Match(meaning.query, (0, 0, w, h), score, "classifier"))
         matches.sort(key=lambda m: -m.score)
-        instead: tuple[str, ...] = ()
+        instead: tuple[str, ...] = side_note
         if verdict == claims.NO:
             instead = self._instead(image, probs, perception, rules, sign_words)
         elif verdict == claims.UNSURE and sign_words and detector == "text" and lines:
@@ -212,10 +227,17 @@ class OfflineFinder:
         query_label = meaning.query
         if meaning.person or meaning.face:
             query_label = "face" if meaning.face else "person"
+        elif detector == "classifier":
+            # The classifier cannot count: "how many taxis?" is answered about a taxi, when
+            # the singular means the same classes ("glasses" is no glass).
+            words = meaning.query.split()
+            one = " ".join(words[:-1] + [singular(words[-1])]) if words else ""
+            if one and one != meaning.query and self.meaning(one).classes == meaning.classes:
+                query_label = one
         return FindResult(query=query_label, matches=tuple(matches), score=score, width=w,
                           height=h, engine=self.name, seen_instead=instead,
                           understood=not meaning.empty, verdict=verdict, detector=detector,
-                          timings_ms=timings)
+                          too_plain=plain and verdict == claims.UNSURE, timings_ms=timings)
 
     def _instead(self, image: np.ndarray, probs: np.ndarray | None,
                  perception: PerceptionResult | None, rules: Any,
