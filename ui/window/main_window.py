@@ -492,6 +492,8 @@ class MainWindow(QMainWindow):
             t.answer = text
         t.source = source
         self.view.refresh()
+        self.status.on_answer(source)  # "Ready (last answer from the offline path)"
+        self._render_status()
         # With Glimpse's own voice only, the screen reader would read the answer a second time.
         self.announcer.say(t.answer, to_screen_reader=self.answer_voice != "glimpse")
 

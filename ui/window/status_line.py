@@ -8,6 +8,10 @@ it says what happens now (listening, thinking, speaking), and between turns "Wat
 while watch mode looks. Each stage's own state is in the tooltip and in the accessible
 description, one line each, in words.
 
+After an answer that came from the offline path (the describer: local detectors, no
+vision-language model; `Answer.source`), "Ready" says so until an answer comes from a model
+or the pipeline starts again: "Ready (last answer from the offline path)".
+
 `StatusModel` holds the states and makes the words (plain Python, tested without a window);
 the window shows `text()` in a one-line read-only field of fixed height (so the controls below
 never jump, and screen readers read it) with `details()` in its tooltip. GUI thread only.
@@ -26,6 +30,9 @@ RUNNING = {"starting": "starting", "running": "running", "failed": "not running"
            "stopped": "stopped"}
 PIPELINE = {"starting": "Starting", "running": "Ready", "failed": "Not ready",
             "stopped": "Stopped"}
+#: `Answer.source` of the engines that answer without a vision-language model.
+OFFLINE_SOURCES = frozenset({"describer"})
+OFFLINE_NOTE = "from the offline path, without the vision model"
 
 
 class StatusModel:
@@ -38,6 +45,7 @@ class StatusModel:
         self.activity = ""  # listening / thinking / ... during a turn; "" between turns
         self.watching = ""  # what watch mode looks for ("keys"); "" when it does not watch
         self.problem = ""
+        self.offline = False  # the last answer came from the offline path
         self.extra: dict[str, str] = {}  # e.g. {"Global key": "on (Ctrl+Alt+Space)"}
 
     def on_pipeline(self, state: str, detail: str = "") -> None:
@@ -46,7 +54,13 @@ class StatusModel:
             self.activity = ""
             self.problem = ""
             self.watching = ""
+            self.offline = False
         self.pipeline, self.pipeline_detail = state, detail
+
+    def on_answer(self, source: str) -> None:
+        """An answer came (`Answer.source`); watch mode's own replies leave the note as it is."""
+        if source != "watch":
+            self.offline = source in OFFLINE_SOURCES
 
     def on_status(self, stage: str, state: str, detail: str = "") -> None:
         if state == "mode":
@@ -84,7 +98,9 @@ class StatusModel:
             return words + (f" ({ready} of {len(self.stages)} ready)" if self.stages else "")
         if self.activity:
             return self.activity
-        return f"Watching for {self.watching}" if self.watching else "Ready"
+        if self.watching:
+            return f"Watching for {self.watching}"
+        return "Ready (last answer from the offline path)" if self.offline else "Ready"
 
     def details(self) -> str:
         """One line per stage, for the tooltip and screen readers."""
@@ -94,5 +110,8 @@ class StatusModel:
             lines.append(f"{what}: {state}" + (f" ({detail})" if detail else ""))
         if self.watching:
             lines.append(f"Watch mode: watching for {self.watching} (Escape or \"stop\" ends it)")
+        if self.offline:
+            lines.append(f"Last answer: {OFFLINE_NOTE} (it can tell text, faces, people close "
+                         "by, colours and light)")
         lines += [f"{k}: {v}" for k, v in self.extra.items()]
         return "\n".join(lines)
