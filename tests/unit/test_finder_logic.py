@@ -89,6 +89,9 @@ def test_wording_of_an_engine_without_measured_claims_yes_maybe_no_and_counts():
                               Match("taxi", (400, 0, 600, 200), 0.6, "detector")), 0.8, 600, 600)
     assert two.text().startswith("Yes, I see two taxis: at ten o'clock, at the top; at two")
     assert not FindResult("zxqv", (), 0, 10, 10, understood=False).found
+    # A whole-picture score (CLIP) says whether, never where.
+    clip = FindResult("mug", (Match("mug", (0, 0, 600, 600), 0.9, "clip"),), 0.9, 600, 600)
+    assert clip.text() == "Yes, I see a mug. Found by the image-text model."
 
 
 def test_options_are_checked_up_front():
