@@ -36,11 +36,14 @@ class FinderOptions:
     of the classifier's input in pixels (224, as trained; watch mode uses 160, half the work);
     `threads`: torch threads for the classifier's batch (0: torch's default). Watch mode uses 1:
     it runs beside speech recognition and synthesis, and two threads fighting over busy cores
-    were 5-8x slower than one on the two-core development machine."""
+    were 5-8x slower than one on the two-core development machine. `deny`: make the extra
+    look a "no one close by" needs (faces turned to the side, 0.2-0.4 s a frame); watch mode
+    waits only for a yes, so it skips it, and a frame with nobody is "I can't tell" there."""
 
     grid: int = 3
     size: int = 224
     threads: int = 0
+    deny: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.grid <= 6:
@@ -49,8 +52,8 @@ class FinderOptions:
             raise ValueError(f"size must be 96..448 pixels, not {self.size}")
 
 
-#: Watch mode's options: five crops at 160 px (several frames a second).
-WATCH = FinderOptions(grid=2, size=160, threads=1)
+#: Watch mode's options: five crops at 160 px (several frames a second), no side look.
+WATCH = FinderOptions(grid=2, size=160, threads=1, deny=False)
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,9 @@ class FindResult:
         best = self.best
         assert best is not None
         lead = "Yes, I see" if self.sure else "I think I see"
-        if len(self.matches) > 1:
+        if not self.located:  # a whole-picture score (CLIP, the classifier): whether, not where
+            out = [f"{lead} {noun}."]
+        elif len(self.matches) > 1:
             places = "; ".join(self.where(m) for m in self.matches[:4])
             count = _NUMBERS[len(self.matches)] if len(self.matches) < len(_NUMBERS) \
                 else str(len(self.matches))

@@ -163,7 +163,7 @@ class OfflineFinder:
             t0 = time.perf_counter()
             result = perception if perception is not None and (
                 "faces" in perception.timings_ms) else self._people.analyze(image)
-            if claims.needs_side_look(result, rules):  # a "no one" hangs on it
+            if self.options.deny and claims.needs_side_look(result, rules):  # a "no" hangs on it
                 result = replace(result, side_faces=self._people.side_faces(image))
             timings["people"] = (time.perf_counter() - t0) * 1000
             plain = not claims.clear_enough(result)
@@ -244,7 +244,9 @@ class OfflineFinder:
                  sign_words: tuple[str, ...]) -> tuple[str, ...]:
         """What the picture shows, for "No, I don't see a dog. It looks like a cat.": the whole
         picture's best classifier guess when it reaches the scene sentence's yes threshold, read
-        text and people when the caller's perception has them."""
+        text and people when the caller's perception has them (each at its detector's yes)."""
+        from vision.perception import claims
+
         out: list[str] = []
         yes_at = rules.scene.yes_at
         if self.classifier is not None and yes_at is not None and min(image.shape[:2]) >= 16:
@@ -256,9 +258,13 @@ class OfflineFinder:
             if float(probs[0, index]) >= yes_at:
                 out.append(f"It looks like {with_article(self.classifier.classes[index])}.")
         if perception is not None:
-            if perception.lines and not sign_words:
-                out.append('Text: "' + " ".join(ln.text for ln in perception.lines[:3]) + '".')
-            people = len(perception.people)
+            # Only what the text and people detectors may say yes to: no stray "O" as text.
+            lines = [ln for ln in perception.lines
+                     if claims.text_score([ln]) > 0 and rules.text.verdict(
+                         claims.text_score([ln]), may_deny=False) == claims.YES]
+            if lines and not sign_words:
+                out.append('Text: "' + " ".join(ln.text for ln in lines[:3]) + '".')
+            people = len(claims.people_seen(perception, rules))
             if people:
                 out.append("One person is in view." if people == 1 else
                            f"{people} people are in view.")
