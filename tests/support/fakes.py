@@ -293,7 +293,7 @@ class ScriptedTts(TtsEngine):
 
 class ScriptedFinder(FinderEngine):
     """Finds the query in bright pictures (mean > `min_mean`), at the right of the picture,
-    sure; `gate` (set by the test) must be set before anything is found."""
+    sure, as an object detector would (with a box); `gate` (set by the test) must be set before anything is found."""
 
     name = "scripted"
 
@@ -312,6 +312,6 @@ class ScriptedFinder(FinderEngine):
             self.calls += 1
         h, w = image.shape[:2]
         if self.gate.is_set() and image.mean() > self.min_mean:
-            return FindResult(query, (Match(query, (w - 20, 10, w, 30), 0.9, "classifier"),),
+            return FindResult(query, (Match(query, (w - 20, 10, w, 30), 0.9, "detector"),),
                               0.9, w, h)
         return FindResult(query, (), 0.1, w, h)

@@ -136,3 +136,20 @@ def test_cli_describe_bad_input_is_one_clear_line(tmp_path):
     done = run_cli("describe", "--image", str(tiny), "--engine", "describer")
     assert done.returncode == 0, done.stderr
     assert "flat colour" in done.stdout
+
+
+def test_describer_says_no_one_only_after_every_look(perception):
+    """"Who is there?" with nobody found: "no one close by" on the rocket, but "I can't tell"
+    on scikit-image's cameraman, whose face only the side look finds."""
+    from assistant.events import Frame, Mode
+    from assistant.ports import VlmRequest
+    from vision.perception.claims import cannot_tell
+
+    engine = Describer(perception)
+    rocket = Frame(image=photo("rocket"), captured_at=1.0, source="rocket")
+    assert engine.answer(VlmRequest("Who is there?", rocket, Mode.ASK)) == [
+        "I don't see anyone close by."]
+    cameraman = Frame(image=cv2.imread(str(DATA / "claims" / "skimage-camera.jpg")),
+                      captured_at=2.0, source="skimage-camera.jpg")
+    assert engine.answer(VlmRequest("Who is there?", cameraman, Mode.ASK)) == [
+        cannot_tell("anyone")]

@@ -41,6 +41,26 @@ class _Scenes:
         return min(self.refs, key=lambda name: float(np.abs(self.refs[name] - thumb).mean()))
 
 
+def _sounds(path, timeout: float) -> bool:
+    """Whether the speaker's recording (16-bit WAV, being written by the recorder) holds a
+    sample above silence within `timeout` seconds. Polled: the file is another process's,
+    with no event to wait on."""
+    import time
+
+    deadline = now() + timeout
+    offset = 44  # after the header
+    while now() < deadline:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+        usable = len(data) // 2 * 2
+        if usable and int(np.abs(np.frombuffer(data[:usable], np.int16)).max()) > 300:
+            return True
+        offset += usable
+        time.sleep(0.005)
+    return False
+
+
 def test_watch_mode_speaks_when_the_cup_appears(virtual_audio, tmp_path, no_thread_leak,
                                                 record_property):
     import sounddevice
@@ -76,6 +96,9 @@ def test_watch_mode_speaks_when_the_cup_appears(virtual_audio, tmp_path, no_thre
                                  and e.samples.size > 0 and e.t >= sighting.t, timeout=30)
             log.wait_for(lambda e: isinstance(e, ev.SpeechChunk) and e.turn_id == 0
                          and e.final and e.t >= sighting.t, timeout=30)
+            # The speaker's own wait returns at once while the playback stage has not queued
+            # the speech yet (a short "I see a cup." is one chunk): wait until it sounds first.
+            assert _sounds(recording.path, timeout=30), "the sighting was never played"
             assert speaker.wait(30)
     finally:
         pipeline.stop()

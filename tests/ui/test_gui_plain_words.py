@@ -362,6 +362,41 @@ def test_status_says_ready_only_when_every_stage_is_ready(qtbot):
                         "answers are shown as text.") and not m.ready()
 
 
+def test_status_and_conversation_say_when_the_offline_path_answered(qtbot):
+    """With a VLM the answer is the model's; an answer from the offline describer is marked
+    as such on the status line, in its tooltip and beside the answer in the conversation."""
+    from ui.window.conversation import Conversation, ConversationView
+
+    m = StatusModel()
+    m.on_pipeline("running")
+    m.on_status("answer", "ready", "describer")
+    assert m.text() == "Ready"
+    m.on_answer("describer")
+    assert m.text() == "Ready (last answer from the offline path)" and m.ready()
+    assert "Last answer: from the offline path, without the vision model" in m.details()
+    m.on_answer("watch")  # watch mode's "I'll tell you when..." changes nothing
+    assert m.text() == "Ready (last answer from the offline path)"
+    m.on_answer("vlm:Idefics3ForConditionalGeneration")
+    assert m.text() == "Ready" and "offline" not in m.details()
+    m.on_answer("describer")
+    m.on_pipeline("starting")  # a new pipeline, perhaps with a model now
+    m.on_pipeline("running")
+    assert m.text() == "Ready"
+
+    conversation = Conversation()
+    turn = conversation.turn(1)
+    turn.question, turn.answer, turn.source, turn.finished = (
+        "Is there a cup?", "Yes, I see a cup.", "describer", True)
+    view = ConversationView(conversation)
+    qtbot.addWidget(view)
+    view.render_now()
+    assert ("Glimpse (from the offline path, without the vision model): Yes, I see a cup."
+            in view.toPlainText())
+    turn.source = "vlm:Idefics3ForConditionalGeneration"
+    view.render_now()
+    assert "Glimpse: Yes, I see a cup." in view.toPlainText()
+
+
 def test_level_meter_reads_once_in_words():
     from ui.window.level_meter import level_words
 

@@ -1,11 +1,11 @@
-"""The finder's pure parts: question forms, the vocabulary, tiles, places and the wording."""
+"""The finder's pure parts: question forms, the vocabulary, tiles and the wording."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from vision.finder.base import FinderOptions, FindResult, Match, where
-from vision.finder.offline import places, tiles
+from vision.finder.offline import tiles
 from vision.finder.words import Vocabulary, target, wants_count, wants_watch
 
 
@@ -68,13 +68,6 @@ def test_tiles_cover_the_picture_with_overlap():
     assert tiles(600, 400, 1) == [(0, 0, 600, 400)]
 
 
-def test_places_groups_touching_tiles_and_keeps_separate_ones_apart():
-    scores = np.array([0.9, 0.6, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.7])
-    groups = places(scores, 3, 0.3)
-    assert groups == [[0, 1], [8]]
-    assert places(np.zeros(9), 3, 0.3) == []
-
-
 def test_where_says_clock_height_and_distance():
     assert where((0, 0, 100, 100), 1000, 1000) == "at ten o'clock, at the top, far away"
     assert where((300, 300, 700, 700), 1000, 1000) == "centre"
@@ -83,23 +76,26 @@ def test_where_says_clock_height_and_distance():
         "at two o'clock, at the bottom"
 
 
-def test_wording_yes_maybe_no_and_counts():
-    yes = FindResult("mug", (Match("mug", (0, 0, 300, 300), 0.9, "classifier"),), 0.9, 600, 600)
+def test_wording_of_an_engine_without_measured_claims_yes_maybe_no_and_counts():
+    yes = FindResult("mug", (Match("mug", (0, 0, 300, 300), 0.9, "detector"),), 0.9, 600, 600)
     assert yes.text() == ("Yes, I see a mug, at eleven o'clock, at the top. "
-                          "Found by the image classifier.")
-    maybe = FindResult("mug", (Match("mug", (200, 200, 400, 400), 0.3, "classifier"),), 0.3,
+                          "Found by the object detector.")
+    maybe = FindResult("mug", (Match("mug", (200, 200, 400, 400), 0.3, "detector"),), 0.3,
                        600, 600)
     assert maybe.text().startswith("I think I see a mug, centre.")
     no = FindResult("bicycle", (), 0.001, 600, 600, seen_instead=("I see an espresso.",))
     assert no.text() == "I don't see a bicycle. I see an espresso."
-    two = FindResult("taxi", (Match("taxi", (0, 0, 200, 200), 0.8, "classifier"),
-                              Match("taxi", (400, 0, 600, 200), 0.6, "classifier")), 0.8, 600, 600)
+    two = FindResult("taxi", (Match("taxi", (0, 0, 200, 200), 0.8, "detector"),
+                              Match("taxi", (400, 0, 600, 200), 0.6, "detector")), 0.8, 600, 600)
     assert two.text().startswith("Yes, I see two taxis: at ten o'clock, at the top; at two")
     assert not FindResult("zxqv", (), 0, 10, 10, understood=False).found
+    # A whole-picture score (CLIP) says whether, never where.
+    clip = FindResult("mug", (Match("mug", (0, 0, 600, 600), 0.9, "clip"),), 0.9, 600, 600)
+    assert clip.text() == "Yes, I see a mug. Found by the image-text model."
 
 
 def test_options_are_checked_up_front():
-    with pytest.raises(ValueError, match="maybe"):
-        FinderOptions(found=0.2, maybe=0.5)
+    with pytest.raises(ValueError, match="size"):
+        FinderOptions(size=32)
     with pytest.raises(ValueError, match="grid"):
         FinderOptions(grid=0)

@@ -43,7 +43,8 @@ def test_signs_and_labels_are_still_found(question):
 
 def test_is_there_any_text_is_read_not_looked_for():
     """The offline describer answered "Is there any text in this picture?" with "I don't know
-    what a text looks like without the image model."; now the reader answers."""
+    what a text looks like without the image model."; now the reader answers, as a text claim
+    (yes with what it says, or no)."""
     import numpy as np
 
     from assistant.events import Frame, Mode
@@ -58,8 +59,13 @@ def test_is_there_any_text_is_read_not_looked_for():
                           reader=Reader("rapidocr"))
     question = "Is there any text in this picture?"
     blank = Frame(image=np.full((240, 320, 3), 200, np.uint8), captured_at=1.0, source="test")
-    assert describer.answer(VlmRequest(question, blank, Mode.ASK)) == ["I can't find any text."]
+    assert describer.answer(VlmRequest(question, blank, Mode.ASK)) == [
+        "No, I can't find any text."]
+    # In the dark a page may be there unread: no "no".
+    dark = Frame(image=np.full((240, 320, 3), 20, np.uint8), captured_at=1.5, source="test")
+    said = describer.answer(VlmRequest(question, dark, Mode.ASK))
+    assert said[0].startswith("I can't tell whether there is any text: the picture is too dark")
     spec = CASES[0]
     page = Frame(image=make_page(spec), captured_at=2.0, source="test")
     said = " ".join(describer.answer(VlmRequest(question, page, Mode.ASK)))
-    assert said.startswith(spec.reference.split()[0]), said
+    assert said.startswith("Yes, there is text. " + spec.reference.split()[0]), said

@@ -99,12 +99,17 @@ def test_describer_hazards_first_and_coach_hints():
     assert said.index(next(s for s in said if s.startswith("Text:"))) > 1
 
 
-def test_describer_uncertain_object_guess_says_i_think():
-    sure = result(labels=(("espresso", 0.8),))
-    unsure = result(labels=(("espresso", 0.3),))
+def test_describer_says_its_scene_guess_only_at_the_calibrated_precision():
+    from vision.perception.claims import policy
+
+    yes_at = policy().scene.yes_at
+    sure = result(labels=(("espresso", min(1.0, yes_at + 0.05)),))
+    unsure = result(labels=(("espresso", yes_at - 0.1),))
     nothing = result(labels=(("lens cap", 0.06),))
     assert describe_sentences(sure, hints=False) == ["It looks like an espresso."]
-    assert describe_sentences(unsure, hints=False) == ["I think it shows an espresso."]
+    # Under the threshold the guess is wrong too often to say: left out, not hedged.
+    assert describe_sentences(unsure, hints=False) == [
+        "I can't make out any text, people or objects I know."]
     assert describe_sentences(nothing, hints=False) == [
         "I can't make out any text, people or objects I know."]
 
@@ -117,12 +122,18 @@ def test_read_mode_is_verbatim_in_reading_order():
 
 
 def test_what_changed_compares_text_people_and_objects():
+    from vision.perception.claims import policy
+
+    yes_at = policy().scene.yes_at
     before = result(lines=(line("OPEN", 10, 10, 100, 40),), persons=(person(100),))
     after = result(lines=(line("CLOSED", 10, 10, 100, 40),), persons=(person(100), person(600)),
-                   labels=(("tabby cat", 0.7),))
+                   labels=(("tabby cat", min(1.0, yes_at + 0.05)),))
     said = " ".join(what_changed(before, after))
     assert 'New text: "CLOSED"' in said and 'Text gone: "OPEN"' in said
-    assert "One more person" in said and "tabby cat" in said
+    assert "One more person" in said and "Now it looks like a tabby cat." in said
+    # A guess under the scene sentence's calibrated precision is not said as a change either.
+    unsure = result(labels=(("tabby cat", yes_at - 0.1),))
+    assert "tabby" not in " ".join(what_changed(result(), unsure))
     assert what_changed(after, after) == ["Nothing important has changed."]
     assert what_changed(None, after) == ["I have no earlier picture to compare with."]
 

@@ -1,5 +1,6 @@
 """`glimpse bench NAME [--json OUT]`: benchmarks with the peer baseline in the same run
-(asr, vlm, tts, e2e, read, find; soak: a long session, see `ui.bench.soak`). Each prints a
+(asr, vlm, tts, e2e, read, find; claims: how often the offline path's yes, no and "I can't
+tell" are right; soak: a long session, see `ui.bench.soak`). Each prints a
 readable Markdown table and writes JSON whose top-level `summary` object holds the named figures.
 The work is in `ui.bench.<name>`, whose `main(args, config)` gets the settings this command
 loaded (the file, GLIMPSE_ variables, --set and --offline); this is the one module that imports
@@ -13,12 +14,12 @@ import importlib.util
 from assistant.errors import GlimpseError
 from ui.cli.common import load_config
 
-BENCHES = ("asr", "vlm", "tts", "e2e", "read", "find", "soak")
+BENCHES = ("asr", "vlm", "tts", "e2e", "read", "find", "claims", "soak")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks against peers in the same run: asr, vlm, tts, "
-                                     "e2e, read, find; soak: a long session")
+                                     "e2e, read, find, claims; soak: a long session")
     p.add_argument("name", choices=BENCHES)
     p.add_argument("--json", metavar="OUT", help="write the results as JSON here")
     p.add_argument("--gpu", action="store_true", help="GPU mode: random weights in real "

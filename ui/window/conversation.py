@@ -21,6 +21,8 @@ from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QImage, QTextDocument
 from PySide6.QtWidgets import QTextEdit, QWidget
 
+from ui.window.status_line import OFFLINE_NOTE, OFFLINE_SOURCES
+
 MODE_NAMES = {"ask": "Ask", "describe": "Describe scene", "read": "Read text"}
 THUMB_WIDTH = 160
 
@@ -238,6 +240,8 @@ class ConversationView(QTextEdit):
             out.append("<p><b>You:</b> <i>listening...</i></p>")
         if t.answer:
             label = "Glimpse" if t.finished else "Glimpse (answering)"
+            if t.source in OFFLINE_SOURCES:  # no vision model answered: say so
+                label += f" ({OFFLINE_NOTE})"
             out.append(f"<p><b>{label}:</b> {html.escape(t.answer)}</p>")
         if t.frame_note:
             out.append(f"<p><small>{html.escape(t.frame_note)}</small></p>")

@@ -559,6 +559,8 @@ class MainWindow(QMainWindow):
         # Said before the conversation is redrawn: a screen reader takes events in order.
         self.announcer.say(t.answer, to_screen_reader=self.answer_voice != "glimpse")
         self.view.follow()  # the new answer is in view, even when the user had scrolled up
+        self.status.on_answer(source)  # "Ready (last answer from the offline path)"
+        self._render_status()
 
     def _on_frame(self, frame: ev.Frame) -> None:
         image = bgr_to_qimage(frame.image)

@@ -11,6 +11,10 @@ state, not a problem: "Ready. No speaker: answers are shown as text." Each stage
 in the tooltip and in the accessible description, one line each, in words (model names, never
 references).
 
+After an answer that came from the offline path (the describer: local detectors, no
+vision-language model; `Answer.source`), "Ready" says so until an answer comes from a model
+or the pipeline starts again: "Ready (last answer from the offline path)".
+
 `StatusModel` holds the states and makes the words (plain Python, tested without a window);
 the window shows `text()` in a `OneLine` field (fixed height, never wrapped: a long text is
 shortened with "..." and the whole text stays in the tooltip and the accessible description, so
@@ -38,6 +42,9 @@ PIPELINE = {"starting": "Starting", "running": "Ready", "failed": "Not ready",
             "stopped": "Stopped"}
 #: the bridge's mark behind every stage's setup (ui.window.bridge puts it on the pipeline's bus)
 SET_UP = "set-up"
+#: `Answer.source` of the engines that answer without a vision-language model.
+OFFLINE_SOURCES = frozenset({"describer"})
+OFFLINE_NOTE = "from the offline path, without the vision model"
 
 
 class StatusModel:
@@ -53,6 +60,7 @@ class StatusModel:
         self.problem = ""
         self.problem_stage = ""
         self.devices: dict[str, str] = {}  # "speaker" -> "no speaker: answers are shown as text"
+        self.offline = False  # the last answer came from the offline path
         self.extra: dict[str, str] = {}  # e.g. {"Global key": "on (Ctrl+Alt+Space)"}
 
     def on_pipeline(self, state: str, detail: str = "") -> None:
@@ -62,7 +70,13 @@ class StatusModel:
             self.problem = self.problem_stage = ""
             self.watching = ""
             self.set_up = False
+            self.offline = False
         self.pipeline, self.pipeline_detail = state, detail
+
+    def on_answer(self, source: str) -> None:
+        """An answer came (`Answer.source`); watch mode's own replies leave the note as it is."""
+        if source != "watch":
+            self.offline = source in OFFLINE_SOURCES
 
     def on_status(self, stage: str, state: str, detail: str = "") -> None:
         if state == "mode":
@@ -112,7 +126,9 @@ class StatusModel:
             return words + (f" ({ready} of {len(self.stages)} ready)" if self.stages else "")
         if self.activity:
             return self.activity
-        return f"Watching for {self.watching}" if self.watching else "Ready"
+        if self.watching:
+            return f"Watching for {self.watching}"
+        return "Ready (last answer from the offline path)" if self.offline else "Ready"
 
     def text(self) -> str:
         base = self._base()
@@ -132,6 +148,9 @@ class StatusModel:
             lines.append(f"{device.capitalize()}: {words}")
         if self.watching:
             lines.append(f"Watch mode: watching for {self.watching} (Escape or \"stop\" ends it)")
+        if self.offline:
+            lines.append(f"Last answer: {OFFLINE_NOTE} (it can tell text, faces, people close "
+                         "by, colours and light)")
         lines += [f"{k}: {v}" for k, v in self.extra.items()]
         return "\n".join(lines)
 

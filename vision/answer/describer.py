@@ -1,9 +1,13 @@
 """The offline describer: an answer engine (VlmEngine) built on local perception only.
 
 When no vision-language model is installed, Glimpse still says what it can find for certain:
-text (OCR, verbatim, in reading order), people and where they are (clock directions), a guess
-from an ImageNet classifier (said as a guess), and how good the picture is. It never pretends to
-understand the scene like a VLM: a free question gets what it can tell, introduced as such.
+text (read with read mode's reader, so its word spaces are mended, in reading order), people and
+where they are (clock directions), what the ImageNet classifier sees when its measured precision
+allows it ("It looks like a cat.", said only at or above the classifier's calibrated yes
+threshold, `vision.perception.claims`; else left out), and how good the picture is. It never
+pretends to understand the scene like a VLM: a free question gets what it can tell, introduced
+as such; "is there any text?" gets yes, no or "I can't tell" from the text detector's measured
+thresholds.
 
     Text: "EMERGENCY EXIT". One person, centre. Dark image.
 
@@ -29,6 +33,11 @@ _CHANGE_WORDS = re.compile(r"\b(what('s| has| is)? changed|what('s| is) differen
 # Questions the describer can answer in full: it describes.
 _DESCRIBE_WORDS = re.compile(r"\b(describe|description|what (do|can) you see|what('s| is) (in front|"
                              r"around|here|there)|where am i|look(ing)? at|surroundings)\b", re.I)
+#: "Is there any text?", "is there writing on it?": a yes/no about text (the reader answers).
+_TEXT_QUESTION = re.compile(r"^(?:is|are) there (?:any |some )?(?:text|writing|words?|letters|"
+                            r"print(?:ing)?)\b|^(?:can|do) you see (?:any |some )?(?:text|"
+                            r"writing|words?)\b|^(?:is|does) (?:it|this|that) (?:have|say|show) "
+                            r"(?:any )?(?:text|writing|words?)\b", re.I)
 _PEOPLE_WORDS = re.compile(r"\b(who|anyone|anybody|someone|somebody|person|people|faces?|man|"
                            r"woman|men|women)\b", re.I)
 
@@ -60,8 +69,12 @@ def _quote(lines: list[str]) -> str:
     return " ".join(f'"{line}"' for line in lines)
 
 
-def people_sentence(result: PerceptionResult) -> str:
-    people = result.people
+def people_sentence(result: PerceptionResult, rules=None) -> str:
+    """"One person, centre." for the people the detectors' calibrated yes thresholds allow
+    (`vision.perception.claims.people_seen`); "" with none."""
+    from vision.perception import claims
+
+    people = claims.people_seen(result, rules)
     if not people:
         return ""
     if len(people) == 1:
@@ -70,25 +83,48 @@ def people_sentence(result: PerceptionResult) -> str:
     return f"{_count(len(people)).capitalize()} people: {where}."
 
 
-def object_sentence(result: PerceptionResult) -> str:
+def object_sentence(result: PerceptionResult, rules=None) -> str:
+    """"It looks like a cat." when the classifier's guess reaches its calibrated yes threshold
+    (`vision.perception.claims`); "" below it: a guess under it is wrong too often to say."""
+    from vision.perception import claims
+
     guess = result.object_guess()
-    if guess is None:
+    yes_at = (rules or claims.policy()).scene.yes_at
+    if guess is None or yes_at is None or guess[1] < yes_at:
         return ""
-    name, prob = guess
-    return (f"It looks like {_article(name)}." if prob >= 0.6 else
-            f"I think it shows {_article(name)}.")
+    return f"It looks like {_article(guess[0])}."
+
+
+def text_claim(lines, rules=None, seen: PerceptionResult | None = None) -> str:
+    """The text detector's verdict (yes | no | unsure) on the reader's lines; `seen`: the
+    same picture's perception (its OCR lines and quality: a no needs both to find nothing,
+    in a picture clear enough, `vision.perception.claims.text_verdict`)."""
+    from vision.perception import claims
+
+    if seen is None:
+        return claims.text_verdict(lines, rules)
+    return claims.text_verdict(lines, rules, marks=seen.lines, clear=not seen.dark)
+
+
+def people_faces(result: PerceptionResult, rules=None) -> tuple:
+    """The faces the face detector's calibrated yes threshold allows saying."""
+    from vision.perception import claims
+
+    rules = rules or claims.policy()
+    return tuple(f for f in result.faces if rules.face.verdict(f.confidence) == claims.YES)
 
 
 def describe_sentences(result: PerceptionResult, verbosity: str = "normal",
-                       hints: bool = True) -> list[str]:
-    """What the describer says about one picture, hazards first, one sentence per item."""
+                       hints: bool = True, text: list[str] | None = None) -> list[str]:
+    """What the describer says about one picture, hazards first, one sentence per item. `text`:
+    the reader's lines (with their word spaces mended) instead of perception's raw OCR lines."""
     out: list[str] = []
     for hazard in result.hazards():
         out.append(f"Careful: I think I see {hazard}.")
     if hints:
         out.extend(result.hints())
     max_lines = {"brief": 2, "normal": 6, "detailed": 1000}[verbosity]
-    lines = [line.text for line in result.lines]
+    lines = [line.text for line in result.lines] if text is None else list(text)
     if lines:
         more = len(lines) - max_lines
         out.append(f'Text: "{" ".join(lines[:max_lines])}".' + (
@@ -100,18 +136,18 @@ def describe_sentences(result: PerceptionResult, verbosity: str = "normal",
     if obj:
         out.append(obj)
     if verbosity == "detailed":
-        if result.faces:
-            out.append(f"{_count(len(result.faces)).capitalize()} face"
-                       f"{'s' if len(result.faces) > 1 else ''} visible.")
-        others = [name for name, prob in result.labels[1:3] if prob >= 0.05]
-        if others:
-            out.append("Other guesses: " + ", ".join(others) + ".")
+        # Faces at the face detector's calibrated yes only; the classifier's second and third
+        # guesses are never said (under the scene sentence's measured precision).
+        faces = [f for f in result.faces if f in people_faces(result)]
+        if faces:
+            out.append(f"{_count(len(faces)).capitalize()} face"
+                       f"{'s' if len(faces) > 1 else ''} visible.")
     if not hints:  # the coach's sentences already say dark/blurred
         if result.dark:
             out.append("Dark image.")
         if result.blurred:
             out.append("Blurred image.")
-    if not lines and not result.people and obj == "":
+    if not lines and not people and obj == "":
         out.append("I can't make out any text, people or objects I know.")
     if verbosity == "brief":
         # Hazards and hints stay; of the rest, keep the first two.
@@ -145,17 +181,20 @@ def what_changed(previous: PerceptionResult | None, current: PerceptionResult) -
         out.append(f"New text: {_quote(new[:4])}.")
     if gone:
         out.append(f"Text gone: {_quote(gone[:4])}.")
-    n0, n1 = len(previous.people), len(current.people)
+    from vision.perception import claims
+
+    n0, n1 = len(claims.people_seen(previous)), len(claims.people_seen(current))
     if n1 > n0:
         out.append(f"{_count(n1 - n0).capitalize()} more "
                    f"{'person' if n1 - n0 == 1 else 'people'}. {people_sentence(current)}")
     elif n1 < n0:
         out.append(f"{_count(n0 - n1).capitalize()} fewer "
                    f"{'person' if n0 - n1 == 1 else 'people'}; "
-                   + (people_sentence(current) or "nobody now."))
+                   + (people_sentence(current) or "none that I can see now."))
     g0, g1 = previous.object_guess(), current.object_guess()
-    if g1 is not None and (g0 is None or g0[0] != g1[0]):
-        out.append(f"Now I think it shows {_article(g1[0])}.")
+    scene = object_sentence(current)  # only at the scene sentence's calibrated precision
+    if scene and g1 is not None and (g0 is None or g0[0] != g1[0]):
+        out.append("Now " + scene[0].lower() + scene[1:])
     if current.dark and not previous.dark:
         out.append("It got dark.")
     elif previous.dark and not current.dark:
@@ -264,6 +303,10 @@ class Describer(VlmEngine):
         if direct is not None:  # "is my mug in view?", "what colour is this?", "light on?"
             result = self.analyze(frame.image, frame.key)
             return self.intents.answer(direct, frame.image, result)
+        if self.reader is not None and request.mode != Mode.READ and \
+                _TEXT_QUESTION.search(question):
+            return self._text_answer(self._read_frame(frame, stop),
+                                     self.analyze(frame.image, frame.key))
         if self._wants_reading(question, request.mode):
             # The reader turns the page upright, mends word spaces and joins lines.
             return self._read_frame(frame, stop).sentences(self.hints)
@@ -273,15 +316,53 @@ class Describer(VlmEngine):
             return read_sentences(result, self.hints)
         if command == "what_changed":
             return what_changed(self._previous, result)
+        text = self._scene_text(frame, result, stop)
         if request.mode == Mode.DESCRIBE or not question or _DESCRIBE_WORDS.search(question):
-            return describe_sentences(result, self.verbosity, self.hints)
+            return describe_sentences(result, self.verbosity, self.hints, text)
         # A free question: answer what perception can, and say what it cannot.
         if _PEOPLE_WORDS.search(question):
             said = people_sentence(result)
-            return [said or "I can't see anyone."]
+            return [said or self._no_one(frame, result)]
         # A short first clause: it is what the user hears first (speech starts per clause).
         intro = "Without the image model, I can only tell you what I see."
-        return [intro, *describe_sentences(result, "normal", self.hints)]
+        return [intro, *describe_sentences(result, "normal", self.hints, text)]
+
+    def _scene_text(self, frame, result: PerceptionResult, stop) -> list[str] | None:
+        """The picture's text as read mode reads it (word spaces mended, lines in order), when
+        perception saw any and a reader is at hand; None: perception's own lines are used."""
+        if self.reader is None or not result.lines:
+            return None
+        return [line.text for line in self._read_frame(frame, stop).lines]
+
+    def _text_answer(self, read, seen: PerceptionResult) -> list[str]:
+        """"Is there any text?": yes with what it says, no, or "I can't tell". `seen`: the
+        same frame's perception (its own OCR lines and the picture's quality)."""
+        from vision.perception import claims
+
+        said = text_claim(read.lines, seen=seen)
+        if said == "yes":
+            return ["Yes, there is text.", *read.sentences(self.hints)]
+        if said == "no":
+            return ["No, I can't find any text."]
+        if not read.lines and not seen.lines:  # nothing at all, in a picture too dark to say
+            return [claims.cannot_tell("any text", dark=True)]
+        return ["I can't tell whether there is text: I see marks that might be letters, but I "
+                "can't read them."]
+
+    def _no_one(self, frame, result: PerceptionResult) -> str:
+        """"Who is there?" with no one to name: "no one close by" only as the finder would say
+        it (`vision.perception.claims.person_verdict`, after the side look), else "I can't
+        tell"."""
+        from dataclasses import replace
+
+        from vision.perception import claims
+
+        rules = claims.policy()
+        if claims.needs_side_look(result, rules):
+            result = replace(result, side_faces=self.perception.side_faces(frame.image))
+        if claims.person_verdict(result, rules) == claims.NO:
+            return "I don't see anyone close by."
+        return claims.cannot_tell("anyone", dark=not claims.clear_enough(result))
 
     def stream(self, request: VlmRequest, cancel: CancelToken) -> Iterator[str]:
         pieces = self.answer(request, stop=lambda: cancel.cancelled)

@@ -85,11 +85,14 @@ class IntentAnswerer:
             if not what.query:
                 return [dominant_colours(image).sentence()]
             found = self._finder().find(image, what.query, perception)
-            if not found.found:
-                return [*found.sentences()[:1],
-                        "In the middle of the picture: " +
-                        _lower_first(dominant_colours(image).sentence())]
-            return [dominant_colours(image, found.best.box).sentence(what.query)]
+            if found.found and found.located:  # its own pixels
+                return [dominant_colours(image, found.best.box).sentence(what.query)]
+            # Not found, or found without a place (the classifier): say what was measured,
+            # and where, never as the thing's colour.
+            lead = (f"I see the {what.query}, but I can't tell where it is" if found.found
+                    else f"I can't find the {what.query}")
+            return [f"{lead}; the middle of the picture is "
+                    + _lower_first(dominant_colours(image).sentence())]
         return self._finder().find(image, what.query, perception).sentences()
 
     def grounding(self, what: Intent, image: Any, perception: Any = None) -> str:
@@ -107,7 +110,7 @@ class IntentAnswerer:
         for match in found.matches:
             lines.append(f"- {match.label}: box {list(match.box)} in a {w}x{h} picture, "
                          f"score {match.score:.2f}, {found.where(match)}")
-        if what.kind == "colour" and found.found:
+        if what.kind == "colour" and found.found and found.located:
             lines.append("Measured colours in its box: " +
                          dominant_colours(image, found.best.box).sentence())
         return "\n".join(lines)

@@ -107,13 +107,16 @@ def singular(word: str) -> str:
 @dataclass(frozen=True)
 class Meaning:
     """What the offline models can look for. `classes` are ImageNet class indices; `text`
-    are words to find in OCR text (lower case); `person`/`face` ask the detectors."""
+    are words to find in OCR text (lower case); `person`/`face` ask the detectors;
+    `deniable`: every sort of the thing has a class (`@deny` in the table), so the classifier
+    may say "no" (`vision.perception.claims`)."""
 
     query: str
     classes: frozenset[int] = frozenset()
     text: tuple[str, ...] = ()
     person: bool = False
     face: bool = False
+    deniable: bool = False
 
     @property
     def empty(self) -> bool:
@@ -157,6 +160,8 @@ class Vocabulary:
                     raise ValueError(f"vocabulary: {word!r} excludes {t[1:].strip()!r}, which "
                                      "is not an ImageNet class")
                 continue
+            if t == "@deny":
+                continue  # said by the word itself, not inherited (see `deniable`)
             if t == "@person":
                 person = True
             elif t == "@face":
@@ -176,6 +181,10 @@ class Vocabulary:
                 raise ValueError(f"vocabulary: {word!r} refers to {t!r}, which is neither an "
                                  "ImageNet class nor a word of the vocabulary")
         return classes, person, face
+
+    def deniable(self, word: str) -> bool:
+        """Whether the word's own line says `@deny`."""
+        return "@deny" in self._raw.get(word, ())
 
     def _word_classes(self, word: str) -> set[int]:
         """Classes named by the word itself: the class "word", or any ending in " word", less
@@ -198,7 +207,7 @@ class Vocabulary:
         text_words = tuple(w for w in words if w not in TEXT_WORDS)
         whole = " ".join(words)
         classes: set[int] = set()
-        person = face = False
+        person = face = deny = False
         candidates = [whole, " ".join(singular(w) for w in words)]
         head = words[-1]
         if head in TEXT_WORDS and len(words) > 1:
@@ -211,8 +220,10 @@ class Vocabulary:
             found |= self._word_classes(candidate)
             classes |= found
             person, face = person or p, face or f
+            deny = deny or (bool(found) and self.deniable(candidate))
             if found or p or f:
                 if candidate in (whole, " ".join(singular(w) for w in words)):
                     break
+        # "red car" is a car: the head word may deny; "toy car" resolves as a phrase of its own.
         return Meaning(query=whole, classes=frozenset(classes), text=text_words,
-                       person=person, face=face)
+                       person=person, face=face, deniable=deny)
