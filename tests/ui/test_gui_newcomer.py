@@ -30,6 +30,8 @@ from tests.support.rig import unavailable
 from tests.support.rig.display import ARTIFACTS, DisplayError, VirtualDisplay
 
 pytestmark = pytest.mark.system
+#: "Ready" after answers from the offline describer (the scenarios run without a model).
+OFFLINE_READY = "Ready (last answer from the offline path)"
 DATA = ROOT / "tests" / "data"
 SETTINGS = (("models.offline", True), ("asr.model", "whisper:tiny.en"),
             ("vlm.backend", "describer"), ("tts.voice", "piper:en_US-joe-medium"),
@@ -134,8 +136,9 @@ def test_missing_devices_are_a_state_said_once(no_audio):
 
 def test_the_status_line_is_one_short_line(no_audio):
     before = no_audio["before_choices"]
-    assert before["status"] == ("Ready. No microphone: type your questions; no speaker: "
-                                "answers are shown as text.")
+    # Its answers came from the offline describer, which "Ready" says.
+    assert before["status"] == (f"{OFFLINE_READY}. No microphone: type your questions; no "
+                                "speaker: answers are shown as text.")
     assert before["status_lines"] == 1 and not before["status_scrolls"]
     assert before["status_height"] == no_audio["final"]["status_height"]
 
@@ -151,8 +154,8 @@ def test_continue_without_sound_and_without_a_microphone(no_audio):
     after = no_audio["after_choices"]
     assert after["device_bar"] == [] and after["missing"] == []
     assert after["left_out"] == ["microphone", "speaker"]
-    assert after["status"] == ("Ready. Microphone off: type your questions; sound off: answers "
-                               "are shown as text.")
+    assert after["status"] == (f"{OFFLINE_READY}. Microphone off: type your questions; sound "
+                               "off: answers are shown as text.")
     assert after["turns"][-1]["answer"] and after["turns"][-1]["errors"] == []
     assert said(no_audio, "Continuing without the speaker: answers are shown as text.")
     # The choices end the problem: it is not said again.
@@ -176,7 +179,7 @@ def test_with_a_microphone_and_speaker_nothing_is_missing(with_audio):
     final = with_audio["final"]
     assert final["device_bar"] == [] and final["missing"] == []
     assert [d["class"] for d in final["dialogs"]] == ["SettingsDialog"]
-    assert final["status"] == "Ready" and final["talk"] == "Hold to talk (Space)"
+    assert final["status"] == OFFLINE_READY and final["talk"] == "Hold to talk (Space)"
     assert all(t["answer"] and not t["errors"] for t in final["turns"]), final["turns"]
     assert with_audio["ready"][0]["text"] == "Glimpse is ready. Hold Space and ask."
     # Said once, however often the pipeline was rebuilt.

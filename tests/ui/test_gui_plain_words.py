@@ -370,6 +370,7 @@ def test_status_and_conversation_say_when_the_offline_path_answered(qtbot):
     m = StatusModel()
     m.on_pipeline("running")
     m.on_status("answer", "ready", "describer")
+    m.on_status("pipeline", SET_UP)
     assert m.text() == "Ready"
     m.on_answer("describer")
     assert m.text() == "Ready (last answer from the offline path)" and m.ready()
@@ -381,6 +382,7 @@ def test_status_and_conversation_say_when_the_offline_path_answered(qtbot):
     m.on_answer("describer")
     m.on_pipeline("starting")  # a new pipeline, perhaps with a model now
     m.on_pipeline("running")
+    m.on_status("pipeline", SET_UP)
     assert m.text() == "Ready"
 
     conversation = Conversation()

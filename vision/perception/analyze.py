@@ -57,6 +57,9 @@ FACE_CASCADE = "haarcascade_frontalface_alt.xml"
 #: before "no one close by" may be said: the frontal cascade and the people detector both
 #: missed the cameraman of `skimage.data.camera()`, his face turned to the viewfinder.
 SIDE_FACE_CASCADE = "haarcascade_profileface.xml"
+#: The face cascades' smoothing kernels, in turn (`_face_looks`), and the neighbours a face needs.
+FACE_SMOOTHING = ((5, 5), (7, 7))
+FACE_NEIGHBOURS = 6
 
 # Words that make a description lead with a warning. From OCR text and ImageNet labels.
 HAZARD_WORDS = {
@@ -476,6 +479,8 @@ class Perception:
         if min(h, w) < 32:
             return None
         small, scale = _small(image, 640)
+        # Unsmoothed: this look is there to find any face that would make a "no" wrong, and
+        # smoothing loses the cameraman's profile (scikit-image's `camera`).
         grey = cv2.equalizeHist(_grey(small))
         sw = grey.shape[1]
         out = []
@@ -505,9 +510,8 @@ class Perception:
         return reading_order(lines)
 
     def _detect_faces(self, small: np.ndarray, scale: float, width: int) -> list[Detection]:
-        grey = cv2.equalizeHist(_grey(small))
         out = []
-        for (x, y, fw, fh), weight in _cascade(self._faces, grey):
+        for (x, y, fw, fh), weight in _face_looks(self._faces, small):
             box = _scale_box((x, y, x + fw, y + fh), scale)
             out.append(Detection("face", box, float(weight), clock_position(
                 (box[0] + box[2]) / 2, width)))
@@ -530,13 +534,32 @@ class Perception:
         return sorted(out, key=lambda d: d.box[0])
 
 
+def _face_grey(small: np.ndarray, kernel: tuple[int, int] = FACE_SMOOTHING[0]) -> np.ndarray:
+    """The picture a face cascade looks at: grey, a live camera's sensor noise smoothed away
+    (a Gaussian), then equalized."""
+    return cv2.equalizeHist(cv2.GaussianBlur(_grey(small), kernel, 0))
+
+
+def _face_looks(cascade, small: np.ndarray) -> list[tuple[tuple[int, int, int, int], float]]:
+    """The frontal cascade's finds: on the picture smoothed 5x5, and when that finds no face,
+    smoothed 7x7. On 60 frames of a hand-held clip with a webcam's noise the cascade found the
+    astronaut's clear face in 33 unsmoothed, 53 smoothed 5x5 and all 60 with the second look;
+    on the labelled photos' held-out half, precision stays 100 % (`glimpse bench claims`)."""
+    found: list = []
+    for kernel in FACE_SMOOTHING:
+        found = _cascade(cascade, _face_grey(small, kernel))
+        if found:
+            break
+    return found
+
+
 def _cascade(cascade, grey: np.ndarray) -> list[tuple[tuple[int, int, int, int], float]]:
     """A face cascade's finds on an equalized grey picture of at most 640 pixels: (x, y, w, h)
     and weight. Faces smaller than a twelfth of the short side (at least 24 pixels) are not
     looked for: "close by" in the claims (`vision.perception.claims`) means at least that."""
     min_side = max(24, min(grey.shape[:2]) // 12)
     found, _levels, weights = cascade.detectMultiScale3(
-        grey, scaleFactor=1.1, minNeighbors=6, minSize=(min_side, min_side),
+        grey, scaleFactor=1.1, minNeighbors=FACE_NEIGHBOURS, minSize=(min_side, min_side),
         outputRejectLevels=True)
     return [(tuple(int(v) for v in rect), float(weight))
             for rect, weight in zip(found, np.ravel(weights) if len(found) else [])]
