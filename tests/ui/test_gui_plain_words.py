@@ -378,7 +378,7 @@ def test_status_and_conversation_say_when_the_offline_path_answered(qtbot):
     m.on_answer("watch")  # watch mode's "I'll tell you when..." changes nothing
     assert m.text() == "Ready (last answer from the offline path)"
     m.on_answer("vlm:Idefics3ForConditionalGeneration")
-    assert m.text() == "Ready" and "offline" not in m.details()
+    assert m.text() == "Ready" and "Last answer" not in m.details()
     m.on_answer("describer")
     m.on_pipeline("starting")  # a new pipeline, perhaps with a model now
     m.on_pipeline("running")
