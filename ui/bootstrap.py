@@ -28,7 +28,7 @@ from assistant.ports import (
     TtsOptions,
     VlmEngine,
 )
-from assistant.stage import Generation, Outbox
+from assistant.stage import Generation, Outbox, limit_malloc_arenas
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,7 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
     from vision.camera.stage import CameraStage, CameraStageOptions
 
     config = config or Config()
+    limit_malloc_arenas()  # before any stage thread allocates
     bus, generation = Outbox(), Generation()
     stages = Stages()
 
