@@ -221,9 +221,9 @@ def measure_turns(pipeline, audio, questions, turns: int, *, warm_up: int = 0,
             raise GlimpseError("The pipeline did not finish loading in 5 minutes",
                                "Check `glimpse doctor`.")
         if looks is not None and pipeline.stages.camera is not None and \
-                pipeline.stages.camera.options.look_ahead and not looked.wait(300):
-            raise GlimpseError("The answer engine did not look at the camera's view in 5 "
-                               "minutes", "Check `glimpse doctor`.")
+                pipeline.stages.camera.options.look_ahead and not looked.is_set():
+            # Drained while waiting, as a window drains them: previews pile up otherwise.
+            wait_for(pipeline, ev.LookedAhead, None, 300)
         if warm_up:
             run_turns(pipeline, audio, questions, warm_up, before_turn=before_turn)
         with SpeakerProbe(audio) as probe:
