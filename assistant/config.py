@@ -95,6 +95,10 @@ class CameraConfig:
     preview_fps: float = _f(15.0, "Preview frame rate in the window", range=(1.0, 30.0))
     burst_frames: int = _f(6, "Frames kept while the key is held; the sharpest is used",
                            range=(1, 60))
+    look_ahead: bool = _f(True, "Between questions, look at the settled view ahead of time, so "
+                                "an answer about it starts sooner")
+    look_ahead_cpu: float = _f(3.0, "Most processor time looking ahead may take while idle, in "
+                                    "percent of one core (on average)", range=(0.0, 100.0))
 
 
 @dataclass(frozen=True)

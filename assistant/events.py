@@ -200,6 +200,15 @@ class EarlyFrame(Frame):
 
 
 @dataclass(frozen=True)
+class IdleFrame(Frame):
+    """The live view, settled, while no turn runs (camera -> answer stage): the engine may look
+    at it before anyone asks (the VLM encodes the image and the instructions), within the
+    answer stage's idle-CPU budget. The camera keeps this frame as the view's frame, so a press
+    on the same view is answered about it and finds that work done. Sent again while the view
+    stays the same, for an engine that had no budget left the first time."""
+
+
+@dataclass(frozen=True)
 class QuestionSoFar(Data):
     """The question as heard so far, while the key is held (pipeline -> answer stage): an
     engine may start work it asks for ("read this" starts the reader on the early frame)."""
@@ -388,6 +397,18 @@ class ErrorEvent(Urgent):
     turn_id: int = 0
     # Set when the user has to act (pick another device, download a model): the UI shows a dialog.
     needs_action: bool = False
+
+
+@dataclass(frozen=True)
+class LookedAhead(Urgent):
+    """The answer engine looked at an idle view (answer stage -> whoever listens: benchmarks,
+    logs): which frame, how long it took (`seconds`) and the CPU it used (`cpu_s`), or that a
+    press cancelled it."""
+
+    captured_at: float = 0.0
+    seconds: float = 0.0
+    cpu_s: float = 0.0
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ not exist on CUDA. torch is imported when a layer is made, so the kernel stays l
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 
 def quantized_linear(weight: Any, bias: Any | None) -> Any:
@@ -29,16 +29,20 @@ def quantized_linear(weight: Any, bias: Any | None) -> Any:
     return layer
 
 
-def swap_linears(module: Any) -> int:
+def swap_linears(module: Any, keep: Callable[[str], bool] = lambda name: False,
+                 prefix: str = "") -> int:
     """Replace, in place, every `nn.Linear` (and subclass) below `module` with its int8
-    counterpart. Returns how many were replaced."""
+    counterpart, except those whose dotted name (below `module`) `keep` says to leave in
+    float32. Returns how many were replaced."""
     from torch import nn
 
     count = 0
     for name, child in module.named_children():
+        path = f"{prefix}{name}"
         if isinstance(child, nn.Linear):
-            setattr(module, name, quantized_linear(child.weight, child.bias))
-            count += 1
+            if not keep(path):
+                setattr(module, name, quantized_linear(child.weight, child.bias))
+                count += 1
         else:
-            count += swap_linears(child)
+            count += swap_linears(child, keep, f"{path}.")
     return count

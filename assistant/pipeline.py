@@ -396,6 +396,11 @@ class Pipeline:
             return
         self.stages.answer.submit(frame)  # looked at while the question is spoken
 
+    def _on_idle_frame(self, frame: ev.IdleFrame) -> None:
+        if self._turn is not None or self.stages.answer is None:
+            return  # a turn's own frames go first; the camera sends the view again later
+        self.stages.answer.submit(frame)
+
     def _on_no_frame(self, nf: ev.NoFrame) -> None:
         turn = self._current(nf)
         if turn is None:
@@ -572,6 +577,7 @@ class Pipeline:
         ev.Transcript: _on_transcript,
         ev.Frame: _on_frame,
         ev.EarlyFrame: _on_early_frame,
+        ev.IdleFrame: _on_idle_frame,
         ev.NoFrame: _on_no_frame,
         ev.AnswerToken: _on_token,
         ev.Answer: _on_answer,

@@ -172,9 +172,13 @@ class VlmEngine(Protocol):
     def stream(self, request: VlmRequest, cancel: CancelToken) -> Iterator[str]:
         """Yield answer text pieces as they are generated; stop promptly once `cancel.cancelled`."""
 
-    def prepare_frame(self, frame: Frame) -> None:
-        """The turn's frame at key release, before the question: start on the image (OCR, image
-        encoding) while Whisper is still transcribing. Default: nothing."""
+    def prepare_frame(self, frame: Frame, cancel: CancelToken | None = None,
+                      history: tuple[tuple[str, str], ...] = ()) -> None:
+        """A frame the next question will be about, before the question: the live view while
+        idle, the press's frame, the turn's frame at release, with the earlier (question,
+        answer) pairs about it that the question will carry. Start on the image (OCR, image
+        encoding, the prompt so far) now; stop early, keeping nothing half done, once
+        `cancel.cancelled` (a press ends an idle look). Default: nothing."""
 
     def prepare_question(self, text: str, mode: Mode, turn_id: int) -> None:
         """The question so far, while the key is held: start what it asks for (the describer

@@ -28,7 +28,7 @@ from assistant.ports import (
     TtsOptions,
     VlmEngine,
 )
-from assistant.stage import Generation, Outbox
+from assistant.stage import Generation, Outbox, limit_malloc_arenas
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,7 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
     from vision.camera.stage import CameraStage, CameraStageOptions
 
     config = config or Config()
+    limit_malloc_arenas()  # before any stage thread allocates
     bus, generation = Outbox(), Generation()
     stages = Stages()
 
@@ -112,7 +113,8 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
     if parts.camera and (camera is not None or config.camera.source):
         camera = camera or build("camera", config)
         stages.camera = CameraStage(bus, generation, camera, CameraStageOptions(
-            preview_fps=config.camera.preview_fps, burst_frames=config.camera.burst_frames))
+            preview_fps=config.camera.preview_fps, burst_frames=config.camera.burst_frames,
+            look_ahead=config.camera.look_ahead))
         # Scene-description mode: watches the same camera, active while the mode is DESCRIBE.
         from vision.scene.stage import SceneStage, options_from_config
         stages.scene = SceneStage(bus, generation, camera, options_from_config(config),
@@ -135,7 +137,8 @@ def bootstrap(config: Config | None = None, *, parts: Parts = Parts(),
         stages.answer = AnswerStage(bus, generation, vlm, memory_turns=config.vlm.memory_turns,
                                     max_new_tokens=config.vlm.max_new_tokens,
                                     watch_words=watch_request if stages.watch else None,
-                                    stop_hint=stop_hint)
+                                    stop_hint=stop_hint,
+                                    look_ahead_cpu=config.camera.look_ahead_cpu / 100)
     if parts.speech_out and config.tts.engine != "none":
         tts = tts or build("tts", config)
         stages.tts = TtsStage(bus, generation, tts, TtsOptions(voice=config.tts.voice,

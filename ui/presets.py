@@ -73,8 +73,8 @@ PRESETS: dict[str, Preset] = {p.key: p for p in (
     Preset("balanced-cpu", "Balanced (CPU)", (
         ("asr.model", "whisper:base.en"), ("vlm.model", SMOLVLM2_500M), ("vlm.backend", "auto"),
         ("vlm.int8", "true")),
-        does="Answers open questions about the picture on the processor, in several seconds "
-             "each; English speech."),
+        does="Answers open questions about the picture on the processor: first words within "
+             "about a second on 2 cores or more; English speech."),
     Preset("small-cpu", "Small (offline describer)", (
         ("asr.model", "whisper:tiny.en"), ("vlm.backend", "describer")),
         does="The fastest and fully offline: reads text aloud and says who and what is in "
@@ -136,12 +136,14 @@ def shown(hw: Hardware) -> tuple[Preset, ...]:
     return tuple(PRESETS[k] for k in keys)
 
 
-def recommend(hw: Hardware) -> Preset:
+def recommend(hw: Hardware, can_download: bool = True) -> Preset:
     """The preset for this computer: the largest GPU preset that fits its video memory (the
     best one only from 20 GB, leaving room for other programs), else a CPU preset by RAM and
-    cores. With fewer than 4 cores the small models are the ones that answer within a second
-    on every such machine (`glimpse bench e2e`, release to first audible word, p50, on two
-    different 2-core machines: 0.34 and 0.67 s with tiny.en, 0.60 and 1.08 s with base)."""
+    cores. The vision model answers on the processor within a second on 2 cores or more
+    (`glimpse bench e2e --preset balanced-cpu`, release to first audible word, p50 0.61-0.72 s
+    on an idle 2-core machine, peak memory 2.2 GB); one core, less than 8 GB of memory, or no
+    way to download it (`can_download`: offline, without the model on this computer) leave
+    the offline describer."""
     if hw.vram_gb is not None:
         for key in ("large-gpu", "balanced-gpu", "small-gpu"):
             preset = PRESETS[key]
@@ -149,6 +151,8 @@ def recommend(hw: Hardware) -> Preset:
                 return preset.for_hardware(f"{hw.gpu} with {hw.vram_gb:.0f} GB of video memory")
     cores = f", {hw.cpu_cores} CPU cores" if hw.cpu_cores else ""
     why = f"no GPU, {hw.ram_gb:.0f} GB of memory{cores}"
-    if hw.ram_gb >= 8 and (hw.cpu_cores == 0 or hw.cpu_cores >= 4):
-        return PRESETS["balanced-cpu"].for_hardware(why)
+    if hw.ram_gb >= 8 and (hw.cpu_cores == 0 or hw.cpu_cores >= 2):
+        if can_download:
+            return PRESETS["balanced-cpu"].for_hardware(why)
+        why += "; offline, and the vision model is not on this computer"
     return PRESETS["small-cpu"].for_hardware(why)

@@ -348,7 +348,7 @@ class FastWhisperEngine(_WhisperBase):
             from audio.asr.fast import FastWhisper
 
             self.fast = FastWhisper(self.model, min_context_s=self.min_context_s,
-                                    int8=self.int8)
+                                    int8=self.int8, owns_model=True)
             self._load_tokenizer()
             if self.warm_up:
                 self._warm_up()

@@ -9,6 +9,11 @@ whole sentences (at most `max_chars`). A first piece cut inside a clause is reme
 inside: abbreviations ("e.g.", "Dr."), initialisms ("U.S."), decimals and times ("3.5", "10:30"),
 list numbers ("1."), URLs, e-mail addresses and fenced code blocks. Markdown list items and
 headings end a piece.
+
+`cut_short()` gives what is pending before a sentence ends, when the listener would otherwise
+wait: up to its last clause mark, else up to its last whole word (never ending on an article);
+the TTS stage asks for it when the speech already made runs out before the model has written
+the rest of the sentence.
 """
 from __future__ import annotations
 
@@ -79,6 +84,32 @@ class SentenceChunker:
                 out.append(piece)
                 self._emitted += 1
         return out
+
+    def cut_short(self, min_words: int = 2) -> str | None:
+        """The pending text up to its last clause mark, else up to its last whole word (a word
+        followed by a space: the model may still be writing the last one), when that holds at
+        least `min_words` words; None otherwise, or inside a code block. A piece cut between
+        words is remembered in `cut_inside_clause`, like a first piece cut by the word count."""
+        buf = self._buf
+        if "```" in buf:
+            return None
+        words = list(re.finditer(r"\S+\s+", buf))
+        clauses = [m for m in _CUTS.finditer(buf) if m.group("clause") is not None
+                   and not self._inside_number(buf, m) and not _URLISH.search(buf[:m.start()])]
+        cut = None
+        if clauses and len(buf[:clauses[-1].start()].split()) >= min_words:
+            cut = clauses[-1].end()
+        elif len(words) >= min_words:
+            n = len(words)
+            if words[n - 1].group().strip().lower() in _ARTICLES and n - 1 >= min_words:
+                n -= 1
+            cut = words[n - 1].end()
+            self.cut_inside_clause.add(self._emitted)
+        if cut is None:
+            return None
+        piece, self._buf = buf[:cut].strip(), buf[cut:]
+        self._emitted += 1
+        return piece
 
     def flush(self) -> list[str]:
         """Everything left (the end of the answer), possibly cut to `max_chars` pieces."""

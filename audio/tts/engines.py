@@ -34,6 +34,7 @@ import numpy as np
 
 from assistant.errors import ConfigError, ModelError
 from assistant.ports import TtsAudio, TtsEngine, TtsOptions
+from assistant.stage import stage_threads
 
 if TYPE_CHECKING:
     from assistant.config import Config
@@ -188,6 +189,10 @@ class PiperEngine(TtsEngine):
             options = onnxruntime.SessionOptions()
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+            # The stage thread budget (half the cores), as for torch in every stage: the answer
+            # is still being decoded while its first words are synthesized, and on 2 cores two
+            # Piper threads beside the decoder's slowed both.
+            options.intra_op_num_threads = stage_threads()
             session = onnxruntime.InferenceSession(str(onnx), sess_options=options,
                                                    providers=["CPUExecutionProvider"])
             piper_config = PiperConfig.from_dict(json.loads(config_file.read_text("utf-8")))

@@ -12,6 +12,14 @@ stay, except where the chunker cut the first piece inside a clause ("It looks li
 there the first piece's quiet tail and the next piece's lead-in are cut to `JOIN_GAP_S` in all,
 so the sentence is heard without a pause (Piper leaves ~180 ms + ~45 ms there).
 
+No pause inside an answer: the stage keeps the time at which the speech it has made for the
+turn will have played (`_heard_until`, from each chunk's length, from the first chunk on). When a
+token arrives and less than `LOW_WATER_S` of speech is left while the sentence is not finished,
+it speaks what is written so far (to its last clause mark, else its last whole word:
+`SentenceChunker.cut_short`) instead of waiting for the sentence's end, so a model that writes
+about as fast as the voice speaks is not heard in bursts. A model that writes faster keeps the
+buffer full and its pieces whole sentences.
+
 Engines cannot emit events; an engine that fell back to another voice leaves a message in its
 `notice` attribute, which this stage turns into an `ev.Notice` (and clears).
 """
@@ -35,6 +43,10 @@ LEAD_IN_LEVEL = 0.002
 LEAD_IN_KEEP_S = 0.01
 #: Quiet between two pieces of one clause (a word gap: the tail keeps all but `LEAD_IN_KEEP_S`).
 JOIN_GAP_S = 0.05
+#: Speech left to play under which the stage speaks the words it has instead of waiting for
+#: the sentence's end: a short piece's synthesis (Piper, 2 to 5 words: 60-150 ms on 2 cores,
+#: more while the model decodes beside it) with room to spare.
+LOW_WATER_S = 0.4
 
 
 def trim_lead_in(samples: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -67,6 +79,8 @@ class TtsStage(Stage):
         self._chunkers: dict[int, SentenceChunker] = {}
         self._started: tuple[int, int] | None = None  # (turn, generation) that has sounded
         self._joined: tuple[int, int] | None = None  # ... whose next piece continues a clause
+        # (turn, generation) -> when the speech made for it will have played (monotonic s).
+        self._heard_until: dict[tuple[int, int], float] = {}
 
     def setup(self) -> None:
         self.emit(ev.Status(stage=self.name, state="loading", detail=self.engine.name))
@@ -83,6 +97,12 @@ class TtsStage(Stage):
     def interrupt(self) -> None:
         # Old turns' half sentences must not leak into the next turn.
         self._chunkers = {}
+        self._heard_until = {}
+
+    def _running_low(self, item: ev.Data) -> bool:
+        """Whether the turn's speech made so far has less than `LOW_WATER_S` left to play."""
+        until = self._heard_until.get((item.turn_id, item.gen))
+        return until is not None and until - ev.now() < LOW_WATER_S
 
     def _options_for(self, language: str | None) -> TtsOptions:
         """The answer's language (carried by its tokens and the answer) picks the voice."""
@@ -94,7 +114,11 @@ class TtsStage(Stage):
         if isinstance(item, ev.AnswerToken):
             chunker = self._chunkers.setdefault(item.turn_id, SentenceChunker())
             first = chunker.emitted
-            for index, piece in enumerate(chunker.push(item.text), first):
+            pieces = chunker.push(item.text)
+            if not pieces and self._running_low(item):
+                short = chunker.cut_short()
+                pieces = [short] if short else []
+            for index, piece in enumerate(pieces, first):
                 yield from self._speak(piece, item, final=False,
                                        options=self._options_for(item.language),
                                        joins_next=index in chunker.cut_inside_clause)
@@ -111,6 +135,7 @@ class TtsStage(Stage):
             for index, piece in enumerate(pieces, first):
                 yield from self._speak(piece, item, final=False, options=options,
                                        joins_next=index in chunker.cut_inside_clause)
+            self._heard_until.pop((item.turn_id, item.gen), None)
             yield ev.SpeechChunk(samples=np.zeros(0, np.float32), final=True,
                                  turn_id=item.turn_id, gen=item.gen)
 
@@ -124,6 +149,8 @@ class TtsStage(Stage):
         key = (item.turn_id, item.gen)
 
         def chunk(samples: np.ndarray, sample_rate: int) -> ev.SpeechChunk:
+            start = max(self._heard_until.get(key, 0.0), ev.now())
+            self._heard_until[key] = start + samples.size / sample_rate
             return ev.SpeechChunk(samples=samples, sample_rate=sample_rate, text=text,
                                   final=final, turn_id=item.turn_id, gen=item.gen)
 

@@ -270,12 +270,14 @@ class ScriptedVlm(VlmEngine):
 
 
 class ScriptedTts(TtsEngine):
-    """Makes 10 ms of a tone per character at 16 kHz: real audio, no model."""
+    """Makes `char_s` (10 ms) of a tone per character at 16 kHz: real audio, no model. A voice
+    speaks about 65 ms a character."""
 
     name = "scripted-tts"
 
-    def __init__(self, sample_rate: int = 16000) -> None:
+    def __init__(self, sample_rate: int = 16000, char_s: float = 0.01) -> None:
         self.sample_rate = sample_rate
+        self.char_s = char_s
         self.texts: list[str] = []
 
     def load(self) -> None:
@@ -283,7 +285,7 @@ class ScriptedTts(TtsEngine):
 
     def synthesize(self, text: str, options: TtsOptions) -> Iterator[TtsAudio]:
         self.texts.append(text)
-        n = max(1, len(text)) * self.sample_rate // 100
+        n = int(max(1, len(text)) * self.sample_rate * self.char_s)
         t = np.arange(n) / self.sample_rate
         yield TtsAudio(samples=(0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32),
                        sample_rate=self.sample_rate)

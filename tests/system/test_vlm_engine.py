@@ -89,7 +89,7 @@ def test_streams_tokens_in_order_and_matches_plain_generate(engine, photo):
     assert "".join(pieces) == expected
 
 
-def test_cancel_stops_generation_within_100_ms(engine, photo, no_thread_leak):
+def test_cancel_stops_generation_at_the_running_step(engine, photo, no_thread_leak):
     generation = Generation()
     token = CancelToken(generation, 0)
     request = VlmRequest(question="Describe everything.", frame=Frame(image=photo,
@@ -218,6 +218,39 @@ def test_frame_prepared_at_release_is_reused_by_its_question(arch, photo):
         read_answer = "".join(ask(eng, read))
         assert calls.count == 3 and eng.last.reused_tokens >= image_tokens
         assert read_answer == "".join(ask(plain, read))
+    finally:
+        calls.close()
+
+
+@pytest.mark.parametrize("arch", sorted(TINY))
+def test_prepare_frame_runs_a_shortened_conversation_before_the_question(arch, photo):
+    """When the conversation drops its oldest turn, the turns after it no longer follow the kept
+    cache: prepare_frame with the next question's history runs them (from the image on, the
+    vision encoder not again), so the question itself is all that is left when it comes; the
+    answers are those of an engine without any reuse."""
+    torch.manual_seed(0)
+    eng = TransformersVlm(str(TINY[arch]()), device="cpu", max_new_tokens=6)
+    eng.load()
+    plain = TransformersVlm(str(TINY[arch]()), device="cpu", max_new_tokens=6,
+                            prefix_reuse=False)
+    plain.load()
+    frame = Frame(image=photo, captured_at=17.0, source="test")
+    calls = VisionCalls(eng)
+    try:
+        eng.prepare_frame(frame)
+        first = "".join(ask(eng, VlmRequest(question="What is this?", frame=frame)))
+        second_q = VlmRequest(question="And on the left?", frame=frame,
+                              history=(("What is this?", first),))
+        second = "".join(ask(eng, second_q))
+        history = (("And on the left?", second),)  # the first pair dropped
+        eng.prepare_frame(frame, history=history)
+        third = VlmRequest(question="Anything else?", frame=frame, history=history)
+        answer = "".join(ask(eng, third))
+        assert calls.count == 1
+        ids = eng.prepare(third)["input_ids"][0]
+        left = eng.processor.tokenizer.decode(ids[eng.last.reused_tokens:])
+        assert "Anything else?" in left and "And on the left?" not in left, left
+        assert answer == "".join(ask(plain, third))
     finally:
         calls.close()
 
@@ -404,6 +437,52 @@ def test_answer_stage_prepares_the_frame_with_the_bare_engine(engine, photo):
     finally:
         stage.stop()
         calls.close()
+
+
+def test_the_idle_look_is_the_questions_image_and_a_press_cancels_a_look(engine, photo):
+    """Looking ahead with the real engine: an IdleFrame's look encodes the image (once) and the
+    question about that frame continues from it; a look that a press cancels (the generation
+    moves on while its first vision layer runs) stops within a layer and keeps nothing."""
+    from assistant import events as ev
+    from assistant.stage import Outbox
+    from vision.answer.stage import AnswerStage
+
+    outbox, generation = Outbox(), Generation()
+    stage = AnswerStage(outbox, generation, engine, memory_turns=4, max_new_tokens=8)
+    engine.reset()
+    idle = ev.IdleFrame(image=photo, captured_at=70.0, gen=0)
+    calls = VisionCalls(engine)
+    stage.start()
+    try:
+        stage.submit(idle)
+        question = Frame(image=photo, captured_at=70.0, turn_id=1, gen=0)  # the frozen frame
+        stage.submit(ev.Question(text="What is this?", frame=question, turn_id=1, gen=0))
+        deadline = time.monotonic() + 60
+        while True:
+            event = outbox.get(timeout=max(0.0, deadline - time.monotonic()))
+            if isinstance(event, ev.ErrorEvent):
+                pytest.fail(event.message)
+            if isinstance(event, ev.Answer):
+                break
+        assert calls.count == 1 and engine.last.reused_tokens > 0
+        assert stage.look_ahead.looks == 1 and stage.look_ahead.spent_s > 0
+    finally:
+        stage.stop()
+        calls.close()
+    # A press during a look: the first vision layer moves the generation on.
+    engine.reset()
+    layers = [m for m in engine.vision_module.modules() if isinstance(m, torch.nn.ModuleList)]
+    first, ran = layers[0][0], []
+    press = first.register_forward_hook(lambda *_: generation.bump())
+    counted = [layer.register_forward_hook(lambda *_: ran.append(1)) for layer in layers[0]]
+    try:
+        engine.prepare_frame(Frame(image=photo, captured_at=71.0),
+                             cancel=CancelToken(generation, generation.value))
+    finally:
+        press.remove()
+        for hook in counted:
+            hook.remove()
+    assert engine._prefix is None and len(ran) == 1 < len(layers[0])
 
 
 def test_model_bigger_than_free_memory_is_refused_before_loading(tmp_path):

@@ -206,3 +206,32 @@ def test_text_survives_chunking_intact():
     pieces = chunk_all(text, 1)
     assert "".join(pieces).replace(" ", "").replace("\n", "") == \
         text.replace(" ", "").replace("\n", "")
+
+
+def test_cut_short_prefers_a_clause_then_whole_words():
+    c = SentenceChunker()
+    assert c.push("The sign, in red letters, says EXIT in green, and ") == [
+        "The sign, in red letters,"]
+    assert c.cut_short() == "says EXIT in green,"  # the last clause mark
+    assert 1 not in c.cut_inside_clause
+    c.push("points to the ")
+    assert c.cut_short() == "and points to"  # whole words, not ending on "the"
+    assert 2 in c.cut_inside_clause
+    assert c.cut_short() is None  # "the" alone: fewer than two words
+    assert c.flush() == ["the"]
+
+
+def test_cut_short_leaves_numbers_links_and_code_alone():
+    c = SentenceChunker()
+    c._emitted = 1  # past the first piece
+    c.push("It costs 1,000 dollars at www.example.com/a,b and")
+    # No clause mark inside a number or a link; "and" may not be finished yet.
+    assert c.cut_short() == "It costs 1,000 dollars at www.example.com/a,b"
+    code = SentenceChunker()
+    code._emitted = 1
+    code.push("Run ```print(1, 2)``` now and")
+    assert code.cut_short() is None
+    half = SentenceChunker()
+    half._emitted = 1
+    half.push("The wooden tab")  # the model is still writing "table"
+    assert half.cut_short() == "The wooden"

@@ -294,7 +294,7 @@ def test_answer_engine_prepares_the_frame_before_the_question(no_thread_leak):
             super().__init__()
             self.calls = []
 
-        def prepare_frame(self, frame):
+        def prepare_frame(self, frame, cancel=None, history=()):
             self.calls.append(("prepare", frame.captured_at))
 
         def stream(self, request, cancel):
@@ -324,7 +324,7 @@ def test_a_scene_change_during_the_question_is_answered_from_the_new_frame(no_th
             self.prepared, self.asked = [], []
             self.looked = threading.Event()
 
-        def prepare_frame(self, frame):
+        def prepare_frame(self, frame, cancel=None, history=()):
             self.prepared.append(frame.captured_at)
             self.looked.set()
 

@@ -170,7 +170,7 @@ def test_empty_answer_gives_only_the_final_marker():
 
 
 def test_streamed_tokens_start_speech_at_the_first_clause():
-    engine = ScriptedTts()
+    engine = ScriptedTts(char_s=0.2)  # speech far ahead of the text: pieces are sentences
     tokens = ["In front ", "of you, ", "there is a table. ", "It is ", "red."]
     items = [ev.AnswerToken(text=t, index=i, turn_id=1) for i, t in enumerate(tokens)]
     run_stage(engine, items + [ev.Answer(text="".join(tokens), turn_id=1)])
@@ -430,3 +430,24 @@ def test_the_configured_voice_is_a_default_not_an_explicit_choice():
     # tts.engine wins over a voice of another engine, also when bootstrap passes that voice
     espeak = from_config(Config().with_value("tts.engine", "espeak-ng"))
     assert espeak.voice_for(TtsOptions(voice=Config().tts.voice)) == "espeak-ng:en-us"
+
+
+def test_speech_running_low_speaks_the_words_written_so_far():
+    """A model writing about as fast as the voice speaks: when less than LOW_WATER_S of speech
+    is left, the words written so far are spoken (to a clause mark, else whole words) instead
+    of waiting for the sentence's end; with speech far ahead, pieces stay whole sentences."""
+    tokens = ["A cup ", "of coffee ", "on a saucer, ", "with a ", "spoon beside ", "it. ",
+              "The table ", "is wooden."]
+    items = [ev.AnswerToken(text=t, index=i, turn_id=1) for i, t in enumerate(tokens)]
+    answer = ev.Answer(text="".join(tokens), turn_id=1)
+    ahead = ScriptedTts(char_s=0.2)  # every piece is seconds long: never low
+    run_stage(ahead, items + [answer])
+    assert ahead.texts == ["A cup of", "coffee on a saucer, with a spoon beside it.",
+                           "The table is wooden."]
+    short = ScriptedTts(char_s=0.001)  # every piece is over at once: always low
+    out = run_stage(short, items + [answer])
+    assert short.texts[:3] == ["A cup of", "coffee on a saucer,", "with a"], short.texts
+    assert " ".join(short.texts) == "".join(tokens).strip()
+    # Each piece is whole words: a sentence's end, or two words at least.
+    assert all(p.endswith(".") or len(p.split()) >= 2 for p in short.texts), short.texts
+    assert [c for c in out if isinstance(c, ev.SpeechChunk) and c.final]

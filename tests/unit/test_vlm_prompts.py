@@ -11,7 +11,7 @@ from assistant.config import Config
 from assistant.errors import ConfigError
 from assistant.events import Frame, Mode
 from assistant.ports import VlmRequest
-from assistant.stage import CancelToken
+from assistant.stage import CancelToken, Generation
 from tests.support.fakes import ScriptedVlm
 from vision.answer import choice as engines
 from vision.answer.vlm import engine as vlm
@@ -152,7 +152,7 @@ def test_grounded_prepares_the_frame_then_lets_the_engine_look_at_it():
             super().__init__()
             self.frames = []
 
-        def prepare_frame(self, frame):
+        def prepare_frame(self, frame, cancel=None, history=()):
             self.frames.append(frame)
 
     inner, perception = Preparing(), _Perception()
@@ -162,8 +162,15 @@ def test_grounded_prepares_the_frame_then_lets_the_engine_look_at_it():
     assert perception.calls == 1 and inner.frames == [f]
     list(eng.stream(VlmRequest(question="a", frame=f), CancelToken.never()))
     assert perception.calls == 1  # done at release, not again for the question
-    # A wrapped engine without the hook is left alone.
+    # A wrapped engine without a look of its own gets the port's default (nothing).
     engines.Grounded(ScriptedVlm(), _Perception()).prepare_frame(f)
+    # A cancelled look does nothing at all.
+    generation = Generation()
+    stale = CancelToken(generation, generation.value)
+    generation.bump()
+    eng2 = engines.Grounded(inner, perception)
+    eng2.prepare_frame(frame(), cancel=stale)
+    assert perception.calls == 1 and inner.frames == [f]
 
 
 class _Broken(_Perception):

@@ -74,11 +74,14 @@ def _stand_in_vlm(config: Config, answer_tokens: int = 24):
     from ui.bench.kit.vlm_models import random_vlm
     from vision.answer.vlm.engine import TransformersVlm
     from vision.answer.vlm.loading import load_processor
-    from vision.answer.vlm.loading import quantize_text_decoder
+    from vision.answer.vlm.loading import quantize_for_cpu
 
-    folder, model = random_vlm(size, "cpu", torch.float32)
+    # As the real checkpoint (stored in bfloat16) is loaded: in half precision, the decoder
+    # quantized from it, then the rest in float32 (vision.answer.vlm.loading.load_model).
+    folder, model = random_vlm(size, "cpu", torch.bfloat16 if config.vlm.int8 else torch.float32)
     if config.vlm.int8:
-        quantize_text_decoder(model)
+        quantize_for_cpu(model)
+        model.float()
     engine = TransformersVlm.from_model(model, load_processor(folder), device="cpu",
                                         dtype=torch.float32,
                                         max_image_pixels=config.vlm.max_image_pixels)
@@ -172,8 +175,13 @@ def main(args: argparse.Namespace, config: Config) -> int:
             # settings (--preset none) as they run now (the describer stands in, with a warning).
             vlm, opts.stand_in = _stand_in_vlm(config) if opts.preset else (None, "")
             pipeline = bootstrap(config, vlm=vlm) if vlm is not None else bootstrap(config)
+            looks: list = []
             results, idle_cpu = measure_turns(pipeline, audio, questions, turns,
-                                              idle_s=opts.idle_seconds)
+                                              idle_s=opts.idle_seconds, looks=looks)
+            opts.looks = looks
+            # The app's peak memory is read before the peers load their own models.
+            opts.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            del pipeline, vlm
             peers = _peer_asr(config, questions)
             peers["calibration"] = calibrate.calibration()
             peers.update(peer_tts(config, [t["answer"] for t in results[:5] if t["answer"]]))
@@ -197,6 +205,11 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
         summary[f"{name}_ms_p95"] = round(p95, 1)
         summary[f"{name}_cal_p50"] = round(calibrate.in_calibration(p50, cal), 4)
     summary["calibration"] = cal
+    looks = [look for look in getattr(opts, "looks", []) if not look.cancelled]
+    first_look = looks[0] if looks else None
+    summary["look_ahead_ms"] = round(1000 * first_look.seconds, 1) if first_look else None
+    summary["look_ahead_cpu_s"] = round(first_look.cpu_s, 2) if first_look else None
+    summary["looks"] = len(getattr(opts, "looks", []))
     slowest = max(results, key=lambda t: t["stages"]["release_to_first_audio"] or -1.0)
     summary["slowest_turn_ms"] = {k: None if v is None else round(v, 1)
                                   for k, v in slowest["stages"].items()}
@@ -215,7 +228,7 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
         "vlm_stand_in": opts.stand_in or None,
         "idle_cpu_percent_of_core": round(idle_cpu.percent, 1),
         "idle_cpu_by_thread": idle_cpu.threads,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(opts.peak_rss_mb, 1),  # the pipeline's, before the peers ran
         "preset": opts.preset or None, "asr_model": config.asr.model,
         "turns": len(results),
         "answered_turns": sum(1 for t in results if t["answer"]),
@@ -238,7 +251,12 @@ def _report(args, opts, config, results, peers, idle_cpu, warnings=()) -> int:
           ]), "",
           f"Idle CPU with the camera preview on: {idle_cpu.percent:.1f}% of one core"
           + (" (" + ", ".join(f"{n} {v:.1f}" for n, v in list(idle_cpu.threads.items())[:8])
-             + ")" if idle_cpu.threads else "") + f". Peak RSS {summary['peak_rss_mb']} MB.",
+             + ")" if idle_cpu.threads else "") + f". Peak RSS of the app {summary['peak_rss_mb']} MB (before the peers ran).",
+          (f"Looking ahead: the answer engine looked at the camera's view in "
+           f"{summary['look_ahead_ms']:.0f} ms ({summary['look_ahead_cpu_s']} CPU s) before the "
+           f"first question (what a question asked right after the view changed waits for); "
+           f"{summary['looks']} looks in the run." if first_look else
+           "Looking ahead: off, or the answer engine has nothing to look at."),
           f"Speech in {len(results)} turns: {summary['speech_gaps']} pauses inside an answer "
           f"(the speaker ran dry before the next piece), {summary['underruns']} device underruns"
           f" ({summary['underruns_in_sound']} between two blocks of sound"

@@ -242,7 +242,7 @@ def cpu_size_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
     from ui.bench.kit.vlm_models import SIZES, random_vlm
     from vision.answer.vlm.engine import TransformersVlm
     from vision.answer.vlm.loading import load_processor
-    from vision.answer.vlm.loading import quantize_text_decoder
+    from vision.answer.vlm.loading import quantize_for_cpu
 
     if o.size not in SIZES:
         raise GlimpseError(f"There is no architecture size '{o.size}'",
@@ -256,7 +256,7 @@ def cpu_size_bench(args: argparse.Namespace, o: argparse.Namespace) -> int:
     for variant in variants:
         folder, model = random_vlm(o.size, "cpu", torch.float32)
         if variant == "int8":
-            quantize_text_decoder(model)
+            quantize_for_cpu(model)
         elif variant != "fp32":
             raise GlimpseError(f"Unknown variant '{variant}'", "Use fp32 and/or int8")
         engine = TransformersVlm.from_model(model, load_processor(folder), device="cpu",

@@ -55,12 +55,15 @@ class Grounded(VlmEngine):
         log.warning("%s", message)
         self.warnings = (*self.warnings, message)[-5:]
 
-    def prepare_frame(self, frame: Any) -> None:
-        """Run perception on the turn's frame before the question arrives (while Whisper is
-        still transcribing), so the answer does not wait for OCR; then let the wrapped engine
-        look at the frame too (the local VLM encodes the image)."""
+    def prepare_frame(self, frame: Any, cancel: CancelToken | None = None,
+                      history: tuple[tuple[str, str], ...] = ()) -> None:
+        """Run perception on a frame before the question arrives (the idle view, or while
+        Whisper is still transcribing), so the answer does not wait for OCR; then let the
+        wrapped engine look at the frame too (the local VLM encodes the image)."""
+        if cancel is not None and cancel.cancelled:
+            return
         self.grounding_for(VlmRequest(question="", frame=frame))
-        self.engine.prepare_frame(frame)
+        self.engine.prepare_frame(frame, cancel=cancel, history=history)
 
     def prepare_question(self, text: str, mode: Any, turn_id: int) -> None:
         self.engine.prepare_question(text, mode, turn_id)

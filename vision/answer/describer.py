@@ -250,10 +250,14 @@ class Describer(VlmEngine):
     def previous(self) -> PerceptionResult | None:
         return self._previous
 
-    def prepare_frame(self, frame) -> None:
-        """Analyze the turn's frame ahead of the question (see AnswerStage): the early frame at
-        the press, while the question is spoken, and the turn's frame at release (the same
-        frame, already analyzed, while the scene has not changed)."""
+    def prepare_frame(self, frame, cancel: CancelToken | None = None,
+                      history: tuple[tuple[str, str], ...] = ()) -> None:
+        """Analyze a frame ahead of the question (see AnswerStage): the idle view, the early
+        frame at the press, while the question is spoken, and the turn's frame at release (the
+        same frame, already analyzed, while the scene has not changed). The analysis is one
+        pass: a cancel counts before it starts."""
+        if cancel is not None and cancel.cancelled:
+            return
         self._prepared = frame
         self.analyze(frame.image, frame.key)
 

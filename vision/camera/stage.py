@@ -10,6 +10,13 @@ the last `snapshot_s` seconds. A follow-up question reuses the frozen frame whil
 the scene has not changed (and the new one is not clearly sharper), so the answer engine can
 reuse its encoded image; `NewFrame` forgets it.
 
+Looking ahead (`look_ahead`): between turns, once the view has settled (the same scene for
+`settle_s`, checked every `check_s` on a 32x32 grey thumbnail, about 0.2 ms), its sharpest recent
+frame is frozen and sent as `IdleFrame`, again every `resend_s` while the view stays. The answer
+engine looks at it within its idle-CPU budget (the answer stage's `LookAhead`), and a press on
+the same view then gets this frozen frame as its frame, with that work done: the VLM's image and
+instructions are already encoded when the question ends.
+
 The camera's own thread reports a lost or recovered source through `on_error`/`on_recovered`
 hooks (and skipped pictures through `on_notice`); they become ErrorEvent / Notice here.
 Threads: hooks run on the camera's capture thread and only put events on the outbox.
@@ -17,7 +24,7 @@ Threads: hooks run on the camera's capture thread and only put events on the out
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -40,6 +47,11 @@ class CameraStageOptions:
     sharper: float = 1.5
     # Typed questions and describe commands choose among the frames of the last this-many s.
     snapshot_s: float = 0.5
+    # Looking ahead between turns (see the module docstring).
+    look_ahead: bool = True
+    settle_s: float = 1.0
+    check_s: float = 0.5
+    resend_s: float = 10.0
 
 
 def sharpness(image: np.ndarray) -> float:
@@ -67,16 +79,24 @@ class CameraStage(Stage):
     name = StageName.CAMERA
 
     def __init__(self, outbox: Outbox, generation: Generation, camera: Camera,
-                 options: CameraStageOptions = CameraStageOptions()) -> None:
+                 options: CameraStageOptions = CameraStageOptions(),
+                 clock: Callable[[], float] = ev.now) -> None:
         super().__init__(outbox, generation)
         self.camera = camera
         self.options = options
+        self.clock = clock  # seconds, monotonic: when to look at the view again
         self.poll_interval = 1.0 / options.preview_fps
         self._burst: list[ev.Frame] | None = None
         self._last_seen = 0.0
         self._frozen: ev.Frame | None = None
         self._last_preview = 0.0
         self._recent: list[ev.Frame] = []  # the last frames seen, for snapshots
+        # Looking ahead: when the view was last checked, its thumbnail, since when it is the
+        # same, and when the frozen frame was last sent as an IdleFrame.
+        self._checked = float("-inf")
+        self._view: np.ndarray | None = None
+        self._view_since = 0.0
+        self._idle_sent = float("-inf")
         # The real camera adapter reports outages from its own thread (Camera's hooks).
         camera.on_error = self._camera_error
         camera.on_recovered = self._camera_recovered
@@ -99,18 +119,45 @@ class CameraStage(Stage):
 
     def poll(self) -> Iterator[ev.Event]:
         frame = self.camera.latest()
-        if frame is None or frame.captured_at == self._last_seen:
+        if frame is None:
             return
-        self._last_seen = frame.captured_at
-        self._recent.append(frame)
-        del self._recent[:-self.options.burst_frames]
-        if self._burst is not None:
-            self._burst.append(frame)
-            del self._burst[:-self.options.burst_frames]
-        if frame.captured_at - self._last_preview >= 1.0 / self.options.preview_fps * 0.9:
-            self._last_preview = frame.captured_at
-            yield ev.Preview(image=_downscale(frame.image, self.options.preview_width),
-                             captured_at=frame.captured_at)
+        if frame.captured_at != self._last_seen:
+            self._last_seen = frame.captured_at
+            self._recent.append(frame)
+            del self._recent[:-self.options.burst_frames]
+            if self._burst is not None:
+                self._burst.append(frame)
+                del self._burst[:-self.options.burst_frames]
+            if frame.captured_at - self._last_preview >= 1.0 / self.options.preview_fps * 0.9:
+                self._last_preview = frame.captured_at
+                yield ev.Preview(image=_downscale(frame.image, self.options.preview_width),
+                                 captured_at=frame.captured_at)
+        if self.options.look_ahead and self._burst is None:
+            yield from self._look_ahead(frame)
+
+    def _look_ahead(self, frame: ev.Frame) -> Iterator[ev.Event]:
+        """The settled view as an IdleFrame (see the module docstring)."""
+        t = self.clock()
+        if t - self._checked < self.options.check_s:
+            return
+        self._checked = t
+        view = thumbnail(frame.image)
+        if self._view is None or _thumb_difference(view, self._view) >= self.options.same_scene:
+            self._view, self._view_since = view, t  # it changed: wait until it settles
+            return
+        if t - self._view_since < self.options.settle_s:
+            return
+        frozen = self._frozen
+        if frozen is None or _difference(frozen.image, frame.image) >= self.options.same_scene:
+            score, best = choose_sharpest(self._recent or [frame])
+            frozen = self._frozen = ev.Frame(image=best.image, captured_at=best.captured_at,
+                                             source=best.source, sharpness=score)
+            self._idle_sent = float("-inf")
+        if t - self._idle_sent >= self.options.resend_s:
+            self._idle_sent = t
+            yield ev.IdleFrame(image=frozen.image, captured_at=frozen.captured_at,
+                               source=frozen.source, sharpness=frozen.sharpness,
+                               gen=self.generation.value)
 
     def process(self, item: ev.Event) -> Iterator[ev.Event]:
         if isinstance(item, ev.BeginBurst):
@@ -159,7 +206,12 @@ class CameraStage(Stage):
 
 
 def _difference(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.mean(np.abs(thumbnail(a) - thumbnail(b))))
+    return _thumb_difference(thumbnail(a), thumbnail(b))
+
+
+def _thumb_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference (0..1) of two thumbnails."""
+    return float(np.mean(np.abs(a - b)))
 
 
 def _downscale(image: np.ndarray, width: int) -> np.ndarray:

@@ -189,8 +189,8 @@ class FixedLengthVlm(VlmEngine):
     def load(self) -> None:
         self.engine.load()
 
-    def prepare_frame(self, frame) -> None:
-        self.engine.prepare_frame(frame)
+    def prepare_frame(self, frame, cancel=None, history=()) -> None:
+        self.engine.prepare_frame(frame, cancel=cancel, history=history)
 
     def stream(self, request: VlmRequest, cancel) -> Iterator[str]:
         words = ANSWER.split()

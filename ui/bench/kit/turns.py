@@ -190,21 +190,40 @@ def run_turns(pipeline, audio, questions, turns: int, before_turn=None) -> list[
 
 
 def measure_turns(pipeline, audio, questions, turns: int, *, warm_up: int = 0,
-                  idle_s: float | None = None, before_turn=None
+                  idle_s: float | None = None, before_turn=None,
+                  looks: list[ev.LookedAhead] | None = None
                   ) -> tuple[list[dict[str, Any]], IdleCpu | None]:
     """Start `pipeline`, run `warm_up` unmeasured turns, then `turns` measured ones through the
     virtual microphone while the speaker's monitor is probed, then (with `idle_s`) the idle CPU
     load; the pipeline is stopped in all cases. Returns (turns with their per-stage times,
     the idle CPU or None). The one turn-measuring loop of `bench e2e` and `bench e2e --gpu`.
+
+    `looks`: the answer engine's looks at the idle view are added to it, and the first turn
+    waits for the first look (when the camera looks ahead): a person points the camera, then
+    asks. That look's time is what a question right after the view changed waits for.
     """
+    import threading
+
     from ui.bench.kit.rig import SpeakerProbe
 
+    looked = threading.Event()
+
+    def on_event(event: ev.Event) -> None:
+        if isinstance(event, ev.LookedAhead) and looks is not None:
+            looks.append(event)
+            looked.set()
+
+    pipeline.add_listener(on_event)
     pipeline.start()
     idle_cpu = None
     try:
         if not pipeline.wait_ready(300):
             raise GlimpseError("The pipeline did not finish loading in 5 minutes",
                                "Check `glimpse doctor`.")
+        if looks is not None and pipeline.stages.camera is not None and \
+                pipeline.stages.camera.options.look_ahead and not looked.is_set():
+            # Drained while waiting, as a window drains them: previews pile up otherwise.
+            wait_for(pipeline, ev.LookedAhead, None, 300)
         if warm_up:
             run_turns(pipeline, audio, questions, warm_up, before_turn=before_turn)
         with SpeakerProbe(audio) as probe:

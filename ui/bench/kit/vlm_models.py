@@ -18,7 +18,7 @@ import os
 import shutil
 from pathlib import Path
 
-VERSION = "3"
+VERSION = "4"
 
 
 def default_cache() -> Path:
@@ -63,6 +63,25 @@ def _tokenizer(specials: list[str], bos: str, eos: str, pad: str, extra: list[st
     return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=bos, eos_token=eos,
                                    pad_token=pad, unk_token=pad,
                                    additional_special_tokens=extra)
+
+
+def _gpt2_tokenizer(specials: list[str], bos: str, eos: str, pad: str, extra: list[str]):
+    """GPT-2's byte-level BPE (50,257 tokens, from openai-whisper's own files) with the model's
+    special tokens: the real models' tokenizers are BPEs of the same size trained on English,
+    so a question or an instruction is about as many tokens as with the real one (the small
+    trained tokenizer above needs ~2.5 times more, which makes prefills look slower)."""
+    import whisper
+    from transformers import PreTrainedTokenizerFast
+    from transformers.convert_slow_tokenizer import TikTokenConverter
+
+    ranks = Path(whisper.__file__).parent / "assets" / "gpt2.tiktoken"
+    gpt2 = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=TikTokenConverter(vocab_file=str(ranks), pattern=gpt2).converted())
+    tok.add_special_tokens({"bos_token": bos, "eos_token": eos, "pad_token": pad,
+                            "unk_token": pad, "additional_special_tokens": extra})
+    tok.add_tokens([s for s in specials if s not in tok.get_vocab()], special_tokens=True)
+    return tok
 
 
 def _silence_specials(model, tokenizer) -> None:
@@ -157,8 +176,9 @@ def processor_files(arch: str, dims: dict, folder: Path):
             SmolVLMImageProcessorPil,
         )
 
-        tok = _tokenizer(SMOL_SPECIALS, "<|im_start|>", "<end_of_utterance>", "<|endoftext|>",
-                         SMOL_SPECIALS[3:])
+        make = _gpt2_tokenizer if dims["vocab_size"] else _tokenizer
+        tok = make(SMOL_SPECIALS, "<|im_start|>", "<end_of_utterance>", "<|endoftext|>",
+                   SMOL_SPECIALS[3:])
         template = SMOLVLM_TEMPLATE
         SmolVLMImageProcessorPil(
             do_image_splitting=dims["splitting"], size={"longest_edge": dims["resize_edge"]},
@@ -171,8 +191,9 @@ def processor_files(arch: str, dims: dict, folder: Path):
             Qwen2VLImageProcessorPil,
         )
 
-        tok = _tokenizer(QWEN_SPECIALS, "<|im_start|>", "<|im_end|>", "<|endoftext|>",
-                         QWEN_SPECIALS[3:])
+        make = _gpt2_tokenizer if dims["vocab_size"] else _tokenizer
+        tok = make(QWEN_SPECIALS, "<|im_start|>", "<|im_end|>", "<|endoftext|>",
+                   QWEN_SPECIALS[3:])
         template = QWEN_TEMPLATE
         Qwen2VLImageProcessorPil(min_pixels=dims["min_pixels"], max_pixels=dims["max_pixels"],
                                  patch_size=14, merge_size=2,
@@ -190,7 +211,9 @@ def make_model(arch: str, dims: dict, tok, layers: int | None = None, seed: int 
     dtype. `layers` overrides the text and vision depth (for quick dry runs)."""
     import torch
 
-    vocab = dims["vocab_size"] or len(tok)
+    # The real vocabulary's size, or the tokenizer's where that is larger (GPT-2's BPE and the
+    # specials: 50,264 ids for SmolVLM2's 49,280).
+    vocab = max(dims["vocab_size"] or 0, len(tok))
     text = dict(dims["text"], vocab_size=vocab, max_position_embeddings=32768,
                 bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
                 tie_word_embeddings=dims["tie"])

@@ -25,7 +25,7 @@ from assistant.models import offline_pack
 from assistant.history import store_path
 from ui import labels
 from ui.window.a11y import announce, name
-from ui.presets import Hardware, Preset, detect, recommend, shown  # noqa: F401 (re-exported)
+from ui.presets import PRESETS, Hardware, Preset, detect, recommend, shown  # noqa: F401
 
 PRIVACY = ("Privacy: everything runs on this computer. Your voice and camera pictures never "
            "leave it unless you configure a remote backend in Settings (Privacy page).")
@@ -44,12 +44,17 @@ def talk_key_text(global_shortcut: str) -> str:
             "instead of over your question.")
 
 
-def download_text(preset: Preset) -> str:
-    """"Download: about 1.1 GB" or "No download: everything is in the offline pack"."""
+def download_mb(preset: Preset) -> float:
+    """How much the preset still has to download (0: all of it is on this computer)."""
     refs = [preset.value("asr.model")]
     if preset.value("vlm.backend") != "describer":
         refs.append(preset.value("vlm.model"))
-    mb = sum(labels.download_mb(r) for r in refs if r and offline_pack.find(r) is None)
+    return sum(labels.download_mb(r) for r in refs if r and offline_pack.find(r) is None)
+
+
+def download_text(preset: Preset) -> str:
+    """"Download: about 1.1 GB" or "No download: everything is in the offline pack"."""
+    mb = download_mb(preset)
     if mb == 0:
         return "No download: everything it needs is already on this computer."
     return f"Download: about {labels.size_text(mb)}."
@@ -117,7 +122,10 @@ class FirstRunDialog(QDialog):
     def set_hardware(self, hardware: Hardware) -> None:
         """(Re)build the choices for `hardware`; GUI thread. Keeps the user's pick."""
         self.hardware = hardware
-        self.recommended = recommend(hardware)
+        # Offline, a preset that needs a download cannot be what the guide recommends.
+        can_download = not self.config.models.offline or \
+            download_mb(PRESETS["balanced-cpu"]) == 0
+        self.recommended = recommend(hardware, can_download=can_download)
         self.choices = shown(hardware)
         if self.recommended.key not in {p.key for p in self.choices}:
             self.choices = (self.recommended,) + self.choices

@@ -37,12 +37,13 @@ from assistant.ports import VlmEngine, VlmRequest
 from assistant.stage import CancelToken
 from vision.answer.vlm.compat import accepts, cache_kwarg, crop_to, new_cache, set_size, size_get
 from vision.answer.vlm.loading import (
+    VISION_MODULE_NAMES,
     SMALLER_MODELS,
     check_memory,
+    load_model,
     load_processor,
     pick_device,
     pick_dtype,
-    quantize_text_decoder,
     resolve_model,
     transformers_major,
 )
@@ -51,8 +52,6 @@ from vision.answer.vlm.streaming import Aborted, TokenStreamer, generation_error
 
 log = logging.getLogger(__name__)
 
-# Names of the vision encoder submodule in the architectures we know (for hooks and reports).
-VISION_MODULE_NAMES = ("vision_model", "vision_tower", "visual")
 
 
 def frame_to_pil(image_bgr: np.ndarray, max_pixels: int):
@@ -147,7 +146,6 @@ class TransformersVlm(VlmEngine):
         if self.model is not None:
             return
         import torch
-        from transformers import AutoModelForImageTextToText
 
         self.path = resolve_model(self.model_ref, self.config)
         if not (self.path / "config.json").is_file():
@@ -155,14 +153,10 @@ class TransformersVlm(VlmEngine):
                              "Point vlm.model at a model folder, or use " + SMALLER_MODELS)
         self.device = pick_device(self.device_setting)
         self.dtype = pick_dtype(self.dtype_setting, self.device)
-        check_memory(self.path, self.device, self.dtype, self.model_ref)
+        check_memory(self.path, self.device, self.dtype, self.model_ref, int8=self.int8)
         try:
             self.processor = load_processor(self.path)
-            # transformers 5 calls the argument `dtype`; 4.x calls it `torch_dtype`.
-            key = "dtype" if transformers_major() >= 5 else "torch_dtype"
-            self.model = AutoModelForImageTextToText.from_pretrained(self.path,
-                                                                     **{key: self.dtype})
-            self.model.to(self.device).eval()
+            self.model = load_model(self.path, self.device, self.dtype, self.int8)
         except GlimpseError:
             raise
         except torch.OutOfMemoryError as exc:
@@ -176,8 +170,6 @@ class TransformersVlm(VlmEngine):
                              "update transformers if the architecture is newer than it, or "
                              "choose one known to work (" + SMALLER_MODELS + ")",
                              needs_action=True) from exc
-        if self.int8 and self.device == "cpu" and self.dtype == torch.float32:
-            log.info("VLM text decoder int8: %d layers", quantize_text_decoder(self.model))
         self._budget_images()
         self._install_abort_hooks()
         short = self.model_ref[3:] if self.model_ref.startswith("hf:") else self.path.name
@@ -294,67 +286,107 @@ class TransformersVlm(VlmEngine):
         return int(where[-1]) + 1 if len(where) else 0
 
     # ----- the frame, ahead of the question ------------------------------------------------
-    def prepare_frame(self, frame: Any) -> None:
-        """Encode the turn's frame before its question arrives: the answer stage calls this
-        with the Frame at key release, on its own thread, while Whisper is still transcribing.
+    def prepare_frame(self, frame: Any, cancel: CancelToken | None = None,
+                      history: tuple[tuple[str, str], ...] = ()) -> None:
+        """Encode a frame, and the conversation about it so far, before the next question: the
+        answer stage calls this on its own thread with the idle view (looking ahead), the
+        press's frame and the turn's frame at release, while Whisper is still transcribing,
+        with the `history` the next question will carry.
 
-        One forward pass over the prompt up to the question fills a KV cache that is kept as the
-        prefix: the image tokens and the instructions after them (ask mode's; the prompt is
-        built for two different probe questions and their common start is kept). Every question about this frame starts with that
-        prefix (the image comes first, see `build_messages`), so `stream()` continues from it:
-        the vision encoder does not run when the answer is due. Does nothing without
-        `prefix_reuse`, without a frame, for a model without image tokens, or when the kept
-        prefix is already this frame's (a follow-up keeps its longer cache). Not cancellable:
-        it happens before the turn's question. On an exception the prefix is dropped and the
-        exception propagates (the stage reports it). `last_prepare_s`: seconds it took.
+        The prompt up to the question (the image tokens, the instructions, `history`; ask
+        mode's; the common start of the prompts for two different probe questions) is run
+        through the model into a KV cache that is kept as the prefix, so `stream()` continues
+        from it: the vision encoder does not run when the answer is due. What the kept cache
+        already holds of it is not run again: a follow-up costs the new question alone, and
+        when the conversation dropped its oldest turn (`memory_turns`) the turns after it are
+        run here, while the question is spoken, rather than after it. Does nothing without
+        `prefix_reuse`, without a frame, or for a model without image tokens. A `cancel` (a
+        press during an idle look) stops the forward pass within one layer (the abort hooks)
+        and keeps no prefix. On an exception the prefix is dropped and the exception
+        propagates (the stage reports it). `last_prepare_s`: seconds it took.
         """
         started = time.perf_counter()
         try:
-            self._prepare_frame(frame)
+            self._prepare_frame(frame, cancel, tuple(history))
         finally:
             self.last_prepare_s = time.perf_counter() - started
 
-    def _prepare_frame(self, frame: Any) -> None:
+    def _prepare_frame(self, frame: Any, cancel: CancelToken | None,
+                       history: tuple[tuple[str, str], ...]) -> None:
         import torch
 
         if not self.prefix_reuse or frame is None:
             return
         if self.model is None:
             self.load()
-        key = _frame_key(frame)
-        if self._prefix is not None and self._prefix.key == key:
-            return
-        self._prefix = None  # free the old frame's cache before filling a new one
         if self._image_token_id() is None:
             return
-        self._abort_check = None  # no turn to cancel yet: the abort hooks must not fire
+        key = _frame_key(frame)
+        # The abort hooks read the cancel only: there is no turn's stream to stop here.
+        self._abort_check = (lambda: cancel.cancelled) if cancel is not None else None
         try:
-            inputs = self.prepare(VlmRequest(question=_PROBES[0], frame=frame))
+            inputs = self.prepare(VlmRequest(question=_PROBES[0], frame=frame, history=history))
             ids = inputs["input_ids"][0]
             end = self._image_end(ids)
             if not end:
+                self._prefix = None
                 return
             # Everything before the question is the same for every question in this mode.
-            other = self.prepare(VlmRequest(question=_PROBES[1], frame=frame))["input_ids"][0]
+            other = self.prepare(VlmRequest(question=_PROBES[1], frame=frame,
+                                            history=history))["input_ids"][0]
             n = min(ids.shape[0], other.shape[0])
             differ = (~torch.eq(ids[:n], other[:n])).nonzero()
             end = max(end, int(differ[0]) if len(differ) else 0)
             length = int(ids.shape[0])
-            kwargs = {k: v[:, :end] if _per_token(k, v, length) else v
-                      for k, v in inputs.items()}
-            cache = new_cache(self.model)
-            kwargs.update({cache_kwarg(self.model): cache, "use_cache": True})
-            if accepts(self.model.forward, "logits_to_keep"):
-                kwargs["logits_to_keep"] = 1  # only the cache is wanted, not the logits
-            with torch.inference_mode():
-                self.model(**kwargs)
+            kept = self._kept_for(key, ids[:end], self._image_end(ids))
+            if kept >= end:
+                return  # the kept cache holds all of it (a follow-up's keeps its answer too)
+            if kept:
+                # The image is in the kept cache: run the rest of the prefix after it, as a
+                # follow-up's stream does (no pixels; Qwen's image metadata sets positions).
+                cache = self._prefix.cache
+                crop_to(cache, kept)
+                kwargs = {k: v[:, :end] if _per_token(k, v, length) else v
+                          for k, v in inputs.items() if not k.startswith("pixel_")}
+                with torch.inference_mode():
+                    self.model.generate(**kwargs, **{cache_kwarg(self.model): cache},
+                                        max_new_tokens=1, do_sample=False, use_cache=True,
+                                        pad_token_id=_pad_id(self.processor.tokenizer))
+                crop_to(cache, end)  # generate added one token after the prefix
+            else:
+                self._prefix = None  # free the old frame's cache before filling a new one
+                kwargs = {k: v[:, :end] if _per_token(k, v, length) else v
+                          for k, v in inputs.items()}
+                cache = new_cache(self.model)
+                kwargs.update({cache_kwarg(self.model): cache, "use_cache": True})
+                if accepts(self.model.forward, "logits_to_keep"):
+                    kwargs["logits_to_keep"] = 1  # only the cache is wanted, not the logits
+                with torch.inference_mode():
+                    self.model(**kwargs)
             self._prefix = _Prefix(key=key, ids=ids[:end].clone(), cache=cache)
+        except Aborted:
+            self._prefix = None  # cancelled: nothing half done is kept
         except Exception as exc:
             self._prefix = None
             error = generation_error(exc, self.model_ref)
             if error is exc:
                 raise
             raise error from exc
+        finally:
+            self._abort_check = None
+
+    def _kept_for(self, key: tuple | None, target, image_end: int) -> int:
+        """How many leading tokens of `target` the kept cache holds (0 unless it covers the
+        image of the same frame)."""
+        import torch
+
+        kept = self._prefix
+        if kept is None or kept.key != key or not image_end:
+            return 0
+        n = min(kept.ids.shape[0], target.shape[0])
+        same = torch.eq(kept.ids[:n], target[:n])
+        common = n if bool(same.all()) else int((~same).nonzero()[0])
+        return common if common >= image_end else 0
 
     # ----- streaming ----------------------------------------------------------------------
     def stream(self, request: VlmRequest, cancel: CancelToken) -> Iterator[str]:
