@@ -136,6 +136,24 @@ def shown(hw: Hardware) -> tuple[Preset, ...]:
     return tuple(PRESETS[k] for k in keys)
 
 
+def download_mb(preset: Preset) -> float:
+    """How much the preset still has to download, in MB (0: all of it is on this computer)."""
+    from assistant.models import offline_pack
+    from ui import labels
+
+    refs = [preset.value("asr.model")]
+    if preset.value("vlm.backend") != "describer":
+        refs.append(preset.value("vlm.model"))
+    return sum(labels.download_mb(r) for r in refs if r and offline_pack.find(r) is None)
+
+
+def recommend_for(hw: Hardware, offline: bool) -> Preset:
+    """`recommend`, for a config whose offline mode is `offline`: offline, a preset whose
+    model is not on this computer cannot be the one recommended. The first-run guide and
+    `bench e2e --preset auto` (what a new user gets) both ask this."""
+    return recommend(hw, can_download=not offline or download_mb(PRESETS["balanced-cpu"]) == 0)
+
+
 def recommend(hw: Hardware, can_download: bool = True) -> Preset:
     """The preset for this computer: the largest GPU preset that fits its video memory (the
     best one only from 20 GB, leaving room for other programs), else a CPU preset by RAM and

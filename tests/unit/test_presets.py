@@ -1,6 +1,7 @@
 """Presets: valid config values, and the recommendation by hardware."""
 from assistant.config import Config
-from ui.presets import DEFAULT_GPU_PRESET, GPU_PRESETS, PRESETS, Hardware, recommend
+from ui.presets import (
+    DEFAULT_GPU_PRESET, GPU_PRESETS, PRESETS, Hardware, recommend, recommend_for)
 
 
 def test_every_preset_is_a_valid_config():
@@ -26,6 +27,11 @@ def test_recommendation_follows_video_memory_and_ram():
     assert recommend(Hardware(ram_gb=24, vram_gb=None, cpu_cores=1)).key == "small-cpu"
     offline = recommend(Hardware(ram_gb=24, vram_gb=None, cpu_cores=2), can_download=False)
     assert offline.key == "small-cpu" and "offline" in offline.why
+    # Offline, the vision model (not in the offline pack) cannot be downloaded: the describer.
+    assert recommend_for(Hardware(ram_gb=24, vram_gb=None, cpu_cores=2), offline=True).key == \
+        "small-cpu"
+    assert recommend_for(Hardware(ram_gb=24, vram_gb=None, cpu_cores=2), offline=False).key == \
+        "balanced-cpu"
     assert recommend(Hardware(ram_gb=16, vram_gb=4.0, gpu="GTX")).key == "small-gpu"
     eight = recommend(Hardware(ram_gb=16, vram_gb=7.8, gpu="RTX 4060"))
     assert eight.key == DEFAULT_GPU_PRESET and "RTX 4060" in eight.why

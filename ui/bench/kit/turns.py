@@ -75,12 +75,12 @@ def bench_config(config: Config, camera: str) -> Config:
 
 def with_preset(config: Config, key: str) -> tuple[Config, str]:
     """The config with preset `key` applied, and the preset's key ("" when none was)."""
-    from ui.presets import PRESETS, detect, recommend
+    from ui.presets import PRESETS, detect, recommend_for
 
     if key == "none" or (key == "auto" and not config.ui.show_first_run):
         return config, ""
     if key == "auto":
-        key = recommend(detect()).key
+        key = recommend_for(detect(), config.models.offline).key
     if key not in PRESETS:
         raise GlimpseError(f"There is no preset '{key}'",
                            f"Choose one of: {', '.join(PRESETS)}")

@@ -21,11 +21,11 @@ from PySide6.QtWidgets import (
 )
 
 from assistant import config as cfg
-from assistant.models import offline_pack
 from assistant.history import store_path
 from ui import labels
 from ui.window.a11y import announce, name
-from ui.presets import PRESETS, Hardware, Preset, detect, recommend, shown  # noqa: F401
+from ui.presets import (  # noqa: F401 (re-exported)
+    Hardware, Preset, detect, download_mb, recommend, recommend_for, shown)
 
 PRIVACY = ("Privacy: everything runs on this computer. Your voice and camera pictures never "
            "leave it unless you configure a remote backend in Settings (Privacy page).")
@@ -42,14 +42,6 @@ def talk_key_text(global_shortcut: str) -> str:
     return (f"With a screen reader: hold Space in the Glimpse window{anywhere}. While you hold "
             "it, Glimpse stops the key repeating, so your screen reader says \"space\" once "
             "instead of over your question.")
-
-
-def download_mb(preset: Preset) -> float:
-    """How much the preset still has to download (0: all of it is on this computer)."""
-    refs = [preset.value("asr.model")]
-    if preset.value("vlm.backend") != "describer":
-        refs.append(preset.value("vlm.model"))
-    return sum(labels.download_mb(r) for r in refs if r and offline_pack.find(r) is None)
 
 
 def download_text(preset: Preset) -> str:
@@ -122,10 +114,7 @@ class FirstRunDialog(QDialog):
     def set_hardware(self, hardware: Hardware) -> None:
         """(Re)build the choices for `hardware`; GUI thread. Keeps the user's pick."""
         self.hardware = hardware
-        # Offline, a preset that needs a download cannot be what the guide recommends.
-        can_download = not self.config.models.offline or \
-            download_mb(PRESETS["balanced-cpu"]) == 0
-        self.recommended = recommend(hardware, can_download=can_download)
+        self.recommended = recommend_for(hardware, self.config.models.offline)
         self.choices = shown(hardware)
         if self.recommended.key not in {p.key for p in self.choices}:
             self.choices = (self.recommended,) + self.choices
