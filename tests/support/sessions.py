@@ -75,3 +75,31 @@ def start_audio_or_report():
     except RigError as exc:
         print(json.dumps({"norig": str(exc)}))
         return None
+
+
+def run_window_session(module: str, tmp: Path, artifact: str, timeout: float) -> dict:
+    """Run the window session script `module` on a private X server with a fresh config and
+    data folder under `tmp`, its screenshots in the artifacts folder; return its JSON, also
+    saved there as `artifact` (before the checks, so a failed run leaves it to read)."""
+    from tests.support.rig.display import ARTIFACTS, DisplayError, VirtualDisplay
+
+    display = VirtualDisplay()
+    try:
+        display.start()
+    except (DisplayError, OSError) as exc:
+        unavailable(str(exc))
+    out = tmp / "session.json"
+    env = display.env(GLIMPSE_CONFIG_DIR=str(tmp / "config"), GLIMPSE_DATA_DIR=str(tmp / "data"),
+                      PYTHONPATH=str(ROOT))
+    try:
+        proc = subprocess.run([sys.executable, "-m", module, str(out), "--shots", str(ARTIFACTS)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    finally:
+        display.stop()
+    assert out.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / artifact).write_text(json.dumps(result, indent=2))
+    assert proc.returncode == 0 and "error" not in result, result.get("error", "") + \
+        proc.stderr[-3000:]
+    return result

@@ -5,15 +5,10 @@ nothing was downloaded.
 """
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 
 import pytest
 
-from tests.support import ROOT
-from tests.support.rig import unavailable
-from tests.support.rig.display import ARTIFACTS, DisplayError, VirtualDisplay
+from tests.support.sessions import run_window_session
 
 pytestmark = pytest.mark.system
 SMOL = "hf:HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
@@ -21,28 +16,8 @@ SMOL = "hf:HuggingFaceTB/SmolVLM2-500M-Video-Instruct"
 
 @pytest.fixture(scope="module")
 def first_start(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("first-start")
-    display = VirtualDisplay()
-    try:
-        display.start()
-    except (DisplayError, OSError) as exc:
-        unavailable(str(exc))
-    out = tmp / "session.json"
-    env = display.env(GLIMPSE_CONFIG_DIR=str(tmp / "config"), GLIMPSE_DATA_DIR=str(tmp / "data"),
-                      PYTHONPATH=str(ROOT))
-    try:
-        proc = subprocess.run([sys.executable, "-m", "tests.ui.guide_session", str(out),
-                               "--shots", str(ARTIFACTS)], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=600)
-    finally:
-        display.stop()
-    assert out.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
-    result = json.loads(out.read_text())
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "first-start-session.json").write_text(json.dumps(result, indent=2))
-    assert proc.returncode == 0 and "error" not in result, result.get("error", "") + \
-        proc.stderr[-3000:]
-    return result
+    return run_window_session("tests.ui.guide_session", tmp_path_factory.mktemp("first-start"),
+                              "first-start-session.json", timeout=600)
 
 
 def test_no_banner_behind_the_guide(first_start):

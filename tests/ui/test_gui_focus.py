@@ -10,15 +10,10 @@ must not (else the outline is no frame). The contact sheets are saved as focus-<
 """
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 
 import pytest
 
-from tests.support import ROOT
-from tests.support.rig import unavailable
-from tests.support.rig.display import ARTIFACTS, DisplayError, VirtualDisplay
+from tests.support.sessions import run_window_session
 
 pytestmark = pytest.mark.system
 THEMES = ("light", "high-contrast", "dark", "system")
@@ -33,28 +28,8 @@ SIDE, INSIDE = 0.6, 0.5
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("focus")
-    display = VirtualDisplay()
-    try:
-        display.start()
-    except (DisplayError, OSError) as exc:
-        unavailable(str(exc))
-    out = tmp / "session.json"
-    env = display.env(GLIMPSE_CONFIG_DIR=str(tmp / "config"), GLIMPSE_DATA_DIR=str(tmp / "data"),
-                      PYTHONPATH=str(ROOT))
-    try:
-        proc = subprocess.run([sys.executable, "-m", "tests.ui.focus_session", str(out),
-                               "--shots", str(ARTIFACTS)], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=900)
-    finally:
-        display.stop()
-    assert out.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
-    result = json.loads(out.read_text())
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "focus-session.json").write_text(json.dumps(result, indent=2))
-    assert proc.returncode == 0 and "error" not in result, result.get("error", "") + \
-        proc.stderr[-3000:]
-    return result
+    return run_window_session("tests.ui.focus_session", tmp_path_factory.mktemp("focus"),
+                              "focus-session.json", timeout=900)
 
 
 @pytest.mark.parametrize("theme", THEMES)
